@@ -1,0 +1,58 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from api import errors
+from jurisdictions.router import router as jurisdictions_router
+from shudi.database import check_durability, get_engine
+from shudi.settings import get_settings
+
+log = logging.getLogger("shudi")
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """Refuse to serve on a database that can lose acknowledged writes."""
+    if get_settings().require_durable_db:
+        try:
+            check_durability(get_engine())
+        except SQLAlchemyError as exc:
+            log.warning("database not reachable at start-up (%s); /healthz reports 503", exc)
+    yield
+
+
+def create_app() -> FastAPI:
+    """Build the app; settings and the engine are created on first use, not here."""
+    app = FastAPI(
+        title="Shudi 属地",
+        summary="Jurisdiction resolution and incident maps for the property-management "
+        "law-enforcement linkage mechanism",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(jurisdictions_router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> JSONResponse:
+        """200 once the database answers, 503 otherwise."""
+        try:
+            with get_engine().connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return JSONResponse(
+                errors.error_body("database_unavailable", "the database is not answering"),
+                status_code=503, headers={"Retry-After": "5"},
+            )
+        return JSONResponse({"status": "ok"})
+
+    return app

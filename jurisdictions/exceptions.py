@@ -1,0 +1,64 @@
+"""Domain errors of the jurisdictions package; the API maps each to one HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class JurisdictionError(Exception):
+    """Base class: carries a stable machine ``code`` and a human message."""
+
+    code = "jurisdiction_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidCoordinates(JurisdictionError):
+    """Coordinates that are not numbers, out of range, or plainly swapped."""
+
+    code = "invalid_coordinates"
+
+
+class OutsideServiceArea(JurisdictionError):
+    """The point lies in no town of the district."""
+
+    code = "outside_service_area"
+
+
+class UnknownLayer(JurisdictionError):
+    """A layer name that the store does not have."""
+
+    code = "unknown_layer"
+
+
+class GenerationNotFound(JurisdictionError):
+    """No boundary generation with that id."""
+
+    code = "generation_not_found"
+
+
+class NoActiveGeneration(JurisdictionError):
+    """A layer that has no active generation at the time asked for."""
+
+    code = "no_active_generation"
+
+
+class BoundaryImportRejected(JurisdictionError):
+    """A boundary file failed validation; nothing was stored."""
+
+    code = "boundary_import_rejected"
+
+
+class TooManyFeatures(JurisdictionError):
+    """A listing that would exceed the page cap; the caller must narrow it."""
+
+    code = "too_many_features"
+
+
+class TooManyPoints(JurisdictionError):
+    """A batch larger than allowed."""
+
+    code = "too_many_points"

@@ -1,0 +1,1 @@
+"""The ``shudi`` command line."""

@@ -1,0 +1,58 @@
+"""``shudi db``: the embedded PostGIS cluster and migrations."""
+
+from __future__ import annotations
+
+import typer
+
+from shudi import embedded
+from shudi.cli.common import echo_json, fail
+from shudi.database import cluster_for, database_url
+from shudi.migrate import upgrade
+from shudi.settings import get_settings
+
+app = typer.Typer(help="The database: embedded cluster and migrations.", no_args_is_help=True)
+
+
+def _embedded_only(action: str) -> embedded.Cluster:
+    settings = get_settings()
+    if settings.database_url:
+        fail(f"SHUDI_DATABASE_URL is set: `shudi db {action}` manages only the embedded cluster")
+    return cluster_for(settings)
+
+
+@app.command()
+def start() -> None:
+    """Create (once) and start the embedded PostGIS under $SHUDI_HOME/pg."""
+    cluster = _embedded_only("start")
+    embedded.start(cluster)
+    typer.echo(f"embedded PostGIS running at {cluster.root} (port {cluster.port})")
+
+
+@app.command()
+def stop() -> None:
+    """Stop the embedded cluster."""
+    cluster = _embedded_only("stop")
+    typer.echo("stopped" if embedded.stop(cluster) else "not running")
+
+
+@app.command()
+def status() -> None:
+    """Whether the embedded cluster runs, where, on which port."""
+    settings = get_settings()
+    if settings.database_url:
+        echo_json({"external": True, "url": database_url(settings)})
+        return
+    echo_json(embedded.status(cluster_for(settings)))
+
+
+@app.command()
+def url() -> None:
+    """Print the database URL everything uses."""
+    typer.echo(database_url())
+
+
+@app.command()
+def migrate(revision: str = typer.Argument("head")) -> None:
+    """Run the Alembic migrations up to REVISION."""
+    upgrade(database_url(), revision)
+    typer.echo(f"migrated to {revision}")

@@ -1,0 +1,84 @@
+"""Entry point of the ``shudi`` command."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+import typer
+
+from gis.errors import GisError
+from jurisdictions.exceptions import JurisdictionError
+from shudi.cli import boundaries, db
+from shudi.cli.common import echo_json, fail, transaction
+from shudi.errors import ShudiError
+
+app = typer.Typer(
+    help="Shudi 属地: jurisdiction resolution and incident maps.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(boundaries.app, name="boundaries")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="Interface to listen on (default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Port (default 8000)."),
+    workers: int = typer.Option(1, min=1, help="Worker processes."),
+) -> None:
+    """Serve the API and the map pages."""
+    import uvicorn
+
+    from shudi.database import check_durability, get_engine
+    from shudi.settings import get_settings
+
+    settings = get_settings()
+    if settings.require_durable_db:
+        check_durability(get_engine())
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host or settings.host,
+        port=port or settings.port, workers=workers, log_level="info",
+    )
+
+
+@app.command()
+def demo() -> None:
+    """Load the sample district (idempotent)."""
+    from shudi.demo import load_sample_district
+
+    with transaction() as conn:
+        n = load_sample_district(conn, note=typer.echo)
+    typer.echo(f"sample district ready ({n} layer(s) imported)")
+
+
+@app.command()
+def resolve(
+    lon: float = typer.Argument(..., help="Longitude (x)."),
+    lat: float = typer.Argument(..., help="Latitude (y)."),
+    crs: str = typer.Option("wgs84", help="wgs84 | gcj02 | bd09 | cgcs2000"),
+    at: datetime | None = typer.Option(None, help="Resolve against the boundaries valid then."),
+) -> None:
+    """Whose territory LON LAT is in (same code path as the batch endpoint)."""
+    from jurisdictions.batch import resolve_batch
+    from jurisdictions.service import to_store_coordinates
+
+    to_store_coordinates(lon, lat, crs)  # one clear error for a bad or swapped point
+    with transaction() as conn:
+        out = resolve_batch(conn, points=[(lon, lat)], crs=crs, at=at)
+    result = out["results"][0]
+    if "error" in result:
+        fail(result["error"]["message"])
+    echo_json(result)
+
+
+def main() -> None:
+    """Run the CLI; domain errors become one line on stderr and exit 1."""
+    try:
+        app()
+    except (ShudiError, JurisdictionError, GisError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        sys.exit(130)

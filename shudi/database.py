@@ -1,0 +1,94 @@
+"""Engine and sessions, built on first use from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from shudi.embedded import Cluster
+from shudi.errors import UnsafeDatabaseError
+from shudi.settings import Settings, get_settings
+
+DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+def cluster_for(settings: Settings) -> Cluster:
+    """The embedded cluster these settings point at."""
+    return Cluster(root=settings.pg_dir, db_name=settings.db_name)
+
+
+def database_url(settings: Settings | None = None) -> str:
+    """``SHUDI_DATABASE_URL`` when set, else the embedded cluster's URL."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        url = settings.database_url
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg2://" + url.split("://", 1)[1]
+        return url
+    return cluster_for(settings).url()
+
+
+def make_engine(url: str, settings: Settings | None = None) -> Engine:
+    """A pooled engine whose connections carry the statement timeout and UTC."""
+    settings = settings or get_settings()
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_timeout=settings.db_pool_timeout_s,
+        pool_pre_ping=True,
+        connect_args={
+            "options": f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC",
+            "connect_timeout": 5,
+            "application_name": "shudi",
+        },
+    )
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> Engine:
+    """The process-wide engine."""
+    return make_engine(database_url())
+
+
+@lru_cache(maxsize=1)
+def _sessionmaker() -> sessionmaker[Session]:
+    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on error."""
+    session = _sessionmaker()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def check_durability(engine: Engine) -> None:
+    """Raise :class:`UnsafeDatabaseError` unless every durability setting is on."""
+    with engine.connect() as conn:
+        off = [
+            name
+            for name in DURABILITY_SETTINGS
+            if conn.execute(text(f"SHOW {name}")).scalar_one() != "on"
+        ]
+    if off:
+        raise UnsafeDatabaseError(
+            "refusing to serve: " + ", ".join(off) + " must be on (acknowledged writes could be lost)"
+        )
+
+
+def db_connection() -> Iterator[Connection]:
+    """FastAPI dependency: one connection in one transaction per request."""
+    with get_engine().begin() as conn:
+        yield conn

@@ -1,0 +1,31 @@
+"""Alembic environment: the URL comes from shudi's settings, never from a file."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+import jurisdictions.models  # noqa: F401  (registers the tables)
+from shudi.database import database_url
+from shudi.orm import Base
+
+target_metadata = Base.metadata
+
+
+def _include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    """Leave PostGIS's own tables alone."""
+    return not (type_ == "table" and name in {"spatial_ref_sys"})
+
+
+def run_migrations_online() -> None:
+    url = context.config.get_main_option("sqlalchemy.url") or database_url()
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection, target_metadata=target_metadata, include_object=_include
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations_online()
