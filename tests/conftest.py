@@ -146,3 +146,26 @@ def load_mini(conn: Connection, **overrides: dict) -> dict[str, int]:
 @pytest.fixture
 def mini(conn: Connection) -> dict[str, int]:
     return load_mini(conn)
+
+
+@pytest.fixture
+def scratch_db_url(db_url: str) -> Iterator[str]:
+    """A fresh, migrated database of its own, dropped afterwards (for committing commands)."""
+    import uuid
+
+    url = make_url(db_url)
+    name = f"shudi_scratch_{uuid.uuid4().hex[:8]}"
+    params = {"dbname": "postgres", "user": url.username, "password": url.password,
+              "host": url.query.get("host", url.host), "port": url.query.get("port", url.port)}
+    admin = psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    scratch = url.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(scratch)
+        yield scratch
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()

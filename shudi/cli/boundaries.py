@@ -31,7 +31,8 @@ def _fields(pairs: list[str]) -> dict[str, str]:
 
 def _progress() -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
-                    "{task.total}"), TimeElapsedColumn(), console=console, transient=True)
+                    "{task.total}"), TimeElapsedColumn(), console=console, transient=True,
+                    disable=not console.is_terminal)
 
 
 @app.command("import")

@@ -1,0 +1,20 @@
+# The Shudi app image: API and map pages; migrations and the sample district via `shudi`.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+RUN useradd --system --home /app --shell /usr/sbin/nologin shudi
+COPY pyproject.toml README.md ./
+COPY shudi ./shudi
+COPY gis ./gis
+COPY jurisdictions ./jurisdictions
+COPY incidents ./incidents
+COPY api ./api
+COPY webmap ./webmap
+COPY data ./data
+RUN pip install --no-cache-dir -e . && chown -R shudi /app
+USER shudi
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
+CMD ["shudi", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

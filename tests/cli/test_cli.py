@@ -1,0 +1,110 @@
+"""The ``shudi`` command end to end, as a user runs it (subprocess, own database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import box
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "boundaries" / "sample"
+SHUDI = str(Path(sys.executable).with_name("shudi"))
+
+
+def run(url: str, *args: str) -> subprocess.CompletedProcess:
+    env = os.environ | {"SHUDI_DATABASE_URL": url, "COLUMNS": "200"}
+    return subprocess.run([SHUDI, *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.fixture
+def sample_db(scratch_db_url: str) -> str:
+    r = run(scratch_db_url, "demo")
+    assert r.returncode == 0, r.stderr
+    return scratch_db_url
+
+
+def test_demo_is_idempotent_and_resolves_landmarks(sample_db: str) -> None:
+    again = run(sample_db, "demo")
+    assert again.returncode == 0 and "(0 layer(s) imported)" in again.stdout
+    marks = json.loads((SAMPLE / "landmarks.json").read_text())
+    mark = marks["estate_with_company"]
+    r = run(sample_db, "resolve", str(mark["lon"]), str(mark["lat"]))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["town"]["code"] == mark["expect"]["town"]
+    assert out["property_area"]["code"] == mark["expect"]["property_area"]
+    assert out["property_area"]["property_company"]
+    listing = run(sample_db, "boundaries", "list")
+    assert listing.returncode == 0 and "property_area" in listing.stdout
+    check = run(sample_db, "boundaries", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_errors_are_one_line(sample_db: str) -> None:
+    swapped = run(sample_db, "resolve", "30.3", "120.1")
+    assert swapped.returncode != 0
+    assert swapped.stderr.count("\n") == 1 and swapped.stderr.startswith("shudi: error:")
+    outside = run(sample_db, "resolve", "121.5", "31.2")
+    assert outside.returncode != 0 and "outside the service area" in outside.stderr
+    assert outside.stderr.count("\n") == 1
+    missing = run(sample_db, "boundaries", "import", "/nonexistent.geojson", "--layer", "town")
+    assert missing.returncode != 0 and missing.stderr.count("\n") == 1
+    layer = run(sample_db, "boundaries", "import", str(SAMPLE / "towns.geojson"),
+                "--layer", "county")
+    assert layer.returncode != 0 and "unknown layer" in layer.stderr
+
+
+def test_rejected_import_reports_codes_and_changes_nothing(sample_db: str,
+                                                           tmp_path: Path) -> None:
+    before = run(sample_db, "boundaries", "list").stdout
+    towns = gpd.read_file(SAMPLE / "towns.geojson")
+    first = towns.iloc[0]
+    extra = gpd.GeoDataFrame(
+        {"code": ["330106999"], "name": ["重叠镇"]},
+        geometry=[box(*first.geometry.representative_point().buffer(0.002).bounds)],
+        crs="EPSG:4326",
+    )
+    bad = tmp_path / "towns.gpkg"
+    gpd.GeoDataFrame(
+        {"code": list(towns.code) + ["330106999"], "name": list(towns.name) + ["重叠镇"]},
+        geometry=list(towns.geometry) + list(extra.geometry), crs="EPSG:4326",
+    ).to_file(bad)
+    r = run(sample_db, "boundaries", "import", str(bad), "--layer", "town", "--activate")
+    assert r.returncode == 1
+    assert "overlap" in r.stdout and "330106999" in r.stdout and first.code in r.stdout
+    assert r.stderr.startswith("shudi: error:") and "nothing was stored" in r.stderr
+    assert run(sample_db, "boundaries", "list").stdout == before
+
+
+def test_import_gbk_shapefile_with_field_mapping(sample_db: str, tmp_path: Path) -> None:
+    units = gpd.read_file(SAMPLE / "police_precincts.geojson")
+    shp = tmp_path / "precincts.shp"
+    units.rename(columns={"code": "PCSDM", "name": "PCSMC"})[["PCSDM", "PCSMC", "geometry"]] \
+        .to_crs("EPSG:4549").to_file(shp, encoding="GBK")
+    shp.with_suffix(".cpg").unlink(missing_ok=True)
+    r = run(sample_db, "boundaries", "import", str(shp), "--layer", "agency_unit",
+            "--agency", "public_security", "--field", "code=PCSDM", "--field", "name=PCSMC",
+            "--encoding", "GBK")
+    assert r.returncode == 0, r.stderr
+    gen = r.stdout.split("generation ")[1].split(":")[0]
+    assert "inactive" in r.stdout
+    assert run(sample_db, "boundaries", "activate", gen).returncode == 0
+    marks = json.loads((SAMPLE / "landmarks.json").read_text())
+    mark = marks["estate_with_company"]
+    out = json.loads(run(sample_db, "resolve", str(mark["lon"]), str(mark["lat"])).stdout)
+    assert out["generation"]["agency_unit:public_security"] == int(gen)
+    names = set(units.name)
+    assert out["agency_units"]["public_security"]["name"] in names  # GBK text came out right
+
+
+def test_db_url_prints_the_external_url(scratch_db_url: str) -> None:
+    r = run(scratch_db_url, "db", "url")
+    assert r.returncode == 0 and r.stdout.strip().endswith(scratch_db_url.split("/")[-1])
+    r = run(scratch_db_url, "db", "start")
+    assert r.returncode != 0 and "SHUDI_DATABASE_URL" in r.stderr
