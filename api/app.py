@@ -51,7 +51,8 @@ def create_app() -> FastAPI:
         except SQLAlchemyError:
             return JSONResponse(
                 errors.error_body("database_unavailable", "the database is not answering"),
-                status_code=503, headers={"Retry-After": "5"},
+                status_code=503,
+                headers={"Retry-After": "5"},
             )
         return JSONResponse({"status": "ok"})
 

@@ -45,8 +45,13 @@ async def _domain(_request: Request, exc: Exception) -> JSONResponse:
     details = {k: v for k, v in exc.details.items() if k != "problems"}
     if "problems" in exc.details:
         details["problems"] = [
-            {"kind": p.kind, "codes": list(p.codes), "message": p.message,
-             "location": p.location, "severity": p.severity}
+            {
+                "kind": p.kind,
+                "codes": list(p.codes),
+                "message": p.message,
+                "location": p.location,
+                "severity": p.severity,
+            }
             for p in exc.details["problems"]
         ]
     return JSONResponse(error_body(exc.code, exc.message, **details), status_code=_status_for(exc))
@@ -60,8 +65,11 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path"))
         parts.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
     return JSONResponse(
-        error_body("invalid_request", "; ".join(parts) or "invalid request",
-                   errors=[{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors]),
+        error_body(
+            "invalid_request",
+            "; ".join(parts) or "invalid request",
+            errors=[{"loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in errors],
+        ),
         status_code=422,
     )
 
@@ -69,15 +77,19 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
 async def _http(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code,
-                        headers=getattr(exc, "headers", None))
+    return JSONResponse(
+        error_body(code, str(exc.detail)),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable: %s", exc)
     return JSONResponse(
         error_body("database_unavailable", "the database is not answering; try again shortly"),
-        status_code=503, headers={"Retry-After": "5"},
+        status_code=503,
+        headers={"Retry-After": "5"},
     )
 
 

@@ -35,16 +35,24 @@ def resolve_batch(
     generation: dict[str, int] = resolved[0].generations if resolved else {}
     for i in range(len(raw)):
         if not ok[i]:
-            results.append(_error("invalid_coordinates",
-                                  f"point {i}: ({x[i]}, {y[i]}) is not a longitude, latitude"))
+            results.append(
+                _error(
+                    "invalid_coordinates",
+                    f"point {i}: ({x[i]}, {y[i]}) is not a longitude, latitude",
+                )
+            )
             continue
         res = next(it)
         if res.inside:
             results.append(res.as_dict())
         elif looks_swapped(float(x[i]), float(y[i])):
-            results.append(_error("invalid_coordinates",
-                                  f"point {i}: ({x[i]}, {y[i]}) lies outside China but "
-                                  f"({y[i]}, {x[i]}) does not: give longitude first"))
+            results.append(
+                _error(
+                    "invalid_coordinates",
+                    f"point {i}: ({x[i]}, {y[i]}) lies outside China but "
+                    f"({y[i]}, {x[i]}) does not: give longitude first",
+                )
+            )
         else:
             err = outside_error(res)
             results.append(_error(err.code, err.message, nearest=res.nearest))

@@ -111,40 +111,57 @@ def _town_kind(name: str, given: Any) -> str:
     return "subdistrict" if name.endswith("街道") or "街道" in str(given or "") else "town"
 
 
-def _rows(gdf: gpd.GeoDataFrame, lay: Layer, agency: str, gen: int,
-          sources: Mapping[str, str]) -> list[dict[str, Any]]:
+def _rows(
+    gdf: gpd.GeoDataFrame, lay: Layer, agency: str, gen: int, sources: Mapping[str, str]
+) -> list[dict[str, Any]]:
     extra = [c for c in gdf.columns if c not in ("code", "name", "parent_code", "geometry")]
     picked = {
-        attr: sources.get(attr) or next((c for c in DEFAULT_SOURCES[attr] if c in gdf.columns), None)
+        attr: sources.get(attr)
+        or next((c for c in DEFAULT_SOURCES[attr] if c in gdf.columns), None)
         for attr in ATTRIBUTES
     }
     rows = []
     for rec, geom in zip(gdf.to_dict("records"), gdf.geometry, strict=True):
+
         def attr(name: str, rec: dict[str, Any] = rec) -> Any:
             col = picked[name]
             return rec.get(col) if col else None
 
         name = str(rec["name"]).strip()
-        rows.append({
-            "generation_id": gen, "layer": lay.value, "agency": agency,
-            "code": rec["code"], "name": name,
-            "name_en": str(attr("name_en") or ""),
-            "kind": _town_kind(name, attr("kind")) if lay is Layer.town else None,
-            "parent_code": rec.get("parent_code") or None,
-            "property_company": (str(attr("property_company") or "").strip()
-                                 if lay is Layer.property_area else None),
-            "owners_committee": (bool(_as_bool(attr("owners_committee")))
-                                 if lay is Layer.property_area else None),
-            "households": _as_int(attr("households")),
-            "attrs": {k: rec[k] for k in extra if k not in picked.values()
-                      and not (isinstance(rec[k], float) and pd.isna(rec[k]))},
-            "wkb": shapely.to_wkb(geom),
-        })
+        rows.append(
+            {
+                "generation_id": gen,
+                "layer": lay.value,
+                "agency": agency,
+                "code": rec["code"],
+                "name": name,
+                "name_en": str(attr("name_en") or ""),
+                "kind": _town_kind(name, attr("kind")) if lay is Layer.town else None,
+                "parent_code": rec.get("parent_code") or None,
+                "property_company": (
+                    str(attr("property_company") or "").strip()
+                    if lay is Layer.property_area
+                    else None
+                ),
+                "owners_committee": (
+                    bool(_as_bool(attr("owners_committee"))) if lay is Layer.property_area else None
+                ),
+                "households": _as_int(attr("households")),
+                "attrs": {
+                    k: rec[k]
+                    for k in extra
+                    if k not in picked.values()
+                    and not (isinstance(rec[k], float) and pd.isna(rec[k]))
+                },
+                "wkb": shapely.to_wkb(geom),
+            }
+        )
     return rows
 
 
-def load_layer(conn: Connection, *, layer: str, agency: str = "",
-               at: datetime | None = None) -> gpd.GeoDataFrame:
+def load_layer(
+    conn: Connection, *, layer: str, agency: str = "", at: datetime | None = None
+) -> gpd.GeoDataFrame:
     """The boundaries of a layer's generation valid at ``at`` as a GeoDataFrame (EPSG:4326)."""
     gen = generations_at(conn, at=at).get(generation_key(layer, agency))
     if gen is None:
@@ -157,9 +174,19 @@ def load_generation(conn: Connection, *, generation_id: int) -> gpd.GeoDataFrame
     sql = text("""SELECT code, name, parent_code, kind, property_company, owners_committee,
                          households, ST_AsBinary(geom) AS geom
                   FROM boundary WHERE generation_id = :g ORDER BY code""")
-    df = pd.DataFrame(conn.execute(sql, {"g": generation_id}).mappings().all(),
-                      columns=["code", "name", "parent_code", "kind", "property_company",
-                               "owners_committee", "households", "geom"])
+    df = pd.DataFrame(
+        conn.execute(sql, {"g": generation_id}).mappings().all(),
+        columns=[
+            "code",
+            "name",
+            "parent_code",
+            "kind",
+            "property_company",
+            "owners_committee",
+            "households",
+            "geom",
+        ],
+    )
     geoms = shapely.from_wkb([bytes(g) for g in df.pop("geom")]) if len(df) else []
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"))
 
@@ -203,8 +230,9 @@ def import_layer(
     conn.execute(INSERT_PARTS, {"g": gen})
     if activate:
         activate_generation(conn, generation_id=gen)
-    return ImportResult(gen, lay.value, agency, len(gdf), activate,
-                        [p for p in problems if p.severity != "error"])
+    return ImportResult(
+        gen, lay.value, agency, len(gdf), activate, [p for p in problems if p.severity != "error"]
+    )
 
 
 def activate_generation(conn: Connection, *, generation_id: int) -> bool:
@@ -224,8 +252,10 @@ def activate_generation(conn: Connection, *, generation_id: int) -> bool:
         return False
     now = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
     if current is not None:
-        conn.execute(text("UPDATE generation_period SET valid_to = :t WHERE id = :id"),
-                     {"t": now, "id": current.id})
+        conn.execute(
+            text("UPDATE generation_period SET valid_to = :t WHERE id = :id"),
+            {"t": now, "id": current.id},
+        )
     conn.execute(
         text("""INSERT INTO generation_period (generation_id, layer, agency, valid_from)
                 VALUES (:g, :l, :a, :t)"""),
@@ -250,12 +280,14 @@ def list_generations(conn: Connection) -> list[dict[str, Any]]:
 def check_store(conn: Connection, *, at: datetime | None = None) -> dict[str, list[Problem]]:
     """Validate every active layer as an import would; problems per layer key."""
     report: dict[str, list[Problem]] = {}
-    towns = None
-    communities = None
+    towns: gpd.GeoDataFrame | None = None
+    communities: gpd.GeoDataFrame | None = None
     for key in sorted(generations_at(conn, at=at), key=_layer_order):
         layer, _, agency = key.partition(":")
         gdf = load_layer(conn, layer=layer, agency=agency, at=at)
-        parents = {"community": towns, "property_area": communities}.get(layer)
+        parents: gpd.GeoDataFrame | None = {"community": towns, "property_area": communities}.get(
+            layer
+        )
         report[key] = validate_layer(gdf, layer=layer, parents=parents)
         if layer == Layer.town:
             towns = gdf

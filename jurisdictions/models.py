@@ -115,9 +115,7 @@ class Boundary(Base):
     owners_committee: Mapped[bool | None] = mapped_column(Boolean)
     households: Mapped[int | None] = mapped_column(Integer)
     attrs: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
-    geom = mapped_column(
-        Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=False
-    )
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=False)
 
     __table_args__ = (
         UniqueConstraint("generation_id", "code", name="uq_boundary_generation_code"),

@@ -22,12 +22,14 @@ Conn = Annotated[Connection, Depends(db_connection)]
 
 def json_response(payload: object, status_code: int = 200) -> Response:
     """Serialise with orjson (fast for large answers)."""
-    return Response(orjson.dumps(payload), status_code=status_code,
-                    media_type="application/json")
+    return Response(orjson.dumps(payload), status_code=status_code, media_type="application/json")
 
 
-@router.get("/resolve", response_model=ResolveOut,
-            responses={422: {"model": ErrorOut, "description": "outside or bad coordinates"}})
+@router.get(
+    "/resolve",
+    response_model=ResolveOut,
+    responses={422: {"model": ErrorOut, "description": "outside or bad coordinates"}},
+)
 def resolve(
     conn: Conn,
     lon: Annotated[float, Query(description="Longitude (x) in `crs`.")],
@@ -54,8 +56,11 @@ def list_layers(conn: Conn) -> Response:
     return json_response(generations.list_generations(conn))
 
 
-@router.get("/layers/{layer}.geojson", response_class=Response,
-            responses={200: {"content": {"application/geo+json": {}}}})
+@router.get(
+    "/layers/{layer}.geojson",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
 def layer_geojson(
     conn: Conn,
     layer: str,
@@ -67,8 +72,13 @@ def layer_geojson(
     """A layer's boundaries (valid at ``at``) as GeoJSON, simplified for ``zoom``."""
     lay, agency = generations.check_layer(layer, agency)
     body = service.layer_geojson(
-        conn, layer=lay.value, agency=agency, bbox=parse_bbox(bbox) if bbox else None, at=at,
-        zoom=zoom, cap=get_settings().layer_max_features,
+        conn,
+        layer=lay.value,
+        agency=agency,
+        bbox=parse_bbox(bbox) if bbox else None,
+        at=at,
+        zoom=zoom,
+        cap=get_settings().layer_max_features,
     )
     return Response(body, media_type="application/geo+json")
 

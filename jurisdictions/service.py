@@ -145,7 +145,9 @@ def to_store_coordinates(
         system = CoordSystem(crs)
     except ValueError as exc:
         allowed = ", ".join(c.value for c in CoordSystem)
-        raise InvalidCoordinates(f"unknown coordinate system {crs!r}; use one of {allowed}") from exc
+        raise InvalidCoordinates(
+            f"unknown coordinate system {crs!r}; use one of {allowed}"
+        ) from exc
     try:
         x, y = float(lon), float(lat)
         validate_lonlat(x, y)
@@ -200,9 +202,7 @@ def resolve_points(
     ys = [float(y) for y in lats]
     hits: dict[int, list[int]] = defaultdict(list)
     if gens and xs:
-        for i, area_id in conn.execute(
-            COVERING, {"xs": xs, "ys": ys, "gens": list(gens.values())}
-        ):
+        for i, area_id in conn.execute(COVERING, {"xs": xs, "ys": ys, "gens": list(gens.values())}):
             hits[i - 1].append(area_id)
     ids = sorted({a for v in hits.values() for a in v})
     areas = {r.id: Area(**r._mapping) for r in conn.execute(AREAS, {"ids": ids})} if ids else {}
@@ -241,9 +241,11 @@ def outside_error(res: Resolution) -> OutsideServiceArea:
     """The error for a point that no town covers, naming the nearest town."""
     where = f"({res.lon:.6f}, {res.lat:.6f})"
     if res.nearest:
-        msg = (f"{where} is outside the service area; the nearest town is "
-               f"{res.nearest['name']} ({res.nearest['code']}), "
-               f"{res.nearest['distance_m']:.0f} m away")
+        msg = (
+            f"{where} is outside the service area; the nearest town is "
+            f"{res.nearest['name']} ({res.nearest['code']}), "
+            f"{res.nearest['distance_m']:.0f} m away"
+        )
     else:
         msg = f"{where} is outside the service area (no town boundaries are loaded)"
     return OutsideServiceArea(msg, nearest=res.nearest)
@@ -312,7 +314,11 @@ def layer_geojson(
     if count > cap:
         raise TooManyFeatures(
             f"{count} features of {key} in that view, more than {cap}; zoom in or pass a bbox",
-            count=count, cap=cap,
+            count=count,
+            cap=cap,
         )
-    return str(conn.execute(LAYER_FEATURES, params | {"tol": simplify_tolerance(zoom),
-                                                      "cap": cap}).scalar_one())
+    return str(
+        conn.execute(
+            LAYER_FEATURES, params | {"tol": simplify_tolerance(zoom), "cap": cap}
+        ).scalar_one()
+    )

@@ -84,7 +84,9 @@ def check_durability(engine: Engine) -> None:
         ]
     if off:
         raise UnsafeDatabaseError(
-            "refusing to serve: " + ", ".join(off) + " must be on (acknowledged writes could be lost)"
+            "refusing to serve: "
+            + ", ".join(off)
+            + " must be on (acknowledged writes could be lost)"
         )
 
 

@@ -50,10 +50,17 @@ def load_sample_district(
             note(f"{layer} {agency}: sample already active".replace("  ", " "))
             continue
         result = generations.import_layer(
-            conn, gdf=read_boundaries(path), layer=layer, agency=agency, source=tag,
-            description="sample district 清溪区 (fictional)", activate=True,
+            conn,
+            gdf=read_boundaries(path),
+            layer=layer,
+            agency=agency,
+            source=tag,
+            description="sample district 清溪区 (fictional)",
+            activate=True,
         )
-        note(f"{layer} {agency}: generation {result.generation_id}, "
-             f"{result.feature_count} features".replace("  ", " "))
+        note(
+            f"{layer} {agency}: generation {result.generation_id}, "
+            f"{result.feature_count} features".replace("  ", " ")
+        )
         loaded += 1
     return loaded

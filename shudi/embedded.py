@@ -158,8 +158,11 @@ def is_running(cluster: Cluster) -> bool:
     """Whether the cluster's postmaster is up."""
     if not (cluster.data_dir / "PG_VERSION").exists():
         return False
-    proc = _run([str(_bindir() / "pg_ctl"), "status", "-D", str(cluster.data_dir)],
-                user=_run_as(), check=False)
+    proc = _run(
+        [str(_bindir() / "pg_ctl"), "status", "-D", str(cluster.data_dir)],
+        user=_run_as(),
+        check=False,
+    )
     return proc.returncode == 0
 
 
@@ -174,8 +177,18 @@ def init(cluster: Cluster) -> None:
     _check_reachable(cluster.root, user)
     os.chmod(cluster.data_dir, 0o700)
     _run(
-        [str(_bindir() / "initdb"), "-D", str(cluster.data_dir), "-U", "postgres",
-         "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"],
+        [
+            str(_bindir() / "initdb"),
+            "-D",
+            str(cluster.data_dir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
         user=user,
     )
     conf = cluster.data_dir / "postgresql.conf"
@@ -199,8 +212,17 @@ def start(cluster: Cluster, *, timeout_s: int = 60) -> None:
         if _port_taken(cluster.port):
             _write_conf(cluster, _free_port())
         _run(
-            [str(_bindir() / "pg_ctl"), "start", "-D", str(cluster.data_dir), "-w",
-             "-t", str(timeout_s), "-l", str(cluster.log_file)],
+            [
+                str(_bindir() / "pg_ctl"),
+                "start",
+                "-D",
+                str(cluster.data_dir),
+                "-w",
+                "-t",
+                str(timeout_s),
+                "-l",
+                str(cluster.log_file),
+            ],
             user=_run_as(),
         )
     _ensure_database(cluster)
@@ -239,8 +261,10 @@ def stop(cluster: Cluster) -> bool:
     """Stop the server if it runs; True when it was running."""
     if not is_running(cluster):
         return False
-    _run([str(_bindir() / "pg_ctl"), "stop", "-D", str(cluster.data_dir), "-m", "fast", "-w"],
-         user=_run_as())
+    _run(
+        [str(_bindir() / "pg_ctl"), "stop", "-D", str(cluster.data_dir), "-m", "fast", "-w"],
+        user=_run_as(),
+    )
     return True
 
 

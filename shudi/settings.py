@@ -17,7 +17,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SHUDI_", extra="ignore")
 
-    home: Path = Field(default=Path("var"), description="Where the embedded PostGIS and files live.")
+    home: Path = Field(
+        default=Path("var"), description="Where the embedded PostGIS and files live."
+    )
     database_url: str | None = Field(
         default=None, description="An external PostGIS; when unset the embedded cluster is used."
     )

@@ -24,7 +24,10 @@ def _test_url() -> str:
         url = make_url(database.database_url(s))
         name = f"{url.database}_test"
         admin = psycopg2.connect(
-            dbname=url.database, user=url.username, password=url.password, host=url.host,
+            dbname=url.database,
+            user=url.username,
+            password=url.password,
+            host=url.host,
             port=url.port,
         )
         admin.autocommit = True
@@ -80,6 +83,7 @@ def conn(engine: Engine) -> Iterator[Connection]:
 #   T2 乙镇 (120.02–120.04)   = C21 (y < 30.01, plus the exclave filling T1's hole) + C22
 #   (120.02, 30.01) is a triple point of C12, C21 and C22; police PS1 | PS2 split at x=120.015.
 
+
 def box(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
     return [[x0, y0], [x1, y0], [x1, y1], [x0, y1], [x0, y0]]
 
@@ -89,8 +93,11 @@ HOLE = box(120.005, 30.005, 120.007, 30.007)
 
 def feature(code: str, name: str, rings: list, **props: object) -> dict:
     polys = rings if isinstance(rings[0][0][0], list) else [rings]
-    return {"type": "Feature", "properties": {"code": code, "name": name, **props},
-            "geometry": {"type": "MultiPolygon", "coordinates": polys}}
+    return {
+        "type": "Feature",
+        "properties": {"code": code, "name": name, **props},
+        "geometry": {"type": "MultiPolygon", "coordinates": polys},
+    }
 
 
 def collection(*features: dict) -> dict:
@@ -104,21 +111,49 @@ MINI = {
     ),
     ("community", ""): collection(
         feature("C11", "甲一社区", [box(120.00, 30.00, 120.01, 30.02), HOLE], parent_code="T1"),
-        feature("C12", "甲二社区", [[[120.01, 30.00], [120.02, 30.00], [120.02, 30.01],
-                                     [120.02, 30.02], [120.01, 30.02], [120.01, 30.00]]],
-                parent_code="T1"),
-        feature("C21", "乙一社区", [[box(120.02, 30.00, 120.04, 30.01)], [HOLE]],
-                parent_code="T2"),
+        feature(
+            "C12",
+            "甲二社区",
+            [
+                [
+                    [120.01, 30.00],
+                    [120.02, 30.00],
+                    [120.02, 30.01],
+                    [120.02, 30.02],
+                    [120.01, 30.02],
+                    [120.01, 30.00],
+                ]
+            ],
+            parent_code="T1",
+        ),
+        feature("C21", "乙一社区", [[box(120.02, 30.00, 120.04, 30.01)], [HOLE]], parent_code="T2"),
         feature("C22", "乙二社区", [box(120.02, 30.01, 120.04, 30.02)], parent_code="T2"),
     ),
     ("property_area", ""): collection(
-        feature("P111", "金桂苑", [box(120.001, 30.001, 120.004, 30.004)], parent_code="C11",
-                property_company="甲物业服务有限公司", owners_committee=True),
-        feature("P112", "老街小区", [box(120.001, 30.010, 120.004, 30.015)], parent_code="C11",
-                property_company="", owners_committee=False),
-        feature("P121", "锦绣花园", [box(120.011, 30.001, 120.019, 30.009),
-                                     box(120.014, 30.004, 120.016, 30.006)],
-                parent_code="C12", property_company="乙物业有限公司", owners_committee=True),
+        feature(
+            "P111",
+            "金桂苑",
+            [box(120.001, 30.001, 120.004, 30.004)],
+            parent_code="C11",
+            property_company="甲物业服务有限公司",
+            owners_committee=True,
+        ),
+        feature(
+            "P112",
+            "老街小区",
+            [box(120.001, 30.010, 120.004, 30.015)],
+            parent_code="C11",
+            property_company="",
+            owners_committee=False,
+        ),
+        feature(
+            "P121",
+            "锦绣花园",
+            [box(120.011, 30.001, 120.019, 30.009), box(120.014, 30.004, 120.016, 30.006)],
+            parent_code="C12",
+            property_company="乙物业有限公司",
+            owners_committee=True,
+        ),
     ),
     ("agency_unit", "public_security"): collection(
         feature("PS1", "西派出所", [box(120.00, 30.00, 120.015, 30.02)]),
@@ -137,8 +172,7 @@ def load_mini(conn: Connection, **overrides: dict) -> dict[str, int]:
     for (layer, agency), fc in MINI.items():
         fc = overrides.get(layer, fc)
         gdf = gpd.GeoDataFrame.from_features(fc["features"], crs="EPSG:4326")
-        res = import_layer(conn, gdf=gdf, layer=layer, agency=agency, source="mini",
-                           activate=True)
+        res = import_layer(conn, gdf=gdf, layer=layer, agency=agency, source="mini", activate=True)
         gens[f"{layer}:{agency}" if agency else layer] = res.generation_id
     return gens
 
@@ -155,8 +189,13 @@ def scratch_db_url(db_url: str) -> Iterator[str]:
 
     url = make_url(db_url)
     name = f"shudi_scratch_{uuid.uuid4().hex[:8]}"
-    params = {"dbname": "postgres", "user": url.username, "password": url.password,
-              "host": url.query.get("host", url.host), "port": url.query.get("port", url.port)}
+    params = {
+        "dbname": "postgres",
+        "user": url.username,
+        "password": url.password,
+        "host": url.query.get("host", url.host),
+        "port": url.query.get("port", url.port),
+    }
     admin = psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
     admin.autocommit = True
     with admin.cursor() as cur:

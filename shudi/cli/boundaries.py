@@ -30,9 +30,15 @@ def _fields(pairs: list[str]) -> dict[str, str]:
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
-                    "{task.total}"), TimeElapsedColumn(), console=console, transient=True,
-                    disable=not console.is_terminal)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
 
 
 @app.command("import")
@@ -58,15 +64,26 @@ def import_(
             bar.update(task, completed=done, total=total)
 
         gdf = read_boundaries(
-            path, fields={k: v for k, v in fields.items() if k in ("code", "name", "parent_code")},
-            encoding=encoding, src_crs=src_crs, file_layer=file_layer, progress=tick,
+            path,
+            fields={k: v for k, v in fields.items() if k in ("code", "name", "parent_code")},
+            encoding=encoding,
+            src_crs=src_crs,
+            file_layer=file_layer,
+            progress=tick,
         )
         bar.update(task, description="validating and storing", completed=0, total=None)
         try:
             with transaction() as conn:
                 result = generations.import_layer(
-                    conn, gdf=gdf, layer=layer, agency=agency, source=str(path),
-                    description=description, fields=fields, do_repair=repair, activate=activate,
+                    conn,
+                    gdf=gdf,
+                    layer=layer,
+                    agency=agency,
+                    source=str(path),
+                    description=description,
+                    fields=fields,
+                    do_repair=repair,
+                    activate=activate,
                     progress=lambda msg: bar.update(task, description=msg),
                 )
         except BoundaryImportRejected as exc:
@@ -75,10 +92,14 @@ def import_(
             fail(exc.message)
     if result.warnings:
         typer.echo(summarise(result.warnings))
-    state = "active" if result.activated else f"inactive; activate with `shudi boundaries " \
-        f"activate {result.generation_id}`"
-    typer.echo(f"generation {result.generation_id}: {result.feature_count} {layer} features "
-               f"({state})")
+    state = (
+        "active"
+        if result.activated
+        else f"inactive; activate with `shudi boundaries activate {result.generation_id}`"
+    )
+    typer.echo(
+        f"generation {result.generation_id}: {result.feature_count} {layer} features ({state})"
+    )
 
 
 @app.command()
@@ -96,9 +117,15 @@ def list_() -> None:
         rows = generations.list_generations(conn)
     table = Table("id", "layer", "agency", "features", "active", "created", "source")
     for r in rows:
-        table.add_row(str(r["id"]), r["layer"], r["agency"], str(r["feature_count"]),
-                      "yes" if r["active"] else "", r["created_at"].strftime("%Y-%m-%d %H:%M"),
-                      r["source"])
+        table.add_row(
+            str(r["id"]),
+            r["layer"],
+            r["agency"],
+            str(r["feature_count"]),
+            "yes" if r["active"] else "",
+            r["created_at"].strftime("%Y-%m-%d %H:%M"),
+            r["source"],
+        )
     Console().print(table)
 
 

@@ -39,8 +39,12 @@ def serve(
     if settings.require_durable_db:
         check_durability(get_engine())
     uvicorn.run(
-        "api.app:create_app", factory=True, host=host or settings.host,
-        port=port or settings.port, workers=workers, log_level="info",
+        "api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
     )
 
 

@@ -12,7 +12,7 @@ from shudi.orm import Base
 target_metadata = Base.metadata
 
 
-def _include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def _include(obj, name, type_, reflected, compare_to):
     """Leave PostGIS's own tables alone."""
     return not (type_ == "table" and name in {"spatial_ref_sys"})
 

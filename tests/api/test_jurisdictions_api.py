@@ -75,14 +75,14 @@ def test_bad_input(client: TestClient, params: dict, code: str) -> None:
 
 
 def test_at_before_any_generation(client: TestClient) -> None:
-    r = client.get("/api/v1/resolve", params={"lon": 120.002, "lat": 30.002,
-                                               "at": "2000-01-01T00:00:00+08:00"})
+    r = client.get(
+        "/api/v1/resolve", params={"lon": 120.002, "lat": 30.002, "at": "2000-01-01T00:00:00+08:00"}
+    )
     assert r.status_code == 422 and r.json()["code"] == "outside_service_area"
 
 
 def test_batch(client: TestClient, mini: dict) -> None:
-    pts = [[120.002, 30.002], [120.02, 30.01], [120.1, 30.01], [30.002, 120.002],
-           [120.006, 30.006]]
+    pts = [[120.002, 30.002], [120.02, 30.01], [120.1, 30.01], [30.002, 120.002], [120.006, 30.006]]
     r = client.post("/api/v1/resolve/batch", json={"points": pts})
     assert r.status_code == 200
     body = r.json()
@@ -107,8 +107,9 @@ def test_batch_matches_single(client: TestClient) -> None:
 
 def test_batch_gcj02_and_limits(client: TestClient) -> None:
     lon, lat = from_wgs84(120.0025, 30.0025, "gcj02")
-    body = client.post("/api/v1/resolve/batch",
-                       json={"points": [[lon, lat]], "crs": "gcj02"}).json()
+    body = client.post(
+        "/api/v1/resolve/batch", json={"points": [[lon, lat]], "crs": "gcj02"}
+    ).json()
     assert body["results"][0]["property_area"]["code"] == "P111"
     too_many = client.post("/api/v1/resolve/batch", json={"points": [[120, 30]] * 10_001})
     assert too_many.status_code == 413 and too_many.json()["code"] == "too_many_points"
@@ -123,11 +124,13 @@ def test_layers(client: TestClient, mini: dict) -> None:
     assert fc["type"] == "FeatureCollection" and fc["generation"] == mini["community"]
     assert [f["id"] for f in fc["features"]] == ["C11", "C12", "C21", "C22"]
     assert fc["features"][0]["properties"]["parent_code"] == "T1"
-    east = client.get("/api/v1/layers/community.geojson",
-                      params={"bbox": "120.03,30.0,120.04,30.02", "zoom": 12}).json()
+    east = client.get(
+        "/api/v1/layers/community.geojson", params={"bbox": "120.03,30.0,120.04,30.02", "zoom": 12}
+    ).json()
     assert [f["id"] for f in east["features"]] == ["C21", "C22"]
-    units = client.get("/api/v1/layers/agency_unit.geojson",
-                       params={"agency": "public_security"}).json()
+    units = client.get(
+        "/api/v1/layers/agency_unit.geojson", params={"agency": "public_security"}
+    ).json()
     assert [f["properties"]["agency"] for f in units["features"]] == ["public_security"] * 2
     assert client.get("/api/v1/layers/county.geojson").json()["code"] == "unknown_layer"
     bad = client.get("/api/v1/layers/town.geojson", params={"bbox": "30,120,31,121"})

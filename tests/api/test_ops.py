@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from api.app import create_app
 from shudi import database, settings

@@ -55,13 +55,13 @@ def test_errors_are_one_line(sample_db: str) -> None:
     assert outside.stderr.count("\n") == 1
     missing = run(sample_db, "boundaries", "import", "/nonexistent.geojson", "--layer", "town")
     assert missing.returncode != 0 and missing.stderr.count("\n") == 1
-    layer = run(sample_db, "boundaries", "import", str(SAMPLE / "towns.geojson"),
-                "--layer", "county")
+    layer = run(
+        sample_db, "boundaries", "import", str(SAMPLE / "towns.geojson"), "--layer", "county"
+    )
     assert layer.returncode != 0 and "unknown layer" in layer.stderr
 
 
-def test_rejected_import_reports_codes_and_changes_nothing(sample_db: str,
-                                                           tmp_path: Path) -> None:
+def test_rejected_import_reports_codes_and_changes_nothing(sample_db: str, tmp_path: Path) -> None:
     before = run(sample_db, "boundaries", "list").stdout
     towns = gpd.read_file(SAMPLE / "towns.geojson")
     first = towns.iloc[0]
@@ -73,7 +73,8 @@ def test_rejected_import_reports_codes_and_changes_nothing(sample_db: str,
     bad = tmp_path / "towns.gpkg"
     gpd.GeoDataFrame(
         {"code": list(towns.code) + ["330106999"], "name": list(towns.name) + ["重叠镇"]},
-        geometry=list(towns.geometry) + list(extra.geometry), crs="EPSG:4326",
+        geometry=list(towns.geometry) + list(extra.geometry),
+        crs="EPSG:4326",
     ).to_file(bad)
     r = run(sample_db, "boundaries", "import", str(bad), "--layer", "town", "--activate")
     assert r.returncode == 1
@@ -85,12 +86,26 @@ def test_rejected_import_reports_codes_and_changes_nothing(sample_db: str,
 def test_import_gbk_shapefile_with_field_mapping(sample_db: str, tmp_path: Path) -> None:
     units = gpd.read_file(SAMPLE / "police_precincts.geojson")
     shp = tmp_path / "precincts.shp"
-    units.rename(columns={"code": "PCSDM", "name": "PCSMC"})[["PCSDM", "PCSMC", "geometry"]] \
-        .to_crs("EPSG:4549").to_file(shp, encoding="GBK")
+    units.rename(columns={"code": "PCSDM", "name": "PCSMC"})[["PCSDM", "PCSMC", "geometry"]].to_crs(
+        "EPSG:4549"
+    ).to_file(shp, encoding="GBK")
     shp.with_suffix(".cpg").unlink(missing_ok=True)
-    r = run(sample_db, "boundaries", "import", str(shp), "--layer", "agency_unit",
-            "--agency", "public_security", "--field", "code=PCSDM", "--field", "name=PCSMC",
-            "--encoding", "GBK")
+    r = run(
+        sample_db,
+        "boundaries",
+        "import",
+        str(shp),
+        "--layer",
+        "agency_unit",
+        "--agency",
+        "public_security",
+        "--field",
+        "code=PCSDM",
+        "--field",
+        "name=PCSMC",
+        "--encoding",
+        "GBK",
+    )
     assert r.returncode == 0, r.stderr
     gen = r.stdout.split("generation ")[1].split(":")[0]
     assert "inactive" in r.stdout

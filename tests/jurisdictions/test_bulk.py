@@ -10,24 +10,32 @@ from jurisdictions.service import resolve_points
 
 
 def test_bulk_matches_single_and_writes_only_changes(conn: Connection, mini: dict) -> None:
-    conn.execute(text("""CREATE TEMP TABLE pts (id bigint PRIMARY KEY,
+    conn.execute(
+        text("""CREATE TEMP TABLE pts (id bigint PRIMARY KEY,
         geom geometry(Point, 4326) NOT NULL, town_code text, community_code text,
-        property_area_code text, agency_units jsonb)"""))
+        property_area_code text, agency_units jsonb)""")
+    )
     rng = np.random.default_rng(7)
     xs = np.round(rng.uniform(119.995, 120.045, 600), 4)  # some outside, some on borders
     ys = np.round(rng.uniform(29.998, 30.022, 600), 4)
     xs[:4], ys[:4] = [120.02, 120.02, 120.015, 120.006], [30.01, 30.005, 30.002, 30.006]
     conn.execute(
-        text("INSERT INTO pts (id, geom) SELECT i, ST_SetSRID(ST_MakePoint(x, y), 4326) "
-             "FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) "
-             "WITH ORDINALITY AS t(x, y, i)"),
+        text(
+            "INSERT INTO pts (id, geom) SELECT i, ST_SetSRID(ST_MakePoint(x, y), 4326) "
+            "FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) "
+            "WITH ORDINALITY AS t(x, y, i)"
+        ),
         {"xs": xs.tolist(), "ys": ys.tolist()},
     )
     conn.execute(text("CREATE INDEX ON pts USING gist (geom)"))
     first = reresolve_table(conn, table="pts")
     assert first.points == 600 and first.generations == mini
-    rows = conn.execute(text("SELECT town_code, community_code, property_area_code, "
-                             "agency_units FROM pts ORDER BY id")).all()
+    rows = conn.execute(
+        text(
+            "SELECT town_code, community_code, property_area_code, "
+            "agency_units FROM pts ORDER BY id"
+        )
+    ).all()
     expected = resolve_points(conn, lons=xs, lats=ys, with_nearest=False)
     inside = 0
     for row, res in zip(rows, expected, strict=True):

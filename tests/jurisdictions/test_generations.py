@@ -10,6 +10,7 @@ import geopandas as gpd
 import pytest
 from conftest import MINI, box, collection, feature, load_mini
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DataError
 
 from jurisdictions.exceptions import (
     BoundaryImportRejected,
@@ -28,9 +29,11 @@ from jurisdictions.service import resolve_one
 
 
 def counts(conn: Connection) -> tuple[int, int, int, int]:
-    row = conn.execute(text("""SELECT (SELECT count(*) FROM boundary_generation),
+    row = conn.execute(
+        text("""SELECT (SELECT count(*) FROM boundary_generation),
         (SELECT count(*) FROM boundary), (SELECT count(*) FROM boundary_part),
-        (SELECT count(*) FROM generation_period)""")).one()
+        (SELECT count(*) FROM generation_period)""")
+    ).one()
     return tuple(row)
 
 
@@ -39,7 +42,7 @@ def gdf(fc: dict) -> gpd.GeoDataFrame:
 
 
 def test_import_stores_subdivided_parts(conn: Connection, mini: dict) -> None:
-    n_gen, n_boundary, n_parts, n_periods = counts(conn)
+    _n_gen, n_boundary, n_parts, n_periods = counts(conn)
     assert (n_boundary, n_periods) == (11, 4)
     assert n_parts >= n_boundary
     rows = {r["id"]: r for r in list_generations(conn)}
@@ -50,21 +53,44 @@ def test_import_stores_subdivided_parts(conn: Connection, mini: dict) -> None:
 @pytest.mark.parametrize(
     ("bad", "kind"),
     [
-        (feature("C13", "重叠社区", [box(120.005, 30.0, 120.015, 30.02)], parent_code="T1"),
-         "overlap"),
-        (feature("C14", "无主社区", [box(120.0, 30.0, 120.001, 30.001)], parent_code="T9"),
-         "unknown_parent"),
-        (feature("C11", "重号社区", [box(120.03, 30.0, 120.031, 30.001)], parent_code="T2"),
-         "duplicate_code"),
-        (feature("C15", "越界社区", [box(120.03, 30.0, 120.05, 30.001)], parent_code="T2"),
-         "outside_parent"),
-        (feature("C16", "自交社区", [[[120.03, 30.0], [120.031, 30.001], [120.031, 30.0],
-                                      [120.03, 30.001], [120.03, 30.0]]], parent_code="T2"),
-         "invalid_geometry"),
+        (
+            feature("C13", "重叠社区", [box(120.005, 30.0, 120.015, 30.02)], parent_code="T1"),
+            "overlap",
+        ),
+        (
+            feature("C14", "无主社区", [box(120.0, 30.0, 120.001, 30.001)], parent_code="T9"),
+            "unknown_parent",
+        ),
+        (
+            feature("C11", "重号社区", [box(120.03, 30.0, 120.031, 30.001)], parent_code="T2"),
+            "duplicate_code",
+        ),
+        (
+            feature("C15", "越界社区", [box(120.03, 30.0, 120.05, 30.001)], parent_code="T2"),
+            "outside_parent",
+        ),
+        (
+            feature(
+                "C16",
+                "自交社区",
+                [
+                    [
+                        [120.03, 30.0],
+                        [120.031, 30.001],
+                        [120.031, 30.0],
+                        [120.03, 30.001],
+                        [120.03, 30.0],
+                    ]
+                ],
+                parent_code="T2",
+            ),
+            "invalid_geometry",
+        ),
     ],
 )
-def test_rejected_import_changes_nothing(conn: Connection, mini: dict, bad: dict,
-                                         kind: str) -> None:
+def test_rejected_import_changes_nothing(
+    conn: Connection, mini: dict, bad: dict, kind: str
+) -> None:
     before = counts(conn)
     fc = copy.deepcopy(MINI[("community", "")])
     fc["features"].append(bad)
@@ -75,12 +101,12 @@ def test_rejected_import_changes_nothing(conn: Connection, mini: dict, bad: dict
 
 
 def test_database_failure_mid_import_rolls_back(conn: Connection, mini: dict) -> None:
-    """A failure after writes began (here: a unit of an unknown-to-SQL shape) leaves nothing."""
+    """A failure after writes began (a code longer than the column allows) leaves nothing."""
     before = counts(conn)
     fc = copy.deepcopy(MINI[("agency_unit", "public_security")])
     frame = gdf(fc)
-    frame.loc[0, "code"] = None  # NOT NULL violation only the database sees
-    with pytest.raises(Exception), conn.begin_nested():
+    frame.loc[1, "code"] = "X" * 80  # only the database sees this one
+    with pytest.raises(DataError), conn.begin_nested():
         import_layer(conn, gdf=frame, layer="agency_unit", agency="urban_management")
     assert counts(conn) == before
 
@@ -90,10 +116,16 @@ def test_generation_switch_keeps_old_answers(conn: Connection, mini: dict) -> No
     time.sleep(0.01)
     # a new generation moves the T1/T2 border west to x = 120.015 (C12 goes to T2)
     towns = collection(
-        feature("T1", "甲街道", [box(120.00, 30.00, 120.01, 30.02), box(120.005, 30.005,
-                                                                       120.007, 30.007)]),
-        feature("T2", "乙镇", [[box(120.01, 30.00, 120.04, 30.02)],
-                               [box(120.005, 30.005, 120.007, 30.007)]]),
+        feature(
+            "T1",
+            "甲街道",
+            [box(120.00, 30.00, 120.01, 30.02), box(120.005, 30.005, 120.007, 30.007)],
+        ),
+        feature(
+            "T2",
+            "乙镇",
+            [[box(120.01, 30.00, 120.04, 30.02)], [box(120.005, 30.005, 120.007, 30.007)]],
+        ),
     )
     res = import_layer(conn, gdf=gdf(towns), layer="town", source="v2")
     assert not res.activated

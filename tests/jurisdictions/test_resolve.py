@@ -21,11 +21,11 @@ def codes(res) -> tuple:
 @pytest.mark.parametrize(
     ("lon", "lat", "expected"),
     [
-        (120.002, 30.002, ("T1", "C11", "P111")),   # inside an estate with a company
-        (120.002, 30.012, ("T1", "C11", "P112")),   # inside an estate without one
-        (120.002, 30.007, ("T1", "C11", None)),     # on the road between two estates
-        (120.0155, 30.005, ("T1", "C12", None)),    # in the hole of estate P121
-        (120.006, 30.006, ("T2", "C21", None)),     # in T2's exclave inside T1's hole
+        (120.002, 30.002, ("T1", "C11", "P111")),  # inside an estate with a company
+        (120.002, 30.012, ("T1", "C11", "P112")),  # inside an estate without one
+        (120.002, 30.007, ("T1", "C11", None)),  # on the road between two estates
+        (120.0155, 30.005, ("T1", "C12", None)),  # in the hole of estate P121
+        (120.006, 30.006, ("T2", "C21", None)),  # in T2's exclave inside T1's hole
         (120.030, 30.015, ("T2", "C22", None)),
     ],
 )
@@ -38,9 +38,12 @@ def test_inside(conn: Connection, mini: dict, lon: float, lat: float, expected: 
 
 def test_property_area_attributes(conn: Connection, mini: dict) -> None:
     out = resolve_one(conn, lon=120.002, lat=30.002).as_dict()
-    assert out["property_area"] == {"code": "P111", "name": "金桂苑",
-                                    "property_company": "甲物业服务有限公司",
-                                    "owners_committee": True}
+    assert out["property_area"] == {
+        "code": "P111",
+        "name": "金桂苑",
+        "property_company": "甲物业服务有限公司",
+        "owners_committee": True,
+    }
     assert out["town"] == {"code": "T1", "name": "甲街道", "kind": "subdistrict"}
     assert out["agency_units"] == {"public_security": {"code": "PS1", "name": "西派出所"}}
     bare = resolve_one(conn, lon=120.002, lat=30.012).as_dict()["property_area"]

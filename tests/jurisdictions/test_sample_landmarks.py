@@ -27,9 +27,11 @@ def test_landmarks(conn: Connection) -> None:
         assert pa == expect["property_area"], name
         assert res.community.code in expect["communities_covering"], name
         assert res.town.code in expect["towns_covering"], name
-        assert res.ambiguous == (len(expect["towns_covering"]) > 1
-                                 or len(expect["communities_covering"]) > 1
-                                 or any(len(v) > 1 for v in res.candidates.values())), name
+        assert res.ambiguous == (
+            len(expect["towns_covering"]) > 1
+            or len(expect["communities_covering"]) > 1
+            or any(len(v) > 1 for v in res.candidates.values())
+        ), name
         if len(expect["communities_covering"]) > 1:
             assert res.candidates["community"] == sorted(expect["communities_covering"]), name
         if res.community.code:  # the chosen town is the chosen community's parent
