@@ -159,6 +159,19 @@ def _rows(
     return rows
 
 
+def _column(gdf: gpd.GeoDataFrame, name: str | None) -> str | None:
+    """A source column by name; gis.io lower-cases attribute columns, so match either way."""
+    if not name:
+        return None
+    for candidate in (name, name.lower()):
+        if candidate in gdf.columns:
+            return candidate
+    raise BoundaryImportRejected(
+        f"no column {name!r} in the file; columns: {', '.join(map(str, gdf.columns))}",
+        problems=[],
+    )
+
+
 def load_layer(
     conn: Connection, *, layer: str, agency: str = "", at: datetime | None = None
 ) -> gpd.GeoDataFrame:
@@ -203,6 +216,7 @@ def import_layer(
     do_repair: bool = False,
     activate: bool = False,
     progress: Callable[[str], None] | None = None,
+    tolerances: Mapping[str, float] | None = None,
 ) -> ImportResult:
     """Validate ``gdf`` and store it as a new generation of ``layer`` (all or nothing)."""
     lay, agency = check_layer(layer, agency)
@@ -212,7 +226,7 @@ def import_layer(
     parent_layer = PARENT_LAYER[lay]
     parents = load_layer(conn, layer=parent_layer.value) if parent_layer else None
     note("validating")
-    problems = validate_layer(gdf, layer=lay.value, parents=parents)
+    problems = validate_layer(gdf, layer=lay.value, parents=parents, **(tolerances or {}))
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise BoundaryImportRejected(

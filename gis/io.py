@@ -1,0 +1,459 @@
+"""Read boundary files into one canonical GeoDataFrame (``code``, ``name``, ``parent_code``).
+
+Anything GDAL reads is accepted through pyogrio (GeoJSON, GeoPackage, Shapefile, zipped
+Shapefile...). The result is EPSG:4326 with MultiPolygons; geometry and hierarchy problems are
+left in place for :func:`gis.validation.validate_layer` to report with feature codes.
+
+Network access
+--------------
+Imports never touch the network (no SSRF through a crafted file). No single GDAL switch turns
+networking off, so there are three layers:
+
+1. Paths that are URLs (``scheme://``) or name a network file system (``/vsicurl/``,
+   ``/vsis3/``, ``/vsigs/``, ``/vsiaz/``, ``/vsiadls/``, ``/vsioss/``, ``/vsiswift/``,
+   ``/vsihdfs/``, ``/vsiwebhdfs/``, ``_streaming`` forms) are refused; anything else must exist
+   locally, which rules out connection strings (``PG:``, ``WFS:``). VRT, GDALG and WFS files,
+   also inside a ``.zip``, are refused when they reference a URL, a network file system or a
+   database/service connection string.
+2. ``CPL_VSIL_CURL_ALLOWED_FILENAME`` (and ``..._EXTENSIONS``) name a file that cannot exist:
+   every ``/vsicurl/``-family handler (``/vsis3/`` etc. included) checks it before any request,
+   so a ``/vsicurl/`` source nested in a VRT fails to open.
+3. Drivers that download by themselves (GeoJSON given a URL, WFS, OAPIF, GML schemas) use
+   ``CPLHTTPFetch``, which ignores that allow-list: ``GDAL_HTTP(S)_PROXY`` send them to
+   ``127.0.0.1:0``, which refuses at once (1 s time-outs, no retries), and
+   ``GML_DOWNLOAD_SCHEMA`` is off. A ``NO_PROXY`` environment variable matching the host would
+   bypass that proxy, hence layer 1. ``GDAL_DISABLE_READDIR_ON_OPEN`` blocks nothing (it only
+   skips directory listings) and is not used.
+
+These are process-wide GDAL options, re-applied on every call.
+
+Coordinate reference systems
+----------------------------
+The CRS comes from the file (``.prj``, GeoPackage, the GeoJSON ``crs`` member: GDAL honours the
+legacy ``{"type": "name", ...}`` form, e.g. ``urn:ogc:def:crs:EPSG::4490``); ``src_crs``
+overrides it. GeoJSON without ``crs`` is EPSG:4326 (RFC 7946), so projected coordinates there
+are caught by a lon/lat range check. CGCS2000 (EPSG:4490) is relabelled EPSG:4326 without
+transforming: the frames differ by centimetres, below boundary accuracy, and PROJ only has a
+null ("ballpark") transformation between them. Projected CGCS2000 (Gauss-Krüger EPSG:4513-4554)
+is un-projected to EPSG:4490, then relabelled.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import math
+import os
+import posixpath
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError as ProjCRSError
+from shapely.errors import ShapelyError
+
+from gis.errors import BoundaryFileError
+
+__all__ = ["CANONICAL_FIELDS", "read_boundaries"]
+
+log = logging.getLogger(__name__)
+
+CANONICAL_FIELDS = ("code", "name", "parent_code")
+"""Attribute columns every boundary frame starts with, in this order."""
+
+_WGS84 = CRS.from_epsg(4326)
+_CGCS2000 = CRS.from_epsg(4490)
+_CHUNK = 5_000
+_HEAD_BYTES = 4096  # where GDAL's VRT driver looks for its root element too
+_MAX_SCAN_BYTES = 64 << 20
+
+_OFFLINE_GDAL_CONFIG = {
+    "CPL_VSIL_CURL_ALLOWED_FILENAME": "/vsicurl/shudi-network-access-disabled.invalid",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".shudi-network-access-disabled",
+    "GDAL_HTTP_PROXY": "127.0.0.1:0",
+    "GDAL_HTTPS_PROXY": "127.0.0.1:0",
+    "GDAL_HTTP_CONNECTTIMEOUT": "1",
+    "GDAL_HTTP_TIMEOUT": "1",
+    "GDAL_HTTP_MAX_RETRY": "0",
+    "GML_DOWNLOAD_SCHEMA": "NO",
+    "GML_DOWNLOAD_WFS_SCHEMA": "NO",
+}
+_REMOTE_VSI = re.compile(r"/vsi(?:curl|s3|gs|az|adls|oss|swift|hdfs|webhdfs)", re.IGNORECASE)
+_URL = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_CONNECTION = re.compile(
+    r"(?:^|[>\"'\s])(?:WFS|OAPIF|OGCAPI|PG|MYSQL|ODBC|MSSQL|OCI|HANA|CARTO|NGW|EEDA|ES|"
+    r"ELASTICSEARCH|CSW|PLSCENES|AMIGOCLOUD|ADBC|MONGODBV3):",
+    re.IGNORECASE,
+)
+_XMLNS = re.compile(r"\sxmlns(?::[\w.-]+)?\s*=\s*(\"[^\"]*\"|'[^']*')")
+_INDIRECTION_MARKERS = (b"<ogrvrtdatasource", b"<vrtdataset", b"gdal_streamed_alg", b"<ogrwfs")
+_ARCHIVE_VSI = re.compile(r"^/vsi(?:zip|tar|gzip|7z|rar)/", re.IGNORECASE)
+_VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".fgb", ".gml", ".kml", ".tab", ".mif", ".vrt")
+_INTEGRAL_TEXT = re.compile(r"^[+-]?\d+\.0*$")
+
+
+def read_boundaries(
+    path: str | os.PathLike[str],
+    *,
+    fields: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    src_crs: str | None = None,
+    file_layer: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a local boundary file into a canonical EPSG:4326 GeoDataFrame.
+
+    Parameters
+    ----------
+    path
+        A local file or folder GDAL can read, or a ``.zip`` holding one (a Shapefile may sit in
+        a sub-folder). URLs and network virtual file systems are refused.
+    fields
+        Canonical name -> source column, e.g. ``{"code": "XZQDM", "name": "XZQMC"}``. Keys are
+        ``code``, ``name`` and ``parent_code``; unmapped keys use a column of the same name
+        (exact match first, then case-insensitive). ``parent_code`` may be absent.
+    encoding
+        Attribute encoding overriding ``.cpg``/GDAL detection, e.g. ``"GBK"`` for a Chinese
+        Shapefile without a ``.cpg`` file.
+    src_crs
+        CRS of the coordinates (anything pyproj accepts, e.g. ``"EPSG:4549"``); overrides the
+        file's own and is required when the file has none.
+    file_layer
+        Layer to read when the source holds several (GeoPackage, folder of Shapefiles).
+    progress
+        Called as ``progress(done, total)`` while geometries are converted.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns ``code``, ``name``, ``parent_code`` (stripped strings or ``None``), then every
+        other source column lower-cased with JSON-serialisable values, then ``geometry``:
+        MultiPolygons in 2D, EPSG:4326. Non-polygonal, empty and missing geometries are kept
+        as they are (missing and unreadable ones as ``None``) so validation can report them.
+
+    Raises
+    ------
+    BoundaryFileError
+        When the path is remote or missing, the file cannot be read, a required column is
+        missing, the CRS is absent or unusable, or the coordinates are out of lon/lat range.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> ring = [[120.1, 30.2], [120.2, 30.2], [120.2, 30.3], [120.1, 30.2]]
+    >>> feature = {"type": "Feature", "properties": {"XZQDM": 330106001, "XZQMC": "西湖街道"},
+    ...            "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    >>> folder = tempfile.mkdtemp()
+    >>> with open(f"{folder}/towns.geojson", "w", encoding="utf-8") as f:
+    ...     json.dump({"type": "FeatureCollection", "features": [feature]}, f)
+    >>> towns = read_boundaries(f"{folder}/towns.geojson",
+    ...                         fields={"code": "XZQDM", "name": "XZQMC"})
+    >>> towns.loc[0, ["code", "name", "parent_code"]].tolist()
+    ['330106001', '西湖街道', None]
+    >>> towns.geometry.iloc[0].geom_type, towns.crs.to_epsg()
+    ('MultiPolygon', 4326)
+    """
+    label = os.fspath(path)
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError as exc:
+            raise BoundaryFileError(f"unknown encoding {encoding!r}") from exc
+    target_crs = _parse_crs(src_crs) if src_crs is not None else None
+    source = _local_source(label, file_layer)
+    pyogrio.set_gdal_config_options(_OFFLINE_GDAL_CONFIG)
+    layer = _choose_layer(source, file_layer, label)
+    try:
+        frame = gpd.read_file(
+            source, engine="pyogrio", layer=layer, encoding=encoding, on_invalid="ignore"
+        )
+    except UnicodeDecodeError as exc:
+        raise BoundaryFileError(f"cannot read {label}: text is not UTF-8; pass --encoding") from exc
+    except (RuntimeError, OSError, ValueError, LookupError, ShapelyError) as exc:
+        raise BoundaryFileError(f"cannot read {label}: {_first_line(exc)}") from exc
+
+    columns = [str(c) for c in frame.columns if c != frame.geometry.name]
+    mapping = _resolve_fields(columns, fields, label)
+    if target_crs is None:
+        if frame.crs is None:
+            raise BoundaryFileError(f"{label} has no CRS; pass --src-crs")
+        target_crs = CRS.from_user_input(frame.crs)
+    geometry = gpd.GeoSeries(_to_multipolygons(frame.geometry.to_numpy(), progress), crs=target_crs)
+    geometry = _to_wgs84(geometry, target_crs, label)
+
+    data: dict[str, pd.Series] = {}
+    for key in CANONICAL_FIELDS:
+        column = mapping[key]
+        values = frame[column].tolist() if column is not None else [None] * len(frame)
+        data[key] = pd.Series([_normalise_code(v, key != "name") for v in values], dtype=object)
+    extras = [c for c in columns if c not in mapping.values()]
+    for column, name in zip(extras, _extra_names(extras), strict=True):
+        data[name] = pd.Series([_jsonable(v) for v in frame[column].tolist()], dtype=object)
+    attributes = pd.DataFrame(data, index=pd.RangeIndex(len(frame)))
+    return gpd.GeoDataFrame(
+        attributes, geometry=geometry.reset_index(drop=True), crs=_WGS84.to_string()
+    )
+
+
+def _extra_names(columns: list[str]) -> list[str]:
+    """Lower-cased names; clashes (with each other or canonical ones) get ``_2``, ``_3``..."""
+    lowered = Counter(c.lower() for c in columns)
+    reserved = {*CANONICAL_FIELDS, "geometry"}
+    taken = reserved | {name for name, n in lowered.items() if n == 1}
+    names = []
+    for column in columns:
+        name = column.lower()
+        if lowered[name] > 1 or name in reserved:
+            name = next(f"{name}_{n}" for n in range(2, 10**6) if f"{name}_{n}" not in taken)
+            taken.add(name)
+        names.append(name)
+    return names
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _parse_crs(text: str) -> CRS:
+    try:
+        return CRS.from_user_input(text)
+    except ProjCRSError as exc:
+        raise BoundaryFileError(f"invalid --src-crs {text!r}: {_first_line(exc)}") from exc
+
+
+def _refuse_remote(text: str, where: str) -> None:
+    if _URL.search(text) or _REMOTE_VSI.search(text):
+        raise BoundaryFileError(
+            f"{where}: network sources are disabled; download the data and import a local file"
+        )
+
+
+def _local_source(label: str, file_layer: str | None) -> str:
+    """Check ``label`` is local and return the string to hand to GDAL."""
+    _refuse_remote(label, label)
+    if label.lower().startswith("/vsi"):
+        if not _ARCHIVE_VSI.match(label):
+            raise BoundaryFileError(
+                f"{label}: only local files and /vsizip/, /vsitar/, /vsigzip/ archives are read"
+            )
+        candidate = Path(_ARCHIVE_VSI.sub("", label).replace("{", "").replace("}", ""))
+        while not candidate.is_file() and candidate != candidate.parent:
+            candidate = candidate.parent
+        if not candidate.is_file():
+            raise BoundaryFileError(f"{label}: no such archive")
+        return label
+    file = Path(label).expanduser()
+    if not file.exists():
+        raise BoundaryFileError(f"{label}: no such file")
+    if file.is_file() and file.suffix.lower() == ".zip":
+        return _zip_source(file, file_layer, label)
+    if file.is_file():
+        with file.open("rb") as handle:
+            _check_indirection(handle, label)
+    return str(file)
+
+
+def _check_indirection(handle: IO[bytes], label: str) -> None:
+    """Refuse VRT/GDALG/WFS files that point at URLs, network file systems or services."""
+    head = handle.read(_HEAD_BYTES)
+    if not any(marker in head.lower() for marker in _INDIRECTION_MARKERS):
+        return
+    if b"<ogrwfs" in head.lower():
+        raise BoundaryFileError(f"{label}: WFS service descriptions are network sources")
+    content = head + handle.read(_MAX_SCAN_BYTES)
+    text = _XMLNS.sub("", content.decode("utf-8", errors="replace"))
+    _refuse_remote(text, f"{label} references a remote source")
+    if _CONNECTION.search(text):
+        raise BoundaryFileError(f"{label} references a database or web service; not allowed")
+
+
+def _zip_source(file: Path, file_layer: str | None, label: str) -> str:
+    """Find the dataset inside a zip: Shapefiles may sit in a sub-folder GDAL would not search."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            members = [
+                info
+                for info in archive.infolist()
+                if not info.is_dir() and not info.filename.startswith("__MACOSX/")
+            ]
+            for info in members:
+                with archive.open(info) as handle:
+                    _check_indirection(handle, label)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BoundaryFileError(f"cannot read {label}: {_first_line(exc)}") from exc
+    root = f"/vsizip/{file.resolve()}"
+    names = [info.filename for info in members]
+    shapefiles = [n for n in names if n.lower().endswith(".shp")]
+    if shapefiles:
+        if file_layer is not None:
+            shapefiles = [n for n in shapefiles if posixpath.basename(n)[:-4] == file_layer]
+        folders = sorted({posixpath.dirname(n) for n in shapefiles})
+        if len(folders) > 1:
+            raise BoundaryFileError(
+                f"{label} holds Shapefiles in several folders ({', '.join(folders)}); "
+                "pass --file-layer or zip one folder"
+            )
+        if folders and folders[0]:
+            return f"{root}/{folders[0]}"
+        return root
+    datasets = [n for n in names if n.lower().endswith(_VECTOR_SUFFIXES)]
+    return f"{root}/{datasets[0]}" if len(datasets) == 1 else root
+
+
+def _choose_layer(source: str, file_layer: str | None, label: str) -> str:
+    try:
+        layers = pyogrio.list_layers(source)
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise BoundaryFileError(f"cannot read {label}: {_first_line(exc)}") from exc
+    names = [str(row[0]) for row in layers]
+    if file_layer is not None:
+        if file_layer in names:
+            return file_layer
+        raise BoundaryFileError(
+            f"{label} has no layer {file_layer!r}; layers: {', '.join(names) or 'none'}"
+        )
+    spatial = [str(row[0]) for row in layers if row[1] is not None]
+    if len(names) == 1:
+        return names[0]
+    if len(spatial) == 1:
+        return spatial[0]
+    if not names:
+        raise BoundaryFileError(f"{label} contains no layers")
+    raise BoundaryFileError(
+        f"{label} has {len(names)} layers ({', '.join(names)}); pass --file-layer"
+    )
+
+
+def _resolve_fields(
+    columns: list[str], fields: Mapping[str, str] | None, label: str
+) -> dict[str, str | None]:
+    """Map each canonical field to a source column (``None`` for an absent ``parent_code``)."""
+    wanted = dict(fields or {})
+    unknown = sorted(set(wanted) - set(CANONICAL_FIELDS))
+    if unknown:
+        raise BoundaryFileError(
+            f"unknown field name(s) {', '.join(unknown)}; expected {', '.join(CANONICAL_FIELDS)}"
+        )
+    mapping: dict[str, str | None] = {}
+    for key in CANONICAL_FIELDS:
+        source = wanted.get(key, key)
+        column = source if source in columns else None
+        if column is None:
+            folded = [c for c in columns if c.casefold() == source.casefold()]
+            column = folded[0] if len(folded) == 1 else None
+        if column is None and (key != "parent_code" or key in wanted):
+            raise BoundaryFileError(
+                f"{label} has no column {source!r} for {key}; "
+                f"available columns: {', '.join(columns) or 'none'}"
+            )
+        mapping[key] = column
+    return mapping
+
+
+def _is_cgcs2000(crs: CRS) -> bool:
+    geodetic = crs.geodetic_crs
+    if geodetic is None:
+        return False
+    if geodetic.to_epsg() == 4490 or geodetic.equals(_CGCS2000, ignore_axis_order=True):
+        return True
+    datum = re.sub(r"[^a-z0-9]", "", geodetic.datum.name.lower()) if geodetic.datum else ""
+    return datum in {"china2000", "dchina2000", "chinageodeticcoordinatesystem2000"}
+
+
+def _to_wgs84(geometry: gpd.GeoSeries, crs: CRS, label: str) -> gpd.GeoSeries:
+    """Bring ``geometry`` (in ``crs``) to EPSG:4326; CGCS2000 is relabelled, not shifted."""
+    if _is_cgcs2000(crs):
+        if not crs.equals(_CGCS2000, ignore_axis_order=True):
+            geometry = geometry.to_crs(_CGCS2000)
+        geometry = geometry.set_crs(_WGS84, allow_override=True)
+    elif crs.equals(_WGS84, ignore_axis_order=True):
+        geometry = geometry.set_crs(_WGS84, allow_override=True)
+    else:
+        transformer = Transformer.from_crs(crs, _WGS84, always_xy=True)
+        if "ballpark" in (transformer.description or "").lower():
+            log.warning("%s: no datum shift from %s to WGS 84 is known; expect errors of tens "
+                        "of metres", label, crs.name)  # fmt: skip
+        geometry = geometry.to_crs(_WGS84)
+    west, south, east, north = geometry.total_bounds
+    in_range = -180 <= west <= east <= 180 and -90 <= south <= north <= 90
+    if not in_range and not np.isnan([west, south, east, north]).all():
+        raise BoundaryFileError(
+            f"{label}: coordinates fall outside longitude/latitude range when read as "
+            f"{crs.name}; the CRS is wrong or missing, pass --src-crs"
+        )
+    return geometry
+
+
+def _to_multipolygons(geoms: np.ndarray, progress: Callable[[int, int], None] | None) -> np.ndarray:
+    """Force 2D and wrap Polygons as MultiPolygons; other geometry types pass through."""
+    total = len(geoms)
+    out = np.empty(total, dtype=object)
+    empty = shapely.from_wkt("MULTIPOLYGON EMPTY")
+    for start in range(0, total, _CHUNK):
+        chunk = shapely.force_2d(np.asarray(geoms[start : start + _CHUNK], dtype=object))
+        types = shapely.get_type_id(chunk)
+        blank = shapely.is_empty(chunk) & np.isin(types, (3, 6))
+        polygons = (types == 3) & ~blank
+        chunk[polygons] = shapely.multipolygons(
+            chunk[polygons], indices=np.arange(int(polygons.sum()))
+        )
+        chunk[blank] = empty
+        out[start : start + len(chunk)] = chunk
+        if progress is not None:
+            progress(start + len(chunk), total)
+    if progress is not None and total == 0:
+        progress(0, 0)
+    return out
+
+
+def _normalise_code(value: Any, code: bool = True) -> str | None:
+    """Stripped text of a code or name; integral numbers lose their ``.0``; blanks are None.
+
+    For codes, text such as ``"330106001.0"`` (a spreadsheet round trip) loses the ``.0`` too.
+    """
+    value = _jsonable(value)
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    if code and _INTEGRAL_TEXT.match(text):
+        text = text.split(".", 1)[0]
+    return text or None
+
+
+def _jsonable(value: Any) -> Any:
+    """Convert a pandas/numpy/GDAL attribute value to a JSON-serialisable Python value."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating | Decimal):
+        return float(value) if math.isfinite(float(value)) else None
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else pd.Timestamp(value).isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_jsonable(v) for v in value]
+    return str(value)
