@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from jurisdictions import catalog, directory
 from jurisdictions import exceptions as jx
 
 log = logging.getLogger("shudi.api")
@@ -25,6 +26,10 @@ STATUS: dict[type[jx.JurisdictionError], int] = {
     jx.BoundaryImportRejected: 422,
     jx.TooManyFeatures: 422,
     jx.TooManyPoints: 413,
+    catalog.UnknownViolationType: 422,
+    catalog.UnknownAgency: 404,
+    catalog.InvalidContact: 422,
+    directory.PropertyAreaNotFound: 404,
 }
 
 

@@ -140,3 +140,74 @@ class BoundaryPart(Base):
     geom = mapped_column(Geometry("POLYGON", srid=SRID, spatial_index=False), nullable=False)
 
     __table_args__ = (Index("ix_boundary_part_geom", "geom", postgresql_using="gist"),)
+
+
+class Agency(Base):
+    """A party of the linkage mechanism (区公安局, 物业服务企业 …), loaded from agencies.yaml."""
+
+    __tablename__ = "agency"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    party: Mapped[int | None] = mapped_column(Integer)
+    name_zh: Mapped[str] = mapped_column(Text, nullable=False)
+    name_en: Mapped[str] = mapped_column(Text, nullable=False)
+    territorial: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    has_field_units: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    duties_zh: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    duties_en: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    kinds: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+
+
+class ViolationType(Base):
+    """One entry of the violation taxonomy (violation_types.yaml); kept when retired."""
+
+    __tablename__ = "violation_type"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(Text, nullable=False)
+    name_en: Mapped[str] = mapped_column(Text, nullable=False)
+    agency: Mapped[str] = mapped_column(ForeignKey("agency.code"), nullable=False)
+    scope: Mapped[str] = mapped_column(String(32), nullable=False)
+    actions: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+    reportable: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    source_ref: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+    keywords: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+    utility_kind: Mapped[str | None] = mapped_column(String(32))
+    handover: Mapped[str | None] = mapped_column(String(64))
+    participants: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+
+    __table_args__ = (
+        CheckConstraint(
+            "scope IN ('enforcement', 'property_service', 'dispute', 'utility')", name="scope"
+        ),
+        Index("ix_violation_type_agency", "agency"),
+    )
+
+
+class Contact(Base):
+    """Whom to call: per agency, optionally per agency unit, town or property area."""
+
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency: Mapped[str] = mapped_column(ForeignKey("agency.code"), nullable=False)
+    scope_layer: Mapped[str] = mapped_column(String(32), nullable=False, server_default="")
+    scope_code: Mapped[str] = mapped_column(String(64), nullable=False, server_default="")
+    office: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    person: Mapped[str] = mapped_column(Text, nullable=False)
+    phone: Mapped[str] = mapped_column(String(32), nullable=False)
+    hours: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+    __table_args__ = (
+        UniqueConstraint("agency", "scope_layer", "scope_code", name="uq_contact_scope"),
+        CheckConstraint(
+            "scope_layer IN ('', 'town', 'community', 'property_area', 'agency_unit')",
+            name="scope_layer",
+        ),
+        CheckConstraint("(scope_layer = '') = (scope_code = '')", name="scope_code"),
+        Index("ix_contact_scope", "scope_layer", "scope_code"),
+    )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import Connection
 
 from gis.coords import CoordSystem
-from jurisdictions import batch, generations, service
+from jurisdictions import batch, catalog, directory, generations, routing, service
 from jurisdictions.exceptions import InvalidCoordinates, TooManyPoints
 from jurisdictions.schemas import BatchIn, BatchOut, ErrorOut, GenerationOut, ResolveOut
 from shudi.database import db_connection
@@ -92,3 +92,51 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
     if not (-180 <= xmin < xmax <= 180 and -90 <= ymin < ymax <= 90):
         raise InvalidCoordinates(f"bbox {raw!r} is empty or out of range (lon first, then lat)")
     return xmin, ymin, xmax, ymax
+
+
+@router.get("/agencies", tags=["linkage"])
+def list_agencies(conn: Conn) -> Response:
+    """The parties of the linkage mechanism with their duties (section 二 of the text)."""
+    return json_response(catalog.list_agencies(conn))
+
+
+@router.get("/violation-types", tags=["linkage"])
+def list_violation_types(
+    conn: Conn,
+    reportable: bool | None = None,
+    agency: str | None = None,
+    scope: str | None = None,
+    q: Annotated[str | None, Query(max_length=50, description="Name or keyword.")] = None,
+) -> Response:
+    """The violation taxonomy: who handles what, citing the text (``source_ref``)."""
+    return json_response(
+        catalog.list_types(conn, reportable=reportable, agency=agency, scope=scope, q=q)
+    )
+
+
+@router.get("/route", response_model=routing.Routing, tags=["linkage"])
+def route(
+    conn: Conn,
+    lon: float,
+    lat: float,
+    type: Annotated[str, Query(description="A violation type code.")],
+    crs: CoordSystem = CoordSystem.WGS84,
+    at: datetime | None = None,
+) -> Response:
+    """What would happen to a report of ``type`` here: handler, territory, reasons."""
+    outcome = routing.route_point(conn, lon=lon, lat=lat, crs=crs, type_code=type, at=at)
+    return json_response(outcome.model_dump(mode="json"))
+
+
+@router.get("/directory", tags=["linkage"])
+def directory_here(
+    conn: Conn, lon: float, lat: float, crs: CoordSystem = CoordSystem.WGS84
+) -> Response:
+    """Every party responsible at this place, what it handles here and whom to call."""
+    return json_response(directory.directory_for_point(conn, lon=lon, lat=lat, crs=crs))
+
+
+@router.get("/directory/{property_area_code}", tags=["linkage"])
+def directory_of_estate(conn: Conn, property_area_code: str) -> Response:
+    """The responsibility directory of one property management area."""
+    return json_response(directory.directory_for_property_area(conn, code=property_area_code))

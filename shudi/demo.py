@@ -1,4 +1,5 @@
-"""The sample district (and later demo cases), loaded idempotently by ``shudi demo``."""
+"""The sample district, the linkage taxonomy and published contacts, loaded idempotently by
+``shudi demo``."""
 
 from __future__ import annotations
 

@@ -53,6 +53,9 @@ def import_(
     repair: bool = typer.Option(False, "--repair", help="Repair invalid geometry."),
     activate: bool = typer.Option(False, "--activate", help="Make it the active generation."),
     description: str = typer.Option("", help="A note kept with the generation."),
+    tolerance_m: float = typer.Option(1.0, help="How far a child may stick out of its parent."),
+    overlap_m2: float = typer.Option(1.0, help="Sibling overlap area tolerated, in m²."),
+    gap_m2: float = typer.Option(100.0, help="Gap between communities reported, in m²."),
 ) -> None:
     """Import a boundary file as a new generation of LAYER (validated; all or nothing)."""
     generations.check_layer(layer, agency)
@@ -85,6 +88,11 @@ def import_(
                     do_repair=repair,
                     activate=activate,
                     progress=lambda msg: bar.update(task, description=msg),
+                    tolerances={
+                        "tolerance_m": tolerance_m,
+                        "overlap_tolerance_m2": overlap_m2,
+                        "gap_tolerance_m2": gap_m2,
+                    },
                 )
         except BoundaryImportRejected as exc:
             bar.stop()

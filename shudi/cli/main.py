@@ -9,7 +9,7 @@ import typer
 
 from gis.errors import GisError
 from jurisdictions.exceptions import JurisdictionError
-from shudi.cli import boundaries, db
+from shudi.cli import boundaries, db, taxonomy
 from shudi.cli.common import echo_json, fail, transaction
 from shudi.errors import ShudiError
 
@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(boundaries.app, name="boundaries")
+app.add_typer(taxonomy.app, name="taxonomy")
+app.add_typer(taxonomy.contacts_app, name="contacts")
 
 
 @app.command()
@@ -50,11 +52,19 @@ def serve(
 
 @app.command()
 def demo() -> None:
-    """Load the sample district (idempotent)."""
+    """Load the sample district, the taxonomy and demo contacts (idempotent)."""
+    from jurisdictions.catalog import sync_taxonomy
     from shudi.demo import load_sample_district
+    from shudi.demo_contacts import load_demo_contacts
 
     with transaction() as conn:
         n = load_sample_district(conn, note=typer.echo)
+        counts = sync_taxonomy(conn)
+        contacts = load_demo_contacts(conn)
+    typer.echo(
+        f"taxonomy: {counts['agencies']} agencies, {counts['types']} violation types; "
+        f"{contacts} published contacts"
+    )
     typer.echo(f"sample district ready ({n} layer(s) imported)")
 
 

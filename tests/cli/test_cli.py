@@ -123,3 +123,34 @@ def test_db_url_prints_the_external_url(scratch_db_url: str) -> None:
     assert r.returncode == 0 and r.stdout.strip().endswith(scratch_db_url.split("/")[-1])
     r = run(scratch_db_url, "db", "start")
     assert r.returncode != 0 and "SHUDI_DATABASE_URL" in r.stderr
+
+
+def test_taxonomy_check_and_contacts(sample_db: str) -> None:
+    r = run(sample_db, "taxonomy", "check")
+    assert r.returncode == 0 and "taxonomy ok" in r.stdout, r.stdout + r.stderr
+    ok = run(
+        sample_db,
+        "contacts",
+        "set",
+        "--agency",
+        "planning",
+        "--person",
+        "赵科长",
+        "--phone",
+        "0571-80000009",
+    )
+    assert ok.returncode == 0, ok.stderr
+    bad = run(
+        sample_db,
+        "contacts",
+        "set",
+        "--agency",
+        "planning",
+        "--person",
+        "赵科长",
+        "--phone",
+        "1",
+        "--layer",
+        "town",
+    )
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1

@@ -1,0 +1,240 @@
+"""The linkage mechanism in the database: agencies, violation types and published contacts.
+
+The YAML files under ``data/`` are the source (reviewed like code); ``sync_taxonomy`` loads
+them in one transaction. Types missing from the file are retired (``active = false``), never
+deleted, since cases keep referring to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import SimpleNamespace
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
+
+from jurisdictions.exceptions import JurisdictionError
+from jurisdictions.taxonomy import load_agencies, load_violation_types
+
+
+class UnknownViolationType(JurisdictionError):
+    """A violation type code that is not in the taxonomy (or not reportable)."""
+
+    code = "unknown_violation_type"
+
+
+class UnknownAgency(JurisdictionError):
+    """An agency code that is not a party of the mechanism."""
+
+    code = "unknown_agency"
+
+
+class InvalidContact(JurisdictionError):
+    """A contact without a person or phone, or with a scope that is not a place."""
+
+    code = "invalid_contact"
+
+
+UPSERT_AGENCY = text("""
+INSERT INTO agency (code, party, name_zh, name_en, territorial, has_field_units, duties_zh,
+                    duties_en, kinds)
+VALUES (:code, :party, :name_zh, :name_en, :territorial, :has_field_units, :duties_zh,
+        :duties_en, :kinds)
+ON CONFLICT (code) DO UPDATE SET party = EXCLUDED.party, name_zh = EXCLUDED.name_zh,
+    name_en = EXCLUDED.name_en, territorial = EXCLUDED.territorial,
+    has_field_units = EXCLUDED.has_field_units, duties_zh = EXCLUDED.duties_zh,
+    duties_en = EXCLUDED.duties_en, kinds = EXCLUDED.kinds
+""").bindparams(bindparam("kinds", type_=JSONB))
+
+UPSERT_TYPE = text("""
+INSERT INTO violation_type (code, name_zh, name_en, agency, scope, actions, reportable,
+                            source_ref, keywords, utility_kind, handover, participants, active)
+VALUES (:code, :name_zh, :name_en, :agency, :scope, :actions, :reportable, :source_ref,
+        :keywords, :utility_kind, :handover, :participants, true)
+ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en,
+    agency = EXCLUDED.agency, scope = EXCLUDED.scope, actions = EXCLUDED.actions,
+    reportable = EXCLUDED.reportable, source_ref = EXCLUDED.source_ref,
+    keywords = EXCLUDED.keywords, utility_kind = EXCLUDED.utility_kind,
+    handover = EXCLUDED.handover, participants = EXCLUDED.participants, active = true
+""").bindparams(
+    *(bindparam(n, type_=JSONB) for n in ("actions", "source_ref", "keywords", "participants"))
+)
+
+TYPE_COLUMNS = (
+    "code",
+    "name_zh",
+    "name_en",
+    "agency",
+    "scope",
+    "actions",
+    "reportable",
+    "source_ref",
+    "keywords",
+    "utility_kind",
+    "handover",
+    "participants",
+)
+AGENCY_COLUMNS = (
+    "code",
+    "party",
+    "name_zh",
+    "name_en",
+    "territorial",
+    "has_field_units",
+    "duties_zh",
+    "duties_en",
+    "kinds",
+)
+
+
+def sync_taxonomy(conn: Connection) -> dict[str, int]:
+    """Load agencies.yaml and violation_types.yaml into the database (upsert, retire)."""
+    agencies = [a.model_dump(mode="json") for a in load_agencies()]
+    types = [t.model_dump(mode="json") for t in load_violation_types()]
+    conn.execute(
+        UPSERT_AGENCY,
+        [{k: a.get(k) for k in AGENCY_COLUMNS} | {"kinds": a.get("kinds") or []} for a in agencies],
+    )
+    conn.execute(
+        UPSERT_TYPE,
+        [
+            {k: t.get(k) for k in TYPE_COLUMNS} | {"participants": t.get("participants") or []}
+            for t in types
+        ],
+    )
+    retired = conn.execute(
+        text("UPDATE violation_type SET active = false WHERE active AND NOT code = ANY(:codes)"),
+        {"codes": [t["code"] for t in types]},
+    ).rowcount
+    return {"agencies": len(agencies), "types": len(types), "retired": retired}
+
+
+def list_agencies(conn: Connection) -> list[dict[str, Any]]:
+    """Every party of the mechanism, in the order of the text."""
+    rows = conn.execute(
+        text(f"SELECT {', '.join(AGENCY_COLUMNS)} FROM agency ORDER BY party NULLS LAST, code")
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+def agencies_by_code(conn: Connection) -> dict[str, SimpleNamespace]:
+    """Agencies as attribute objects keyed by code (what routing reads)."""
+    out = {}
+    for a in list_agencies(conn):
+        a["kinds"] = [SimpleNamespace(**k) for k in a["kinds"] or []]
+        out[a["code"]] = SimpleNamespace(**a)
+    return out
+
+
+def list_types(
+    conn: Connection,
+    *,
+    reportable: bool | None = None,
+    agency: str | None = None,
+    scope: str | None = None,
+    q: str | None = None,
+) -> list[dict[str, Any]]:
+    """Active violation types, filtered; ``q`` matches names and keywords."""
+    sql = f"""SELECT {", ".join(TYPE_COLUMNS)} FROM violation_type
+              WHERE active
+                AND (CAST(:rep AS boolean) IS NULL OR reportable = CAST(:rep AS boolean))
+                AND (CAST(:agency AS text) IS NULL OR agency = CAST(:agency AS text))
+                AND (CAST(:scope AS text) IS NULL OR scope = CAST(:scope AS text))
+                AND (CAST(:q AS text) IS NULL OR name_zh ILIKE '%' || :q || '%'
+                     OR name_en ILIKE '%' || :q || '%' OR code ILIKE '%' || :q || '%'
+                     OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(keywords) k
+                                WHERE k ILIKE '%' || :q || '%' OR :q ILIKE '%' || k || '%'))
+              ORDER BY scope, agency, code"""
+    rows = conn.execute(
+        text(sql), {"rep": reportable, "agency": agency, "scope": scope, "q": q or None}
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+def get_type(conn: Connection, *, code: str, reportable_only: bool = False) -> SimpleNamespace:
+    """One active type as an attribute object, or :class:`UnknownViolationType`."""
+    row = (
+        conn.execute(
+            text(
+                f"SELECT {', '.join(TYPE_COLUMNS)} FROM violation_type WHERE code = :c AND active"
+            ),
+            {"c": code},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None or (reportable_only and not row["reportable"]):
+        raise UnknownViolationType(
+            f"unknown violation type {code!r}; see GET /api/v1/violation-types", type=code
+        )
+    return SimpleNamespace(**row)
+
+
+def set_contact(
+    conn: Connection,
+    *,
+    agency: str,
+    person: str,
+    phone: str,
+    scope_layer: str = "",
+    scope_code: str = "",
+    office: str = "",
+    hours: str = "",
+) -> None:
+    """Publish (or replace) the contact of an agency for a scope (most specific wins)."""
+    if scope_layer not in SPECIFICITY or (scope_layer == "") != (scope_code == ""):
+        raise InvalidContact(
+            f"a contact's scope is a layer ({', '.join(SPECIFICITY[:-1])}) with a code, or "
+            f"neither; got {scope_layer!r} {scope_code!r}"
+        )
+    if not person.strip() or not phone.strip():
+        raise InvalidContact("a published contact needs a person and a phone number")
+    if conn.execute(text("SELECT 1 FROM agency WHERE code = :a"), {"a": agency}).first() is None:
+        raise UnknownAgency(f"unknown agency {agency!r}")
+    conn.execute(
+        text("""
+        INSERT INTO contact (agency, scope_layer, scope_code, office, person, phone, hours)
+        VALUES (:agency, :layer, :code, :office, :person, :phone, :hours)
+        ON CONFLICT (agency, scope_layer, scope_code) DO UPDATE SET office = EXCLUDED.office,
+            person = EXCLUDED.person, phone = EXCLUDED.phone, hours = EXCLUDED.hours,
+            updated_at = now()"""),
+        {
+            "agency": agency,
+            "layer": scope_layer,
+            "code": scope_code,
+            "office": office,
+            "person": person,
+            "phone": phone,
+            "hours": hours,
+        },
+    )
+
+
+#: Most specific first: an estate's own contact beats the unit's, the town's, the district's.
+SPECIFICITY = ("property_area", "community", "agency_unit", "town", "")
+
+
+def contacts_for(conn: Connection, *, scopes: Iterable[tuple[str, str]]) -> dict[str, dict]:
+    """The most specific published contact per agency for the given (layer, code) scopes."""
+    pairs = [(layer, code) for layer, code in scopes if code] + [("", "")]
+    rows = (
+        conn.execute(
+            text("""SELECT agency, scope_layer, scope_code, office, person, phone, hours
+                FROM contact WHERE (scope_layer, scope_code) IN
+                (SELECT * FROM unnest(CAST(:layers AS text[]), CAST(:codes AS text[])))"""),
+            {"layers": [p[0] for p in pairs], "codes": [p[1] for p in pairs]},
+        )
+        .mappings()
+        .all()
+    )
+    best: dict[str, dict] = {}
+    for row in sorted(rows, key=lambda r: SPECIFICITY.index(r["scope_layer"])):
+        best.setdefault(
+            row["agency"],
+            {
+                k: row[k]
+                for k in ("office", "person", "phone", "hours", "scope_layer", "scope_code")
+            },
+        )
+    return best

@@ -1,0 +1,95 @@
+"""The linkage endpoints: agencies, violation types, route, directory (no resident data)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection
+
+from api.app import create_app
+from jurisdictions import catalog
+from shudi.database import db_connection
+
+
+@pytest.fixture
+def client(conn: Connection, mini: dict) -> Iterator[TestClient]:
+    catalog.sync_taxonomy(conn)
+    catalog.set_contact(
+        conn,
+        agency="community_committee",
+        scope_layer="community",
+        scope_code="C11",
+        person="周主任",
+        phone="0571-80000003",
+    )
+    app = create_app()
+    app.dependency_overrides[db_connection] = lambda: conn
+    with TestClient(app) as c:
+        yield c
+
+
+def test_agencies(client: TestClient) -> None:
+    body = client.get("/api/v1/agencies").json()
+    codes = [a["code"] for a in body]
+    assert codes[:3] == ["housing_service_center", "housing_construction", "urban_management"]
+    assert {"property_company", "utility", "town_government"} <= set(codes)
+    utility = next(a for a in body if a["code"] == "utility")
+    assert {k["code"] for k in utility["kinds"]} >= {"water", "power", "gas", "broadband"}
+
+
+def test_violation_types_and_search(client: TestClient) -> None:
+    allt = client.get("/api/v1/violation-types").json()
+    assert all(
+        {
+            "code",
+            "name_zh",
+            "name_en",
+            "agency",
+            "actions",
+            "reportable",
+            "scope",
+            "source_ref",
+            "keywords",
+        }
+        <= set(t)
+        for t in allt
+    )
+    rep = client.get("/api/v1/violation-types", params={"reportable": True}).json()
+    assert 0 < len(rep) < len(allt) and all(t["reportable"] for t in rep)
+    hits = client.get("/api/v1/violation-types", params={"q": "违建", "reportable": True}).json()
+    assert hits and all(t["agency"] == "urban_management" for t in hits[:1])
+    police = client.get("/api/v1/violation-types", params={"agency": "public_security"}).json()
+    assert police and {t["agency"] for t in police} == {"public_security"}
+
+
+def test_route(client: TestClient) -> None:
+    ptype = client.get(
+        "/api/v1/violation-types", params={"scope": "property_service", "reportable": True}
+    ).json()[0]
+    r = client.get("/api/v1/route", params={"lon": 120.002, "lat": 30.012, "type": ptype["code"]})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["handler"]["party"] == "town_government"
+    assert body["territory"]["town"]["code"] == "T1"
+    assert body["property_area"]["code"] == "P112"
+    assert body["reasons"][0]["rule"] == "simple_property_management"
+    assert body["generation"]["town"]
+    bad = client.get("/api/v1/route", params={"lon": 120.002, "lat": 30.012, "type": "nope"})
+    assert bad.status_code == 422 and bad.json()["code"] == "unknown_violation_type"
+    out = client.get("/api/v1/route", params={"lon": 121.5, "lat": 31.2, "type": ptype["code"]})
+    assert out.status_code == 422 and out.json()["code"] == "outside_service_area"
+
+
+def test_directory(client: TestClient) -> None:
+    body = client.get("/api/v1/directory", params={"lon": 120.002, "lat": 30.002}).json()
+    parties = {p["agency"]: p for p in body["parties"]}
+    assert len(body["parties"]) == 12
+    assert parties["community_committee"]["contact"]["person"] == "周主任"
+    assert parties["property_company"]["acting_unit"]["name"] == "甲物业服务有限公司"
+    estate = client.get("/api/v1/directory/P112").json()
+    company = {p["agency"]: p for p in estate["parties"]}["property_company"]
+    assert "简易物业管理" in company["acting_unit"]["name"]
+    missing = client.get("/api/v1/directory/NOPE")
+    assert missing.status_code == 404 and missing.json()["code"] == "property_area_not_found"
