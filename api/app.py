@@ -11,7 +11,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from accounts.router import router as accounts_router
 from api import errors
+from incidents.router import router as incidents_router
 from jurisdictions.router import router as jurisdictions_router
 from shudi.database import check_durability, get_engine
 from shudi.settings import get_settings
@@ -41,6 +43,8 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.include_router(jurisdictions_router)
+    app.include_router(accounts_router)
+    app.include_router(incidents_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

@@ -12,12 +12,15 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from accounts import exceptions as ax
+from incidents import exceptions as ix
 from jurisdictions import catalog, directory
 from jurisdictions import exceptions as jx
+from shudi.errors import DomainError
 
 log = logging.getLogger("shudi.api")
 
-STATUS: dict[type[jx.JurisdictionError], int] = {
+STATUS: dict[type[DomainError], int] = {
     jx.InvalidCoordinates: 422,
     jx.OutsideServiceArea: 422,
     jx.UnknownLayer: 404,
@@ -30,6 +33,19 @@ STATUS: dict[type[jx.JurisdictionError], int] = {
     catalog.UnknownAgency: 404,
     catalog.InvalidContact: 422,
     directory.PropertyAreaNotFound: 404,
+    ax.AccountError: 422,
+    ax.NotAuthenticated: 401,
+    ax.Forbidden: 403,
+    ix.CaseNotFound: 404,
+    ix.InvalidTransition: 409,
+    ix.TransitionForbidden: 403,
+    ix.MissingField: 422,
+    ix.VersionMismatch: 412,
+    ix.PreconditionRequired: 428,
+    ix.IdempotencyKeyMissing: 400,
+    ix.IdempotencyKeyReused: 422,
+    ix.IdempotencyKeyInFlight: 409,
+    ix.InvalidReport: 422,
 }
 
 
@@ -38,7 +54,7 @@ def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"code": code, "message": message, **details}
 
 
-def _status_for(exc: jx.JurisdictionError) -> int:
+def _status_for(exc: DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]
@@ -46,7 +62,7 @@ def _status_for(exc: jx.JurisdictionError) -> int:
 
 
 async def _domain(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, jx.JurisdictionError)
+    assert isinstance(exc, DomainError)
     details = {k: v for k, v in exc.details.items() if k != "problems"}
     if "problems" in exc.details:
         details["problems"] = [
@@ -100,7 +116,7 @@ async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
-    app.add_exception_handler(jx.JurisdictionError, _domain)
+    app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(OperationalError, _unavailable)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from shudi.errors import DomainError
 
 
-class JurisdictionError(Exception):
-    """Base class: carries a stable machine ``code`` and a human message."""
+class JurisdictionError(DomainError):
+    """Base class of the jurisdictions domain's errors."""
 
     code = "jurisdiction_error"
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
 
 
 class InvalidCoordinates(JurisdictionError):

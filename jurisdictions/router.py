@@ -17,7 +17,7 @@ from shudi.database import db_connection
 from shudi.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["jurisdictions"])
-Conn = Annotated[Connection, Depends(db_connection)]
+Conn = Annotated[Connection, Depends(db_connection, scope="function")]
 
 
 def json_response(payload: object, status_code: int = 200) -> Response:

@@ -6,10 +6,10 @@ import sys
 from datetime import datetime
 
 import typer
+from sqlalchemy.exc import OperationalError
 
 from gis.errors import GisError
-from jurisdictions.exceptions import JurisdictionError
-from shudi.cli import boundaries, db, taxonomy
+from shudi.cli import boundaries, db, taxonomy, users
 from shudi.cli.common import echo_json, fail, transaction
 from shudi.errors import ShudiError
 
@@ -23,6 +23,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(boundaries.app, name="boundaries")
 app.add_typer(taxonomy.app, name="taxonomy")
 app.add_typer(taxonomy.contacts_app, name="contacts")
+app.add_typer(users.app, name="users")
+app.add_typer(users.apikey_app, name="apikey")
 
 
 @app.command()
@@ -56,15 +58,20 @@ def demo() -> None:
     from jurisdictions.catalog import sync_taxonomy
     from shudi.demo import load_sample_district
     from shudi.demo_contacts import load_demo_contacts
+    from shudi.demo_users import load_demo_users
 
     with transaction() as conn:
         n = load_sample_district(conn, note=typer.echo)
         counts = sync_taxonomy(conn)
         contacts = load_demo_contacts(conn)
+        accounts = load_demo_users(conn)
     typer.echo(
         f"taxonomy: {counts['agencies']} agencies, {counts['types']} violation types; "
         f"{contacts} published contacts"
     )
+    typer.echo("demo users (new passwords on every run):")
+    for username, password in accounts.items():
+        typer.echo(f"  {username:28} {password}")
     typer.echo(f"sample district ready ({n} layer(s) imported)")
 
 
@@ -92,7 +99,10 @@ def main() -> None:
     """Run the CLI; domain errors become one line on stderr and exit 1."""
     try:
         app()
-    except (ShudiError, JurisdictionError, GisError) as exc:
+    except (ShudiError, GisError) as exc:
         fail(str(exc))
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        fail(f"cannot reach the database ({reason}); is it running? try `shudi db start`")
     except KeyboardInterrupt:
         sys.exit(130)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import jurisdictions.models  # noqa: F401  (registers the tables)
+import accounts.models  # noqa: F401  (registers the tables)
+import incidents.models  # noqa: F401
+import jurisdictions.models  # noqa: F401
 from shudi.database import database_url
 from shudi.orm import Base
 
@@ -13,7 +15,9 @@ target_metadata = Base.metadata
 
 
 def _include(obj, name, type_, reflected, compare_to):
-    """Leave PostGIS's own tables alone."""
+    """Compare only Shudi's own tables (not PostGIS's, nor scratch tables of benchmarks)."""
+    if type_ == "table" and reflected and compare_to is None:
+        return False
     return not (type_ == "table" and name in {"spatial_ref_sys"})
 
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import geopandas as gpd
 import pytest
-from conftest import MINI, box, collection, feature, load_mini
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DataError
+from support import MINI, box, collection, feature, load_mini
 
 from jurisdictions.exceptions import (
     BoundaryImportRejected,

@@ -1,0 +1,23 @@
+"""Errors of the accounts domain."""
+
+from __future__ import annotations
+
+from shudi.errors import DomainError
+
+
+class AccountError(DomainError):
+    """A user cannot be created or changed as asked."""
+
+    code = "invalid_account"
+
+
+class NotAuthenticated(DomainError):
+    """No valid credentials."""
+
+    code = "not_authenticated"
+
+
+class Forbidden(DomainError):
+    """The principal's role may not do this."""
+
+    code = "forbidden"

@@ -1,0 +1,196 @@
+"""Users, passwords (Argon2), bearer tokens and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerifyMismatchError
+from sqlalchemy import Connection, text
+
+from accounts.exceptions import AccountError, NotAuthenticated
+from accounts.models import Role
+
+TOKEN_TTL = timedelta(hours=8)
+_hasher = PasswordHasher()
+# A hash to verify against when the user does not exist, so timing does not reveal names.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a staff user with a role and the scope it works in."""
+
+    user_id: int
+    username: str
+    role: Role
+    agency: str | None = None
+    agency_unit: str | None = None
+    town_code: str | None = None
+    community_code: str | None = None
+    company: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How events name the actor."""
+        return f"{self.username} ({self.role.value})"
+
+
+def _sha(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def create_user(
+    conn: Connection,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    agency: str | None = None,
+    agency_unit: str | None = None,
+    town_code: str | None = None,
+    community_code: str | None = None,
+    company: str | None = None,
+    display_name: str = "",
+) -> int:
+    """Add a staff user; the role decides which scope fields are required."""
+    try:
+        role_ = Role(role)
+    except ValueError as exc:
+        raise AccountError(
+            f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}"
+        ) from exc
+    needs = {
+        Role.agency_officer: ("agency", agency),
+        Role.town_coordinator: ("town", town_code),
+        Role.community_worker: ("community", community_code),
+        Role.property_company: ("company", company),
+    }
+    if role_ in needs and not needs[role_][1]:
+        raise AccountError(f"a {role_.value} needs --{needs[role_][0]}")
+    if len(password) < 8:
+        raise AccountError("the password must have at least 8 characters")
+    exists = conn.execute(text("SELECT 1 FROM app_user WHERE username = :u"), {"u": username})
+    if exists.first():
+        raise AccountError(f"user {username!r} exists already")
+    if (
+        agency
+        and not conn.execute(text("SELECT 1 FROM agency WHERE code = :a"), {"a": agency}).first()
+    ):
+        raise AccountError(f"unknown agency {agency!r}")
+    return int(
+        conn.execute(
+            text("""INSERT INTO app_user (username, display_name, password_hash, role, agency,
+                    agency_unit, town_code, community_code, company)
+                VALUES (:u, :d, :h, :r, :a, :au, :t, :c, :co) RETURNING id"""),
+            {
+                "u": username,
+                "d": display_name,
+                "h": _hasher.hash(password),
+                "r": role_.value,
+                "a": agency,
+                "au": agency_unit,
+                "t": town_code,
+                "c": community_code,
+                "co": company,
+            },
+        ).scalar_one()
+    )
+
+
+def set_password(conn: Connection, *, username: str, password: str) -> bool:
+    """Replace a user's password (and end its sessions); False when there is no such user."""
+    if len(password) < 8:
+        raise AccountError("the password must have at least 8 characters")
+    row = conn.execute(
+        text("UPDATE app_user SET password_hash = :h WHERE username = :u RETURNING id"),
+        {"h": _hasher.hash(password), "u": username},
+    ).first()
+    if row is None:
+        return False
+    conn.execute(text("DELETE FROM auth_token WHERE user_id = :i"), {"i": row.id})
+    return True
+
+
+def authenticate(conn: Connection, *, username: str, password: str) -> Principal:
+    """Check a password; raise :class:`NotAuthenticated` on any mismatch."""
+    row = (
+        conn.execute(text("SELECT * FROM app_user WHERE username = :u AND active"), {"u": username})
+        .mappings()
+        .first()
+    )
+    try:
+        _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
+    except (VerifyMismatchError, InvalidHashError) as exc:
+        raise NotAuthenticated("wrong user name or password") from exc
+    if row is None:
+        raise NotAuthenticated("wrong user name or password")
+    return _principal(row)
+
+
+def _principal(row: Mapping[Any, Any]) -> Principal:
+    return Principal(
+        user_id=row["id"],
+        username=row["username"],
+        role=Role(row["role"]),
+        agency=row["agency"],
+        agency_unit=row["agency_unit"],
+        town_code=row["town_code"],
+        community_code=row["community_code"],
+        company=row["company"],
+    )
+
+
+def issue_token(conn: Connection, *, principal: Principal) -> tuple[str, int]:
+    """A new bearer token for the principal and its lifetime in seconds."""
+    token = secrets.token_urlsafe(32)
+    conn.execute(
+        text("""INSERT INTO auth_token (token_hash, user_id, expires_at)
+                VALUES (:h, :u, now() + make_interval(secs => :ttl))"""),
+        {"h": _sha(token), "u": principal.user_id, "ttl": TOKEN_TTL.total_seconds()},
+    )
+    conn.execute(text("DELETE FROM auth_token WHERE expires_at < now() - interval '1 day'"))
+    return token, int(TOKEN_TTL.total_seconds())
+
+
+def principal_for_token(conn: Connection, *, token: str) -> Principal:
+    """The principal behind a live token; :class:`NotAuthenticated` otherwise."""
+    row = (
+        conn.execute(
+            text("""SELECT u.* FROM auth_token t JOIN app_user u ON u.id = t.user_id
+                WHERE t.token_hash = :h AND t.expires_at > now() AND u.active"""),
+            {"h": _sha(token)},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotAuthenticated("the token is unknown or has expired; log in again")
+    return _principal(row)
+
+
+def revoke_token(conn: Connection, *, token: str) -> None:
+    """Log out."""
+    conn.execute(text("DELETE FROM auth_token WHERE token_hash = :h"), {"h": _sha(token)})
+
+
+def create_api_key(conn: Connection, *, name: str) -> str:
+    """A new Open311 API key; only its hash is kept, so this is the one time it is shown."""
+    key = secrets.token_urlsafe(24)
+    conn.execute(
+        text("INSERT INTO api_key (name, key_hash) VALUES (:n, :h)"), {"n": name, "h": _sha(key)}
+    )
+    return key
+
+
+def api_key_name(conn: Connection, *, key: str) -> str | None:
+    """The client name of a valid API key, or None."""
+    row = conn.execute(
+        text("SELECT name FROM api_key WHERE key_hash = :h AND NOT revoked"), {"h": _sha(key)}
+    ).first()
+    return row.name if row else None

@@ -1,0 +1,89 @@
+"""Who sees and changes which case: visibility as SQL per role, relations to one case.
+
+Every officer sees only what its role and scope allow; a case it may not see answers 404, so
+the existence of foreign cases is not revealed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from accounts.models import Role
+from accounts.service import Principal
+
+#: A SQL condition on ``c`` (case_file) and its parameters, per role.
+VISIBILITY: dict[Role, Callable[[Principal], tuple[str, dict[str, Any]]]] = {
+    Role.dispatcher: lambda p: ("TRUE", {}),
+    Role.agency_officer: lambda p: (
+        """((c.handler_party = :v_agency
+             AND (CAST(:v_unit AS text) IS NULL OR c.handler_unit_code = :v_unit))
+            OR EXISTS (SELECT 1 FROM case_task t WHERE t.case_id = c.id
+                       AND t.party = :v_agency
+                       AND (CAST(:v_unit AS text) IS NULL OR t.unit_code = :v_unit)))""",
+        {"v_agency": p.agency, "v_unit": p.agency_unit},
+    ),
+    Role.town_coordinator: lambda p: ("c.town_code = :v_town", {"v_town": p.town_code}),
+    Role.community_worker: lambda p: (
+        "c.community_code = :v_community",
+        {"v_community": p.community_code},
+    ),
+    Role.property_company: lambda p: (
+        "(c.property_company = :v_company AND c.scope = 'property_service')",
+        {"v_company": p.company},
+    ),
+    Role.planner: lambda p: ("FALSE", {}),
+    Role.admin: lambda p: ("FALSE", {}),
+}
+
+
+def visibility(principal: Principal) -> tuple[str, dict[str, Any]]:
+    """The SQL condition selecting the cases ``principal`` may see."""
+    return VISIBILITY[principal.role](principal)
+
+
+def _handles(p: Principal, case: Mapping[str, Any]) -> bool:
+    party, unit = case["handler_party"], case["handler_unit_code"]
+    checks: dict[Role, Callable[[], bool]] = {
+        Role.agency_officer: lambda: (
+            party == p.agency and (p.agency_unit is None or unit == p.agency_unit)
+        ),
+        Role.town_coordinator: lambda: (
+            party == "town_government" and case["town_code"] == p.town_code
+        ),
+        Role.community_worker: lambda: (
+            party == "community_committee" and case["community_code"] == p.community_code
+        ),
+        Role.property_company: lambda: (
+            party == "property_company" and case["property_company"] == p.company
+        ),
+    }
+    check = checks.get(p.role)
+    return bool(check and check())
+
+
+def relations(
+    p: Principal, case: Mapping[str, Any], tasks: Sequence[Mapping[str, Any]]
+) -> set[str]:
+    """What ``p`` is to this case: dispatcher, handler, task_party, town, community."""
+    rel: set[str] = set()
+    if p.role is Role.dispatcher:
+        rel.add("dispatcher")
+    if _handles(p, case):
+        rel.add("handler")
+    if p.role is Role.agency_officer and any(
+        t["party"] == p.agency
+        and not t["done"]
+        and (p.agency_unit is None or t["unit_code"] == p.agency_unit)
+        for t in tasks
+    ):
+        rel.add("task_party")
+    if p.role is Role.town_coordinator and case["town_code"] == p.town_code:
+        rel.add("town")
+    if p.role is Role.community_worker and case["community_code"] == p.community_code:
+        rel.add("community")
+    return rel
+
+
+#: Roles that may see reporters' names and phone numbers of the cases they see.
+SEES_PERSONAL_DATA = frozenset({Role.dispatcher})

@@ -1,0 +1,287 @@
+"""What each workflow action changes beyond the status: one small function per action.
+
+Each takes the context and returns the case columns to set and the data kept on the event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from accounts.service import Principal
+from incidents.exceptions import InvalidReport, MissingField
+from jurisdictions import catalog
+from jurisdictions.routing import route
+from jurisdictions.service import resolve_one
+
+OUTCOMES = ("fixed", "not_fixed", "not_our_matter")
+
+
+@dataclass
+class Ctx:
+    """Everything an effect may read."""
+
+    conn: Connection
+    case: dict[str, Any]
+    principal: Principal | None
+    payload: dict[str, Any]
+    now: datetime
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+
+
+Effect = Callable[[Ctx], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def _none(_ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {}, {}
+
+
+def _reroute(ctx: Ctx, *, lon: float, lat: float, crs: str, type_code: str) -> dict[str, Any]:
+    from incidents.intake import case_columns
+
+    vtype = catalog.get_type(ctx.conn, code=type_code)
+    res = resolve_one(ctx.conn, lon=lon, lat=lat, crs=crs)
+    outcome = route(resolution=res, vtype=vtype, agencies=catalog.agencies_by_code(ctx.conn))
+    cols = case_columns(res, outcome)
+    cols |= {"type_code": vtype.code, "scope": vtype.scope, "input_crs": crs}
+    return cols
+
+
+def _party_unit(ctx: Ctx, party: str) -> tuple[str | None, str]:
+    """The unit that acts for ``party`` at this case's place."""
+    case = ctx.case
+    if party == "town_government":
+        return case["town_code"], case["routing"]["territory"]["town"]["name"]
+    if party == "community_committee":
+        comm = case["routing"]["territory"]["community"] or {}
+        return case["community_code"], comm.get("name", "")
+    unit = (case["agency_units"] or {}).get(party)
+    if unit:
+        row = ctx.conn.execute(
+            text("""SELECT b.name FROM boundary b JOIN generation_period g
+                      ON g.generation_id = b.generation_id AND g.valid_to IS NULL
+                    WHERE b.layer = 'agency_unit' AND b.agency = :a AND b.code = :c"""),
+            {"a": party, "c": unit},
+        ).first()
+        return unit, row.name if row else unit
+    if party == "property_company" and case["property_company"]:
+        return case["property_area_code"], case["property_company"]
+    return None, ""
+
+
+def _agency(ctx: Ctx, code: Any) -> dict[str, Any]:
+    agencies = catalog.agencies_by_code(ctx.conn)
+    if not isinstance(code, str) or code not in agencies:
+        raise InvalidReport(f"unknown agency {code!r}; see GET /api/v1/agencies")
+    return vars(agencies[code])
+
+
+def accept(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {"accepted_at": ctx.now}, {}
+
+
+def reject(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {"rejection_reason": ctx.payload["note"], "closed_at": ctx.now}, {}
+
+
+def dispatch(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    party = ctx.payload.get("to_party")
+    if not party:
+        return {}, {"handler": ctx.case["handler_name"]}
+    agency = _agency(ctx, party)
+    unit_code, unit_name = _party_unit(ctx, party)
+    name = f"{agency['name_zh']} {unit_name}".strip()
+    return (
+        {"handler_party": party, "handler_unit_code": unit_code, "handler_name": name},
+        {"handler": name, "overrode": ctx.case["handler_name"]},
+    )
+
+
+def refer(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    party = ctx.payload["to_party"]
+    if party == ctx.case["handler_party"]:
+        raise InvalidReport("a referral names another responsible party than the current one")
+    agency = _agency(ctx, party)
+    unit_code, unit_name = _party_unit(ctx, party)
+    name = f"{agency['name_zh']} {unit_name}".strip()
+    routing = dict(ctx.case["routing"])
+    routing["referrals"] = [
+        *routing.get("referrals", []),
+        {
+            "from": ctx.case["handler_name"],
+            "to": name,
+            "reason": ctx.payload["note"],
+            "at": ctx.now.isoformat(),
+        },
+    ]
+    return (
+        {
+            "handler_party": party,
+            "handler_unit_code": unit_code,
+            "handler_name": name,
+            "routing": routing,
+        },
+        {"from": ctx.case["handler_name"], "to": name, "to_party": party},
+    )
+
+
+def joint(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    parties = ctx.payload["parties"]
+    if not isinstance(parties, list) or len(set(parties)) < 2:
+        raise InvalidReport("joint enforcement needs at least two parties")
+    created = []
+    for party in dict.fromkeys(parties):
+        _agency(ctx, party)
+        unit_code, unit_name = _party_unit(ctx, party)
+        ctx.conn.execute(
+            text("""INSERT INTO case_task (case_id, party, unit_code, unit_name)
+                    VALUES (:c, :p, :u, :n)"""),
+            {"c": ctx.case["id"], "p": party, "u": unit_code, "n": unit_name},
+        )
+        created.append({"party": party, "unit": unit_name})
+    return {}, {"tasks": created, "coordinator": ctx.case["routing"]["territory"]["town"]}
+
+
+def complete_task(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    task = next((t for t in ctx.tasks if t["id"] == ctx.payload["task_id"]), None)
+    if task is None or task["done"]:
+        raise InvalidReport("no open task with that id on this case")
+    p = ctx.principal
+    if p is not None and p.role.value == "agency_officer" and task["party"] != p.agency:
+        raise InvalidReport("this task belongs to another agency")
+    ctx.conn.execute(
+        text("UPDATE case_task SET done = true, done_at = :t, note = :n WHERE id = :id"),
+        {"t": ctx.now, "n": ctx.payload.get("note", ""), "id": task["id"]},
+    )
+    remaining = [t for t in ctx.tasks if not t["done"] and t["id"] != task["id"]]
+    cols: dict[str, Any] = {}
+    if not remaining:  # the case is done when every agency's part is
+        cols = {"status": "resolved", "resolved_at": ctx.now}
+    return cols, {"task": task["party"], "remaining": [t["party"] for t in remaining]}
+
+
+def resolve(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {"resolved_at": ctx.now}, {}
+
+
+def verify(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    outcome = ctx.payload["outcome"]
+    if outcome not in OUTCOMES:
+        raise InvalidReport(f"outcome must be one of {', '.join(OUTCOMES)}")
+    if outcome == "not_fixed" and not ctx.payload.get("note"):
+        raise MissingField("closing as not fixed needs a note saying why", field="note")
+    return (
+        {"outcome": outcome, "outcome_note": ctx.payload.get("note", ""), "closed_at": ctx.now},
+        {"outcome": outcome},
+    )
+
+
+def reopen(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {"closed_at": None, "outcome": None, "resolved_at": None}, {}
+
+
+def _due(ctx: Ctx) -> datetime:
+    raw = ctx.payload["due_at"]
+    due = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+    if due.tzinfo is None:
+        raise InvalidReport("due_at needs a time zone, e.g. 2026-12-01T17:30:00+08:00")
+    if due <= ctx.now:
+        raise InvalidReport("the new deadline must be in the future")
+    return due
+
+
+def request_postpone(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    return {}, {"requested_due_at": _due(ctx).isoformat()}
+
+
+def postpone(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    due = _due(ctx)
+    return {"due_at": due}, {"old_due_at": str(ctx.case["due_at"]), "due_at": due.isoformat()}
+
+
+def correct_location(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    cols = _reroute(
+        ctx,
+        lon=ctx.payload["lon"],
+        lat=ctx.payload["lat"],
+        crs=ctx.payload.get("crs", "wgs84"),
+        type_code=ctx.case["type_code"],
+    )
+    return cols, {
+        "old": [ctx.case["lon"], ctx.case["lat"]],
+        "new": [cols["lon"], cols["lat"]],
+        "handler": cols["handler_name"],
+    }
+
+
+def correct_type(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    cols = _reroute(
+        ctx, lon=ctx.case["lon"], lat=ctx.case["lat"], crs="wgs84", type_code=ctx.payload["type"]
+    )
+    return cols, {
+        "old": ctx.case["type_code"],
+        "new": cols["type_code"],
+        "handler": cols["handler_name"],
+    }
+
+
+def merge(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    into = int(ctx.payload["into"])
+    row = ctx.conn.execute(
+        text("SELECT id, status, merged_into FROM case_file WHERE id = :i"), {"i": into}
+    ).first()
+    if (
+        row is None
+        or into == ctx.case["id"]
+        or row.merged_into is not None
+        or row.status in ("closed", "rejected")
+    ):
+        raise InvalidReport("merge into another open case that has not been merged itself")
+    return ({"merged_into": into, "outcome": "duplicate", "closed_at": ctx.now}, {"into": into})
+
+
+def refused_to_correct(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    town = ctx.case["routing"]["territory"]["town"]
+    notify = [
+        {"party": "town_government", "unit": town},
+        {"party": ctx.case["handler_party"], "unit": ctx.case["handler_name"]},
+    ]
+    return {}, {"notify": notify}
+
+
+def rate(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    value = ctx.payload["satisfaction"]
+    if value not in ("satisfied", "dissatisfied"):
+        raise InvalidReport("satisfaction is satisfied or dissatisfied")
+    return {"satisfaction": value}, {"satisfaction": value}
+
+
+EFFECTS: dict[str, Effect] = {
+    "accept": accept,
+    "reject": reject,
+    "dispatch": dispatch,
+    "refer": refer,
+    "joint": joint,
+    "complete_task": complete_task,
+    "resolve": resolve,
+    "verify": verify,
+    "fail_verification": reopen,
+    "reopen": reopen,
+    "dispute": reopen,
+    "request_postpone": request_postpone,
+    "postpone": postpone,
+    "correct_location": correct_location,
+    "correct_type": correct_type,
+    "merge": merge,
+    "refused_to_correct": refused_to_correct,
+    "rate": rate,
+}
+
+
+def effect_for(action: str) -> Effect:
+    """The effect of an action (none for plain status moves)."""
+    return EFFECTS.get(action, _none)

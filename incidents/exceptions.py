@@ -1,0 +1,65 @@
+"""Errors of the incidents domain; the API maps each to one status."""
+
+from __future__ import annotations
+
+from shudi.errors import DomainError
+
+
+class CaseNotFound(DomainError):
+    """No such case, or not one this principal may see (the same answer, on purpose)."""
+
+    code = "case_not_found"
+
+
+class InvalidTransition(DomainError):
+    """The action is not allowed from the case's status (details list the allowed ones)."""
+
+    code = "invalid_transition"
+
+
+class TransitionForbidden(DomainError):
+    """The principal may not take this action on this case."""
+
+    code = "forbidden"
+
+
+class MissingField(DomainError):
+    """An action lacks a required field."""
+
+    code = "missing_field"
+
+
+class VersionMismatch(DomainError):
+    """If-Match names an older version of the case."""
+
+    code = "version_mismatch"
+
+
+class PreconditionRequired(DomainError):
+    """A change without If-Match."""
+
+    code = "precondition_required"
+
+
+class IdempotencyKeyMissing(DomainError):
+    """A report without an Idempotency-Key header."""
+
+    code = "idempotency_key_missing"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The same Idempotency-Key with a different request body."""
+
+    code = "idempotency_key_reused"
+
+
+class IdempotencyKeyInFlight(DomainError):
+    """A request with this Idempotency-Key is still being processed."""
+
+    code = "idempotency_key_in_flight"
+
+
+class InvalidReport(DomainError):
+    """A report that cannot be accepted as given (type, text, photos)."""
+
+    code = "invalid_report"

@@ -1,0 +1,240 @@
+"""HTTP routes of cases: intake, reading, transitions, tracking. Thin: the service decides."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import ValidationError
+from sqlalchemy import Connection
+
+from accounts.exceptions import NotAuthenticated
+from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2
+from accounts.service import Principal, principal_for_token
+from incidents import idempotency, intake, service
+from incidents.exceptions import InvalidReport
+from incidents.photos import PhotoRejected, sanitize_photos
+from incidents.schemas import ReportIn, ResidentActionIn, TransitionIn
+from jurisdictions.router import json_response, parse_bbox
+from shudi.database import db_connection
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+Conn = Annotated[Connection, Depends(db_connection, scope="function")]
+MAX_PAGE = 500
+
+
+def _json(payload: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(payload, default=str),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, bytes]]]:
+    """A report from JSON or from a multipart form with ``photos`` files."""
+    ctype = request.headers.get("content-type", "")
+    photos: list[tuple[str, bytes]] = []
+    try:
+        if ctype.startswith("multipart/form-data") or ctype.startswith(
+            "application/x-www-form-urlencoded"
+        ):
+            form = await request.form(max_files=20, max_fields=50)
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            for item in form.getlist("photos"):
+                if not isinstance(item, str):
+                    photos.append((item.filename or "", await item.read()))
+            return ReportIn.model_validate(fields), photos
+        return ReportIn.model_validate_json(await request.body()), photos
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidReport(f"{where}: {first['msg']}") from exc
+
+
+def _optional_principal(request: Request, conn: Connection, token: str | None) -> Principal | None:
+    token = token or request.cookies.get(SESSION_COOKIE)
+    return principal_for_token(conn, token=token) if token else None
+
+
+@router.post("/reports", status_code=201)
+async def submit_report(
+    request: Request,
+    conn: Conn,
+    token: Annotated[str | None, Depends(oauth2)] = None,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> Response:
+    """File a report (anonymous residents, or staff channels); 201 once it is committed."""
+    report, files = await _read_report(request)
+    try:
+        photos = await run_in_threadpool(sanitize_photos, files)
+    except PhotoRejected as exc:
+        raise InvalidReport(str(exc), photo_error=exc.code) from exc
+    fingerprint = idempotency.request_hash(
+        {"report": report.model_dump(mode="json"), "photos": [p.original_sha256 for p in photos]}
+    )
+
+    def work() -> tuple[int, dict[str, Any]]:
+        actor = _optional_principal(request, conn, token)
+        replay = idempotency.begin(
+            conn, key=idempotency_key, scope="reports", fingerprint=fingerprint
+        )
+        if replay:
+            return replay.status_code, replay.body
+        body = intake.create_case(
+            conn,
+            report=intake.Report(
+                **report.model_dump(exclude={"crs"}), crs=report.crs.value, photos=photos
+            ),
+            actor=actor,
+        )
+        assert idempotency_key is not None
+        idempotency.finish(
+            conn,
+            key=idempotency_key,
+            scope="reports",
+            fingerprint=fingerprint,
+            status_code=201,
+            body=body,
+        )
+        return 201, body
+
+    status_code, body = await run_in_threadpool(work)
+    return _json(body, status_code=status_code)
+
+
+@router.get("/reports/duplicates")
+def likely_duplicates(
+    conn: Conn, lon: float, lat: float, type: str, crs: str = "wgs84"
+) -> Response:
+    """Open cases of this type nearby: offered before submitting (no personal data)."""
+    from jurisdictions.service import to_store_coordinates
+
+    x, y = to_store_coordinates(lon, lat, crs)
+    rows = intake.likely_duplicates(conn, lon=x, lat=y, type_code=type)
+    return json_response(
+        [
+            {
+                "status": r["status"],
+                "created_at": r["created_at"].isoformat(),
+                "distance_m": round(r["distance_m"]),
+            }
+            for r in rows
+        ]
+    )
+
+
+@router.get("/cases")
+def list_cases(
+    conn: Conn,
+    principal: CurrentPrincipal,
+    status: Annotated[list[str] | None, Query()] = None,
+    type: str | None = None,
+    agency: str | None = None,
+    town: str | None = None,
+    community: str | None = None,
+    overdue: bool | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    bbox: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    """Cases this principal may see, filtered and paged (at most 500 a page)."""
+    return _json(
+        service.list_cases(
+            conn,
+            principal=principal,
+            status=status,
+            type_code=type,
+            agency=agency,
+            town=town,
+            community=community,
+            overdue=overdue,
+            since=since,
+            until=until,
+            bbox=parse_bbox(bbox) if bbox else None,
+            limit=limit,
+            offset=offset,
+        )
+    )
+
+
+@router.get("/cases/{case_id}")
+def get_case(conn: Conn, principal: CurrentPrincipal, case_id: int) -> Response:
+    """One case with its tasks and the actions allowed now; ``ETag`` is its version."""
+    case = service.get_case(conn, case_id=case_id, principal=principal)
+    return _json(case, headers={"ETag": f'"{case["version"]}"'})
+
+
+@router.get("/cases/{case_id}/events")
+def case_events(conn: Conn, principal: CurrentPrincipal, case_id: int) -> Response:
+    """The append-only history of a case."""
+    return _json(service.events(conn, case_id=case_id, principal=principal))
+
+
+@router.get("/cases/{case_id}/photos")
+def case_photos(conn: Conn, principal: CurrentPrincipal, case_id: int) -> Response:
+    """The photos of a case (re-encoded on intake; no EXIF, no location)."""
+    return _json(service.photos(conn, case_id=case_id, principal=principal))
+
+
+@router.get("/cases/{case_id}/photos/{photo_id}")
+def case_photo(conn: Conn, principal: CurrentPrincipal, case_id: int, photo_id: int) -> Response:
+    """One photo's bytes."""
+    content, mime = service.photo(conn, case_id=case_id, photo_id=photo_id, principal=principal)
+    return Response(content, media_type=mime, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _version(if_match: str | None) -> int | None:
+    if if_match is None:
+        return None
+    try:
+        return int(if_match.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        return -1
+
+
+@router.post("/cases/{case_id}/transitions")
+def transition(
+    conn: Conn,
+    principal: CurrentPrincipal,
+    case_id: int,
+    body: TransitionIn,
+    if_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Take a workflow action; needs ``If-Match`` (428 without it, 412 when stale)."""
+    payload = body.model_dump(exclude_none=True, mode="json")
+    case = service.transition(
+        conn,
+        case_id=case_id,
+        principal=principal,
+        action=payload.pop("action"),
+        payload=payload,
+        if_match=_version(if_match),
+    )
+    return _json(case, headers={"ETag": f'"{case["version"]}"'})
+
+
+@router.get("/track/{tracking_code}")
+def track(conn: Conn, tracking_code: str) -> Response:
+    """The resident's view of a case: status and public events, no personal data."""
+    return _json(service.track(conn, tracking_code=tracking_code))
+
+
+@router.post("/track/{tracking_code}")
+def resident_action(conn: Conn, tracking_code: str, body: ResidentActionIn) -> Response:
+    """Rate the result (回访) or dispute it, with the tracking code."""
+    payload = body.model_dump(exclude_none=True)
+    return _json(
+        service.resident_action(
+            conn, tracking_code=tracking_code, action=payload.pop("action"), payload=payload
+        )
+    )
+
+
+_ = NotAuthenticated

@@ -1,0 +1,60 @@
+"""Pydantic shapes of the case API."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gis.coords import CoordSystem
+
+
+class ReportIn(BaseModel):
+    """A report: where (in the reporter's coordinate system), what, and optionally who."""
+
+    model_config = ConfigDict(extra="forbid")
+    lon: float
+    lat: float
+    crs: CoordSystem = CoordSystem.WGS84
+    type: str = Field(min_length=1, max_length=64)
+    description: str = Field(default="", max_length=4000)
+    address_text: str = Field(default="", max_length=500)
+    contact_name: str = Field(default="", max_length=100)
+    phone: str = Field(default="", max_length=32)
+    channel: Literal["resident", "phone", "patrol_community", "patrol_property", "agency"] = (
+        "resident"
+    )
+    urgency: Literal["emergency", "urgent", "ordinary", "complex"] | None = None
+
+
+class ReportOut(BaseModel):
+    id: int
+    tracking_code: str
+    status: str
+    due_at: str | None
+    routing: dict[str, Any]
+
+
+class TransitionIn(BaseModel):
+    """One workflow action; the fields it needs depend on the action."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: str
+    note: str = Field(default="", max_length=4000)
+    to_party: str | None = None
+    parties: list[str] | None = None
+    task_id: int | None = None
+    outcome: Literal["fixed", "not_fixed", "not_our_matter"] | None = None
+    due_at: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    crs: CoordSystem | None = None
+    type: str | None = None
+    into: int | None = None
+
+
+class ResidentActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["rate", "dispute"]
+    satisfaction: Literal["satisfied", "dissatisfied"] | None = None
+    note: str = Field(default="", max_length=2000)

@@ -1,0 +1,382 @@
+"""Reading and changing cases, always through the principal's visibility and relations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
+
+from accounts.service import Principal
+from incidents import access
+from incidents.effects import Ctx, effect_for
+from incidents.exceptions import (
+    CaseNotFound,
+    InvalidTransition,
+    MissingField,
+    PreconditionRequired,
+    TransitionForbidden,
+    VersionMismatch,
+)
+from incidents.intake import add_event
+from incidents.workflow import BY_ACTION, allowed_actions
+
+CASE_FIELDS = """c.id, c.tracking_code, c.type_code, c.scope, c.urgency, c.status, c.channel,
+    c.description, c.address_text, c.input_crs, c.lon, c.lat, c.town_code, c.community_code,
+    c.property_area_code, c.property_company, c.agency_units, c.handler_party,
+    c.handler_unit_code, c.handler_name, c.routing, c.generations, c.created_at, c.updated_at,
+    c.version, c.respond_due_at, c.stop_due_at, c.due_at, c.deadline_basis, c.accepted_at,
+    c.resolved_at, c.closed_at, c.outcome, c.outcome_note, c.rejection_reason, c.merged_into,
+    c.satisfaction, c.hidden, vt.name_zh AS type_name,
+    (c.due_at IS NOT NULL AND c.due_at < now()
+     AND c.status NOT IN ('resolved', 'closed', 'rejected')) AS overdue"""
+
+#: Columns a workflow effect may set.
+WRITABLE = {
+    "status",
+    "accepted_at",
+    "resolved_at",
+    "closed_at",
+    "rejection_reason",
+    "handler_party",
+    "handler_unit_code",
+    "handler_name",
+    "routing",
+    "outcome",
+    "outcome_note",
+    "due_at",
+    "merged_into",
+    "satisfaction",
+    "lon",
+    "lat",
+    "town_code",
+    "community_code",
+    "property_area_code",
+    "property_company",
+    "agency_units",
+    "generations",
+    "type_code",
+    "scope",
+    "input_crs",
+}
+JSON_COLUMNS = {"routing", "agency_units", "generations"}
+
+
+def _load(
+    conn: Connection, *, case_id: int, principal: Principal, lock: bool = False
+) -> dict[str, Any]:
+    where, params = access.visibility(principal)
+    row = (
+        conn.execute(
+            text(f"""SELECT {CASE_FIELDS} FROM case_file c
+                 JOIN violation_type vt ON vt.code = c.type_code
+                 WHERE c.id = :id AND {where} {"FOR UPDATE OF c" if lock else ""}"""),
+            {"id": case_id, **params},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise CaseNotFound(f"no case {case_id}")
+    return dict(row)
+
+
+def _tasks(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        text(
+            "SELECT id, party, unit_code, unit_name, done, done_at, note "
+            "FROM case_task WHERE case_id = :c ORDER BY id"
+        ),
+        {"c": case_id},
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+def _reporters(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        text("""SELECT r.contact_name, r.phone, r.created_at
+        FROM case_reporter r WHERE r.case_id = :c
+           OR r.case_id IN (SELECT id FROM case_file WHERE merged_into = :c) ORDER BY r.id"""),
+        {"c": case_id},
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[str, Any]:
+    """A case as this principal may see it, with the actions it may take now."""
+    case = _load(conn, case_id=case_id, principal=principal)
+    tasks = _tasks(conn, case_id)
+    rel = access.relations(principal, case, tasks)
+    case["tasks"] = tasks
+    case["allowed_actions"] = allowed_actions(case["status"], rel)
+    if principal.role in access.SEES_PERSONAL_DATA or "handler" in rel:
+        case["reporters"] = _reporters(conn, case_id)
+    return case
+
+
+def photos(conn: Connection, *, case_id: int, principal: Principal) -> list[dict[str, Any]]:
+    """The photos of a case (metadata; content by :func:`photo`)."""
+    _load(conn, case_id=case_id, principal=principal)
+    rows = conn.execute(
+        text("""SELECT id, mime, width, height, sha256, taken_at
+        FROM case_photo WHERE case_id = :c ORDER BY id"""),
+        {"c": case_id},
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+def photo(
+    conn: Connection, *, case_id: int, photo_id: int, principal: Principal
+) -> tuple[bytes, str]:
+    """One photo as stored: re-encoded, without EXIF."""
+    _load(conn, case_id=case_id, principal=principal)
+    row = conn.execute(
+        text("SELECT content, mime FROM case_photo WHERE id = :p AND case_id = :c"),
+        {"p": photo_id, "c": case_id},
+    ).first()
+    if row is None:
+        raise CaseNotFound(f"no photo {photo_id} on case {case_id}")
+    return bytes(row.content), str(row.mime)
+
+
+def list_cases(
+    conn: Connection,
+    *,
+    principal: Principal,
+    status: list[str] | None = None,
+    type_code: str | None = None,
+    agency: str | None = None,
+    town: str | None = None,
+    community: str | None = None,
+    overdue: bool | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Visible cases, filtered, oldest deadline first; a page and the total."""
+    where, params = access.visibility(principal)
+    xmin, ymin, xmax, ymax = bbox or (None, None, None, None)
+    filters = f"""{where}
+        AND (CAST(:status AS text[]) IS NULL OR c.status = ANY(CAST(:status AS text[])))
+        AND (CAST(:type AS text) IS NULL OR c.type_code = :type)
+        AND (CAST(:agency AS text) IS NULL OR c.handler_party = :agency)
+        AND (CAST(:town AS text) IS NULL OR c.town_code = :town)
+        AND (CAST(:community AS text) IS NULL OR c.community_code = :community)
+        AND (CAST(:since AS timestamptz) IS NULL OR c.created_at >= :since)
+        AND (CAST(:until AS timestamptz) IS NULL OR c.created_at < :until)
+        AND (CAST(:xmin AS float8) IS NULL
+             OR c.geom && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326))
+        AND (CAST(:overdue AS boolean) IS NULL OR (c.due_at IS NOT NULL AND c.due_at < now()
+             AND c.status NOT IN ('resolved', 'closed', 'rejected')) = :overdue)"""
+    params |= {
+        "status": status,
+        "type": type_code,
+        "agency": agency,
+        "town": town,
+        "community": community,
+        "since": since,
+        "until": until,
+        "xmin": xmin,
+        "ymin": ymin,
+        "xmax": xmax,
+        "ymax": ymax,
+        "overdue": overdue,
+    }
+    total = conn.execute(
+        text(f"SELECT count(*) FROM case_file c WHERE {filters}"), params
+    ).scalar_one()
+    rows = (
+        conn.execute(
+            text(f"""SELECT {CASE_FIELDS} FROM case_file c
+                 JOIN violation_type vt ON vt.code = c.type_code WHERE {filters}
+                 ORDER BY c.due_at NULLS LAST, c.id LIMIT :limit OFFSET :offset"""),
+            params | {"limit": limit, "offset": offset},
+        )
+        .mappings()
+        .all()
+    )
+    return {
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "items": [{k: v for k, v in r.items() if k != "routing"} for r in rows],
+    }
+
+
+def events(conn: Connection, *, case_id: int, principal: Principal) -> list[dict[str, Any]]:
+    """The case's history (staff view)."""
+    _load(conn, case_id=case_id, principal=principal)
+    rows = conn.execute(
+        text("""SELECT id, at, actor_role, actor_label, action, from_status,
+        to_status, note, data, public FROM case_event WHERE case_id = :c ORDER BY id"""),
+        {"c": case_id},
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+def transition(
+    conn: Connection,
+    *,
+    case_id: int,
+    principal: Principal,
+    action: str,
+    payload: dict[str, Any],
+    if_match: int | None,
+) -> dict[str, Any]:
+    """Take one workflow action on a case (optimistic concurrency with ``If-Match``)."""
+    if if_match is None:
+        raise PreconditionRequired("changes need an If-Match header with the case's ETag")
+    case = _load(conn, case_id=case_id, principal=principal, lock=True)
+    if case["version"] != if_match:
+        raise VersionMismatch(
+            f"the case changed (now version {case['version']}); reload it", version=case["version"]
+        )
+    tasks = _tasks(conn, case_id)
+    rel = access.relations(principal, case, tasks)
+    _apply(
+        conn,
+        case=case,
+        tasks=tasks,
+        relations=rel,
+        principal=principal,
+        action=action,
+        payload=payload,
+    )
+    try:
+        return get_case(conn, case_id=case_id, principal=principal)
+    except CaseNotFound:  # e.g. referred away: the actor no longer sees it
+        row = conn.execute(
+            text("""SELECT id, status, version, handler_party, handler_name
+                                   FROM case_file WHERE id = :i"""),
+            {"i": case_id},
+        )
+        return dict(row.mappings().one()) | {"visible": False, "allowed_actions": []}
+
+
+def _apply(
+    conn: Connection,
+    *,
+    case: dict[str, Any],
+    tasks: list[dict[str, Any]],
+    relations: set[str],
+    principal: Principal | None,
+    action: str,
+    payload: dict[str, Any],
+) -> None:
+    allowed = allowed_actions(case["status"], relations)
+    step = BY_ACTION.get(action)
+    if step is None or case["status"] not in step.sources:
+        raise InvalidTransition(
+            f"cannot {action} a case that is {case['status']}; allowed: "
+            f"{', '.join(allowed) or 'none'}",
+            allowed=allowed,
+            status=case["status"],
+        )
+    if not step.who & relations:
+        raise TransitionForbidden(f"you may not {action} this case", allowed=allowed)
+    for name in step.requires:
+        if payload.get(name) in (None, "", []):
+            raise MissingField(f"{action} needs `{name}`", field=name)
+    now = datetime.now(UTC)
+    cols, data = effect_for(action)(Ctx(conn, case, principal, payload, now, tasks))
+    if step.to is not None:
+        cols.setdefault("status", step.to)
+    bad = set(cols) - WRITABLE
+    assert not bad, f"effect of {action} sets unknown columns {bad}"
+    sets = ", ".join(f"{k} = :{k}" for k in cols)
+    stmt = text(f"""UPDATE case_file SET {sets + ", " if sets else ""}version = version + 1,
+                    updated_at = :now {
+        ", geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)" if "lon" in cols else ""
+    } WHERE id = :id""")
+    stmt = stmt.bindparams(*(bindparam(k, type_=JSONB) for k in cols if k in JSON_COLUMNS))
+    conn.execute(stmt, cols | {"id": case["id"], "now": now})
+    add_event(
+        conn,
+        case_id=case["id"],
+        actor=principal,
+        action=action,
+        from_status=case["status"],
+        to_status=cols.get("status", case["status"]),
+        note=str(payload.get("note", "")),
+        data=data,
+        public=step.public,
+    )
+
+
+def resident_action(
+    conn: Connection, *, tracking_code: str, action: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """A resident's rating or dispute, authorised by the tracking code alone."""
+    case_id = _case_for_code(conn, tracking_code)
+    row = (
+        conn.execute(
+            text(f"""SELECT {CASE_FIELDS} FROM case_file c
+        JOIN violation_type vt ON vt.code = c.type_code WHERE c.id = :id FOR UPDATE OF c"""),
+            {"id": case_id},
+        )
+        .mappings()
+        .one()
+    )
+    _apply(
+        conn,
+        case=dict(row),
+        tasks=_tasks(conn, case_id),
+        relations={"reporter"},
+        principal=None,
+        action=action,
+        payload=payload,
+    )
+    return track(conn, tracking_code=tracking_code)
+
+
+def _case_for_code(conn: Connection, code: str) -> int:
+    row = conn.execute(
+        text("SELECT case_id FROM case_reporter WHERE tracking_code = :t"),
+        {"t": code.strip().upper()},
+    ).first()
+    if row is None:
+        raise CaseNotFound("no case with that tracking code")
+    case_id = int(row.case_id)
+    for _ in range(10):  # follow merges to the surviving case
+        nxt = conn.execute(
+            text("SELECT merged_into FROM case_file WHERE id = :i"), {"i": case_id}
+        ).scalar_one()
+        if nxt is None:
+            break
+        case_id = int(nxt)
+    return case_id
+
+
+def track(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
+    """The resident's view: status, deadline, public events; nobody's personal data."""
+    case_id = _case_for_code(conn, tracking_code)
+    case = (
+        conn.execute(
+            text("""SELECT c.status, c.type_code, vt.name_zh AS type_name,
+            c.created_at, c.due_at, c.closed_at, c.outcome, c.rejection_reason,
+            c.satisfaction, c.handler_name, c.town_code, c.community_code
+        FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
+        WHERE c.id = :id"""),
+            {"id": case_id},
+        )
+        .mappings()
+        .one()
+    )
+    evs = (
+        conn.execute(
+            text("""SELECT at, action, to_status FROM case_event
+        WHERE case_id = :c AND public ORDER BY id"""),
+            {"c": case_id},
+        )
+        .mappings()
+        .all()
+    )
+    return {
+        "tracking_code": tracking_code.strip().upper(),
+        **dict(case),
+        "events": [dict(e) for e in evs],
+        "allowed_actions": allowed_actions(case["status"], {"reporter"}),
+    }
