@@ -87,3 +87,6 @@ def relations(
 
 #: Roles that may see reporters' names and phone numbers of the cases they see.
 SEES_PERSONAL_DATA = frozenset({Role.dispatcher})
+
+#: Decimal places of coordinates on maps per role (3 ≈ 100 m: no exact homes); default 7.
+COORDINATE_DIGITS: dict[Role, int] = {Role.planner: 3, Role.admin: 3}

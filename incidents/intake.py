@@ -120,8 +120,9 @@ def add_event(
     note: str = "",
     data: dict[str, Any] | None = None,
     public: bool = True,
+    role: str | None = None,
 ) -> None:
-    """Append one event to a case's history."""
+    """Append one event to a case's history (``role`` names a non-user actor: system)."""
     conn.execute(
         text("""INSERT INTO case_event (case_id, actor_id, actor_role, actor_label, action,
                     from_status, to_status, note, data, public)
@@ -131,7 +132,7 @@ def add_event(
         {
             "c": case_id,
             "a": actor.user_id if actor else None,
-            "r": actor.role.value if actor else "resident",
+            "r": role or (actor.role.value if actor else "resident"),
             "l": actor.label if actor else "",
             "act": action,
             "f": from_status,

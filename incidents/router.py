@@ -164,6 +164,22 @@ def list_cases(
     )
 
 
+@router.get(
+    "/cases.geojson",
+    response_class=Response,
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
+def cases_geojson(
+    conn: Conn, principal: CurrentPrincipal, since: datetime | None = None, bbox: str | None = None
+) -> Response:
+    """Open cases for the live map; with ``since``, every case changed since (poll with the
+    answer's ``now``)."""
+    body = service.cases_geojson(
+        conn, principal=principal, since=since, bbox=parse_bbox(bbox) if bbox else None
+    )
+    return Response(body, media_type="application/geo+json")
+
+
 @router.get("/cases/{case_id}")
 def get_case(conn: Conn, principal: CurrentPrincipal, case_id: int) -> Response:
     """One case with its tasks and the actions allowed now; ``ETag`` is its version."""

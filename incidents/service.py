@@ -380,3 +380,66 @@ def track(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
         "events": [dict(e) for e in evs],
         "allowed_actions": allowed_actions(case["status"], {"reporter"}),
     }
+
+
+GEOJSON = """
+SELECT json_build_object(
+  'type', 'FeatureCollection', 'now', now() - interval '30 seconds',
+  'truncated', count(*) > :cap,
+  'features', COALESCE(json_agg(f.feature) FILTER (WHERE f.n <= :cap), '[]'::json))::text
+FROM (
+  SELECT row_number() OVER (ORDER BY c.updated_at DESC, c.id) AS n,
+    json_build_object('type', 'Feature', 'id', c.id,
+      'geometry', json_build_object('type', 'Point', 'coordinates',
+          json_build_array(round(c.lon::numeric, :digits), round(c.lat::numeric, :digits))),
+      'properties', json_build_object(
+        'id', c.id, 'status', c.status, 'type', c.type_code, 'type_name', vt.name_zh,
+        'scope', c.scope, 'urgency', c.urgency, 'agency', c.handler_party,
+        'handler', c.handler_name, 'town', c.town_code, 'community', c.community_code,
+        'property_area', c.property_area_code, 'address', c.address_text,
+        'created_at', c.created_at, 'updated_at', c.updated_at, 'due_at', c.due_at,
+        'overdue', (c.due_at IS NOT NULL AND c.due_at < now()
+                    AND c.status NOT IN ('resolved', 'closed', 'rejected')))) AS feature
+  FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
+  WHERE {where} AND NOT c.hidden AND c.merged_into IS NULL
+    AND (CASE WHEN CAST(:since AS timestamptz) IS NULL
+              THEN c.status NOT IN ('closed', 'rejected')
+              ELSE c.updated_at > CAST(:since AS timestamptz) END)
+    AND (CAST(:xmin AS float8) IS NULL
+         OR c.geom && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326))
+) f
+"""
+
+
+def cases_geojson(
+    conn: Connection,
+    *,
+    principal: Principal,
+    since: datetime | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    cap: int = 100_000,
+) -> str:
+    """Visible open cases (or, with ``since``, every case changed since) as GeoJSON text.
+
+    ``now`` in the answer is what to pass as the next ``since``: the server time less 30 s,
+    so that a change committed late by a slow transaction is not missed (a case may come
+    twice; clients replace features by id).
+    """
+    where, params = access.visibility(principal)
+    xmin, ymin, xmax, ymax = bbox or (None, None, None, None)
+    digits = access.COORDINATE_DIGITS.get(principal.role, 7)
+    return str(
+        conn.execute(
+            text(GEOJSON.format(where=where)),
+            params
+            | {
+                "since": since,
+                "xmin": xmin,
+                "ymin": ymin,
+                "xmax": xmax,
+                "ymax": ymax,
+                "cap": cap,
+                "digits": digits,
+            },
+        ).scalar_one()
+    )

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from gis.io import read_boundaries
 from gis.validation import summarise
+from incidents.territory import reresolve_open_cases
 from jurisdictions import generations
 from jurisdictions.exceptions import BoundaryImportRejected
 from shudi.cli.common import fail, transaction
@@ -112,10 +113,15 @@ def import_(
 
 @app.command()
 def activate(generation: int = typer.Argument(..., help="The generation id.")) -> None:
-    """Make GENERATION its layer's active one (atomically)."""
+    """Make GENERATION its layer's active one (atomically); open cases are re-resolved."""
     with transaction() as conn:
         changed = generations.activate_generation(conn, generation_id=generation)
-    typer.echo(f"generation {generation} " + ("activated" if changed else "was already active"))
+        moved = reresolve_open_cases(conn) if changed else {"changed": 0}
+    typer.echo(
+        f"generation {generation} "
+        + ("activated" if changed else "was already active")
+        + f"; {moved['changed']} open case(s) moved to a new owner"
+    )
 
 
 @app.command("list")

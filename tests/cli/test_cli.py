@@ -154,3 +154,31 @@ def test_taxonomy_check_and_contacts(sample_db: str) -> None:
         "town",
     )
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1
+
+
+def test_users_and_api_keys(sample_db: str) -> None:
+    r = run(
+        sample_db,
+        "users",
+        "add",
+        "wang",
+        "--role",
+        "agency_officer",
+        "--agency",
+        "public_security",
+        "--password",
+        "s3cret-pass",
+    )
+    assert r.returncode == 0, r.stderr
+    dup = run(
+        sample_db, "users", "add", "wang", "--role", "dispatcher", "--password", "s3cret-pass"
+    )
+    assert dup.returncode == 1 and "exists" in dup.stderr and dup.stderr.count("\n") == 1
+    missing = run(
+        sample_db, "users", "add", "li", "--role", "town_coordinator", "--password", "s3cret-pass"
+    )
+    assert missing.returncode == 1 and "--town" in missing.stderr
+    key = run(sample_db, "apikey", "create", "hotline-12345")
+    assert key.returncode == 0 and len(key.stdout.strip().splitlines()[-1]) >= 30
+    demo = run(sample_db, "demo")
+    assert "demo-dispatcher" in demo.stdout and "demo-planner" in demo.stdout

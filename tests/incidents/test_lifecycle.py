@@ -266,3 +266,22 @@ def test_every_role_sees_only_its_own(conn: Connection, world: dict) -> None:
         for cid in visible:  # personal data: the dispatcher and the case's handler only
             shows_phone = "13800000000" in str(service.get_case(conn, case_id=cid, principal=who))
             assert shows_phone == (name in ("dispatcher", handles[cid])), (name, cid)
+
+
+def test_cases_geojson_and_since(conn: Connection, world: dict) -> None:
+    import json
+
+    d = world["dispatcher"]
+    first = file_report(conn, IN_P111, type_of(conn, agency="urban_management"))["id"]
+    fc = json.loads(service.cases_geojson(conn, principal=d))
+    assert [f["id"] for f in fc["features"]] == [first]
+    feat = fc["features"][0]
+    assert feat["geometry"]["coordinates"] == list(IN_P111)
+    assert feat["properties"]["agency"] == "urban_management" and not fc["truncated"]
+    assert "13800000000" not in json.dumps(fc)
+    mark = datetime.fromisoformat(fc["now"])
+    act(conn, d, first, "reject", note="重复")
+    changes = json.loads(service.cases_geojson(conn, principal=d, since=mark))
+    assert [f["properties"]["status"] for f in changes["features"]] == ["rejected"]
+    assert json.loads(service.cases_geojson(conn, principal=d))["features"] == []
+    assert json.loads(service.cases_geojson(conn, principal=world["planner"]))["features"] == []

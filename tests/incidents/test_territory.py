@@ -1,0 +1,45 @@
+"""A new boundary generation moves open cases to their new owners; closed ones stay."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+from sqlalchemy import Connection, text
+from support import HOLE, box, collection, feature, file_report, type_of
+
+from incidents import service
+from incidents.territory import reresolve_open_cases
+from jurisdictions.generations import activate_generation, import_layer
+
+
+def test_open_cases_follow_new_borders(conn: Connection, world: dict) -> None:
+    d = world["dispatcher"]
+    code = type_of(conn, agency="urban_management")
+    open_case = file_report(conn, (120.012, 30.015), code)["id"]
+    closed_case = file_report(conn, (120.013, 30.016), code)["id"]
+    version = service.get_case(conn, case_id=closed_case, principal=d)["version"]
+    service.transition(
+        conn,
+        case_id=closed_case,
+        principal=d,
+        action="merge",
+        payload={"into": open_case},
+        if_match=version,
+    )
+    towns = collection(
+        feature("T1", "甲街道", [box(120.00, 30.00, 120.01, 30.02), HOLE]),
+        feature("T2", "乙镇", [[box(120.01, 30.00, 120.04, 30.02)], [HOLE]]),
+    )
+    gdf = gpd.GeoDataFrame.from_features(towns["features"], crs="EPSG:4326")
+    gen = import_layer(conn, gdf=gdf, layer="town", source="v2").generation_id
+    activate_generation(conn, generation_id=gen)
+    assert reresolve_open_cases(conn) == {"open": 1, "changed": 1}
+    moved = service.get_case(conn, case_id=open_case, principal=d)
+    assert moved["town_code"] == "T2" and moved["generations"]["town"] == gen
+    ev = service.events(conn, case_id=open_case, principal=d)[-1]
+    assert ev["action"] == "boundary_change" and ev["actor_role"] == "system"
+    assert ev["data"]["changed"]["town_code"] == ["T1", "T2"]
+    kept = conn.execute(
+        text("SELECT town_code FROM case_file WHERE id = :i"), {"i": closed_case}
+    ).scalar_one()
+    assert kept == "T1"
+    assert reresolve_open_cases(conn)["changed"] == 0
