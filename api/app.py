@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from accounts.router import router as accounts_router
 from api import errors
+from incidents.open311_router import router as open311_router
 from incidents.router import router as incidents_router
 from jurisdictions.router import router as jurisdictions_router
 from shudi.database import check_durability, get_engine
@@ -45,6 +46,7 @@ def create_app() -> FastAPI:
     app.include_router(jurisdictions_router)
     app.include_router(accounts_router)
     app.include_router(incidents_router)
+    app.include_router(open311_router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

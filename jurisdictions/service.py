@@ -1,93 +1,42 @@
 """Point → territory: which town, community, property area and agency units cover a point.
 
-All SQL of the lookups lives here, built from small named pieces. Lookups use ``ST_Covers``
-on the GiST-indexed subdivided parts of the generations valid at the time asked for, so a point
-on a shared border belongs to every neighbour; the owner is then the lowest code, chosen so that
-the chosen community is the parent of the chosen property area and the chosen town the parent of
-the chosen community where the data allows it.
+All SQL of the lookups lives here, built from small named pieces. A lookup asks the database
+which generations are valid at the time asked for, then tests the points against those
+generations' polygons in :mod:`jurisdictions.index` (generations are immutable, so the index
+of a set of generations never goes stale). Coverage includes the border, as ``ST_Covers`` does:
+a point on a shared border belongs to every neighbour; the owner is then the lowest code, chosen
+so that the chosen community is the parent of the chosen property area and the chosen town the
+parent of the chosen community where the data allows it. Points outside the district get the
+nearest town, with the geodesic distance to its border.
 """
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, text
-from sqlalchemy.dialects.postgresql import ARRAY, FLOAT, INTEGER
+from sqlalchemy import Connection, text
 
 from gis.coords import CoordinateError, CoordSystem, looks_swapped, to_wgs84, validate_lonlat
+from jurisdictions.area import Area
 from jurisdictions.exceptions import InvalidCoordinates, OutsideServiceArea
+from jurisdictions.index import area_index
 from jurisdictions.models import Layer
 
 #: The generations valid at ``:at`` (NULL = now), one per layer and agency.
 GENERATIONS_AT = """
-SELECT generation_id, layer, agency
+SELECT generation_id, layer, agency,
+       (SELECT oid FROM pg_database WHERE datname = current_database()) AS db
 FROM generation_period
 WHERE CASE WHEN CAST(:at AS timestamptz) IS NULL THEN valid_to IS NULL
            ELSE valid_from <= CAST(:at AS timestamptz)
                 AND (valid_to IS NULL OR valid_to > CAST(:at AS timestamptz)) END
 """
-
-#: Every boundary of the given generations that covers each point, one row per (point, area).
-COVERING = text("""
-SELECT DISTINCT pt.i, b.id
-FROM unnest(:xs, :ys) WITH ORDINALITY AS pt(x, y, i)
-JOIN boundary_part p
-  ON p.generation_id = ANY(:gens)
- AND ST_Covers(p.geom, ST_SetSRID(ST_MakePoint(pt.x, pt.y), 4326))
-JOIN boundary b ON b.id = p.boundary_id
-""").bindparams(
-    bindparam("xs", type_=ARRAY(FLOAT)),
-    bindparam("ys", type_=ARRAY(FLOAT)),
-    bindparam("gens", type_=ARRAY(INTEGER)),
-)
-
-AREAS = text("""
-SELECT id, generation_id, layer, agency, code, name, name_en, kind, parent_code,
-       property_company, owners_committee
-FROM boundary WHERE id = ANY(:ids)
-""").bindparams(bindparam("ids", type_=ARRAY(INTEGER)))
-
-#: The nearest town of the given generations, with its distance in metres.
-NEAREST_TOWN = text("""
-SELECT b.code, b.name,
-       ST_Distance(b.geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) AS d
-FROM boundary b
-WHERE b.generation_id = ANY(:gens) AND b.layer = 'town'
-ORDER BY b.geom <-> ST_SetSRID(ST_MakePoint(:x, :y), 4326)
-LIMIT 1
-""").bindparams(bindparam("gens", type_=ARRAY(INTEGER)))
-
-
-@dataclass(frozen=True)
-class Area:
-    """One boundary as a lookup answer."""
-
-    id: int
-    generation_id: int
-    layer: str
-    agency: str
-    code: str
-    name: str
-    name_en: str
-    kind: str | None
-    parent_code: str | None
-    property_company: str | None
-    owners_committee: bool | None
-
-    def brief(self) -> dict[str, Any]:
-        """The fields an API answer shows for this layer."""
-        out: dict[str, Any] = {"code": self.code, "name": self.name}
-        if self.layer == Layer.town:
-            out["kind"] = self.kind
-        elif self.layer == Layer.property_area:
-            out["property_company"] = self.property_company or ""
-            out["owners_committee"] = bool(self.owners_committee)
-        return out
 
 
 @dataclass
@@ -103,6 +52,7 @@ class Resolution:
     agency_units: dict[str, Area] = field(default_factory=dict)
     candidates: dict[str, list[str]] = field(default_factory=dict)
     nearest: dict[str, Any] | None = None
+    body: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def ambiguous(self) -> bool:
@@ -114,8 +64,11 @@ class Resolution:
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of ``GET /api/v1/resolve``."""
+        return {"point": {"lon": self.lon, "lat": self.lat}, **(self.body or self.territory())}
+
+    def territory(self) -> dict[str, Any]:
+        """Everything of the answer but the point (the same for every point of one area set)."""
         return {
-            "point": {"lon": self.lon, "lat": self.lat},
             "generation": self.generations,
             "town": self.town.brief() if self.town else None,
             "community": self.community.brief() if self.community else None,
@@ -197,33 +150,37 @@ def resolve_points(
     with_nearest: bool = True,
 ) -> list[Resolution]:
     """Resolve store-coordinate points (WGS-84) against the generations valid at ``at``."""
-    gens = generations_at(conn, at=at)
-    xs = [float(x) for x in lons]
-    ys = [float(y) for y in lats]
-    hits: dict[int, list[int]] = defaultdict(list)
-    if gens and xs:
-        for i, area_id in conn.execute(COVERING, {"xs": xs, "ys": ys, "gens": list(gens.values())}):
-            hits[i - 1].append(area_id)
-    ids = sorted({a for v in hits.values() for a in v})
-    areas = {r.id: Area(**r._mapping) for r in conn.execute(AREAS, {"ids": ids})} if ids else {}
-    out = [
-        _assemble(x, y, gens, [areas[a] for a in hits.get(i, ())])
-        for i, (x, y) in enumerate(zip(xs, ys, strict=True))
-    ]
-    if with_nearest:
-        town_gen = [gens[Layer.town]] if Layer.town in gens else []
-        for res in out:
-            if not res.inside and town_gen:
-                res.nearest = nearest_town(conn, lon=res.lon, lat=res.lat, gens=town_gen)
+    rows = conn.execute(text(GENERATIONS_AT), {"at": at}).all()
+    gens = {generation_key(r.layer, r.agency): r.generation_id for r in rows}
+    xs = np.asarray(lons, dtype=float)
+    ys = np.asarray(lats, dtype=float)
+    if not gens or not len(xs):
+        return [
+            Resolution(lon=float(x), lat=float(y), generations=gens)
+            for x, y in zip(xs.tolist(), ys.tolist(), strict=True)
+        ]
+    index = area_index(conn, generation_ids=list(gens.values()), database=rows[0].db)
+    combos = index.covering(xs, ys)
+    shared: dict[tuple[int, ...], Resolution] = {}  # one assembly per set of covering areas
+    out = []
+    for x, y, combo in zip(xs.tolist(), ys.tolist(), combos, strict=True):
+        if combo not in shared:
+            first = _assemble(0.0, 0.0, gens, [index.areas[i] for i in combo])
+            shared[combo] = replace(first, body=first.territory())
+        res = copy.copy(shared[combo])
+        res.lon, res.lat = x, y
+        out.append(res)
+    outside = [i for i, combo in enumerate(combos) if not combo]
+    if with_nearest and outside:
+        for i, near in zip(outside, index.nearest_towns(xs[outside], ys[outside]), strict=True):
+            if near is not None:
+                out[i].nearest = {
+                    "layer": "town",
+                    "code": near[0].code,
+                    "name": near[0].name,
+                    "distance_m": round(near[1], 1),
+                }
     return out
-
-
-def nearest_town(conn: Connection, *, lon: float, lat: float, gens: list[int]) -> dict | None:
-    """The town nearest to a point outside the district, with the distance in metres."""
-    row = conn.execute(NEAREST_TOWN, {"x": lon, "y": lat, "gens": gens}).first()
-    if row is None:
-        return None
-    return {"layer": "town", "code": row.code, "name": row.name, "distance_m": round(row.d, 1)}
 
 
 def resolve_one(

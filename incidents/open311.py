@@ -1,0 +1,432 @@
+"""Open311 GeoReport v2 over the case store: functions of a connection, no HTTP.
+
+Services are the reportable violation types; a service request is a case, filed on the
+``open311`` channel like a resident's report. Answers are the spec's JSON shapes (the router
+renders XML from the same data), read from ``case_file`` and ``violation_type`` only: the
+reporter's name and phone are stored apart and never answered, nor is the tracking code, which
+serves as the *token* of ``GET tokens/{token}`` and is told once, in the POST's notice.
+Choices where the spec leaves room are listed in :mod:`incidents.open311_router`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import Connection, text
+
+from accounts.service import api_key_name
+from incidents.intake import MAX_DESCRIPTION, Report, create_case
+from jurisdictions import catalog
+from jurisdictions.service import resolve_points, to_store_coordinates
+from shudi.errors import DomainError
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+#: Bump when the services (violation types) or their definitions change.
+CHANGESET = "2026-11-25T00:00:00+08:00"
+FORMATS = {"xml": "text/xml", "json": "application/json"}
+TZ = timezone(timedelta(hours=8), "Asia/Shanghai")  # China keeps no daylight saving
+MAX_SPAN = timedelta(days=90)
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 100
+MEDIA_MARKER = "\n\n[media_url] "
+CLOSED = ("closed", "rejected")
+ADDRESS_ONLY = (
+    "this service locates every request by its point: send lat and long (WGS-84); "
+    "an address_string or address_id alone cannot be placed"
+)
+#: Service definition attributes per service code (none yet: every service has metadata false).
+ATTRIBUTES: dict[str, list[dict[str, Any]]] = {}
+
+#: Status notes: the Shudi statuses, and the outcomes of closed cases.
+# fmt: off
+STATUS_NOTES = {
+    "reported": "已登记，待受理", "accepted": "已受理", "dispatched": "已派单至责任单位",
+    "in_progress": "办理中", "resolved": "已办结，待核查", "closed": "已结案",
+    "rejected": "不予受理", "referred": "已转交责任单位",
+    "joint": "多部门联合执法，由镇/街道协调", "postponed": "已批准延期办理",
+    "reopened": "已重新办理",
+}
+OUTCOMES = {
+    "fixed": "已整改", "not_fixed": "未整改", "duplicate": "重复诉求",
+    "not_our_matter": "不属物业管理执法联动机制职责",
+}
+# fmt: on
+
+
+class Open311Error(DomainError):
+    """An Open311 request that cannot be answered; ``status`` is its HTTP status."""
+
+    code, status = "open311_error", 400
+
+
+class BadRequest(Open311Error):
+    status = 400
+
+
+class InvalidApiKey(Open311Error):
+    status = 403
+
+
+class NotFound(Open311Error):
+    status = 404
+
+
+def iso(value: datetime | None) -> str | None:
+    """W3C date-time in Beijing time, e.g. ``2026-01-02T09:30:00+08:00``."""
+    return value.astimezone(TZ).isoformat(timespec="seconds") if value else None
+
+
+def _opt(params: Mapping[str, str], name: str) -> str | None:
+    """An optional argument: empty counts as absent, as the spec says."""
+    value = params.get(name)
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+def _float(value: str, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise BadRequest(f"{name} must be a number (WGS-84 degrees), got {value!r}")
+    return number
+
+
+def _digits(value: str) -> bool:
+    return value.isascii() and value.isdigit() and len(value) <= 9
+
+
+def _int(value: str | None, name: str, default: int) -> int:
+    if value is None:
+        return default
+    if not _digits(value) or int(value) < 1:
+        raise BadRequest(f"{name} must be a positive whole number, got {value!r}")
+    return int(value)
+
+
+def _english(params: Mapping[str, str]) -> bool:
+    return (_opt(params, "lang") or "").lower().startswith("en")
+
+
+def discovery(base_url: str) -> dict[str, Any]:
+    """The Service Discovery document; ``base_url`` is where this server is reached."""
+    return {
+        "changeset": CHANGESET,
+        "contact": "属地 Shudi 物业管理执法联动机制受理平台；接入问题请联系本区平台管理员。",
+        "key_service": "api_key 由本区平台管理员发放（shudi apikey create <客户端名称>）；"
+        "only POST requests needs an api_key.",
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": base_url.rstrip("/") + "/open311/v2",
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": list(FORMATS.values()),
+            }
+        ],
+    }
+
+
+def services(conn: Connection, *, params: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One service per reportable violation type; ``lat``/``long`` keep those that apply there.
+
+    Outside the district nothing applies (``[]``); inside, every service does (the handler
+    follows from the point, so no type is refused by place).
+    """
+    lat, lon = _opt(params, "lat"), _opt(params, "long")
+    if (lat is None) != (lon is None):
+        raise BadRequest("lat and long go together: send both or neither")
+    if lat is not None and lon is not None:
+        x, y = to_store_coordinates(_float(lon, "long"), _float(lat, "lat"))
+        if not resolve_points(conn, lons=[x], lats=[y], with_nearest=False)[0].inside:
+            return []
+    en = _english(params)
+    agencies = {a["code"]: a for a in catalog.list_agencies(conn)}
+    out = []
+    for t in catalog.list_types(conn, reportable=True):
+        agency = agencies.get(t["agency"], {})
+        name = t["name_en"] if en else t["name_zh"]
+        group = agency.get("name_en" if en else "name_zh") or t["agency"]
+        out.append(
+            {
+                "service_code": t["code"],
+                "service_name": name,
+                "description": f"{name} ({group})" if en else f"{name}（{group}）",
+                "metadata": bool(ATTRIBUTES.get(t["code"])),
+                "type": "realtime",
+                "keywords": ",".join(t["keywords"] or []),
+                "group": group,
+            }
+        )
+    return out
+
+
+def _reportable(conn: Connection, code: str) -> bool:
+    try:
+        catalog.get_type(conn, code=code, reportable_only=True)
+    except catalog.UnknownViolationType:
+        return False
+    return True
+
+
+def service_definition(conn: Connection, *, code: str) -> dict[str, Any]:
+    """The attributes of one service (none yet); 404 for a code that is not a service."""
+    if not _reportable(conn, code):
+        raise NotFound(f"no service {code!r}; see GET services")
+    return {"service_code": code, "attributes": ATTRIBUTES.get(code, [])}
+
+
+def _contact_name(first: str, last: str) -> str:
+    if first and last and not (first.isascii() and last.isascii()):
+        return last + first  # 张 + 三: Chinese order, family name first, no space
+    return " ".join(p for p in (first, last) if p)
+
+
+def _media_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"\s", value):
+        raise BadRequest("media_url must be an http(s) URL (it is stored as given, not fetched)")
+    return value
+
+
+def submit(
+    conn: Connection, *, form: Mapping[str, str], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """POST requests: check the key and the arguments, file the case, answer its id."""
+    key = _opt(form, "api_key")
+    if key is None or api_key_name(conn, key=key) is None:
+        raise InvalidApiKey("api_key is missing or invalid: POST requests needs a valid key")
+    code = _opt(form, "service_code")
+    if code is None:
+        raise BadRequest("service_code is required; see GET services")
+    if not _reportable(conn, code):
+        raise BadRequest(f"unknown service_code {code!r}; see GET services")
+    lat, lon = _opt(form, "lat"), _opt(form, "long")
+    if lat is None or lon is None:
+        alone = lat is None and lon is None
+        if alone and (_opt(form, "address_string") or _opt(form, "address_id")):
+            raise BadRequest(ADDRESS_ONLY)
+        raise BadRequest("a location is required: lat and long (WGS-84), both")
+    description = (form.get("description") or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise BadRequest(f"description is longer than {MAX_DESCRIPTION} characters")
+    media = _opt(form, "media_url")
+    if media:
+        description += MEDIA_MARKER + _media_url(media)
+        if len(description) > MAX_DESCRIPTION:
+            raise BadRequest(
+                f"description and media_url together are longer than {MAX_DESCRIPTION} characters"
+            )
+    report = Report(
+        lon=_float(lon, "long"),
+        lat=_float(lat, "lat"),
+        type=code,
+        description=description,
+        address_text=_opt(form, "address_string") or "",
+        contact_name=_contact_name(_opt(form, "first_name") or "", _opt(form, "last_name") or ""),
+        phone=_opt(form, "phone") or "",
+        channel="open311",
+    )
+    with conn.begin_nested():  # nothing stays behind when the report is refused
+        created = create_case(conn, report=report, now=now)
+    row = conn.execute(
+        text("SELECT handler_name, due_at, deadline_basis FROM case_file WHERE id = :i"),
+        {"i": created["id"]},
+    ).one()
+    notice = f"已登记，由{row.handler_name}办理"
+    if row.due_at:
+        notice += f"，预计 {iso(row.due_at)} 前办结（{row.deadline_basis}）"
+    notice += f"。跟踪码 {created['tracking_code']}：凭此码查询进度、评价办理结果。"
+    return [
+        {"service_request_id": str(created["id"]), "service_notice": notice, "account_id": None}
+    ]
+
+
+REQUESTS = """
+SELECT c.id, c.status, c.type_code, vt.name_zh, vt.name_en, c.description, c.handler_name,
+       c.channel,
+       c.deadline_basis, c.created_at, c.updated_at, c.closed_at, c.due_at, c.address_text,
+       c.lon, c.lat, c.outcome, c.rejection_reason, c.merged_into,
+       c.routing -> 'territory' AS territory, c.routing -> 'property_area' AS property_area
+FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
+WHERE NOT c.hidden
+  AND (CAST(:ids AS bigint[]) IS NULL OR c.id = ANY(CAST(:ids AS bigint[])))
+  AND (CAST(:codes AS text[]) IS NULL OR c.type_code = ANY(CAST(:codes AS text[])))
+  AND (CAST(:start AS timestamptz) IS NULL OR c.created_at >= CAST(:start AS timestamptz))
+  AND (CAST(:end AS timestamptz) IS NULL OR c.created_at <= CAST(:end AS timestamptz))
+  AND (CAST(:open AS boolean) IS NULL
+       OR (c.status NOT IN ('closed', 'rejected')) = CAST(:open AS boolean))
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT :limit OFFSET :offset
+"""
+
+EVENTS = """
+SELECT case_id, at, action, to_status, note, actor_role FROM case_event
+WHERE case_id = ANY(CAST(:ids AS bigint[])) AND public ORDER BY case_id, id
+"""
+
+
+def _status_notes(row: Any) -> str:
+    if row.merged_into is not None:
+        return f"与第 {row.merged_into} 号诉求合并办理"
+    note = STATUS_NOTES.get(row.status, row.status)
+    if row.status == "rejected" and row.rejection_reason:
+        return f"{note}：{row.rejection_reason}"
+    if row.status == "closed" and row.outcome in OUTCOMES:
+        return f"{note}：{OUTCOMES[row.outcome]}"
+    return note
+
+
+PUBLIC_DIGITS = 3
+
+
+def _address(row: Any) -> str | None:
+    if row.address_text and row.channel == "open311":  # a resident's own words stay private
+        return str(row.address_text)
+    places = [row.property_area] + [(row.territory or {}).get(k) for k in ("community", "town")]
+    names = [p["name"] for p in places if p and p.get("name")]
+    return "，".join(names) or None
+
+
+def _request(row: Any, *, en: bool, events: list[Any] | None) -> dict[str, Any]:
+    description, _, media = (row.description or "").partition(MEDIA_MARKER)
+    closed = row.status in CLOSED
+    notice = f"由{row.handler_name}办理" + (
+        f"（{row.deadline_basis}）" if row.deadline_basis else ""
+    )
+    out = {
+        "service_request_id": str(row.id),
+        "status": "closed" if closed else "open",
+        "status_notes": _status_notes(row),
+        "service_name": row.name_en if en else row.name_zh,
+        "service_code": row.type_code,
+        # public: only what a 311 client filed itself; residents' own words stay private
+        "description": (description or None) if row.channel == "open311" else None,
+        "agency_responsible": row.handler_name or None,
+        "service_notice": notice,
+        "requested_datetime": iso(row.created_at),
+        "updated_datetime": iso((row.closed_at if closed else None) or row.updated_at),
+        "expected_datetime": iso(row.due_at),
+        "address": _address(row),
+        "address_id": None,
+        "zipcode": None,
+        "lat": round(row.lat, PUBLIC_DIGITS),  # ≈ 100 m: no exact homes in public answers
+        "long": round(row.lon, PUBLIC_DIGITS),
+        "media_url": media or None,
+    }
+    if events is not None:  # public history; residents' own words (ratings, disputes) left out
+        notes = [
+            {"datetime": iso(e.at), "type": e.action, "status": e.to_status}
+            | {"description": "" if e.actor_role == "resident" else e.note}
+            for e in events
+        ]
+        out["extended_attributes"] = {
+            "detailed_status": row.status,
+            "handler": row.handler_name,
+            "notes": notes,
+        }
+    return out
+
+
+def _query(conn: Connection, *, params: Mapping[str, str], **where: Any) -> list[dict[str, Any]]:
+    args = {"ids": None, "codes": None, "start": None, "end": None, "open": None}
+    args |= {"limit": MAX_PAGE_SIZE, "offset": 0} | where
+    rows = conn.execute(text(REQUESTS), args).all()
+    extensions = (_opt(params, "extensions") or "").lower() in ("true", "1", "yes")
+    events: dict[int, list[Any]] = {r.id: [] for r in rows}
+    if extensions and rows:
+        for e in conn.execute(text(EVENTS), {"ids": list(events)}):
+            events[e.case_id].append(e)
+    en = _english(params)
+    return [_request(r, en=en, events=events[r.id] if extensions else None) for r in rows]
+
+
+def _datetime(value: str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    value = re.sub(r" (\d{2}:?\d{2})$", r"+\1", value)  # an unencoded "+" arrives as a space
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = datetime.min
+    if not 1970 <= parsed.year <= 9000:  # also keeps the window's arithmetic in range
+        raise BadRequest(f"{name} must be an ISO 8601 date-time, eg 2026-01-01T00:00:00+08:00")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=TZ)
+
+
+def _window(params: Mapping[str, str], now: datetime) -> tuple[datetime, datetime | None]:
+    start = _datetime(_opt(params, "start_date"), "start_date")
+    end = _datetime(_opt(params, "end_date"), "end_date")
+    if start and end:
+        if end < start:
+            raise BadRequest("end_date is before start_date")
+        if end - start > MAX_SPAN:
+            raise BadRequest("start_date and end_date may not span more than 90 days")
+        return start, end
+    if start:
+        return start, start + MAX_SPAN
+    if end:
+        return end - MAX_SPAN, end
+    return now - MAX_SPAN, None
+
+
+def _open_filter(value: str | None) -> bool | None:
+    wanted = {s.strip().lower() for s in (value or "").split(",") if s.strip()}
+    if wanted - {"open", "closed"}:
+        raise BadRequest("status is open, closed or both (comma separated)")
+    return None if len(wanted) != 1 else wanted == {"open"}
+
+
+def list_requests(
+    conn: Connection, *, params: Mapping[str, str], now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """GET requests: by ids (which override everything else), or filtered and paged."""
+    ids = _opt(params, "service_request_id")
+    if ids:
+        wanted = [i.strip() for i in ids.split(",") if i.strip()]
+        if len(wanted) > MAX_PAGE_SIZE:
+            raise BadRequest(f"at most {MAX_PAGE_SIZE} service_request_id at once")
+        numbers = [int(i) for i in wanted if _digits(i)]
+        return _query(conn, params=params, ids=numbers)
+    codes = _opt(params, "service_code")
+    start, end = _window(params, now or datetime.now(TZ))
+    page = _int(_opt(params, "page"), "page", 1)
+    size = min(_int(_opt(params, "page_size"), "page_size", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
+    return _query(
+        conn,
+        params=params,
+        codes=[c.strip() for c in codes.split(",") if c.strip()] if codes else None,
+        start=start,
+        end=end,
+        open=_open_filter(_opt(params, "status")),
+        limit=size,
+        offset=(page - 1) * size,
+    )
+
+
+def get_request(
+    conn: Connection, *, request_id: str, params: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """GET requests/{id}: a list of one, as the spec answers."""
+    found = _query(conn, params=params, ids=[int(request_id)]) if _digits(request_id) else []
+    if not found:
+        raise NotFound(f"no service request {request_id}")
+    return found
+
+
+def token(conn: Connection, *, token: str) -> list[dict[str, Any]]:
+    """GET tokens/{token}: the request filed with this tracking code."""
+    code = token.strip().upper()
+    row = conn.execute(
+        text("""SELECT r.case_id FROM case_reporter r JOIN case_file c ON c.id = r.case_id
+                WHERE r.tracking_code = :t AND NOT c.hidden"""),
+        {"t": code},
+    ).first()
+    if row is None:
+        raise NotFound("no service request with that token")
+    return [{"service_request_id": str(row.case_id), "token": code}]
