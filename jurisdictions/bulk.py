@@ -30,38 +30,57 @@ CROSS JOIN LATERAL (
 WHERE bp.generation_id = ANY(:gens)
 """
 
+#: One row per covered point: the lowest code per layer, and whether any layer had several.
+OWNERS = """
+CREATE TEMP TABLE _shudi_owners ON COMMIT DROP AS
+SELECT pid,
+    min(code) FILTER (WHERE layer = 'property_area') AS pa,
+    min(code) FILTER (WHERE layer = 'community') AS community,
+    min(code) FILTER (WHERE layer = 'town') AS town,
+    jsonb_strip_nulls(jsonb_build_object({units})) AS units,
+    (count(*) FILTER (WHERE layer = 'property_area') > 1
+     OR count(*) FILTER (WHERE layer = 'community') > 1
+     OR count(*) FILTER (WHERE layer = 'town') > 1) AS on_border
+FROM _shudi_hits GROUP BY pid
+"""
+
+#: On shared borders, keep the hierarchy consistent as the single-point resolver does: the
+#: community is the chosen estate's parent, the town the chosen community's parent, where
+#: those cover the point.
+BORDER_HITS = """
+CREATE TEMP TABLE _shudi_border ON COMMIT DROP AS
+SELECT h.* FROM _shudi_hits h JOIN _shudi_owners o ON o.pid = h.pid WHERE o.on_border
+"""
+BORDER_FIX = """
+UPDATE _shudi_owners o SET community = COALESCE((
+    SELECT c.code FROM _shudi_border c JOIN _shudi_border p
+      ON p.pid = c.pid AND p.layer = 'property_area' AND p.code = o.pa
+    WHERE c.pid = o.pid AND c.layer = 'community' AND c.code = p.parent_code), o.community)
+WHERE o.on_border;
+UPDATE _shudi_owners o SET town = COALESCE((
+    SELECT t.code FROM _shudi_border t JOIN _shudi_border c
+      ON c.pid = t.pid AND c.layer = 'community' AND c.code = o.community
+    WHERE t.pid = o.pid AND t.layer = 'town' AND t.code = c.parent_code), o.town)
+WHERE o.on_border;
+"""
+
 WRITE_BACK = """
-WITH agg AS (
-    SELECT pid,
-        (array_agg(code ORDER BY code) FILTER (WHERE layer = 'property_area'))[1] AS pa,
-        (array_agg(parent_code ORDER BY code) FILTER (WHERE layer = 'property_area'))[1]
-            AS pa_parent,
-        array_agg(code ORDER BY code) FILTER (WHERE layer = 'community') AS comms,
-        array_agg(parent_code ORDER BY code) FILTER (WHERE layer = 'community') AS comm_parents,
-        array_agg(code ORDER BY code) FILTER (WHERE layer = 'town') AS towns,
-        COALESCE(jsonb_object_agg(agency, code ORDER BY code DESC)
-                 FILTER (WHERE layer = 'agency_unit'), '{{}}'::jsonb) AS units
-    FROM _shudi_hits GROUP BY pid
-), chosen AS (
-    SELECT pid, pa, towns, units, comm_parents, comms,
-        CASE WHEN pa_parent = ANY(comms) THEN pa_parent ELSE comms[1] END AS community
-    FROM agg
-), resolved AS (
-    SELECT pid, pa, units, community,
-        CASE WHEN comm_parents[array_position(comms, community)] = ANY(towns)
-             THEN comm_parents[array_position(comms, community)] ELSE towns[1] END AS town
-    FROM chosen
-), everything AS (
-    SELECT t.{id} AS pid, r.town, r.community, r.pa, COALESCE(r.units, '{{}}'::jsonb) AS units
-    FROM {table} t LEFT JOIN resolved r ON r.pid = t.{id}
-)
 UPDATE {table} t
-SET town_code = e.town, community_code = e.community, property_area_code = e.pa,
-    agency_units = e.units
-FROM everything e
-WHERE t.{id} = e.pid
+SET town_code = o.town, community_code = o.community, property_area_code = o.pa,
+    agency_units = o.units
+FROM _shudi_owners o
+WHERE t.{id} = o.pid
   AND (t.town_code, t.community_code, t.property_area_code, t.agency_units)
-      IS DISTINCT FROM (e.town, e.community, e.pa, e.units)
+      IS DISTINCT FROM (o.town, o.community, o.pa, o.units)
+"""
+
+#: Points that no area covers any more lose their owners.
+CLEAR_OUTSIDE = """
+UPDATE {table} t
+SET town_code = NULL, community_code = NULL, property_area_code = NULL, agency_units = '{{}}'
+WHERE NOT EXISTS (SELECT 1 FROM _shudi_owners o WHERE o.pid = t.{id})
+  AND (t.town_code IS NOT NULL OR t.community_code IS NOT NULL
+       OR t.property_area_code IS NOT NULL OR t.agency_units IS DISTINCT FROM '{{}}')
 """
 
 
@@ -85,19 +104,35 @@ def reresolve_table(
     """Re-resolve ``table``'s points (GiST-indexed Point, EPSG:4326) and write back changes.
 
     The table needs ``town_code``, ``community_code``, ``property_area_code`` (text) and
-    ``agency_units`` (jsonb) columns. Runs in the caller's transaction.
+    ``agency_units`` (jsonb) columns, none of them indexed, and should be created with free
+    space on its pages (``WITH (fillfactor = 50)``): the write-back is then a HOT update that
+    touches no index — measured 2 s instead of 12 s for a million rows. Runs in the caller's
+    transaction.
     """
     for name in (table, id_column, geom_column):
         if not IDENT.match(name):
             raise ValueError(f"not a plain SQL identifier: {name!r}")
     gens = generations_at(conn, at=at)
+    agencies = sorted(k.split(":", 1)[1] for k in gens if k.startswith("agency_unit:"))
+    units = ", ".join(
+        f"CAST(:a{i} AS text), min(code) FILTER (WHERE layer = 'agency_unit' AND agency = :a{i})"
+        for i in range(len(agencies))
+    )
     names = {"table": table, "id": id_column, "geom": geom_column}
-    conn.execute(text("DROP TABLE IF EXISTS _shudi_hits"))
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    points = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+    for temp in ("_shudi_hits", "_shudi_owners", "_shudi_border"):
+        conn.execute(text(f"DROP TABLE IF EXISTS {temp}"))
     conn.execute(
         text(HITS.format(**names)).bindparams(bindparam("gens", type_=ARRAY(INTEGER))),
         {"gens": list(gens.values())},
     )
+    conn.execute(text(OWNERS.format(units=units)), {f"a{i}": a for i, a in enumerate(agencies)})
+    conn.execute(text(BORDER_HITS))
+    conn.execute(text("CREATE INDEX ON _shudi_border (pid)"))
+    conn.execute(text(BORDER_FIX))
     changed = conn.execute(text(WRITE_BACK.format(**names))).rowcount
-    points = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-    conn.execute(text("DROP TABLE IF EXISTS _shudi_hits"))
+    changed += conn.execute(text(CLEAR_OUTSIDE.format(**names))).rowcount
+    for temp in ("_shudi_hits", "_shudi_owners", "_shudi_border"):
+        conn.execute(text(f"DROP TABLE IF EXISTS {temp}"))
     return BulkResult(points=points, changed=changed, generations=gens)
