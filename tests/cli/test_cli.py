@@ -24,14 +24,16 @@ def run(url: str, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def sample_db(scratch_db_url: str) -> str:
-    r = run(scratch_db_url, "demo")
+    r = run(scratch_db_url, "demo", "--cases", "30")
     assert r.returncode == 0, r.stderr
+    assert "demo cases: 30 made now" in r.stdout
     return scratch_db_url
 
 
 def test_demo_is_idempotent_and_resolves_landmarks(sample_db: str) -> None:
-    again = run(sample_db, "demo")
+    again = run(sample_db, "demo", "--cases", "30")
     assert again.returncode == 0 and "(0 layer(s) imported)" in again.stdout
+    assert "demo cases: none made" in again.stdout
     marks = json.loads((SAMPLE / "landmarks.json").read_text())
     mark = marks["estate_with_company"]
     r = run(sample_db, "resolve", str(mark["lon"]), str(mark["lat"]))
@@ -180,5 +182,5 @@ def test_users_and_api_keys(sample_db: str) -> None:
     assert missing.returncode == 1 and "--town" in missing.stderr
     key = run(sample_db, "apikey", "create", "hotline-12345")
     assert key.returncode == 0 and len(key.stdout.strip().splitlines()[-1]) >= 30
-    demo = run(sample_db, "demo")
+    demo = run(sample_db, "demo", "--cases", "0")
     assert "demo-dispatcher" in demo.stdout and "demo-planner" in demo.stdout

@@ -1,0 +1,99 @@
+"""Demo cases for the sample district: a few hundred reports spread over the last 60 days,
+moved along the workflow to every state, so the maps and lists have something to show.
+
+Idempotent: the set is recorded under an idempotency key and made only once per database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import Connection, text
+
+from accounts.models import Role
+from accounts.service import Principal
+from incidents import idempotency
+from incidents.intake import Report, create_case
+from incidents.service import transition
+from jurisdictions import catalog
+from jurisdictions.exceptions import OutsideServiceArea
+
+DEMO_KEY = "demo-cases-v1"
+#: How far along the workflow each demo case goes, and how often (weights).
+PATHS: tuple[tuple[tuple[str, ...], int], ...] = (
+    ((), 20),
+    (("accept",), 10),
+    (("accept", "dispatch"), 20),
+    (("accept", "dispatch", "start"), 25),
+    (("accept", "dispatch", "start", "resolve"), 10),
+    (("accept", "dispatch", "start", "resolve", "verify"), 25),
+)
+NOTES = {"resolve": "已处理完毕", "verify": "现场核查属实", "reject": "不属于受理范围"}
+
+
+def load_demo_cases(conn: Connection, *, count: int = 400, seed: int = 20261125) -> int:
+    """File ``count`` demo cases once; returns how many were made now (0 when done before)."""
+    fingerprint = idempotency.request_hash({"count": count, "seed": seed})
+    if idempotency.begin(conn, key=DEMO_KEY, scope="demo", fingerprint=fingerprint):
+        return 0
+    dispatcher = _dispatcher(conn)
+    rng = np.random.default_rng(seed)
+    types = [t["code"] for t in catalog.list_types(conn, reportable=True)]
+    spots = conn.execute(
+        text("""
+        SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (
+          SELECT ST_PointOnSurface(b.geom) AS p FROM boundary b
+          JOIN generation_period g ON g.generation_id = b.generation_id AND g.valid_to IS NULL
+          WHERE b.layer = 'property_area' ORDER BY b.code) s""")
+    ).all()
+    weights = np.array([w for _, w in PATHS], dtype=float)
+    now = datetime.now(UTC)
+    for i in range(count):
+        x, y = spots[int(rng.integers(len(spots)))]
+        jitter = rng.normal(0, 0.0004, 2)
+        when = now - timedelta(days=float(rng.uniform(0, 60)))
+        report = Report(
+            lon=float(x + jitter[0]),
+            lat=float(y + jitter[1]),
+            type=types[int(rng.integers(len(types)))],
+            channel="phone",
+            description=f"演示案件 {i + 1}",
+            address_text="",
+        )
+        try:
+            case = create_case(conn, report=report, actor=dispatcher, now=when)
+        except OutsideServiceArea:  # a jittered point just outside the district: skip it
+            continue
+        path = PATHS[int(rng.choice(len(PATHS), p=weights / weights.sum()))][0]
+        for action in path:
+            version = conn.execute(
+                text("SELECT version FROM case_file WHERE id = :i"), {"i": case["id"]}
+            ).scalar_one()
+            payload = {"note": NOTES.get(action, "")}
+            if action == "verify":
+                payload["outcome"] = "fixed"
+            transition(
+                conn,
+                case_id=case["id"],
+                principal=dispatcher,
+                action=action,
+                payload=payload,
+                if_match=version,
+            )
+    idempotency.finish(
+        conn,
+        key=DEMO_KEY,
+        scope="demo",
+        fingerprint=fingerprint,
+        status_code=200,
+        body={"count": count},
+    )
+    return count
+
+
+def _dispatcher(conn: Connection) -> Principal:
+    row = conn.execute(
+        text("SELECT id, username FROM app_user WHERE username = 'demo-dispatcher'")
+    ).one()
+    return Principal(user_id=row.id, username=row.username, role=Role.dispatcher)
