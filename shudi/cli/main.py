@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from gis.errors import GisError
-from shudi.cli import boundaries, db, taxonomy, users
+from shudi.cli import boundaries, cases, db, taxonomy, users
 from shudi.cli.common import echo_json, fail, transaction
 from shudi.errors import ShudiError
 
@@ -25,6 +25,7 @@ app.add_typer(taxonomy.app, name="taxonomy")
 app.add_typer(taxonomy.contacts_app, name="contacts")
 app.add_typer(users.app, name="users")
 app.add_typer(users.apikey_app, name="apikey")
+app.add_typer(cases.app, name="cases")
 
 
 @app.command()

@@ -285,3 +285,19 @@ def test_cases_geojson_and_since(conn: Connection, world: dict) -> None:
     assert [f["properties"]["status"] for f in changes["features"]] == ["rejected"]
     assert json.loads(service.cases_geojson(conn, principal=d))["features"] == []
     assert json.loads(service.cases_geojson(conn, principal=world["planner"]))["features"] == []
+
+
+def test_reminders_once_per_deadline(conn: Connection, world: dict) -> None:
+    from incidents.reminders import send_reminders
+
+    cid = file_report(conn, IN_P111, type_of(conn, agency="urban_management"))["id"]
+    later = datetime.now(UTC) + timedelta(days=40)
+    sent = send_reminders(conn, now=later)
+    mine = [s for s in sent if s["case"] == cid]
+    assert {s["deadline"] for s in mine} >= {"respond_due_at", "due_at"}
+    assert all(s["overdue"] for s in mine)
+    assert not [s for s in send_reminders(conn, now=later) if s["case"] == cid]  # once each
+    ev = service.events(conn, case_id=cid, principal=world["dispatcher"])[-1]
+    assert ev["action"] == "reminder" and ev["actor_role"] == "system" and not ev["public"]
+    listed = service.list_cases(conn, principal=world["dispatcher"], overdue=True)
+    assert cid not in {c["id"] for c in listed["items"]}  # not overdue now, only in 40 days
