@@ -12,10 +12,12 @@ from contextlib import contextmanager
 
 import psycopg2
 import pytest
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
-from support import load_mini
+from support import HASH, USERS, load_mini
 
+from accounts.service import Principal
+from jurisdictions import catalog
 from shudi import database, embedded, settings
 from shudi.migrate import upgrade
 
@@ -124,3 +126,27 @@ def module_scratch_db_url(db_url: str) -> Iterator[str]:
     """Like ``scratch_db_url``, shared by the tests of one module."""
     with _scratch(db_url) as url:
         yield url
+
+
+@pytest.fixture
+def world(conn: Connection, mini: dict) -> dict[str, Principal]:
+    catalog.sync_taxonomy(conn)
+    people = {}
+    for name, spec in USERS.items():
+        uid = conn.execute(
+            text("""INSERT INTO app_user (username, password_hash, role, agency, agency_unit,
+                        town_code, community_code, company)
+                    VALUES (:u, :h, :r, :a, :au, :t, :c, :co) RETURNING id"""),
+            {
+                "u": name,
+                "h": HASH,
+                "r": spec["role"].value,
+                "a": spec.get("agency"),
+                "au": spec.get("agency_unit"),
+                "t": spec.get("town_code"),
+                "c": spec.get("community_code"),
+                "co": spec.get("company"),
+            },
+        ).scalar_one()
+        people[name] = Principal(user_id=uid, username=name, **spec)
+    return people
