@@ -218,6 +218,7 @@ def test_kill9_during_report_burst_loses_no_acknowledged_report(
     killed, t_killed = kill9(cluster)
     time.sleep(0.5)
     t0 = time.monotonic()
+    during: int | str
     try:
         during = httpx.get(f"{base}/healthz", timeout=CLIENT_TIMEOUT_S).status_code
     except httpx.HTTPError as exc:
@@ -230,6 +231,7 @@ def test_kill9_during_report_burst_loses_no_acknowledged_report(
     t_restart = time.monotonic()
     embedded.start(cluster)
     t_db_back = time.monotonic()
+    assert cluster.url() == url, "the restarted cluster moved to another port"
     healthy_at = None
     while time.monotonic() - t_db_back < 30:
         try:
@@ -255,7 +257,7 @@ def test_kill9_during_report_burst_loses_no_acknowledged_report(
                     WHERE c.description LIKE :p"""),
             {"p": f"kill9 {run} report #%"},
         ).all()
-        events = dict(
+        events: dict[int, int] = dict(
             conn.execute(
                 text("""SELECT case_id, count(*) FROM case_event
                         WHERE action = 'report' GROUP BY case_id""")
