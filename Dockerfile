@@ -12,7 +12,12 @@ COPY incidents ./incidents
 COPY api ./api
 COPY webmap ./webmap
 COPY data ./data
-RUN pip install --no-cache-dir -e . && chown -R shudi /app
+# Map assets (Leaflet, plugins, fonts) come from the npm registry at build time, checked
+# against webmap/assets.json; pages then need no internet.
+RUN apt-get update && apt-get install -y --no-install-recommends npm \
+    && pip install --no-cache-dir -e . && python -m webmap.assets fetch \
+    && apt-get purge -y npm && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
+    && chown -R shudi /app
 USER shudi
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

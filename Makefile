@@ -5,18 +5,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 export SHUDI_HOME ?= $(CURDIR)/var
 
-.PHONY: install sysdeps db run test check bench clean-db
+.PHONY: install sysdeps assets db run test check bench clean-db
 
-install: sysdeps $(VENV)/.installed
+install: sysdeps $(VENV)/.installed assets
 
 sysdeps:
 	@bash scripts/install-system-deps.sh
+	@bash scripts/install-browser.sh
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	touch $@
+
+# Leaflet, Folium's plugins, icons and fonts for the map pages (webmap/assets.json), from npm;
+# quick when webmap/static/vendor is up to date.
+assets: $(VENV)/.installed
+	$(BIN)/python -m webmap.assets fetch
 
 # Start the embedded PostGIS (unless SHUDI_DATABASE_URL points elsewhere) and migrate.
 db: install
