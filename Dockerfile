@@ -8,6 +8,7 @@ COPY pyproject.toml README.md ./
 COPY shudi ./shudi
 COPY gis ./gis
 COPY jurisdictions ./jurisdictions
+COPY accounts ./accounts
 COPY incidents ./incidents
 COPY api ./api
 COPY webmap ./webmap

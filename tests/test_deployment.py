@@ -31,5 +31,5 @@ def test_ci_runs_make_test() -> None:
 
 def test_dockerfile_copies_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for pkg in ("shudi", "gis", "jurisdictions", "incidents", "api", "webmap", "data"):
+    for pkg in ("shudi", "gis", "jurisdictions", "accounts", "incidents", "api", "webmap", "data"):
         assert f"COPY {pkg} ./{pkg}" in dockerfile
