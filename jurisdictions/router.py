@@ -13,11 +13,13 @@ from gis.coords import CoordSystem
 from jurisdictions import batch, catalog, directory, generations, routing, service
 from jurisdictions.exceptions import InvalidCoordinates, TooManyPoints
 from jurisdictions.schemas import BatchIn, BatchOut, ErrorOut, GenerationOut, ResolveOut
-from shudi.database import db_connection
+from shudi.database import db_connection, db_reader
 from shudi.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["jurisdictions"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
+#: Read-only lookups run without a transaction around them.
+Reader = Annotated[Connection, Depends(db_reader, scope="function")]
 
 
 def json_response(payload: object, status_code: int = 200) -> Response:
@@ -31,7 +33,7 @@ def json_response(payload: object, status_code: int = 200) -> Response:
     responses={422: {"model": ErrorOut, "description": "outside or bad coordinates"}},
 )
 def resolve(
-    conn: Conn,
+    conn: Reader,
     lon: Annotated[float, Query(description="Longitude (x) in `crs`.")],
     lat: Annotated[float, Query(description="Latitude (y) in `crs`.")],
     crs: CoordSystem = CoordSystem.WGS84,
@@ -42,7 +44,7 @@ def resolve(
 
 
 @router.post("/resolve/batch", response_model=BatchOut)
-def resolve_batch(conn: Conn, body: BatchIn) -> Response:
+def resolve_batch(conn: Reader, body: BatchIn) -> Response:
     """Resolve many points in one call; a bad or outside point gets its own error entry."""
     cap = get_settings().batch_max_points
     if len(body.points) > cap:

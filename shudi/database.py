@@ -40,7 +40,9 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=settings.db_pool_timeout_s,
-        pool_pre_ping=True,
+        # no ping per checkout (a round trip per request): a dropped connection raises a
+        # disconnect error instead, which invalidates the pool and answers 503 once
+        pool_pre_ping=False,
         connect_args={
             "options": f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC",
             "connect_timeout": 5,
@@ -93,4 +95,10 @@ def check_durability(engine: Engine) -> None:
 def db_connection() -> Iterator[Connection]:
     """FastAPI dependency: one connection in one transaction per request."""
     with get_engine().begin() as conn:
+        yield conn
+
+
+def db_reader() -> Iterator[Connection]:
+    """FastAPI dependency for read-only lookups: autocommit, no BEGIN/COMMIT round trips."""
+    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         yield conn

@@ -11,7 +11,7 @@ from support import IN_P111, IN_T2, file_report, type_of
 
 from accounts.service import issue_token
 from api.app import create_app
-from shudi.database import db_connection
+from shudi.database import db_connection, db_reader
 
 PHONE = "13800000000"
 
@@ -20,6 +20,7 @@ PHONE = "13800000000"
 def client(conn: Connection, world: dict) -> Iterator[TestClient]:
     app = create_app()
     app.dependency_overrides[db_connection] = lambda: conn
+    app.dependency_overrides[db_reader] = lambda: conn
     with TestClient(app) as c:
         yield c
 

@@ -10,13 +10,14 @@ from sqlalchemy import Connection
 
 from api.app import create_app
 from gis.coords import from_wgs84
-from shudi.database import db_connection
+from shudi.database import db_connection, db_reader
 
 
 @pytest.fixture
 def client(conn: Connection, mini: dict) -> Iterator[TestClient]:
     app = create_app()
     app.dependency_overrides[db_connection] = lambda: conn
+    app.dependency_overrides[db_reader] = lambda: conn
     with TestClient(app) as c:
         yield c
 

@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from api.app import create_app
 from jurisdictions import catalog
-from shudi.database import db_connection
+from shudi.database import db_connection, db_reader
 
 
 @pytest.fixture
@@ -26,6 +26,7 @@ def client(conn: Connection, mini: dict) -> Iterator[TestClient]:
     )
     app = create_app()
     app.dependency_overrides[db_connection] = lambda: conn
+    app.dependency_overrides[db_reader] = lambda: conn
     with TestClient(app) as c:
         yield c
 
