@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from accounts.router import router as accounts_router
-from api import errors
+from api import errors, pages
 from incidents.open311_router import router as open311_router
 from incidents.router import router as incidents_router
 from jurisdictions.router import router as jurisdictions_router
@@ -47,6 +47,7 @@ def create_app() -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(incidents_router)
     app.include_router(open311_router)
+    app.include_router(pages.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

@@ -35,6 +35,18 @@ class Settings(BaseSettings):
     )
     batch_max_points: int = 10_000
     layer_max_features: int = 5_000
+    basemap: str = Field(
+        default="none",
+        description="Map pages' basemap: none (boundaries only, offline) | osm | tianditu | "
+        "amap | local (see webmap/basemaps.py).",
+    )
+    basemap_url: str | None = Field(
+        default=None, description="The XYZ tile URL template of the local basemap."
+    )
+    basemap_crs: str = Field(
+        default="wgs84", description="The CRS of the local basemap's tiles: wgs84 | gcj02."
+    )
+    tianditu_key: str | None = Field(default=None, description="The Tianditu key (tk).")
 
     @property
     def pg_dir(self) -> Path:

@@ -1,0 +1,144 @@
+"""The public pages: ``/report``, ``/track/{code}``, ``/directory``; and ``/static``.
+
+Thin: each route asks the services for plain data, hands it to a :mod:`webmap.pages` renderer
+and serves the HTML after :func:`webmap.assets.localize` (every library from
+``/static/vendor``; only the configured basemap's tiles may come from elsewhere).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import orjson
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Connection
+
+from incidents import service as cases
+from incidents.exceptions import CaseNotFound
+from jurisdictions import catalog, directory, service
+from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
+from shudi.database import db_connection
+from shudi.settings import get_settings
+from webmap import pages
+from webmap.assets import localize, vendor_dir
+from webmap.basemaps import Basemap, basemap_from_settings
+
+router = APIRouter(include_in_schema=False, tags=["pages"])
+Conn = Annotated[Connection, Depends(db_connection, scope="function")]
+Lang = Annotated[str | None, Query(description="`en` for English; Chinese otherwise.")]
+
+# Boundaries drawn on the maps: simplified as for this zoom (the sample district: ~70 kB).
+BOUNDARY_ZOOM = 14
+BOUNDARY_LAYERS = ("town", "community")
+CODE_RE = re.compile(r"^[A-Za-z0-9]{4,32}$")
+
+# The more specific mount first: /static/pages is the pages' own scripts and stylesheet.
+router.mount("/static/pages", StaticFiles(directory=pages.STATIC_DIR), name="static-pages")
+router.mount("/static", StaticFiles(directory=vendor_dir().parent, check_dir=False), name="static")
+
+
+def current_basemap() -> Basemap:
+    """The basemap the settings name (``SHUDI_BASEMAP`` …); ``none`` by default."""
+    s = get_settings()
+    local = s.basemap.strip().lower() == "local"
+    return basemap_from_settings(
+        s.basemap, s.basemap_url, s.tianditu_key, s.basemap_crs if local else None
+    )
+
+
+def boundaries(conn: Connection) -> dict[str, Any]:
+    """The active town and community layers (WGS-84 GeoJSON); a layer not loaded is left out."""
+    out = {}
+    cap = get_settings().layer_max_features
+    for layer in BOUNDARY_LAYERS:
+        try:
+            text = service.layer_geojson(conn, layer=layer, zoom=BOUNDARY_ZOOM, cap=cap)
+        except (NoActiveGeneration, TooManyFeatures):  # nothing loaded, or too much to draw
+            continue
+        out[layer] = orjson.loads(text)
+    return out
+
+
+def _page(html: str, basemap: Basemap | None = None, status_code: int = 200) -> HTMLResponse:
+    allow = basemap.tile_urls if basemap else ()
+    return HTMLResponse(
+        localize(html, allow=allow),
+        status_code=status_code,
+        headers={"Cache-Control": "no-cache"},
+    )
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_page(conn: Conn, lang: Lang = None) -> HTMLResponse:
+    """Report a problem: pin, type, details, one submission."""
+    basemap = current_basemap()
+    html = pages.render_report(
+        types=catalog.list_types(conn, reportable=True),
+        boundaries=boundaries(conn),
+        basemap=basemap,
+        lang=pages.lang_of(lang),
+    )
+    return _page(html, basemap)
+
+
+@router.get("/track", response_model=None)
+def track_lookup(code: str | None = None, lang: Lang = None) -> Response:
+    """The form to look a case up; with ``code``, on to its page."""
+    language = pages.lang_of(lang)
+    value = (code or "").strip().upper()
+    if not value:
+        return _page(pages.render_track_lookup(lang=language))
+    if not CODE_RE.match(value):
+        html = pages.render_track_lookup(lang=language, code=value, not_found=True)
+        return _page(html, status_code=404)
+    suffix = "?lang=en" if language == "en" else ""
+    return RedirectResponse(f"/track/{quote(value)}{suffix}", status_code=303)
+
+
+@router.get("/track/{tracking_code}", response_class=HTMLResponse)
+def track_page(conn: Conn, tracking_code: str, lang: Lang = None) -> HTMLResponse:
+    """A case as its reporter sees it (no personal data); 404 for an unknown code."""
+    language = pages.lang_of(lang)
+    try:
+        data = cases.track(conn, tracking_code=tracking_code)
+    except CaseNotFound:
+        html = pages.render_track_lookup(lang=language, code=tracking_code, not_found=True)
+        return _page(html, status_code=404)
+    return _page(pages.render_track(data, lang=language))
+
+
+@router.get("/directory", response_class=HTMLResponse)
+def directory_page(conn: Conn, lang: Lang = None) -> HTMLResponse:
+    """Who is responsible here: tap the map."""
+    basemap = current_basemap()
+    html = pages.render_directory(
+        boundaries=boundaries(conn), basemap=basemap, lang=pages.lang_of(lang)
+    )
+    return _page(html, basemap)
+
+
+@router.get("/directory/{property_area_code}", response_class=HTMLResponse)
+def estate_directory_page(conn: Conn, property_area_code: str, lang: Lang = None) -> HTMLResponse:
+    """One estate's directory, rendered on the server; 404 for an unknown estate."""
+    basemap = current_basemap()
+    language = pages.lang_of(lang)
+    path = f"/directory/{quote(property_area_code)}"
+    try:
+        data = directory.directory_for_property_area(conn, code=property_area_code)
+    except directory.PropertyAreaNotFound:
+        html = pages.render_directory(
+            boundaries=boundaries(conn),
+            basemap=basemap,
+            lang=language,
+            path=path,
+            not_found=property_area_code,
+        )
+        return _page(html, basemap, status_code=404)
+    html = pages.render_directory(
+        boundaries=boundaries(conn), basemap=basemap, lang=language, data=data, path=path
+    )
+    return _page(html, basemap)
