@@ -301,3 +301,57 @@ def test_reminders_once_per_deadline(conn: Connection, world: dict) -> None:
     assert ev["action"] == "reminder" and ev["actor_role"] == "system" and not ev["public"]
     listed = service.list_cases(conn, principal=world["dispatcher"], overdue=True)
     assert cid not in {c["id"] for c in listed["items"]}  # not overdue now, only in 40 days
+
+
+def test_staff_channels(conn: Connection, world: dict) -> None:
+    from incidents.exceptions import InvalidReport
+    from incidents.intake import Report, create_case
+
+    code = type_of(conn, agency="urban_management")
+    patrol = create_case(
+        conn,
+        report=Report(lon=IN_P111[0], lat=IN_P111[1], type=code, channel="patrol_community"),
+        actor=world["community_c11"],
+    )
+    phone = create_case(
+        conn,
+        report=Report(
+            lon=IN_P111[0],
+            lat=IN_P111[1],
+            type=code,
+            channel="phone",
+            urgency="urgent",
+            phone="13900000000",
+        ),
+        actor=world["dispatcher"],
+    )
+    own = create_case(
+        conn,
+        report=Report(lon=IN_T2[0], lat=IN_T2[1], type=code, channel="agency"),
+        actor=world["urban"],
+    )
+    rows = conn.execute(
+        text(
+            "SELECT id, channel, urgency, created_by FROM case_file "
+            "WHERE id = ANY(:ids) ORDER BY id"
+        ),
+        {"ids": [patrol["id"], phone["id"], own["id"]]},
+    ).all()
+    assert [(r.channel, r.urgency) for r in rows] == [
+        ("patrol_community", "ordinary"),
+        ("phone", "urgent"),
+        ("agency", "ordinary"),
+    ]
+    assert rows[0].created_by == world["community_c11"].user_id
+    with pytest.raises(InvalidReport):  # a resident cannot use a staff channel
+        create_case(conn, report=Report(lon=IN_P111[0], lat=IN_P111[1], type=code, channel="phone"))
+    with pytest.raises(InvalidReport):  # nor set the urgency
+        create_case(
+            conn, report=Report(lon=IN_P111[0], lat=IN_P111[1], type=code, urgency="emergency")
+        )
+    with pytest.raises(InvalidReport):  # a planner files nothing
+        create_case(
+            conn,
+            report=Report(lon=IN_P111[0], lat=IN_P111[1], type=code, channel="agency"),
+            actor=world["planner"],
+        )
