@@ -1,4 +1,5 @@
-"""The public pages: ``/report``, ``/track/{code}``, ``/directory``; and ``/static``.
+"""The pages: ``/report``, ``/track/{code}``, ``/directory``, the staff's ``/map/dispatch``;
+and ``/static``.
 
 Thin: each route asks the services for plain data, hands it to a :mod:`webmap.pages` renderer
 and serves the HTML after :func:`webmap.assets.localize` (every library from
@@ -12,11 +13,14 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import orjson
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Connection
 
+from accounts.exceptions import Forbidden, NotAuthenticated
+from accounts.models import Role
+from accounts.router import CurrentPrincipal, current_principal
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
 from jurisdictions import catalog, directory, service
@@ -26,6 +30,7 @@ from shudi.settings import get_settings
 from webmap import pages
 from webmap.assets import localize, vendor_dir
 from webmap.basemaps import Basemap, basemap_from_settings
+from webmap.pages import dispatch
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
@@ -142,3 +147,63 @@ def estate_directory_page(conn: Conn, property_area_code: str, lang: Lang = None
         boundaries=boundaries(conn), basemap=basemap, lang=language, data=data, path=path
     )
     return _page(html, basemap)
+
+
+# --- staff: the dispatcher's live map ----------------------------------------------------------
+
+DISPATCH_ROLES = frozenset({Role.dispatcher, Role.town_coordinator})
+
+
+def _towns(conn: Connection) -> dict[str, Any]:
+    """The active town layer (WGS-84 GeoJSON); empty when none is loaded."""
+    try:
+        text = service.layer_geojson(
+            conn, layer="town", zoom=BOUNDARY_ZOOM, cap=get_settings().layer_max_features
+        )
+    except (NoActiveGeneration, TooManyFeatures):
+        return {"type": "FeatureCollection", "features": []}
+    return dict(orjson.loads(text))
+
+
+@router.get("/map/dispatch", response_model=None)
+def dispatch_page(request: Request, conn: Conn, lang: Lang = None) -> Response:
+    """Open cases, live, for dispatchers and town coordinators; others get a 403 page and
+    a visitor who is not logged in is sent to the log-in page."""
+    language = pages.lang_of(lang)
+    try:
+        principal = current_principal(request, conn)
+    except NotAuthenticated:
+        here = dispatch.PATH + ("?lang=en" if language == "en" else "")
+        return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
+    user = {
+        "username": principal.username,
+        "role": principal.role.value,
+        "town_code": principal.town_code,
+    }
+    if principal.role not in DISPATCH_ROLES:
+        html = dispatch.render_dispatch_forbidden(user=user, lang=language)
+        return _page(html, status_code=403)
+    basemap = current_basemap()
+    html = dispatch.render_dispatch(
+        basemap=basemap,
+        towns=_towns(conn),
+        agencies=catalog.list_agencies(conn),
+        types=catalog.list_types(conn),
+        layers=service.generations_at(conn),
+        user=user,
+        lang=language,
+    )
+    return _page(html, basemap)
+
+
+@router.get("/map/dispatch/heat.json", response_model=None)
+def dispatch_heat(conn: Conn, principal: CurrentPrincipal) -> Response:
+    """The dispatch map's heat layer: the visible cases of the last 30 days, counted per
+    ~10 m cell, positioned for the basemap."""
+    if principal.role not in DISPATCH_ROLES:
+        raise Forbidden("the dispatch map is for dispatchers and town coordinators")
+    points = cases.heat_points(conn, principal=principal, days=dispatch.HEAT_DAYS)
+    body = dispatch.heat_payload(points, current_basemap())
+    return Response(
+        orjson.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"}
+    )

@@ -401,9 +401,11 @@ FROM (
         'overdue', (c.due_at IS NOT NULL AND c.due_at < now()
                     AND c.status NOT IN ('resolved', 'closed', 'rejected')))) AS feature
   FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
-  WHERE {where} AND NOT c.hidden AND c.merged_into IS NULL
+  WHERE {where}
     AND (CASE WHEN CAST(:since AS timestamptz) IS NULL
-              THEN c.status NOT IN ('closed', 'rejected')
+              THEN c.status NOT IN ('closed', 'rejected') AND NOT c.hidden
+                   AND c.merged_into IS NULL
+              -- changes include merged (closed) cases, so live maps drop them
               ELSE c.updated_at > CAST(:since AS timestamptz) END)
     AND (CAST(:xmin AS float8) IS NULL
          OR c.geom && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326))
@@ -443,3 +445,30 @@ def cases_geojson(
             },
         ).scalar_one()
     )
+
+
+HEAT = """
+SELECT round(c.lon::numeric, :digits)::float8 AS lon, round(c.lat::numeric, :digits)::float8 AS lat,
+       count(*) AS n
+FROM case_file c
+WHERE {where} AND NOT c.hidden AND c.merged_into IS NULL
+  AND c.created_at >= now() - make_interval(days => :days)
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
+def heat_points(
+    conn: Connection, *, principal: Principal, days: int = 30, digits: int = 4
+) -> list[tuple[float, float, int]]:
+    """Visible cases reported in the last ``days`` days as ``(lon, lat, count)`` per cell.
+
+    Positions are rounded to ``digits`` decimals (4 ≈ 10 m; fewer where the role sees
+    coarser maps) and the cases in one cell counted, so a heat map of 100,000 cases stays a
+    small answer.
+    """
+    where, params = access.visibility(principal)
+    digits = min(digits, access.COORDINATE_DIGITS.get(principal.role, 7))
+    rows = conn.execute(
+        text(HEAT.format(where=where)), params | {"days": days, "digits": digits}
+    ).all()
+    return [(float(r.lon), float(r.lat), int(r.n)) for r in rows]

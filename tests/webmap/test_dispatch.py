@@ -1,0 +1,336 @@
+"""The dispatcher's live map (``/map/dispatch``) over real HTTP: a uvicorn server on 127.0.0.1
+with a scratch database, the HTML as served, and a desktop-sized Chromium that logs in through
+``/login`` and watches a report filed through the API appear without a reload
+(``browser_page`` fails the test if anything tried to leave the machine).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from support import IN_P111, IN_P112, IN_T2, load_mini
+
+from accounts.service import create_user
+from gis.coords import from_wgs84
+from jurisdictions import catalog
+from webmap import assets
+
+ROOT = Path(__file__).resolve().parents[2]
+SHUDI = str(Path(sys.executable).with_name("shudi"))
+PASSWORD = "correct horse battery"
+DESKTOP = (1400, 860)
+PHONE = (390, 844)
+Shot = Callable[[Any, str], Path]
+LIVE_WITHIN_S = 5.0
+
+
+@pytest.fixture(scope="module")
+def vendor_files() -> None:
+    """The vendored Leaflet & co., fetched once if `make install` has not done it."""
+    if not assets.is_current():
+        run = subprocess.run(
+            [sys.executable, "-m", "webmap.assets", "fetch"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+
+
+@pytest.fixture(scope="module")
+def site_db(module_scratch_db_url: str) -> str:
+    eng = create_engine(module_scratch_db_url)
+    with eng.begin() as conn:
+        load_mini(conn)
+        catalog.sync_taxonomy(conn)
+        create_user(conn, username="disp", password=PASSWORD, role="dispatcher")
+        create_user(
+            conn, username="town1", password=PASSWORD, role="town_coordinator", town_code="T1"
+        )
+        create_user(conn, username="plan", password=PASSWORD, role="planner")
+    eng.dispose()
+    return module_scratch_db_url
+
+
+def _serve(db_url: str, **settings: str) -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = os.environ | {"SHUDI_DATABASE_URL": db_url} | settings
+    proc = subprocess.Popen(
+        [SHUDI, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            pytest.fail("the server did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def server(site_db: str, vendor_files: None) -> Iterator[str]:
+    """No basemap: boundaries and markers only."""
+    yield from _serve(site_db, SHUDI_BASEMAP="none")
+
+
+@pytest.fixture(scope="module")
+def gcj_server(site_db: str, vendor_files: None) -> Iterator[str]:
+    """A local GCJ-02 tile server as basemap (its tiles 404 here: nothing leaves the machine)."""
+    yield from _serve(
+        site_db,
+        SHUDI_BASEMAP="local",
+        SHUDI_BASEMAP_URL="/tiles/{z}/{x}/{y}.png",
+        SHUDI_BASEMAP_CRS="gcj02",
+    )
+
+
+@contextmanager
+def logged_in(base: str, username: str) -> Iterator[httpx.Client]:
+    """An HTTP client with the session cookie of ``username`` (logged in through /login)."""
+    with httpx.Client(base_url=base) as client:
+        r = client.post("/login", data={"username": username, "password": PASSWORD, "next": "/"})
+        assert r.status_code == 303, r.text
+        yield client
+
+
+def bearer(base: str, username: str = "disp") -> dict[str, str]:
+    r = httpx.post(f"{base}/api/v1/auth/token", data={"username": username, "password": PASSWORD})
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def a_type(base: str, agency: str) -> str:
+    types = httpx.get(
+        f"{base}/api/v1/violation-types", params={"agency": agency, "reportable": True}
+    ).json()
+    return str(types[0]["code"])
+
+
+def file_report(base: str, where: tuple[float, float], agency: str, **over: Any) -> dict:
+    body = {"lon": where[0], "lat": where[1], "type": a_type(base, agency)} | over
+    r = httpx.post(
+        f"{base}/api/v1/reports", json=body, headers={"Idempotency-Key": uuid.uuid4().hex}
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def open_features(base: str) -> dict[int, dict[str, Any]]:
+    fc = httpx.get(f"{base}/api/v1/cases.geojson", headers=bearer(base)).json()
+    return {int(f["id"]): f["properties"] for f in fc["features"]}
+
+
+def make_overdue(db_url: str, case_id: int) -> None:
+    eng = create_engine(db_url)
+    with eng.begin() as conn:
+        conn.execute(
+            text("UPDATE case_file SET due_at = now() - interval '1 day' WHERE id = :i"),
+            {"i": case_id},
+        )
+    eng.dispose()
+
+
+# --- the HTML as served -----------------------------------------------------------------------
+
+
+def test_only_dispatchers_and_town_coordinators_get_the_map(server: str) -> None:
+    r = httpx.get(f"{server}/map/dispatch")
+    assert r.status_code == 303 and r.headers["location"] == "/login?next=/map/dispatch"
+    with logged_in(server, "plan") as planner:
+        denied = planner.get("/map/dispatch")
+        assert denied.status_code == 403 and '<html lang="zh-CN">' in denied.text
+        assert "无权访问调度地图" in denied.text and assets.remote_urls(denied.text) == []
+        assert planner.get("/map/dispatch/heat.json").status_code == 403
+    assert httpx.get(f"{server}/map/dispatch/heat.json").status_code == 401
+    with logged_in(server, "town1") as town:
+        assert town.get("/map/dispatch").status_code == 200
+    file_report(server, IN_P111, "urban_management")
+    with logged_in(server, "disp") as disp:
+        r = disp.get("/map/dispatch")
+        assert r.status_code == 200 and '<html lang="zh-CN">' in r.text
+        assert assets.remote_urls(r.text) == []
+        m = re.search(r'<script type="application/json" id="shudi-config">(.*?)</script>', r.text)
+        assert m and '"page":"dispatch"' in m.group(1)
+        assert "leaflet.markercluster.js" in r.text and "leaflet_heat.min.js" in r.text
+        for url in re.findall(r'(?:src|href)="(/static/[^"]+)"', r.text):
+            assert disp.get(url).status_code == 200, url
+        heat = disp.get("/map/dispatch/heat.json").json()
+        assert heat["days"] == 30 and heat["points"]
+        lat, lon, n = heat["points"][0]
+        assert 29.9 < lat < 30.1 and 119.9 < lon < 120.1 and n >= 1
+        assert "Dispatch map" in disp.get("/map/dispatch", params={"lang": "en"}).text
+
+
+# --- in the browser ---------------------------------------------------------------------------
+
+LAYER_LABEL = ".leaflet-control-layers-overlays label"
+
+
+def community_paths(page: Any) -> int:
+    return int(page.locator("path.area-community").count())
+
+
+def listed(page: Any) -> list[dict[str, str]]:
+    return list(
+        page.eval_on_selector_all(
+            "#case-list li",
+            "els => els.map(e => ({id: e.dataset.id, agency: e.dataset.agency}))",
+        )
+    )
+
+
+def log_in(page: Any, base: str, size: tuple[int, int] = DESKTOP) -> None:
+    """Open the map, get sent to /login, log in as the dispatcher, come back to the map."""
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto(f"{base}/map/dispatch")
+    page.wait_for_url("**/login?next=/map/dispatch")
+    page.fill('input[name="username"]', "disp")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url("**/map/dispatch")
+    page.wait_for_function("() => window.Shudi && Shudi.dispatch && Shudi.dispatch.count() > 0")
+
+
+def test_dispatcher_watches_cases_live(
+    server: str, site_db: str, browser_page: Any, screenshot: Shot
+) -> None:
+    police = file_report(server, IN_T2, "public_security", description="夜间噪音")
+    stall = file_report(server, IN_P112, "urban_management", description="占道经营")
+    late = file_report(server, IN_P111, "urban_management", description="楼顶加建")
+    make_overdue(site_db, late["id"])
+    page = browser_page
+    log_in(page, server)
+
+    # The open cases are all on the map: markers or clusters, the overdue one ringed.
+    expected = open_features(server)
+    page.wait_for_function(f"() => Shudi.dispatch.shown() === {len(expected)}")
+    assert page.evaluate("() => Shudi.dispatch.count()") == len(expected)
+    assert page.locator(".case-marker, .marker-cluster").count() > 0
+    page.wait_for_selector("#case-list li")
+    assert {int(x["id"]) for x in listed(page)} == set(expected)
+    assert page.locator(f'#case-list li[data-id="{late["id"]}"] .case-item.late').count() == 1
+    assert "已超期" in page.inner_text(f'#case-list li[data-id="{late["id"]}"]')
+
+    # A report filed now shows up within 5 s, without a reload.
+    page.evaluate("() => { window.notReloaded = true; }")
+    started = time.monotonic()
+    new = file_report(server, IN_P111, "urban_management", description="新上报")
+    page.wait_for_function(f"() => Shudi.dispatch.has({new['id']})", timeout=LIVE_WITHIN_S * 1000)
+    page.wait_for_selector(f'#case-list li[data-id="{new["id"]}"]', timeout=1000)
+    assert time.monotonic() - started < LIVE_WITHIN_S
+    assert page.evaluate("() => window.notReloaded") is True
+
+    # A rejected case leaves the map.
+    case = f"{server}/api/v1/cases/{stall['id']}"
+    etag = httpx.get(case, headers=bearer(server)).headers["etag"]
+    r = httpx.post(
+        f"{case}/transitions",
+        json={"action": "reject", "note": "不属于受理范围"},
+        headers=bearer(server) | {"If-Match": etag},
+    )
+    assert r.status_code == 200, r.text
+    page.wait_for_function(
+        f"() => !Shudi.dispatch.has({stall['id']})", timeout=LIVE_WITHIN_S * 1000
+    )
+    assert page.locator(f'#case-list li[data-id="{stall["id"]}"]').count() == 0
+
+    # Filters narrow the list (and the map).
+    everything = listed(page)
+    agency = open_features(server)[police["id"]]["agency"]
+    assert agency != open_features(server)[new["id"]]["agency"]
+    page.select_option("#f-agency", agency)
+    page.wait_for_function(
+        "n => document.querySelectorAll('#case-list li').length !== n", arg=len(everything)
+    )
+    assert {x["agency"] for x in listed(page)} == {agency}
+    assert str(police["id"]) in {x["id"] for x in listed(page)}
+    page.select_option("#f-agency", "")
+    page.check("#f-overdue")
+    page.wait_for_function("() => document.querySelectorAll('#case-list li').length === 1")
+    assert listed(page)[0]["id"] == str(late["id"])
+    page.click('#filters button[type="reset"]')
+    page.wait_for_function(
+        "n => document.querySelectorAll('#case-list li').length === n", arg=len(everything)
+    )
+
+    # Layers: communities on and off; the heat map draws.
+    assert community_paths(page) == 0
+    assert page.locator("path.area-town").count() == 2  # towns are on from the start
+    page.locator(LAYER_LABEL, has_text="社区").click()
+    page.wait_for_function("() => document.querySelectorAll('path.area-community').length === 4")
+    assert page.evaluate("() => shudiMap.hasLayer(Shudi.dispatch.overlays.community)")
+    page.locator(LAYER_LABEL, has_text="热力图").click()
+    page.wait_for_function("() => Shudi.dispatch.heat._latlngs.length > 0")
+    screenshot(page, "dispatch")
+    page.locator(LAYER_LABEL, has_text="社区").click()
+    page.wait_for_function("() => document.querySelectorAll('path.area-community').length === 0")
+    assert not page.evaluate("() => shudiMap.hasLayer(Shudi.dispatch.overlays.community)")
+
+    # A listed case: the map zooms to it and opens its popup.
+    page.click(f'#case-list li[data-id="{new["id"]}"] button')
+    popup = page.wait_for_selector(f'.case-popup[data-id="{new["id"]}"]')
+    assert "甲一社区" in popup.inner_text() and "区城管局" in popup.inner_text()
+    assert popup.query_selector(f'a[href="/api/v1/cases/{new["id"]}"]') is not None
+    page.wait_for_timeout(400)  # the popup fades in
+    screenshot(page, "dispatch-popup")
+
+
+TOWN_VERTICES_JS = """() => {
+  const t1 = Shudi.dispatch.overlays.town.getLayers().find(l => l.feature.properties.code === 'T1');
+  return t1.getLatLngs().flat(3).map(ll => [ll.lng, ll.lat]);
+}"""
+
+
+def test_gcj02_basemap_shifts_markers_layers_and_heat_on_a_phone(
+    gcj_server: str, browser_page: Any, screenshot: Shot
+) -> None:
+    case = file_report(gcj_server, IN_P111, "urban_management", description="GCJ-02")
+    page = browser_page
+    log_in(page, gcj_server, PHONE)
+    assert page.evaluate("() => Shudi.cfg.crs") == "gcj02"
+    gx, gy = from_wgs84(IN_P111[0], IN_P111[1], "gcj02")
+    page.wait_for_function(f"() => Shudi.dispatch.has({case['id']})")
+    ll = page.evaluate(f"() => Shudi.dispatch.marker({case['id']}).getLatLng()")
+    assert [ll["lng"], ll["lat"]] == pytest.approx([gx, gy], abs=1e-6)
+    page.wait_for_function("() => Shudi.dispatch.overlays.town.getLayers().length === 2")
+    corners = page.evaluate(TOWN_VERTICES_JS)
+    cx, cy = from_wgs84(120.0, 30.0, "gcj02")
+    assert any(
+        x == pytest.approx(cx, abs=1e-7) and y == pytest.approx(cy, abs=1e-7) for x, y in corners
+    )
+    assert not any(x == 120.0 and y == 30.0 for x, y in corners)
+    heat = page.evaluate("() => fetch(Shudi.cfg.heatUrl).then(r => r.json())")
+    hx, hy = from_wgs84(round(IN_P111[0], 4), round(IN_P111[1], 4), "gcj02")
+    assert any(p[:2] == pytest.approx([hy, hx], abs=1e-9) for p in heat["points"])
+    # A phone: the panel is a bottom sheet, the layer control folded, the map still in sight.
+    assert page.locator(".leaflet-control-layers-expanded").count() == 0
+    sheet = page.locator("#sheet").bounding_box()
+    assert sheet["y"] > PHONE[1] * 0.45 and sheet["width"] == PHONE[0]
+    page.wait_for_selector("#case-list li")
+    screenshot(page, "dispatch-phone")
