@@ -40,7 +40,7 @@ test: db
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shudi gis jurisdictions api webmap incidents benchmarks
+	$(BIN)/mypy shudi gis jurisdictions accounts incidents api webmap benchmarks
 
 bench: db
 	$(BIN)/shudi demo
