@@ -44,7 +44,7 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
     app.include_router(jurisdictions_router)
     app.include_router(accounts_router)
     app.include_router(incidents_router)

@@ -49,7 +49,8 @@ class AreaIndex:
     geoms: np.ndarray
     tree: STRtree
     towns: np.ndarray  # indexes into areas/geoms of the town layer
-    town_tree: STRtree  # over the towns in a frame scaled by ``scale`` in x
+    town_tree: STRtree  # over pieces of the towns' borders, in a frame scaled by ``scale`` in x
+    piece_town: np.ndarray  # town index (into areas/geoms) of each piece
     scale: float
 
     def covering(self, xs: np.ndarray, ys: np.ndarray) -> list[tuple[int, ...]]:
@@ -59,10 +60,10 @@ class AreaIndex:
             area_idx, point_idx = STRtree(points).query(self.geoms, predicate="intersects")
         else:
             point_idx, area_idx = self.tree.query(points, predicate="intersects")
-        out: list[list[int]] = [[] for _ in range(len(points))]
-        for p, a in zip(point_idx.tolist(), area_idx.tolist(), strict=True):
-            out[p].append(a)
-        return [tuple(sorted(v)) for v in out]
+        order = np.lexsort((area_idx, point_idx))
+        areas = area_idx[order].tolist()
+        bounds = np.searchsorted(point_idx[order], np.arange(len(points) + 1)).tolist()
+        return [tuple(areas[bounds[i] : bounds[i + 1]]) for i in range(len(points))]
 
     def nearest_towns(self, xs: np.ndarray, ys: np.ndarray) -> list[tuple[Area, float] | None]:
         """For each point, the nearest town and the geodesic distance in metres to its border.
@@ -75,7 +76,7 @@ class AreaIndex:
         points = shapely.points(xs, ys)
         scaled = shapely.points(xs * self.scale, ys)
         _, picked = self.town_tree.query_nearest(scaled, all_matches=False)
-        picks = self.towns[picked]
+        picks = self.piece_town[picked]
         starts = shapely.get_coordinates(
             shapely.get_point(shapely.shortest_line(self.geoms[picks], points), 0)
         )
@@ -84,6 +85,24 @@ class AreaIndex:
             (self.areas[int(i)], float(m))
             for i, m in zip(picks, np.atleast_1d(metres), strict=True)
         ]
+
+
+#: Vertices per piece of a town border: short pieces make nearest-town queries cheap.
+PIECE_VERTICES = 32
+
+
+def _border_pieces(
+    geoms: np.ndarray, towns: np.ndarray, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The towns' rings cut into short lines (scaled in x), and each piece's town index."""
+    pieces, owners = [], []
+    for town in towns.tolist():
+        for ring in shapely.get_rings(shapely.get_parts(geoms[town])):
+            coords = shapely.get_coordinates(ring) * [scale, 1.0]
+            for start in range(0, len(coords) - 1, PIECE_VERTICES - 1):
+                pieces.append(shapely.linestrings(coords[start : start + PIECE_VERTICES]))
+                owners.append(town)
+    return np.asarray(pieces), np.asarray(owners, dtype=int)
 
 
 def _build(conn: Connection, key: tuple[int, ...]) -> AreaIndex:
@@ -98,7 +117,8 @@ def _build(conn: Connection, key: tuple[int, ...]) -> AreaIndex:
     towns = np.array([i for i, a in enumerate(areas) if a.layer == "town"], dtype=int)
     lat = float(np.mean(shapely.bounds(geoms[towns])[:, [1, 3]])) if len(towns) else 0.0
     scale = float(np.cos(np.radians(lat)))
-    town_tree = STRtree(shapely.transform(geoms[towns], lambda c: c * [scale, 1.0]))
+    pieces, owners = _border_pieces(geoms, towns, scale)
+    town_tree = STRtree(pieces)
     return AreaIndex(
         key=key,
         areas=areas,
@@ -106,6 +126,7 @@ def _build(conn: Connection, key: tuple[int, ...]) -> AreaIndex:
         tree=STRtree(geoms),
         towns=towns,
         town_tree=town_tree,
+        piece_town=owners,
         scale=scale,
     )
 

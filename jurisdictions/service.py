@@ -12,7 +12,6 @@ nearest town, with the geodesic distance to its border.
 
 from __future__ import annotations
 
-import copy
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -167,8 +166,8 @@ def resolve_points(
         if combo not in shared:
             first = _assemble(0.0, 0.0, gens, [index.areas[i] for i in combo])
             shared[combo] = replace(first, body=first.territory())
-        res = copy.copy(shared[combo])
-        res.lon, res.lat = x, y
+        res = Resolution.__new__(Resolution)  # a cheap copy: ~10,000 per batch
+        res.__dict__ = {**shared[combo].__dict__, "lon": x, "lat": y}
         out.append(res)
     outside = [i for i, combo in enumerate(combos) if not combo]
     if with_nearest and outside:
