@@ -1,0 +1,755 @@
+"""Report intake under load: ``POST /api/v1/reports`` with 100,000 cases stored.
+
+Target (product issue): at 50 concurrent clients, ≥ 200 reports/s and p99 ≤ 100 ms on 2 cores,
+reported beside the bare ``GET /api/v1/resolve`` rate of the same server and clients.
+
+Everything happens in a scratch database of its own (created on the service's cluster,
+migrated, the sample district and the taxonomy loaded, dropped afterwards), so the service's
+database and its boundary tables are never touched:
+
+1. 100,000 cases are seeded in SQL: a few hundred template cases are filed with
+   :func:`incidents.intake.create_case` (real routing JSON, deadlines, event data), then copied
+   by one ``INSERT … SELECT`` to random points of the district (``ST_GeneratePoints``), with
+   their reporter and first-event rows, spread over a year, mostly closed; then VACUUM ANALYZE
+   and CHECKPOINT.
+2. The floor a durable commit puts under any write: single-row INSERT + COMMIT in a loop, on
+   one connection and on 20 at once (the app's pool), on the same database.
+3. Where one report's time goes in-process: the route's work (idempotency claim, intake,
+   stored answer, commit) with every SQL statement timed.
+4. ``shudi serve --workers N`` (N = 1 and 2) on the scratch database: 50 keep-alive clients in
+   a closed loop POST JSON reports (a random point in a random property area, a random
+   reportable type, a unique ``Idempotency-Key`` each) for 20 s, then GET ``/api/v1/resolve``
+   on the same points with the same clients for 20 s; twice, alternating. Then the reports at
+   a fixed 200/s (open loop, at most 50 connections) for the latency at the target rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+import orjson
+import psutil
+import psycopg2
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from benchmarks import loadgen
+from benchmarks.common import (
+    Result,
+    Section,
+    StatementTimer,
+    app_argv,
+    code_version,
+    database_url,
+    free_port,
+    log,
+    server,
+    shown,
+)
+
+SEEDED = 100_000
+TEMPLATES = 300  # template cases filed through create_case, copied to make up SEEDED
+CLIENTS = 50
+SECONDS = 20  # per closed-loop round
+ROUNDS = 2  # intake, resolve, intake, resolve
+WARM_SECONDS = 4
+PACED_RATE = 200  # reports/s of the latency check at the target rate (open loop)
+PACED_SECONDS = 20
+WORKERS = (1, 2)
+TARGET_RATE = 200.0
+TARGET_P99_MS = 100.0
+IN_PROCESS_REPORTS = 300
+COMMIT_LOOP = 400
+REPORTS = "/api/v1/reports"
+RESOLVE = "/api/v1/resolve"
+#: Mostly closed, as in a district's year of cases; the rest spread over the open states.
+STATUS_MIX = (
+    ("closed", 0.72),
+    ("rejected", 0.04),
+    ("reported", 0.03),
+    ("accepted", 0.03),
+    ("dispatched", 0.06),
+    ("in_progress", 0.07),
+    ("resolved", 0.04),
+    ("referred", 0.01),
+)
+
+
+# --- the scratch database -------------------------------------------------------------------
+
+
+@contextmanager
+def scratch_database(url: str) -> Iterator[str]:
+    """A fresh, migrated database on the service's cluster, dropped afterwards."""
+    from shudi.migrate import upgrade
+
+    parsed = make_url(url)
+    name = f"shudi_scratch_bench_{uuid.uuid4().hex[:8]}"
+    params = {
+        "dbname": "postgres",
+        "user": parsed.username,
+        "password": parsed.password,
+        "host": parsed.query.get("host", parsed.host),
+        "port": parsed.query.get("port", parsed.port),
+    }
+    admin = psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    log(f"scratch database {name}")
+    scratch = parsed.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(scratch)
+        yield scratch
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+        log(f"dropped {name}")
+
+
+@contextmanager
+def service_database(url: str) -> Iterator[None]:
+    """Point servers started inside the block at ``url`` (they inherit the environment)."""
+    old = os.environ.get("SHUDI_DATABASE_URL")
+    os.environ["SHUDI_DATABASE_URL"] = url
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("SHUDI_DATABASE_URL", None)
+        else:
+            os.environ["SHUDI_DATABASE_URL"] = old
+
+
+def load_district(engine: Engine) -> None:
+    """The sample district and the taxonomy, as ``shudi demo`` loads them."""
+    from jurisdictions.catalog import sync_taxonomy
+    from shudi.demo import load_sample_district
+
+    with engine.begin() as conn:
+        load_sample_district(conn, note=lambda m: None)
+        sync_taxonomy(conn)
+
+
+ACTIVE = "JOIN generation_period gp ON gp.generation_id = b.generation_id AND gp.valid_to IS NULL"
+
+DISTRICT_POINTS = f"""
+CREATE TEMP TABLE _bench_pts AS
+SELECT row_number() OVER () - 1 AS g, d.geom AS p
+FROM (SELECT ST_Union(b.geom) AS u FROM boundary b {ACTIVE} WHERE b.layer = 'town') s,
+     ST_Dump(ST_GeneratePoints(s.u, :n, :seed)) d
+"""
+
+AREA_POINTS = f"""
+SELECT ST_X(d.geom) AS x, ST_Y(d.geom) AS y
+FROM boundary b {ACTIVE},
+     ST_Dump(ST_GeneratePoints(b.geom, :per, :seed)) d
+WHERE b.layer = 'property_area'
+"""
+
+#: Copies of the template cases at the generated points, with their reporter and first event.
+SEED_SQL = """
+WITH t AS (
+  SELECT row_number() OVER (ORDER BY c.id) - 1 AS k, c.type_code, c.scope, c.urgency,
+         c.channel, c.description, c.address_text, c.input_crs, c.town_code, c.community_code,
+         c.property_area_code, c.property_company, c.agency_units, c.handler_party,
+         c.handler_unit_code, c.handler_name, c.routing, c.generations, c.deadline_basis,
+         c.respond_due_at - c.created_at AS respond_in, c.stop_due_at - c.created_at AS stop_in,
+         c.due_at - c.created_at AS due_in
+  FROM case_file c WHERE c.id = ANY(:templates)
+), drawn AS MATERIALIZED (
+  SELECT p.g, ST_X(p.p) AS x, ST_Y(p.p) AS y, t.*,
+         now() - random() * interval '365 days' AS at, random() AS r
+  FROM _bench_pts p JOIN t ON t.k = p.g % :k
+  WHERE p.g >= :first AND p.g < :last
+), src AS MATERIALIZED (
+  SELECT translate(upper(left(md5(:salt || g::text), 12)), '01', 'XY') AS code, {status} AS status,
+         drawn.*
+  FROM drawn
+), c AS (
+  INSERT INTO case_file (tracking_code, type_code, scope, urgency, status, channel, description,
+      address_text, input_crs, lon, lat, geom, town_code, community_code, property_area_code,
+      property_company, agency_units, handler_party, handler_unit_code, handler_name, routing,
+      generations, respond_due_at, stop_due_at, due_at, deadline_basis, created_at, updated_at,
+      closed_at)
+  SELECT code, type_code, scope, urgency, status, channel, description, address_text, input_crs,
+      x, y, ST_SetSRID(ST_MakePoint(x, y), 4326), town_code, community_code, property_area_code,
+      property_company, agency_units, handler_party, handler_unit_code, handler_name, routing,
+      generations, at + respond_in, at + stop_in, at + due_in, deadline_basis, at, at,
+      CASE WHEN status = 'closed' THEN least(at + interval '3 days', now()) END
+  FROM src
+  RETURNING id, tracking_code, created_at, channel, handler_name, routing
+), r AS (
+  INSERT INTO case_reporter (case_id, tracking_code, contact_name, phone, created_at)
+  SELECT id, tracking_code, '', '138' || lpad((id % 100000000)::text, 8, '0'), created_at
+  FROM c
+)
+INSERT INTO case_event (case_id, at, actor_role, action, to_status, data)
+SELECT id, created_at, 'resident', 'report', 'reported', jsonb_build_object(
+    'channel', channel, 'handler', handler_name,
+    'reasons', (SELECT jsonb_agg(x -> 'zh') FROM jsonb_array_elements(routing -> 'reasons') x))
+FROM c
+"""
+
+
+def _status_case() -> str:
+    """A CASE over ``r`` (uniform on [0, 1)) drawing a status from :data:`STATUS_MIX`."""
+    out, acc = [], 0.0
+    for status, share in STATUS_MIX:
+        acc += share
+        out.append(f"WHEN r < {acc:.4f} THEN '{status}'")
+    return "(CASE " + " ".join(out) + " ELSE 'closed' END)"
+
+
+def reportable_types(engine: Engine) -> list[str]:
+    from jurisdictions import catalog
+
+    with engine.connect() as conn:
+        return [t["code"] for t in catalog.list_types(conn, reportable=True)]
+
+
+def seed_cases(engine: Engine, n: int = SEEDED, templates: int = TEMPLATES, seed: int = 7) -> str:
+    """Store ``n`` cases: ``templates`` through create_case, the rest copied from them in SQL."""
+    from incidents.intake import Report, create_case
+    from jurisdictions.exceptions import OutsideServiceArea
+
+    types = reportable_types(engine)
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL statement_timeout = 0"))
+        conn.execute(text("SELECT setseed(0.17)"))
+        conn.execute(text(DISTRICT_POINTS), {"n": n + templates, "seed": seed})
+        conn.execute(text("ANALYZE _bench_pts"))
+        pts = conn.execute(
+            text("SELECT ST_X(p), ST_Y(p) FROM _bench_pts WHERE g < :k ORDER BY g"),
+            {"k": templates},
+        ).all()
+        ids: list[int] = []
+        now = datetime.now(UTC)
+        for x, y in pts:
+            report = Report(
+                lon=float(x),
+                lat=float(y),
+                type=types[int(rng.integers(len(types)))],
+                description="楼道里堆满杂物，影响通行，请尽快处理",
+                phone="13800138000",
+            )
+            when = now - timedelta(days=365 * float(rng.uniform()))
+            try:
+                ids.append(create_case(conn, report=report, now=when)["id"])
+            except OutsideServiceArea:  # on a sliver between towns: no template there
+                continue
+        made = time.perf_counter() - t0
+        conn.execute(
+            text(SEED_SQL.format(status=_status_case())),
+            {
+                "templates": ids,
+                "k": len(ids),
+                "first": templates,
+                "last": templates + n - len(ids),
+                "salt": f"bench{seed}-",
+            },
+        )
+        conn.execute(text("DROP TABLE _bench_pts"))
+        stored = conn.execute(text("SELECT count(*) FROM case_file")).scalar_one()
+    copied = time.perf_counter() - t0 - made
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        t1 = time.perf_counter()
+        for table in ("case_file", "case_reporter", "case_event", "idempotency_key"):
+            conn.execute(text(f"VACUUM ANALYZE {table}"))
+        conn.execute(text("CHECKPOINT"))
+        vacuum = time.perf_counter() - t1
+        sizes = conn.execute(
+            text("""SELECT relname, pg_size_pretty(pg_total_relation_size(oid)) FROM pg_class
+                    WHERE relname IN ('case_file', 'case_reporter', 'case_event')
+                    ORDER BY relname""")
+        ).all()
+    if stored != n:
+        raise RuntimeError(f"seeded {stored} cases, expected {n}")
+    return (
+        f"seeded {stored:,} cases: {len(ids)} templates filed with `create_case` "
+        f"({made:.1f} s), {stored - len(ids):,} copies with their reporter and first-event rows "
+        f"in one `INSERT … SELECT` ({copied:.1f} s), VACUUM ANALYZE + CHECKPOINT "
+        f"({vacuum:.1f} s); sizes with indexes: " + ", ".join(f"{r[0]} {r[1]}" for r in sizes)
+    )
+
+
+def request_points(engine: Engine, per_area: int = 10, seed: int = 11) -> np.ndarray:
+    """Random points inside the sample's property areas, shuffled: where reports are pinned."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(AREA_POINTS), {"per": per_area, "seed": seed}).all()
+    pts = np.array(rows, dtype=float).round(7)
+    np.random.default_rng(seed).shuffle(pts)
+    return pts
+
+
+# --- floors and the in-process breakdown ----------------------------------------------------
+
+
+def commit_floor(engine: Engine, threads: int = 20, seconds: float = 4.0) -> str:
+    """BEGIN + one-row INSERT + COMMIT in a loop: on one connection, then on ``threads``."""
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE bench_commit (id bigserial PRIMARY KEY, v text)"))
+    insert = text("INSERT INTO bench_commit (v) VALUES ('x')")
+    try:
+        with engine.connect() as conn:
+            for _ in range(20):
+                conn.execute(insert)
+                conn.commit()
+            t0 = time.perf_counter()
+            for _ in range(COMMIT_LOOP):
+                conn.execute(insert)
+                conn.commit()
+            single = (time.perf_counter() - t0) / COMMIT_LOOP
+        counts = [0] * threads
+        stop = time.perf_counter() + seconds
+
+        def loop(k: int) -> None:
+            with engine.connect() as conn:
+                while time.perf_counter() < stop:
+                    conn.execute(insert)
+                    conn.commit()
+                    counts[k] += 1
+
+        workers = [threading.Thread(target=loop, args=(k,)) for k in range(threads)]
+        t0 = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        rate = sum(counts) / (time.perf_counter() - t0)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS bench_commit"))
+    return (
+        f"commit floor on the same database (BEGIN + one-row INSERT + COMMIT, fsync on): one "
+        f"connection {single * 1000:.2f} ms each ({1 / single:,.0f}/s); {threads} connections "
+        f"at once {rate:,.0f} commits/s"
+    )
+
+
+def _report_body(x: float, y: float, type_code: str) -> bytes:
+    return orjson.dumps(
+        {
+            "lon": round(float(x), 7),
+            "lat": round(float(y), 7),
+            "type": type_code,
+            "description": "楼道里堆满杂物，影响通行，请尽快处理",
+            "phone": "13800138000",
+        }
+    )
+
+
+def in_process(engine: Engine, points: np.ndarray, types: list[str], n: int) -> list[str]:
+    """The route's work for ``n`` reports in this process, every statement and commit timed."""
+    from incidents import idempotency, intake
+    from incidents.schemas import ReportIn
+
+    tag = uuid.uuid4().hex[:8]
+
+    def one(i: int) -> float:
+        x, y = points[i % len(points)]
+        report = ReportIn.model_validate_json(_report_body(x, y, types[i % len(types)]))
+        fingerprint = idempotency.request_hash({"report": report.model_dump(mode="json")})
+        key = f"in-process-{tag}-{i}"
+        with engine.connect() as conn:
+            tx = conn.begin()
+            idempotency.begin(conn, key=key, scope="reports", fingerprint=fingerprint)
+            body = intake.create_case(
+                conn,
+                report=intake.Report(**report.model_dump(exclude={"crs"}), crs=report.crs.value),
+            )
+            idempotency.finish(
+                conn, key=key, scope="reports", fingerprint=fingerprint, status_code=201, body=body
+            )
+            tc = time.perf_counter()
+            tx.commit()
+            committed = time.perf_counter() - tc
+        orjson.dumps(body, default=str)
+        return committed
+
+    for i in range(20):  # warm: the area index, the rule book, the calendar
+        one(n + i)
+    commit_s = 0.0
+    with StatementTimer(engine) as timer:
+        t0 = time.perf_counter()
+        for i in range(n):
+            commit_s += one(i)
+        total = time.perf_counter() - t0
+    statements = sum(c for c, _ in timer.totals.values()) / n
+    timer.totals["COMMIT"] = [float(n), commit_s]
+    per = [
+        f"{label.split('(')[0].strip()}… {count / n:.0f}×/report {secs / n * 1000:.2f} ms"
+        for label, (count, secs) in sorted(timer.totals.items(), key=lambda kv: -kv[1][1])
+    ]
+    sql_s = sum(s for _, s in timer.totals.values())
+    return [
+        f"in-process, one report after another ({n} reports, the route's work: ReportIn, "
+        f"idempotency claim, `create_case`, stored answer, commit, JSON): "
+        f"{total / n * 1000:.2f} ms per report ({n / total:.0f}/s on one connection); "
+        f"{statements:.0f} statements + BEGIN + COMMIT = {statements + 2:.0f} round trips per "
+        f"report; SQL and commit {sql_s / n * 1000:.2f} ms, Python "
+        f"{(total - sql_s) / n * 1000:.2f} ms per report",
+        "in-process, per statement: " + "; ".join(f"`{p}`" for p in per),
+    ]
+
+
+# --- load -----------------------------------------------------------------------------------
+
+
+def report_request(x: float, y: float, type_code: str, key: str) -> bytes:
+    """A raw keep-alive HTTP/1.1 POST of one JSON report."""
+    body = _report_body(x, y, type_code)
+    head = (
+        f"POST {REPORTS} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: shudi-bench\r\n"
+        f"Content-Type: application/json\r\nIdempotency-Key: {key}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+@dataclass
+class Load:
+    """One load run: what the clients saw, and the CPU the server, PostgreSQL and client used."""
+
+    result: loadgen.LoadResult
+    statuses: dict[int, int]
+    server_cpu_s: float
+    pg_cpu_s: float
+
+    @property
+    def ok_rate(self) -> float:
+        r = self.result
+        return (r.requests - r.non_2xx) / r.seconds if r.seconds else 0.0
+
+    def note(self, what: str) -> str:
+        r = self.result
+        secs = r.seconds or 1.0
+        codes = ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items()))
+        return (
+            f"{what}: {r.requests} requests in {r.seconds:.1f} s, {self.ok_rate:.0f} 2xx/s, "
+            f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, max {r.max_ms:.1f} ms; "
+            f"status codes {{{codes}}}; CPU (cores): server {self.server_cpu_s / secs:.2f}, "
+            f"PostgreSQL {self.pg_cpu_s / secs:.2f}, client {r.client_cpu_s / secs:.2f}; "
+            f"per request: server {self.server_cpu_s / max(r.requests, 1) * 1000:.2f} ms, "
+            f"PostgreSQL {self.pg_cpu_s / max(r.requests, 1) * 1000:.2f} ms"
+        )
+
+
+def _tree_cpu(pid: int | None) -> float:
+    """CPU seconds of a process, its live descendants and the children it has reaped."""
+    if pid is None:
+        return 0.0
+    proc = psutil.Process(pid)
+    t = proc.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in proc.children(recursive=True):
+        try:
+            c = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += c.user + c.system
+    return float(total)
+
+
+def postmaster_pid(engine: Engine) -> int | None:
+    """The PostgreSQL server's pid, when it runs on this machine and we may read its folder."""
+    try:
+        with engine.connect() as conn:
+            data = conn.execute(text("SHOW data_directory")).scalar_one()
+        return int((Path(data) / "postmaster.pid").read_text().split()[0])
+    except Exception:  # an external database: its CPU is not ours to see
+        return None
+
+
+async def _closed(
+    url: str, make: Callable[[int], bytes], connections: int, seconds: float
+) -> tuple[loadgen.LoadResult, dict[int, int]]:
+    """``connections`` keep-alive clients, each sending its next request when the last one was
+    answered, for ``seconds``; request *i* is ``make(i)`` (so every one can be unique)."""
+    parts = urlsplit(url)
+    pool = loadgen._Pool(parts.hostname or "127.0.0.1", parts.port or 80, connections)
+    latencies: list[float] = []
+    statuses: list[int] = []
+    counter = iter(range(1 << 62))
+    cpu0, start = time.process_time(), time.perf_counter()
+    stop = start + seconds
+
+    async def client() -> None:
+        while time.perf_counter() < stop:
+            raw = make(next(counter))
+            t0 = time.perf_counter()
+            try:
+                status = await asyncio.wait_for(loadgen._exchange(pool, raw), timeout=30)
+            except (OSError, asyncio.IncompleteReadError, TimeoutError):
+                status = -1
+            latencies.append(time.perf_counter() - t0)
+            statuses.append(status)
+
+    await asyncio.gather(*(client() for _ in range(connections)))
+    elapsed = time.perf_counter() - start
+    await pool.close()
+    counts: dict[int, int] = {}
+    for s in statuses:
+        counts[s] = counts.get(s, 0) + 1
+    summary = loadgen._summary(latencies, statuses, elapsed, time.process_time() - cpu0, 0)
+    return summary, counts
+
+
+def _measure(server_pid: int, pg_pid: int | None, run: Callable[[], Load]) -> Load:
+    s0, p0 = _tree_cpu(server_pid), _tree_cpu(pg_pid)
+    load = run()
+    load.server_cpu_s = _tree_cpu(server_pid) - s0
+    load.pg_cpu_s = _tree_cpu(pg_pid) - p0
+    return load
+
+
+class Clients:
+    """The load of one server: unique reports, resolves of the same points, paced reports."""
+
+    def __init__(self, url: str, points: np.ndarray, types: list[str], tag: str, seed: int) -> None:
+        self.url, self.points, self.tag = url, points, tag
+        rng = np.random.default_rng(seed)
+        self.types = [types[int(i)] for i in rng.integers(len(types), size=len(points))]
+        self.resolves = loadgen.request_paths(RESOLVE, points)
+        self.runs = 0
+
+    def _report(self, run: int, i: int) -> bytes:
+        k = i % len(self.points)
+        x, y = self.points[k]
+        return report_request(x, y, self.types[k], f"{self.tag}-{run}-{i}")
+
+    def reports(self, seconds: float) -> Load:
+        self.runs += 1
+        run = self.runs
+        result, codes = asyncio.run(
+            _closed(self.url, lambda i: self._report(run, i), CLIENTS, seconds)
+        )
+        return Load(result, codes, 0.0, 0.0)
+
+    def resolve(self, seconds: float) -> Load:
+        reqs = self.resolves
+        result, codes = asyncio.run(
+            _closed(self.url, lambda i: reqs[i % len(reqs)], CLIENTS, seconds)
+        )
+        return Load(result, codes, 0.0, 0.0)
+
+    def paced(self, rate: float, seconds: float) -> Load:
+        self.runs += 1
+        reqs = [self._report(self.runs, i) for i in range(int(rate * seconds))]
+        result = asyncio.run(loadgen._open_loop(self.url, reqs, rate, CLIENTS))
+        return Load(result, {}, 0.0, 0.0)
+
+
+# --- the benchmark --------------------------------------------------------------------------
+
+
+def _plural(n: int) -> str:
+    return f"{n} worker" + ("s" if n > 1 else "")
+
+
+def serve_argv(port: int | str, workers: int) -> list[str]:
+    """``shudi serve`` as :func:`benchmarks.common.app_argv` starts it, with ``workers``."""
+    argv = app_argv(port)
+    return [*argv[: argv.index("--workers") + 1], str(workers)]
+
+
+def intake(workdir: Path) -> Section:
+    """Reports/s and latency at 50 clients with 100,000 cases stored, beside resolve."""
+    from shudi.database import make_engine
+
+    sec = Section(f"Report intake (`POST {REPORTS}`, {CLIENTS} clients, {SEEDED:,} cases stored)")
+    started = datetime.now(UTC)
+    load1, load5, load15 = os.getloadavg()
+    sec.notes.append(
+        f"measured {started:%Y-%m-%d %H:%M} UTC on the machine above "
+        f"({len(os.sched_getaffinity(0))} usable cores, load average at start "
+        f"{load1:.2f} / {load5:.2f} / {load15:.2f}); code {code_version()}"
+    )
+    runs: dict[int, dict[str, list[Load]]] = {}
+    with scratch_database(database_url()) as url:
+        engine = make_engine(url)
+        try:
+            log("scratch: sample district and taxonomy")
+            load_district(engine)
+            log(f"seeding {SEEDED:,} cases")
+            sec.notes.append(seed_cases(engine, SEEDED, TEMPLATES))
+            types = reportable_types(engine)
+            points = request_points(engine)
+            pg_pid = postmaster_pid(engine)
+            log("commit floor and the in-process breakdown")
+            sec.notes.append(commit_floor(engine))
+            sec.notes += in_process(engine, points, types, IN_PROCESS_REPORTS)
+            for n in WORKERS:
+                port = free_port()
+                argv = serve_argv(port, n)
+                sec.commands.append(shown(serve_argv("PORT", n)) + "   # on the scratch database")
+                runs[n] = {"reports": [], "resolve": [], "paced": []}
+                with (
+                    service_database(url),
+                    server(
+                        f"shudi serve ({_plural(n)})", argv, port, workdir / f"intake-{n}.log"
+                    ) as app,
+                ):
+                    clients = Clients(app.url, points, types, tag=f"w{n}", seed=n)
+                    log(f"warm-up, {WARM_SECONDS} s of reports and of resolves")
+                    clients.reports(WARM_SECONDS)
+                    clients.resolve(WARM_SECONDS)
+                    for k in range(ROUNDS):
+                        for kind, fn in (
+                            ("reports", clients.reports),
+                            ("resolve", clients.resolve),
+                        ):
+                            log(f"{kind}, {CLIENTS} clients closed loop, {SECONDS} s ({k + 1})")
+                            runs[n][kind].append(_measure(app.pid, pg_pid, partial(fn, SECONDS)))
+                    log(f"reports at {PACED_RATE}/s, open loop, {PACED_SECONDS} s")
+                    runs[n]["paced"].append(
+                        _measure(app.pid, pg_pid, partial(clients.paced, PACED_RATE, PACED_SECONDS))
+                    )
+            with engine.connect() as conn:
+                stored = conn.execute(text("SELECT count(*) FROM case_file")).scalar_one()
+            sec.notes.append(
+                f"{stored:,} cases stored at the end ({stored - SEEDED:,} filed by this run's "
+                "requests: later rounds ran on a slightly larger table)"
+            )
+        finally:
+            engine.dispose()
+    for n in WORKERS:
+        _results(sec, n, runs[n])
+    sec.commands += [
+        f"python closed-loop client (benchmarks/intake.py, loadgen's asyncio HTTP/1.1 client): "
+        f"{CLIENTS} keep-alive connections, each POSTing its next JSON report (random point in a "
+        f"random property area, random reportable type, unique Idempotency-Key) when the last "
+        f"was answered, {SECONDS} s a round; then GET {RESOLVE} of the same points, same "
+        f"clients; {ROUNDS} rounds each, alternating, after a {WARM_SECONDS} s warm-up of each",
+        f"python open-loop client (benchmarks/loadgen.py): {PACED_RATE * PACED_SECONDS} reports "
+        f"at {PACED_RATE}/s, each timed from when it was due, at most {CLIENTS} connections",
+    ]
+    sec.notes += [
+        f"closed loop: {CLIENTS} clients always have a request in flight, so mean latency = "
+        f"{CLIENTS} ÷ throughput (Little's law): p99 ≤ {TARGET_P99_MS:.0f} ms at {CLIENTS} "
+        f"closed-loop clients needs well over {CLIENTS / TARGET_P99_MS * 1000:.0f} reports/s; "
+        f"the open-loop figure is the latency at the target rate of {PACED_RATE}/s",
+        "CPU (cores) = CPU seconds ÷ wall seconds of the round: server = the `shudi serve` "
+        "process tree, PostgreSQL = the postmaster and its backends, client = this process; "
+        f"all share the machine's {len(os.sched_getaffinity(0))} cores",
+    ]
+    return sec
+
+
+def _results(sec: Section, n: int, runs: dict[str, list[Load]]) -> None:
+    reports, resolves, paced = runs["reports"], runs["resolve"], runs["paced"][0]
+    rep = loadgen.merge([r.result for r in reports])
+    res = loadgen.merge([r.result for r in resolves])
+    rep_rate = statistics.mean(r.ok_rate for r in reports)
+    res_rate = statistics.mean(r.ok_rate for r in resolves)
+    same = "bare resolve, same server and clients"
+    w = _plural(n)
+    failed = rep.non_2xx + paced.result.non_2xx
+    sent = rep.requests + paced.result.requests
+    sec.results += [
+        Result(
+            f"intake throughput, {CLIENTS} clients (closed loop), {w}",
+            rep_rate,
+            "reports/s",
+            "min",
+            target=TARGET_RATE,
+            baseline=res_rate,
+            baseline_name=same,
+        ),
+        Result(
+            f"intake p99, {CLIENTS} clients (closed loop), {w}",
+            rep.p99_ms,
+            "ms",
+            "max",
+            target=TARGET_P99_MS,
+            baseline=res.p99_ms,
+            baseline_name=same,
+        ),
+        Result(
+            f"intake p50, {CLIENTS} clients (closed loop), {w}",
+            rep.p50_ms,
+            "ms",
+            baseline=res.p50_ms,
+            baseline_name=same,
+        ),
+        Result(
+            f"intake p99 at {PACED_RATE} reports/s (open loop, ≤ {CLIENTS} connections), {w}",
+            paced.result.p99_ms,
+            "ms",
+            "max",
+            target=TARGET_P99_MS,
+        ),
+        Result(f"intake requests failed (non-2xx or no answer), {w}", 100 * failed / sent, "%"),
+    ]
+    for i, (a, b) in enumerate(zip(reports, resolves, strict=True)):
+        sec.notes.append(a.note(f"{w}, round {i + 1}, reports"))
+        sec.notes.append(b.note(f"{w}, round {i + 1}, bare resolve"))
+    sec.notes.append(paced.note(f"{w}, reports at {PACED_RATE}/s (open loop)"))
+
+
+# --- docs -----------------------------------------------------------------------------------
+
+
+def _table_rows(doc: str) -> tuple[int, int]:
+    """[start, end) line indexes of the Results table's body rows."""
+    lines = doc.split("\n")
+    head = lines.index("## Results")
+    start = next(i for i in range(head, len(lines)) if lines[i].startswith("| ---")) + 1
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return start, end
+
+
+STATIC_SECTIONS = ("## How to run", "## Method")
+
+
+def _section(lines: list[str], heading: str) -> tuple[int, int]:
+    """[start, end) line indexes of a ``## `` section, up to the next one."""
+    i = lines.index(heading)
+    j = next((k for k in range(i + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+    return i, j
+
+
+def splice(doc: str, generated: str, title: str) -> str:
+    """``doc`` with its intake rows and section replaced by those of ``generated``.
+
+    ``generated`` is the whole-file markdown of a run of this group alone; the other groups'
+    figures in ``doc`` are kept as they were.
+    """
+    new = generated.split("\n")
+    s, e = _table_rows(generated)
+    rows = new[s:e]
+    heading = f"## {title}"
+    body = new[new.index(heading) :]
+    lines = doc.split("\n")
+    s, e = _table_rows(doc)
+    kept = [r for r in lines[s:e] if not r.startswith("| intake ")]
+    lines = lines[:s] + kept + rows + lines[e:]
+    for static in STATIC_SECTIONS:  # run.py's own text: take the current one
+        if static in lines and static in new:
+            i, j = _section(lines, static)
+            k, m = _section(new, static)
+            lines = lines[:i] + new[k:m] + lines[j:]
+    if heading in lines:
+        i, j = _section(lines, heading)
+        lines = lines[:i] + lines[j:]
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join([*lines, "", *body])
