@@ -33,7 +33,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -50,6 +50,7 @@ from benchmarks import loadgen
 from benchmarks.common import (
     Result,
     Section,
+    Server,
     StatementTimer,
     app_argv,
     code_version,
@@ -429,8 +430,11 @@ class Load:
 
     result: loadgen.LoadResult
     statuses: dict[int, int]
-    server_cpu_s: float
-    pg_cpu_s: float
+    server_cpu_s: float = 0.0
+    pg_cpu_s: float = 0.0
+    busy_cores: float = 0.0
+    #: keep-alive connections each server process held a few seconds into the run
+    split: list[int] = field(default_factory=list)
 
     @property
     def ok_rate(self) -> float:
@@ -446,8 +450,10 @@ class Load:
             f"p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms, max {r.max_ms:.1f} ms; "
             f"status codes {{{codes}}}; CPU (cores): server {self.server_cpu_s / secs:.2f}, "
             f"PostgreSQL {self.pg_cpu_s / secs:.2f}, client {r.client_cpu_s / secs:.2f}; "
-            f"per request: server {self.server_cpu_s / max(r.requests, 1) * 1000:.2f} ms, "
-            f"PostgreSQL {self.pg_cpu_s / max(r.requests, 1) * 1000:.2f} ms"
+            f"machine busy {self.busy_cores:.2f}; per request: server "
+            f"{self.server_cpu_s / max(r.requests, 1) * 1000:.2f} ms, PostgreSQL "
+            f"{self.pg_cpu_s / max(r.requests, 1) * 1000:.2f} ms"
+            + (f"; connections per worker {self.split}" if len(self.split) > 1 else "")
         )
 
 
@@ -511,11 +517,45 @@ async def _closed(
     return summary, counts
 
 
-def _measure(server_pid: int, pg_pid: int | None, run: Callable[[], Load]) -> Load:
-    s0, p0 = _tree_cpu(server_pid), _tree_cpu(pg_pid)
+def _machine_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine so far, from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except OSError:
+        return 0, 0
+    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)  # less idle and iowait
+
+
+def _split(server: Server) -> list[int]:
+    """Established client connections per worker process of ``server`` (uvicorn's workers
+    share one listening socket; whichever accepts a keep-alive connection keeps it)."""
+    port = urlsplit(server.url).port
+    root = psutil.Process(server.pid)
+    procs = [p for p in root.children() if "spawn_main" in " ".join(p.cmdline())] or [root]
+    out = []
+    for p in procs:
+        try:
+            conns = p.net_connections(kind="tcp")
+        except psutil.Error:
+            continue
+        out.append(sum(1 for c in conns if c.status == "ESTABLISHED" and c.laddr.port == port))
+    return sorted(out, reverse=True)
+
+
+def _measure(server: Server, pg_pid: int | None, run: Callable[[], Load]) -> Load:
+    """Run a load, with the CPU of the server, PostgreSQL and the machine meanwhile."""
+    s0, p0, (b0, t0) = _tree_cpu(server.pid), _tree_cpu(pg_pid), _machine_ticks()
+    split: list[int] = []
+    timer = threading.Timer(3.0, lambda: split.extend(_split(server)))
+    timer.start()
     load = run()
-    load.server_cpu_s = _tree_cpu(server_pid) - s0
+    timer.cancel()
+    load.server_cpu_s = _tree_cpu(server.pid) - s0
     load.pg_cpu_s = _tree_cpu(pg_pid) - p0
+    b1, t1 = _machine_ticks()
+    load.busy_cores = (b1 - b0) / (t1 - t0) * (os.cpu_count() or 1) if t1 > t0 else 0.0
+    load.split = split
     return load
 
 
@@ -540,20 +580,20 @@ class Clients:
         result, codes = asyncio.run(
             _closed(self.url, lambda i: self._report(run, i), CLIENTS, seconds)
         )
-        return Load(result, codes, 0.0, 0.0)
+        return Load(result, codes)
 
     def resolve(self, seconds: float) -> Load:
         reqs = self.resolves
         result, codes = asyncio.run(
             _closed(self.url, lambda i: reqs[i % len(reqs)], CLIENTS, seconds)
         )
-        return Load(result, codes, 0.0, 0.0)
+        return Load(result, codes)
 
     def paced(self, rate: float, seconds: float) -> Load:
         self.runs += 1
         reqs = [self._report(self.runs, i) for i in range(int(rate * seconds))]
         result = asyncio.run(loadgen._open_loop(self.url, reqs, rate, CLIENTS))
-        return Load(result, {}, 0.0, 0.0)
+        return Load(result, {})
 
 
 # --- the benchmark --------------------------------------------------------------------------
@@ -616,10 +656,10 @@ def intake(workdir: Path) -> Section:
                             ("resolve", clients.resolve),
                         ):
                             log(f"{kind}, {CLIENTS} clients closed loop, {SECONDS} s ({k + 1})")
-                            runs[n][kind].append(_measure(app.pid, pg_pid, partial(fn, SECONDS)))
+                            runs[n][kind].append(_measure(app, pg_pid, partial(fn, SECONDS)))
                     log(f"reports at {PACED_RATE}/s, open loop, {PACED_SECONDS} s")
                     runs[n]["paced"].append(
-                        _measure(app.pid, pg_pid, partial(clients.paced, PACED_RATE, PACED_SECONDS))
+                        _measure(app, pg_pid, partial(clients.paced, PACED_RATE, PACED_SECONDS))
                     )
             with engine.connect() as conn:
                 stored = conn.execute(text("SELECT count(*) FROM case_file")).scalar_one()
@@ -644,10 +684,16 @@ def intake(workdir: Path) -> Section:
         f"closed loop: {CLIENTS} clients always have a request in flight, so mean latency = "
         f"{CLIENTS} ÷ throughput (Little's law): p99 ≤ {TARGET_P99_MS:.0f} ms at {CLIENTS} "
         f"closed-loop clients needs well over {CLIENTS / TARGET_P99_MS * 1000:.0f} reports/s; "
-        f"the open-loop figure is the latency at the target rate of {PACED_RATE}/s",
+        "the bare resolve on the same server and clients, the cheapest request there is, misses "
+        f"it too (its p99 is the baseline of that row); the open-loop figure is the latency at "
+        f"the target rate of {PACED_RATE}/s",
         "CPU (cores) = CPU seconds ÷ wall seconds of the round: server = the `shudi serve` "
-        "process tree, PostgreSQL = the postmaster and its backends, client = this process; "
-        f"all share the machine's {len(os.sched_getaffinity(0))} cores",
+        "process tree, PostgreSQL = the postmaster and its backends, client = this process, "
+        "machine busy = every process (/proc/stat, less idle and iowait); all share the "
+        f"machine's {len(os.sched_getaffinity(0))} cores. With several workers, the keep-alive "
+        "connections each worker holds are counted 3 s into the round: uvicorn's workers share "
+        "one listening socket and an asyncio loop accepts a whole burst of connections at once, "
+        "so the split of the 50 clients between workers varies from round to round",
     ]
     return sec
 
