@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 from argon2 import PasswordHasher
 from sqlalchemy import Connection
 
@@ -157,3 +166,33 @@ def file_report(
             **extra,
         ),
     )
+
+
+@contextmanager
+def live_server(db_url: str, **env: str) -> Iterator[str]:
+    """``shudi serve`` on a free loopback port against ``db_url``; yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    shudi = str(Path(sys.executable).with_name("shudi"))
+    proc = subprocess.Popen(
+        [shudi, "serve", "--port", str(port)],
+        env=os.environ | {"SHUDI_DATABASE_URL": db_url} | env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("the server did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -4,11 +4,7 @@ commits, idempotency under concurrent retries and ETags are exercised for real."
 from __future__ import annotations
 
 import io
-import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,19 +13,13 @@ import httpx
 import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
-from support import load_mini
+from support import live_server, load_mini
 
 from accounts.service import create_user
 from jurisdictions import catalog
 
 SHUDI = str(Path(sys.executable).with_name("shudi"))
 PASSWORD = "correct horse battery"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -46,27 +36,8 @@ def server(
             conn, username="cw", password=PASSWORD, role="community_worker", community_code="C21"
         )
     eng.dispose()
-    port = _free_port()
-    env = os.environ | {"SHUDI_DATABASE_URL": scratch}
-    proc = subprocess.Popen(
-        [SHUDI, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start")
-    yield base, scratch
-    proc.terminate()
-    proc.wait(10)
+    with live_server(scratch) as base:
+        yield base, scratch
 
 
 def login(base: str, user: str = "disp") -> dict[str, str]:

@@ -8,12 +8,8 @@ and their element names checked.
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,7 +23,7 @@ from jsonschema import Draft4Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT4
 from sqlalchemy import create_engine, text
-from support import IN_P111, IN_T2, load_mini
+from support import IN_P111, IN_T2, live_server, load_mini
 
 from accounts.service import authenticate, create_api_key, create_user
 from incidents import open311, service
@@ -85,12 +81,6 @@ def as_xml(r: httpx.Response, root: str, status: int = 200) -> ET.Element:
     return el
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def world(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
     scratch = request.getfixturevalue("module_scratch_db_url")
@@ -127,36 +117,18 @@ def world(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
         for _ in range(101):  # more than a page can hold
             case(IN_T2, urban)
     eng.dispose()
-    port = _free_port()
-    proc = subprocess.Popen(
-        [SHUDI, "serve", "--port", str(port)],
-        env=os.environ | {"SHUDI_DATABASE_URL": scratch},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start")
-    yield {
-        "base": base,
-        "api": f"{base}/open311/v2",
-        "db": scratch,
-        "key": key,
-        "urban": urban,
-        "other": other,
-        "rejected": rejected,
-        "old": old,
-        "hidden": hidden,
-    }
-    proc.terminate()
-    proc.wait(10)
+    with live_server(scratch) as base:
+        yield {
+            "base": base,
+            "api": f"{base}/open311/v2",
+            "db": scratch,
+            "key": key,
+            "urban": urban,
+            "other": other,
+            "rejected": rejected,
+            "old": old,
+            "hidden": hidden,
+        }
 
 
 def post(w: dict[str, Any], fmt: str = "json", **over: Any) -> httpx.Response:

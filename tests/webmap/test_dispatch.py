@@ -6,9 +6,7 @@ with a scratch database, the HTML as served, and a desktop-sized Chromium that l
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from support import IN_P111, IN_P112, IN_T2, load_mini
+from support import IN_P111, IN_P112, IN_T2, live_server, load_mini
 
 from accounts.service import create_user
 from gis.coords import from_wgs84
@@ -67,31 +65,8 @@ def site_db(module_scratch_db_url: str) -> str:
 
 
 def _serve(db_url: str, **settings: str) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    env = os.environ | {"SHUDI_DATABASE_URL": db_url} | settings
-    proc = subprocess.Popen(
-        [SHUDI, "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail("the server did not start")
+    with live_server(db_url, **settings) as base:
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture(scope="module")
