@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
 from gis.coords import CoordSystem
 from jurisdictions import batch, catalog, directory, generations, routing, service
 from jurisdictions.exceptions import InvalidCoordinates, TooManyPoints
 from jurisdictions.schemas import BatchIn, BatchOut, ErrorOut, GenerationOut, ResolveOut
-from shudi.database import db_connection, db_reader
+from shudi.database import db_connection, db_reader, reader_factory
 from shudi.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["jurisdictions"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
 #: Read-only lookups run without a transaction around them.
 Reader = Annotated[Connection, Depends(db_reader, scope="function")]
+#: For the hottest route: the route opens the connection in its own thread-pool call.
+Opener = Annotated[Callable[[], AbstractContextManager[Connection]], Depends(reader_factory)]
 
 
 def json_response(payload: object, status_code: int = 200) -> Response:
@@ -32,15 +37,20 @@ def json_response(payload: object, status_code: int = 200) -> Response:
     response_model=ResolveOut,
     responses={422: {"model": ErrorOut, "description": "outside or bad coordinates"}},
 )
-def resolve(
-    conn: Reader,
+async def resolve(
+    opener: Opener,
     lon: Annotated[float, Query(description="Longitude (x) in `crs`.")],
     lat: Annotated[float, Query(description="Latitude (y) in `crs`.")],
     crs: CoordSystem = CoordSystem.WGS84,
     at: datetime | None = None,
 ) -> Response:
     """Whose territory (属地) a point is in: town, community, property area, agency units."""
-    return json_response(service.resolve_one(conn, lon=lon, lat=lat, crs=crs, at=at).as_dict())
+
+    def work() -> dict:
+        with opener() as conn:
+            return service.resolve_one(conn, lon=lon, lat=lat, crs=crs, at=at).as_dict()
+
+    return json_response(await run_in_threadpool(work))
 
 
 @router.post("/resolve/batch", response_model=BatchOut)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,7 +12,7 @@ from support import IN_P111, IN_T2, file_report, type_of
 
 from accounts.service import issue_token
 from api.app import create_app
-from shudi.database import db_connection, db_reader
+from shudi.database import db_connection, db_reader, reader_factory
 
 PHONE = "13800000000"
 
@@ -21,6 +22,7 @@ def client(conn: Connection, world: dict) -> Iterator[TestClient]:
     app = create_app()
     app.dependency_overrides[db_connection] = lambda: conn
     app.dependency_overrides[db_reader] = lambda: conn
+    app.dependency_overrides[reader_factory] = lambda: lambda: nullcontext(conn)
     with TestClient(app) as c:
         yield c
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,7 +11,7 @@ from sqlalchemy import Connection
 
 from api.app import create_app
 from gis.coords import from_wgs84
-from shudi.database import db_connection, db_reader
+from shudi.database import db_connection, db_reader, reader_factory
 
 
 @pytest.fixture
@@ -18,6 +19,7 @@ def client(conn: Connection, mini: dict) -> Iterator[TestClient]:
     app = create_app()
     app.dependency_overrides[db_connection] = lambda: conn
     app.dependency_overrides[db_reader] = lambda: conn
+    app.dependency_overrides[reader_factory] = lambda: lambda: nullcontext(conn)
     with TestClient(app) as c:
         yield c
 
