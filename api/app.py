@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,6 +32,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
             check_durability(get_engine())
         except SQLAlchemyError as exc:
             log.warning("database not reachable at start-up (%s); /healthz reports 503", exc)
+    # everything imported so far lives as long as the process: keep it out of the cyclic
+    # collector's full sweeps (measured: they stalled 10,000-point batches by 100-200 ms)
+    gc.freeze()
     yield
 
 
