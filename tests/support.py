@@ -169,17 +169,21 @@ def file_report(
 
 
 @contextmanager
-def live_server(db_url: str, **env: str) -> Iterator[str]:
-    """``shudi serve`` on a free loopback port against ``db_url``; yields its base URL."""
+def live_server(db_url: str, log: Path | None = None, **env: str) -> Iterator[str]:
+    """``shudi serve`` on a free loopback port against ``db_url``; yields its base URL.
+
+    With ``log``, the server's output goes there (and its tail into a start-up failure).
+    """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     shudi = str(Path(sys.executable).with_name("shudi"))
+    out = log.open("wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
         [shudi, "serve", "--port", str(port)],
         env=os.environ | {"SHUDI_DATABASE_URL": db_url} | env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -191,8 +195,15 @@ def live_server(db_url: str, **env: str) -> Iterator[str]:
                 pass
             time.sleep(0.1)
         else:
-            raise RuntimeError("the server did not start")
+            tail = log.read_text(errors="replace")[-3000:] if log else ""
+            raise RuntimeError(f"the server did not start\n{tail}")
         yield base
     finally:
         proc.terminate()
-        proc.wait(10)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if log:
+            out.close()  # type: ignore[union-attr]

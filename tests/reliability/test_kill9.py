@@ -10,11 +10,7 @@ that the app recovers by itself, and that Idempotency-Keys still replay the stor
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,13 +26,12 @@ import httpx
 import psutil
 import pytest
 from sqlalchemy import create_engine, text
-from support import load_mini
+from support import live_server, load_mini
 
 from jurisdictions import catalog
 from shudi import embedded
 from shudi.migrate import upgrade
 
-SHUDI = str(Path(sys.executable).with_name("shudi"))
 THREADS = 8
 BURST_S = 6.0
 MAX_REQUESTS = 3_000
@@ -45,12 +40,6 @@ CLIENT_TIMEOUT_S = 10.0
 BACKOFF_S = 0.1  # a client pausing after a failed request (the server says Retry-After)
 RECOVERY_LIMIT_S = 10.0
 WHERE = (120.002, 30.002)  # inside the mini district (T1 / C11 / P111)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -80,32 +69,8 @@ def server(cluster: embedded.Cluster) -> Iterator[str]:
         load_mini(conn)
         catalog.sync_taxonomy(conn)
     eng.dispose()
-    port = _free_port()
-    log = cluster.root.parent / "server.log"
-    env = os.environ | {"SHUDI_DATABASE_URL": url}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [SHUDI, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            pytest.fail(f"the server did not start:\n{log.read_text(errors='replace')[-3000:]}")
+    with live_server(url, log=cluster.root.parent / "server.log") as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 def kill9(cluster: embedded.Cluster) -> tuple[int, float]:
