@@ -18,6 +18,11 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# A CJK font embedded in the PDF exports (meeting agendas and minutes, assessments).
+if [[ ! -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]]; then
+  apt_install fonts-wqy-zenhei
+fi
+
 if [[ -n "${SHUDI_DATABASE_URL:-}" && "${SHUDI_SKIP_EMBEDDED:-}" == 1 ]]; then
   exit 0
 fi
