@@ -71,10 +71,23 @@ def _day(d: date | datetime) -> date:
     return _local(d).date() if isinstance(d, datetime) else d
 
 
+@lru_cache(maxsize=4096)
+def _official_workday(day: date) -> bool:
+    """``chinese_calendar.is_workday``, remembered (every deadline asks about the same days)."""
+    return bool(chinese_calendar.is_workday(day))
+
+
+@lru_cache(maxsize=4096)
+def _holiday_detail(day: date) -> tuple[bool, str | None]:
+    """``chinese_calendar.get_holiday_detail``, remembered."""
+    off, name = chinese_calendar.get_holiday_detail(day)
+    return bool(off), name
+
+
 def calendar_known(d: date | datetime) -> bool:
     """Whether the official calendar of ``d`` (a datetime: its Shanghai date) is known."""
     try:
-        chinese_calendar.is_workday(_day(d))
+        _official_workday(_day(d))
     except NotImplementedError:
         return False
     return True
@@ -87,7 +100,7 @@ def is_working_day(d: date | datetime) -> bool:
     """
     day = _day(d)
     try:
-        return bool(chinese_calendar.is_workday(day))
+        return _official_workday(day)
     except NotImplementedError:
         _warn_unknown_year(day.year)
         return day.weekday() < 5
@@ -307,7 +320,7 @@ def _holidays_between(a: datetime, b: datetime) -> list[str]:
     names: list[str] = []
     day, last = _local(a).date(), _local(b).date()
     while day <= last:
-        off, name = chinese_calendar.get_holiday_detail(day)
+        off, name = _holiday_detail(day)
         if off and name and name not in names:
             names.append(name)
         day += timedelta(days=1)

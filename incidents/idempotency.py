@@ -57,11 +57,7 @@ def begin(conn: Connection, *, key: str | None, scope: str, fingerprint: str) ->
                    AND created_at > now() - interval '{KEEP_HOURS} hours'"""),
         {"k": key, "s": scope},
     ).first()
-    if row is None:
-        conn.execute(
-            text("DELETE FROM idempotency_key WHERE key = :k AND scope = :s"),
-            {"k": key, "s": scope},
-        )
+    if row is None:  # new, or expired (``finish`` overwrites an expired row)
         return None
     if row.request_hash != fingerprint:
         raise IdempotencyKeyReused(
@@ -82,7 +78,10 @@ def finish(
     """Store the answer with the work, in the same transaction."""
     conn.execute(
         text("""INSERT INTO idempotency_key (key, scope, request_hash, status_code, response)
-                VALUES (:k, :s, :h, :c, :r)""").bindparams(),
+                VALUES (:k, :s, :h, :c, :r)
+                ON CONFLICT (key, scope) DO UPDATE SET request_hash = EXCLUDED.request_hash,
+                    status_code = EXCLUDED.status_code, response = EXCLUDED.response,
+                    created_at = now()"""),
         {
             "k": key,
             "s": scope,

@@ -94,19 +94,33 @@ def case_columns(res: Resolution, outcome: Routing) -> dict[str, Any]:
     }
 
 
+#: The case, its reporter and its first event in one statement (one round trip).
 INSERT_CASE = text("""
-INSERT INTO case_file (tracking_code, type_code, scope, urgency, status, channel, description,
-    address_text, input_crs, lon, lat, geom, town_code, community_code, property_area_code,
-    property_company, agency_units, handler_party, handler_unit_code, handler_name, routing,
-    generations, created_by, respond_due_at, stop_due_at, due_at, deadline_basis, created_at,
-    updated_at)
-VALUES (:tracking_code, :type_code, :scope, :urgency, 'reported', :channel, :description,
-    :address_text, :input_crs, :lon, :lat, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
-    :town_code, :community_code, :property_area_code, :property_company, :agency_units,
-    :handler_party, :handler_unit_code, :handler_name, :routing, :generations, :created_by,
-    :respond_due_at, :stop_due_at, :due_at, :deadline_basis, :now, :now)
-RETURNING id
-""").bindparams(*(bindparam(n, type_=JSONB) for n in ("agency_units", "routing", "generations")))
+WITH c AS (
+  INSERT INTO case_file (tracking_code, type_code, scope, urgency, status, channel, description,
+      address_text, input_crs, lon, lat, geom, town_code, community_code, property_area_code,
+      property_company, agency_units, handler_party, handler_unit_code, handler_name, routing,
+      generations, created_by, respond_due_at, stop_due_at, due_at, deadline_basis, created_at,
+      updated_at)
+  VALUES (:tracking_code, :type_code, :scope, :urgency, 'reported', :channel, :description,
+      :address_text, :input_crs, :lon, :lat, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
+      :town_code, :community_code, :property_area_code, :property_company, :agency_units,
+      :handler_party, :handler_unit_code, :handler_name, :routing, :generations, :created_by,
+      :respond_due_at, :stop_due_at, :due_at, :deadline_basis, :now, :now)
+  RETURNING id
+), reporter AS (
+  INSERT INTO case_reporter (case_id, tracking_code, contact_name, phone)
+  SELECT id, :tracking_code, :contact_name, :phone FROM c
+), event AS (
+  INSERT INTO case_event (case_id, actor_id, actor_role, actor_label, action, from_status,
+      to_status, note, data, public)
+  SELECT id, :actor_id, :actor_role, :actor_label, 'report', NULL, 'reported', '', :event, true
+  FROM c
+)
+SELECT id FROM c
+""").bindparams(
+    *(bindparam(n, type_=JSONB) for n in ("agency_units", "routing", "generations", "event"))
+)
 
 
 def add_event(
@@ -149,9 +163,11 @@ def create_case(
 ) -> dict[str, Any]:
     """Resolve, route, time and store a report; the answer a reporter gets."""
     _check(report, actor)
-    vtype = catalog.get_type(conn, code=report.type, reportable_only=actor is None)
+    vtype, agencies = catalog.type_and_agencies(
+        conn, code=report.type, reportable_only=actor is None
+    )
     res = resolve_one(conn, lon=report.lon, lat=report.lat, crs=report.crs)
-    outcome = route(resolution=res, vtype=vtype, agencies=catalog.agencies_by_code(conn))
+    outcome = route(resolution=res, vtype=vtype, agencies=agencies)
     now = now or datetime.now(UTC)
     dl = load_policy().deadlines_for(vtype.code, vtype.scope, report.urgency, start=now)
     code = new_tracking_code()
@@ -174,13 +190,18 @@ def create_case(
             "due_at": dl.resolve_by,
             "deadline_basis": dl.basis_zh,
             "now": now,
+            "contact_name": report.contact_name.strip(),
+            "phone": report.phone.strip(),
+            "actor_id": actor.user_id if actor else None,
+            "actor_role": actor.role.value if actor else "resident",
+            "actor_label": actor.label if actor else "",
+            "event": {
+                "channel": report.channel,
+                "handler": cols["handler_name"],
+                "reasons": [r.zh for r in outcome.reasons],
+            },
         },
     ).scalar_one()
-    conn.execute(
-        text("""INSERT INTO case_reporter (case_id, tracking_code, contact_name, phone)
-                VALUES (:c, :t, :n, :p)"""),
-        {"c": case_id, "t": code, "n": report.contact_name.strip(), "p": report.phone.strip()},
-    )
     for photo in report.photos:
         conn.execute(
             text("""INSERT INTO case_photo (case_id, content, mime, width, height, sha256,
@@ -195,19 +216,6 @@ def create_case(
                 "t": photo.taken_at,
             },
         )
-    add_event(
-        conn,
-        case_id=case_id,
-        actor=actor,
-        action="report",
-        from_status=None,
-        to_status="reported",
-        data={
-            "channel": report.channel,
-            "handler": cols["handler_name"],
-            "reasons": [r.zh for r in outcome.reasons],
-        },
-    )
     return {
         "id": case_id,
         "tracking_code": code,

@@ -267,6 +267,6 @@ def route_point(
     from jurisdictions import catalog
     from jurisdictions.service import resolve_one
 
-    vtype = catalog.get_type(conn, code=type_code)
+    vtype, agencies = catalog.type_and_agencies(conn, code=type_code)
     res = resolve_one(conn, lon=lon, lat=lat, crs=crs, at=at)
-    return route(resolution=res, vtype=vtype, agencies=catalog.agencies_by_code(conn))
+    return route(resolution=res, vtype=vtype, agencies=agencies)
