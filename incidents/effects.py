@@ -260,6 +260,18 @@ def rate(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"satisfaction": value}, {"satisfaction": value}
 
 
+def hide(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    if ctx.case["hidden"]:
+        raise InvalidReport("the case is already hidden from public views")
+    return {"hidden": True}, {"hidden": True}
+
+
+def unhide(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not ctx.case["hidden"]:
+        raise InvalidReport("the case is not hidden")
+    return {"hidden": False}, {"hidden": False}
+
+
 EFFECTS: dict[str, Effect] = {
     "accept": accept,
     "reject": reject,
@@ -279,6 +291,8 @@ EFFECTS: dict[str, Effect] = {
     "merge": merge,
     "refused_to_correct": refused_to_correct,
     "rate": rate,
+    "hide": hide,
+    "unhide": unhide,
 }
 
 

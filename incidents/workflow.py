@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from incidents.models import OPEN_STATUSES
+from incidents.models import OPEN_STATUSES, STATUSES
 
 ACTIVE = ("accepted", "dispatched", "in_progress", "referred", "joint", "postponed", "reopened")
 
@@ -154,6 +154,16 @@ TABLE: tuple[Transition, ...] = (
         public=False,
         summary="备注",
     ),
+    _t(
+        "hide",
+        STATUSES,
+        None,
+        "dispatcher",
+        ("note",),
+        public=False,
+        summary="对公众隐藏（恶意、不实或不宜公开的举报，说明理由）",
+    ),
+    _t("unhide", STATUSES, None, "dispatcher", ("note",), public=False, summary="恢复公开"),
     _t("rate", ("closed",), None, "reporter", ("satisfaction",), summary="群众评价"),
     _t(
         "dispute",

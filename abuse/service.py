@@ -1,0 +1,218 @@
+"""Rate limits and bans: one autocommitted statement per report, before any work is done.
+
+Counters are fixed windows in PostgreSQL (``rate_counter``, unlogged), so every worker and
+every app server shares them. The statement runs outside the report's transaction: it holds
+each counter row only for itself, never while the report is stored.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import h3
+from sqlalchemy import Connection, text
+
+from abuse.exceptions import Banned, BanNotFound, InvalidBan, InvalidLimit, RateLimited
+from abuse.models import BAN_KINDS
+
+_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_PHONE_JUNK = re.compile(r"[\s\-()]")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``count`` requests per key in each window of ``seconds``."""
+
+    count: int
+    seconds: int
+
+    @classmethod
+    def parse(cls, spec: str) -> Limit | None:
+        """``"30/1h"``, ``"10/h"``, ``"5/10m"`` → a Limit; ``"off"`` → None."""
+        if spec.strip().lower() in ("off", "none", ""):
+            return None
+        m = _LIMIT.match(spec)
+        if not m or int(m.group(1)) < 1 or (m.group(2) and int(m.group(2)) < 1):
+            raise InvalidLimit(f"rate limit {spec!r} is not N/PERIOD (e.g. 30/1h, 5/10m) or off")
+        return cls(int(m.group(1)), int(m.group(2) or 1) * _UNIT_S[m.group(3)])
+
+    def window(self, now: datetime) -> tuple[datetime, int]:
+        """The start of the window ``now`` falls in, and whole seconds until it ends."""
+        epoch = now.timestamp()
+        start = math.floor(epoch / self.seconds) * self.seconds
+        return datetime.fromtimestamp(start, UTC), max(1, math.ceil(start + self.seconds - epoch))
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The limits on report submission (each None when off) and the map cell's H3 resolution."""
+
+    per_ip: Limit | None
+    per_phone: Limit | None
+    per_cell: Limit | None
+    cell_resolution: int = 10
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Policy:
+        """The policy the settings describe (``SHUDI_REPORT_LIMIT_*``)."""
+        return cls(
+            Limit.parse(settings.report_limit_ip),
+            Limit.parse(settings.report_limit_phone),
+            Limit.parse(settings.report_limit_cell),
+            settings.report_limit_cell_resolution,
+        )
+
+
+def normalize_phone(phone: str) -> str:
+    """A phone number as compared and stored: digits and a leading ``+`` only."""
+    return _PHONE_JUNK.sub("", phone or "")
+
+
+CHECK = text("""
+WITH seen AS (
+  SELECT 1 FROM idempotency_key
+  WHERE key = :idem AND scope = 'reports' AND created_at > now() - interval '24 hours'
+), k AS (
+  SELECT * FROM unnest(CAST(:keys AS text[]), CAST(:starts AS timestamptz[])) AS k(key, start)
+  WHERE NOT EXISTS (SELECT 1 FROM seen)
+  ORDER BY key
+), counted AS (
+  INSERT INTO rate_counter AS r (key, window_start, count)
+  SELECT key, start, 1 FROM k
+  ON CONFLICT (key, window_start) DO UPDATE SET count = r.count + 1
+  RETURNING r.key, r.count
+)
+SELECT (SELECT json_object_agg(key, count) FROM counted) AS counts,
+       (SELECT reason FROM ban
+        WHERE ((kind = 'ip' AND value = :ip) OR (kind = 'phone' AND value = :phone))
+          AND (expires_at IS NULL OR expires_at > now())
+        ORDER BY id LIMIT 1) AS banned
+""")
+
+
+def check_report(
+    conn: Connection,
+    *,
+    policy: Policy,
+    ip: str | None,
+    phone: str,
+    lon: float,
+    lat: float,
+    type_code: str,
+    idempotency_key: str | None,
+    now: datetime | None = None,
+) -> None:
+    """Count one report against every limit; raise :class:`Banned` or :class:`RateLimited`.
+
+    ``lon``/``lat`` are WGS-84 (store coordinates). A retry of a report already answered
+    (same Idempotency-Key) is not counted again.
+    """
+    now = now or datetime.now(UTC)
+    phone = normalize_phone(phone)
+    limits: dict[str, tuple[Limit, datetime, int]] = {}
+    wanted = (
+        ("ip", ip, policy.per_ip),
+        ("phone", phone or None, policy.per_phone),
+        (
+            "cell",
+            f"{h3.latlng_to_cell(lat, lon, policy.cell_resolution)}:{type_code}",
+            policy.per_cell,
+        ),
+    )
+    for kind, value, limit in wanted:
+        if value and limit:
+            start, left = limit.window(now)
+            limits[f"report:{kind}:{limit.seconds}:{value}"] = (limit, start, left)
+    row = conn.execute(
+        CHECK,
+        {
+            "idem": idempotency_key or "",
+            "keys": list(limits),
+            "starts": [s for _, s, _ in limits.values()],
+            "ip": ip or "",
+            "phone": phone,
+        },
+    ).one()
+    if row.banned is not None:
+        raise Banned(
+            "reports from this address or phone number are not accepted; "
+            "please call the 12345 hotline"
+        )
+    over = [
+        (key, left)
+        for key, count in (row.counts or {}).items()
+        for limit, _, left in [limits[key]]
+        if count > limit.count
+    ]
+    if over:
+        kinds = sorted({key.split(":")[1] for key, _ in over})
+        wait = max(left for _, left in over)
+        raise RateLimited(
+            f"too many reports ({', '.join(kinds)}); try again in {wait} s",
+            retry_after_s=wait,
+            limits=kinds,
+        )
+
+
+def add_ban(
+    conn: Connection,
+    *,
+    kind: str,
+    value: str,
+    reason: str,
+    created_by: str = "",
+    days: float | None = None,
+) -> dict[str, Any]:
+    """Refuse reports from an address or phone number (for ``days``, or until lifted)."""
+    if kind not in BAN_KINDS:
+        raise InvalidBan(f"a ban is on one of {', '.join(BAN_KINDS)}, not {kind!r}")
+    value = normalize_phone(value) if kind == "phone" else value.strip()
+    if not value:
+        raise InvalidBan(f"the {kind} to ban is empty")
+    if not reason.strip():
+        raise InvalidBan("a ban needs a reason")
+    if days is not None and days <= 0:
+        raise InvalidBan("a ban lasts a positive number of days")
+    expires = datetime.now(UTC) + timedelta(days=days) if days is not None else None
+    row = conn.execute(
+        text("""INSERT INTO ban (kind, value, reason, created_by, expires_at)
+                VALUES (:k, :v, :r, :b, :e)
+                RETURNING id, kind, value, reason, created_by, created_at, expires_at"""),
+        {"k": kind, "v": value, "r": reason.strip(), "b": created_by, "e": expires},
+    )
+    return dict(row.mappings().one())
+
+
+def list_bans(conn: Connection, *, include_expired: bool = False) -> list[dict[str, Any]]:
+    """Bans in force (or all), newest first."""
+    rows = conn.execute(
+        text("""SELECT id, kind, value, reason, created_by, created_at, expires_at FROM ban
+                WHERE CAST(:all AS boolean) OR expires_at IS NULL OR expires_at > now()
+                ORDER BY id DESC"""),
+        {"all": include_expired},
+    )
+    return [dict(r) for r in rows.mappings()]
+
+
+def lift_ban(conn: Connection, *, ban_id: int) -> None:
+    """Remove a ban."""
+    if not conn.execute(text("DELETE FROM ban WHERE id = :i"), {"i": ban_id}).rowcount:
+        raise BanNotFound(f"no ban {ban_id}")
+
+
+def purge(conn: Connection, *, policy: Policy, now: datetime | None = None) -> int:
+    """Forget the counters of windows that ended (a day's margin)."""
+    longest = max(
+        (lim.seconds for lim in (policy.per_ip, policy.per_phone, policy.per_cell) if lim),
+        default=0,
+    )
+    return conn.execute(
+        text("""DELETE FROM rate_counter
+                WHERE window_start < CAST(:t AS timestamptz) - make_interval(secs => :keep)"""),
+        {"t": now or datetime.now(UTC), "keep": longest + 86400},
+    ).rowcount
