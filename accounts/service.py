@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -19,7 +20,12 @@ from accounts.models import Role
 TOKEN_TTL = timedelta(hours=8)
 _hasher = PasswordHasher()
 # A hash to verify against when the user does not exist, so timing does not reveal names.
-_DUMMY_HASH = _hasher.hash("not a password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown users (same time as a real check), made once."""
+    return _hasher.hash("not a password")
 
 
 @dataclass(frozen=True)
@@ -125,7 +131,7 @@ def authenticate(conn: Connection, *, username: str, password: str) -> Principal
         .first()
     )
     try:
-        _hasher.verify(row["password_hash"] if row else _DUMMY_HASH, password)
+        _hasher.verify(row["password_hash"] if row else _dummy_hash(), password)
     except (VerifyMismatchError, InvalidHashError) as exc:
         raise NotAuthenticated("wrong user name or password") from exc
     if row is None:
