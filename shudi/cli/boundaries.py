@@ -1,4 +1,8 @@
-"""``shudi boundaries``: import, activate, list and check boundary generations."""
+"""``shudi boundaries``: import, activate, list and check boundary generations.
+
+The spatial stack (GeoPandas, GDAL) is imported by the commands that need it, so that every
+other ``shudi`` command starts quickly.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gis.io import read_boundaries
-from gis.validation import summarise
-from incidents.territory import reresolve_open_cases
-from jurisdictions import generations
 from jurisdictions.exceptions import BoundaryImportRejected
 from shudi.cli.common import fail, transaction
 
@@ -59,6 +59,10 @@ def import_(
     gap_m2: float = typer.Option(100.0, help="Gap between communities reported, in m²."),
 ) -> None:
     """Import a boundary file as a new generation of LAYER (validated; all or nothing)."""
+    from gis.io import read_boundaries
+    from gis.validation import summarise
+    from jurisdictions import generations
+
     generations.check_layer(layer, agency)
     fields = _fields(field)
     with _progress() as bar:
@@ -114,6 +118,9 @@ def import_(
 @app.command()
 def activate(generation: int = typer.Argument(..., help="The generation id.")) -> None:
     """Make GENERATION its layer's active one (atomically); open cases are re-resolved."""
+    from incidents.territory import reresolve_open_cases
+    from jurisdictions import generations
+
     with transaction() as conn:
         changed = generations.activate_generation(conn, generation_id=generation)
         moved = reresolve_open_cases(conn) if changed else {"changed": 0}
@@ -127,6 +134,8 @@ def activate(generation: int = typer.Argument(..., help="The generation id.")) -
 @app.command("list")
 def list_() -> None:
     """Layers, generations, counts and which is active."""
+    from jurisdictions import generations
+
     with transaction() as conn:
         rows = generations.list_generations(conn)
     table = Table("id", "layer", "agency", "features", "active", "created", "source")
@@ -146,6 +155,9 @@ def list_() -> None:
 @app.command()
 def check() -> None:
     """Validate the active generations as an import would (exit 1 on errors)."""
+    from gis.validation import summarise
+    from jurisdictions import generations
+
     with transaction() as conn:
         report = generations.check_store(conn)
     errors = 0
