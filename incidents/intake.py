@@ -22,6 +22,7 @@ from incidents.photos import SanitizedPhoto
 from jurisdictions import catalog
 from jurisdictions.routing import Routing, route
 from jurisdictions.service import Resolution, resolve_one
+from shudi.pii import get_cipher
 
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
 TRACKING_LENGTH = 12  # 31**12 ≈ 2**59 codes
@@ -172,6 +173,7 @@ def create_case(
     dl = load_policy().deadlines_for(vtype.code, vtype.scope, report.urgency, start=now)
     code = new_tracking_code()
     cols = case_columns(res, outcome)
+    cipher = get_cipher()
     case_id = conn.execute(
         INSERT_CASE,
         cols
@@ -190,8 +192,8 @@ def create_case(
             "due_at": dl.resolve_by,
             "deadline_basis": dl.basis_zh,
             "now": now,
-            "contact_name": report.contact_name.strip(),
-            "phone": report.phone.strip(),
+            "contact_name": cipher.seal(report.contact_name.strip(), column="contact_name"),
+            "phone": cipher.seal(report.phone.strip(), column="phone"),
             "actor_id": actor.user_id if actor else None,
             "actor_role": actor.role.value if actor else "resident",
             "actor_label": actor.label if actor else "",

@@ -1,0 +1,78 @@
+"""Residents' personal data over time: key rotation and anonymisation after the retention period.
+
+Names and phone numbers are kept sealed (:mod:`shudi.pii`) for as long as a case may need a
+call back; once a case has been closed for the retention period they are erased, and the case
+records that they were (a system event). See docs/privacy.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Connection, text
+
+from shudi.pii import Cipher
+
+BATCH = 1000
+
+
+def reseal(
+    conn: Connection, *, cipher: Cipher, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Seal every stored name and phone under the current key (older keys, or none); a count."""
+    todo = conn.execute(
+        text("""SELECT id, contact_name, phone FROM case_reporter
+                WHERE contact_name <> '' OR phone <> '' ORDER BY id""")
+    ).all()
+    stale = [
+        r for r in todo if not (cipher.is_current(r.contact_name) and cipher.is_current(r.phone))
+    ]
+    for start in range(0, len(stale), BATCH):
+        rows = stale[start : start + BATCH]
+        conn.execute(
+            text("UPDATE case_reporter SET contact_name = :n, phone = :p WHERE id = :i"),
+            [
+                {
+                    "i": r.id,
+                    "n": cipher.seal(
+                        cipher.open(r.contact_name, column="contact_name"), column="contact_name"
+                    ),
+                    "p": cipher.seal(cipher.open(r.phone, column="phone"), column="phone"),
+                }
+                for r in rows
+            ],
+        )
+        if progress:
+            progress(start + len(rows), len(stale))
+    return len(stale)
+
+
+ANONYMISE = text("""
+WITH due AS (
+  SELECT DISTINCT c.id FROM case_file c JOIN case_reporter r ON r.case_id = c.id
+  WHERE c.status IN ('closed', 'rejected')
+    AND COALESCE(c.closed_at, c.updated_at) < CAST(:cutoff AS timestamptz)
+    AND (r.contact_name <> '' OR r.phone <> '')
+), erased AS (
+  UPDATE case_reporter r SET contact_name = '', phone = ''
+  FROM due WHERE r.case_id = due.id
+  RETURNING r.case_id
+), logged AS (
+  INSERT INTO case_event (case_id, actor_id, actor_role, actor_label, action, from_status,
+                          to_status, note, data, public)
+  SELECT id, NULL, 'system', 'retention', 'anonymise', NULL, NULL,
+         '个人信息已按保存期限删除', jsonb_build_object('retention_days', CAST(:days AS int)),
+         false
+  FROM due
+)
+SELECT count(*) FROM due
+""")
+
+
+def anonymise(conn: Connection, *, days: int, now: datetime | None = None) -> int:
+    """Erase the reporters' names and phones of cases closed more than ``days`` ago."""
+    if days < 1:
+        raise ValueError("the retention period is at least one day")
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
+    return int(conn.execute(ANONYMISE, {"cutoff": cutoff, "days": days}).scalar_one())
