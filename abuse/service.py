@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 
 from abuse.exceptions import Banned, BanNotFound, InvalidBan, InvalidLimit, RateLimited
 from abuse.models import BAN_KINDS
+from shudi.pii import get_cipher
 
 _LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -124,8 +125,11 @@ def check_report(
             policy.per_cell,
         ),
     )
+    cipher = get_cipher()
     for kind, value, limit in wanted:
         if value and limit:
+            if kind == "phone":  # counters never hold the number itself
+                value = cipher.digest(value, purpose="rate-limit phone")
             start, left = limit.window(now)
             limits[f"report:{kind}:{limit.seconds}:{value}"] = (limit, start, left)
     row = conn.execute(
