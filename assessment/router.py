@@ -1,0 +1,174 @@
+"""HTTP routes of the assessment: the figures (JSON, Excel, PDF), the case ids behind each
+figure, and the dashboard pages. Town coordinators and administrators only (others 403)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+from urllib.parse import quote, urlencode
+
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import Response as RawResponse
+from sqlalchemy import Connection
+
+from accounts.exceptions import Forbidden, NotAuthenticated
+from accounts.models import Role
+from accounts.router import CurrentPrincipal, current_principal
+from accounts.service import Principal
+from assessment import export, service
+from assessment.period import CHINA, Period
+from assessment.period import period as make_period
+from assessment.schemas import Assessment, AuditList
+from jurisdictions import service as territory
+from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
+from shudi.database import db_connection
+from shudi.settings import get_settings
+from webmap.basemaps import Basemap, basemap_from_settings
+from webmap.pages import assessment as pages
+
+router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
+page_router = APIRouter(include_in_schema=False, tags=["pages"])
+Conn = Annotated[Connection, Depends(db_connection, scope="function")]
+ASSESSORS = frozenset({Role.town_coordinator, Role.admin})
+MAP_DIGITS = 3  # ≈ 100 m: where cases cluster, not whose home it is
+
+
+def assessor(principal: CurrentPrincipal) -> Principal:
+    """The principal, if a town coordinator or an administrator; 403 otherwise."""
+    if principal.role not in ASSESSORS:
+        raise Forbidden("the assessment is for town coordinators and administrators")
+    return principal
+
+
+Assessor = Annotated[Principal, Depends(assessor)]
+
+
+def period(
+    first: Annotated[
+        date | None, Query(alias="from", description="First day (default 1 January)")
+    ] = None,
+    last: Annotated[date | None, Query(alias="to", description="Last day, included")] = None,
+) -> Period:
+    """The period asked for (China time), this year so far by default."""
+    today = datetime.now(UTC).astimezone(CHINA).date()
+    return make_period(first=first or date(today.year, 1, 1), last=last or today)
+
+
+PeriodQ = Annotated[Period, Depends(period)]
+
+
+@router.get(
+    "",
+    response_model=Assessment,
+    responses={200: {"content": {"application/pdf": {}, export.RENDERERS["xlsx"][1]: {}}}},
+)
+def assessment(
+    conn: Conn,
+    _who: Assessor,
+    p: PeriodQ,
+    format: Literal["json", "xlsx", "pdf"] = "json",
+) -> RawResponse:
+    """Every agency's, agency unit's and town's figures for the period (definitions in
+    docs/assessment.md); ``format=xlsx|pdf`` for the export."""
+    if format == "json":
+        payload = export.figures(conn, p=p)
+        return RawResponse(orjson.dumps(payload), media_type="application/json")
+    out = export.render(conn, p=p, fmt=format)
+    return RawResponse(
+        out.content,
+        media_type=out.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{out.filename}"'},
+    )
+
+
+@router.get("/cases", response_model=AuditList)
+def audit(
+    conn: Conn,
+    _who: Assessor,
+    p: PeriodQ,
+    kind: Literal["agency", "agency_unit", "town"],
+    unit: str,
+    figure: str,
+    agency: str | None = None,
+) -> AuditList:
+    """The case ids behind one unit's figure (meeting-action ids for the action figures)."""
+    found = service.audit(conn, p=p, kind=kind, unit=unit, figure=figure, agency=agency)
+    return AuditList.model_validate(found)
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+def _basemap() -> Basemap:
+    s = get_settings()
+    local = s.basemap.strip().lower() == "local"
+    return basemap_from_settings(
+        s.basemap, s.basemap_url, s.tianditu_key, s.basemap_crs if local else None
+    )
+
+
+def _page_principal(request: Request, conn: Connection, here: str) -> Principal | RawResponse:
+    """The logged-in assessor; else a redirect to log in, or a 403 page."""
+    try:
+        principal = current_principal(request, conn)
+    except NotAuthenticated:
+        return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
+    if principal.role not in ASSESSORS:
+        user = {"username": principal.username, "role": principal.role.value}
+        return HTMLResponse(pages.render_forbidden(user=user), status_code=403)
+    return principal
+
+
+@page_router.get(pages.PATH, response_model=None)
+def dashboard(request: Request, conn: Conn, p: PeriodQ) -> RawResponse:
+    """The ranking tables, charts and case map for the period."""
+    principal = _page_principal(request, conn, pages.PATH)
+    if not isinstance(principal, Principal):
+        return principal
+    query = urlencode({"from": str(p.first), "to": str(p.last)})
+    html = pages.render_dashboard(
+        content=export.html_content(conn, p=p),
+        first=str(p.first),
+        last=str(p.last),
+        user={"username": principal.username, "role": principal.role.value},
+        downloads={
+            "Excel": f"{router.prefix}?{query}&format=xlsx",
+            "PDF": f"{router.prefix}?{query}&format=pdf",
+            "JSON": f"{router.prefix}?{query}",
+        },
+        map_url=f"{pages.MAP_PATH}?{query}",
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+
+def _names(result: dict) -> dict[tuple[str, str], str]:
+    out = {}
+    for u in result["units"]:
+        code = f"{u['agency']}/{u['unit']}" if u["kind"] == "agency_unit" else u["unit"]
+        out[(u["kind"], code)] = u["name"]
+    return out
+
+
+def _towns(conn: Connection) -> dict:
+    try:
+        text = territory.layer_geojson(
+            conn, layer="town", zoom=14, cap=get_settings().layer_max_features
+        )
+    except (NoActiveGeneration, TooManyFeatures):
+        return {"type": "FeatureCollection", "features": []}
+    return dict(orjson.loads(text))
+
+
+@page_router.get(pages.MAP_PATH, response_model=None)
+def case_map(request: Request, conn: Conn, p: PeriodQ) -> RawResponse:
+    """Each unit's cases of the period on a map (positions rounded to about 100 m)."""
+    principal = _page_principal(request, conn, pages.MAP_PATH)
+    if not isinstance(principal, Principal):
+        return principal
+    with service.facts(conn, p=p) as shared:
+        points = service.case_points(conn, p=p, digits=MAP_DIGITS, given=shared)
+        names = _names(service.assess(conn, p=p, given=shared))
+    html = pages.render_case_map(points=points, names=names, towns=_towns(conn), basemap=_basemap())
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
