@@ -21,6 +21,11 @@ from jurisdictions import catalog
 from shudi import database, embedded, settings
 from shudi.migrate import upgrade
 
+# The suite files many reports from one address: rate limits are off unless a test sets them
+# (tests/abuse exercises them). Servers the tests start inherit this.
+for _kind in ("IP", "PHONE", "CELL"):
+    os.environ.setdefault(f"SHUDI_REPORT_LIMIT_{_kind}", "off")
+
 
 def _test_url() -> str:
     s = settings.Settings()
