@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -13,11 +15,19 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from abuse.router import router as abuse_router
 from accounts.router import router as accounts_router
-from api import errors, pages
+from api import errors, openapi, pages
+from api.limits import BodySizeLimit
+from assessment.router import page_router as assessment_pages
+from assessment.router import router as assessment_router
+from audit.sealer import seal_forever
+from hotspots.pages import page_router as hotspots_pages
+from hotspots.router import router as hotspots_router
 from incidents.open311_router import router as open311_router
 from incidents.router import router as incidents_router
 from jurisdictions.router import router as jurisdictions_router
+from meetings.router import router as meetings_router
 from shudi.database import check_durability, get_engine
 from shudi.settings import get_settings
 
@@ -26,8 +36,10 @@ log = logging.getLogger("shudi")
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    """Refuse to serve on a database that can lose acknowledged writes."""
-    if get_settings().require_durable_db:
+    """Refuse to serve on a database that can lose acknowledged writes; seal the audit log."""
+    settings = get_settings()
+    pages.check_basemap()  # a page would answer 500 on every load: refuse to start instead
+    if settings.require_durable_db:
         try:
             check_durability(get_engine())
         except SQLAlchemyError as exc:
@@ -35,7 +47,14 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # everything imported so far lives as long as the process: keep it out of the cyclic
     # collector's full sweeps (measured: they stalled 10,000-point batches by 100-200 ms)
     gc.freeze()
+    sealer = None
+    if settings.audit_seal_interval_s > 0:
+        sealer = asyncio.create_task(seal_forever(settings.audit_seal_interval_s, get_engine))
     yield
+    if sealer is not None:
+        sealer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sealer
 
 
 def create_app() -> FastAPI:
@@ -49,10 +68,17 @@ def create_app() -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
+    app.add_middleware(BodySizeLimit)  # outermost: 413 before anything reads the body
     app.include_router(jurisdictions_router)
     app.include_router(accounts_router)
     app.include_router(incidents_router)
     app.include_router(open311_router)
+    app.include_router(abuse_router)
+    app.include_router(meetings_router)
+    app.include_router(hotspots_router)
+    app.include_router(hotspots_pages)
+    app.include_router(assessment_router)
+    app.include_router(assessment_pages)
     app.include_router(pages.router)
 
     @app.get("/healthz", tags=["ops"])
@@ -69,4 +95,5 @@ def create_app() -> FastAPI:
             )
         return JSONResponse({"status": "ok"})
 
+    openapi.install(app)
     return app

@@ -8,19 +8,29 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from abuse import exceptions as abx
 from accounts import exceptions as ax
+from assessment import exceptions as asx
+from hotspots import exceptions as hx
 from incidents import exceptions as ix
 from jurisdictions import catalog, directory
 from jurisdictions import exceptions as jx
+from meetings import exceptions as mx
+from shudi.database import DatabaseBusy, DatabaseUnavailable, QueryTimeout, database_error
 from shudi.errors import DomainError
 
 log = logging.getLogger("shudi.api")
 
 STATUS: dict[type[DomainError], int] = {
+    abx.RateLimited: 429,
+    abx.Banned: 403,
+    abx.InvalidBan: 422,
+    abx.BanNotFound: 404,
+    abx.InvalidLimit: 500,
     jx.InvalidCoordinates: 422,
     jx.OutsideServiceArea: 422,
     jx.UnknownLayer: 404,
@@ -46,6 +56,19 @@ STATUS: dict[type[DomainError], int] = {
     ix.IdempotencyKeyReused: 422,
     ix.IdempotencyKeyInFlight: 409,
     ix.InvalidReport: 422,
+    hx.InvalidHotspotQuery: 422,
+    hx.NotEnoughData: 422,
+    asx.AssessmentError: 422,
+    DatabaseUnavailable: 503,
+    DatabaseBusy: 503,
+    QueryTimeout: 503,
+    mx.MeetingNotFound: 404,
+    mx.ActionNotFound: 404,
+    mx.UnknownTown: 404,
+    mx.InvalidMeeting: 422,
+    mx.MeetingAlreadyHeld: 409,
+    mx.ActionAlreadyDone: 409,
+    mx.MeetingForbidden: 403,
 }
 
 
@@ -75,7 +98,12 @@ async def _domain(_request: Request, exc: Exception) -> JSONResponse:
             }
             for p in exc.details["problems"]
         ]
-    return JSONResponse(error_body(exc.code, exc.message, **details), status_code=_status_for(exc))
+    retry = exc.details.get("retry_after_s")
+    return JSONResponse(
+        error_body(exc.code, exc.message, **details),
+        status_code=_status_for(exc),
+        headers={"Retry-After": str(retry)} if retry is not None else None,
+    )
 
 
 async def _validation(_request: Request, exc: Exception) -> JSONResponse:
@@ -97,7 +125,9 @@ async def _validation(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+        exc.status_code, "http_error"
+    )
     return JSONResponse(
         error_body(code, str(exc.detail)),
         status_code=exc.status_code,
@@ -105,17 +135,64 @@ async def _http(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+#: Seconds a client should wait before retrying after a 503 of each kind.
+RETRY_AFTER: dict[type[DomainError], int] = {
+    DatabaseUnavailable: 5,
+    DatabaseBusy: 2,
+    QueryTimeout: 5,
+}
+
+
 async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    log.warning("database unavailable: %s", exc)
+    assert isinstance(exc, OperationalError | PoolTimeout)
+    error = database_error(exc)
+    log.warning("%s: %s", error.code, exc)
     return JSONResponse(
-        error_body("database_unavailable", "the database is not answering; try again shortly"),
-        status_code=503,
-        headers={"Retry-After": "5"},
+        error_body(error.code, error.message),
+        status_code=_status_for(error),
+        headers={"Retry-After": str(RETRY_AFTER[type(error)])},
     )
+
+
+#: What psycopg2 says when a bound text holds a NUL, which PostgreSQL text cannot store.
+NUL_IN_TEXT = "cannot contain NUL (0x00) characters"
+
+
+async def _value(_request: Request, exc: Exception) -> JSONResponse:
+    """A NUL character in any text input is invalid input (422); other ValueErrors are bugs."""
+    if NUL_IN_TEXT not in str(exc):
+        raise exc
+    return JSONResponse(
+        error_body("invalid_request", "text must not contain NUL (0x00) characters"),
+        status_code=422,
+    )
+
+
+#: SQLSTATEs of values PostgreSQL cannot take (class 22), all caused by the request's input:
+#: a time zone offset past ±15:59, a date or number out of range, text not in UTF-8.
+INPUT_SQLSTATES = {
+    "22003": "a number is out of range",
+    "22007": "a date or time is not valid",
+    "22008": "a date or time is out of range",
+    "22009": "a time zone offset is out of range (at most ±15:59)",
+    "22021": "text holds characters that are not valid UTF-8",
+    "22P05": "text holds characters that cannot be stored",
+}
+
+
+async def _data(_request: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot take is invalid input (422); other data errors are bugs."""
+    assert isinstance(exc, DataError)
+    reason = INPUT_SQLSTATES.get(getattr(exc.orig, "pgcode", None) or "")
+    if reason is None:
+        raise exc
+    return JSONResponse(error_body("invalid_request", reason), status_code=422)
 
 
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
+    app.add_exception_handler(ValueError, _value)
+    app.add_exception_handler(DataError, _data)
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)

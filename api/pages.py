@@ -21,15 +21,19 @@ from sqlalchemy import Connection
 from accounts.exceptions import Forbidden, NotAuthenticated
 from accounts.models import Role
 from accounts.router import CurrentPrincipal, current_principal
+from incidents import feeds
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
+from incidents.workflow import BY_ACTION
 from jurisdictions import catalog, directory, service
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
 from shudi.database import db_connection
+from shudi.errors import ShudiError
 from shudi.settings import get_settings
 from webmap import pages
 from webmap.assets import localize, vendor_dir
 from webmap.basemaps import Basemap, basemap_from_settings
+from webmap.pages import case as case_page_view
 from webmap.pages import dispatch
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
@@ -46,6 +50,10 @@ router.mount("/static/pages", StaticFiles(directory=pages.STATIC_DIR), name="sta
 router.mount("/static", StaticFiles(directory=vendor_dir().parent, check_dir=False), name="static")
 
 
+class BasemapSettingError(ShudiError):
+    """The basemap settings name no usable basemap."""
+
+
 def current_basemap() -> Basemap:
     """The basemap the settings name (``SHUDI_BASEMAP`` …); ``none`` by default."""
     s = get_settings()
@@ -53,6 +61,16 @@ def current_basemap() -> Basemap:
     return basemap_from_settings(
         s.basemap, s.basemap_url, s.tianditu_key, s.basemap_crs if local else None
     )
+
+
+def check_basemap() -> Basemap:
+    """The configured basemap, or :class:`BasemapSettingError` saying in one line what is
+    wrong: ``shudi serve`` and the app's start-up call it, so a bad setting stops the server
+    instead of failing every map page."""
+    try:
+        return current_basemap()
+    except ValueError as exc:
+        raise BasemapSettingError(f"refusing to serve: bad basemap setting: {exc}") from exc
 
 
 def boundaries(conn: Connection) -> dict[str, Any]:
@@ -202,8 +220,52 @@ def dispatch_heat(conn: Conn, principal: CurrentPrincipal) -> Response:
     ~10 m cell, positioned for the basemap."""
     if principal.role not in DISPATCH_ROLES:
         raise Forbidden("the dispatch map is for dispatchers and town coordinators")
-    points = cases.heat_points(conn, principal=principal, days=dispatch.HEAT_DAYS)
+    points = feeds.heat_points(conn, principal=principal, days=dispatch.HEAT_DAYS)
     body = dispatch.heat_payload(points, current_basemap())
     return Response(
         orjson.dumps(body), media_type="application/json", headers={"Cache-Control": "no-store"}
     )
+
+
+# --- staff: one case ---------------------------------------------------------------------------
+
+
+@router.get("/cases/{case_id}", response_model=None)
+def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> Response:
+    """A case for the staff who may see it (as ``GET /api/v1/cases/{id}`` decides: others get
+    a 404 page), with the actions they may take; not logged in → the log-in page."""
+    language = pages.lang_of(lang)
+    try:
+        principal = current_principal(request, conn)
+    except NotAuthenticated:
+        here = f"/cases/{case_id}" + ("?lang=en" if language == "en" else "")
+        return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
+    try:
+        case = cases.get_case(conn, case_id=case_id, principal=principal)
+        history = cases.events(conn, case_id=case_id, principal=principal)
+        photos = cases.photos(conn, case_id=case_id, principal=principal)
+    except CaseNotFound:
+        return _page(
+            case_page_view.render_case_not_found(case_id=case_id, lang=language), None, 404
+        )
+    en = language == "en"
+    html = case_page_view.render_case(
+        case,
+        events=history,
+        photos=photos,
+        actions=[
+            {"action": a, "summary": BY_ACTION[a].summary, "requires": BY_ACTION[a].requires}
+            for a in case["allowed_actions"]
+        ],
+        agencies={
+            str(a["code"]): str((en and a.get("name_en")) or a.get("name_zh") or a["code"])
+            for a in catalog.list_agencies(conn)
+        },
+        types={
+            str(t["code"]): str((en and t.get("name_en")) or t.get("name_zh") or t["code"])
+            for t in catalog.list_types(conn)
+        },
+        user={"username": principal.username, "role": principal.role.value},
+        lang=language,
+    )
+    return _page(html)

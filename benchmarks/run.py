@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from benchmarks import intake, report, resolve
+from benchmarks import audit, history, hotspots, intake, map, report, resolve
 from benchmarks.common import (
     ROOT,
     BBox,
@@ -48,6 +48,10 @@ GROUPS: dict[str, Callable[[Context], Section]] = {
     "batch": lambda c: resolve.batch(c.engine, c.bbox, c.workdir),
     "bulk": lambda c: resolve.bulk(c.engine, c.bbox),
     "intake": lambda c: intake.intake(c.workdir),
+    "map": lambda c: map.dispatch_map(c.workdir),
+    "history": lambda c: history.history(c.workdir),
+    "hotspots": lambda c: hotspots.hotspots(),
+    "audit": lambda c: audit.audit(),
 }
 
 COMMANDS = """\

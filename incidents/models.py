@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -136,7 +137,8 @@ class CaseReporter(Base):
     )
     tracking_code: Mapped[str] = mapped_column(String(32), nullable=False, unique=True)
     contact_name: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
-    phone: Mapped[str] = mapped_column(String(32), nullable=False, server_default="")
+    #: sealed at rest (shudi.pii), as is ``contact_name``
+    phone: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
@@ -217,3 +219,19 @@ class IdempotencyKey(Base):
     )
 
     __table_args__ = (Index("ix_idempotency_key_created", "created_at"),)
+
+
+class PiiAccess(Base):
+    """One read of a case's reporter names and phone numbers: who, when, why (append-only,
+    copied into the audit log)."""
+
+    __tablename__ = "pii_access"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    case_id: Mapped[int] = mapped_column(BigInteger, nullable=False, index=True)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(Text, nullable=False)
+    purpose: Mapped[str] = mapped_column(Text, nullable=False)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,15 +13,18 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
+from abuse import service as abuse
 from accounts.exceptions import NotAuthenticated
 from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2
-from accounts.service import Principal, principal_for_token
-from incidents import idempotency, intake, service
+from accounts.service import principal_for_token
+from incidents import feeds, idempotency, intake, service
 from incidents.exceptions import InvalidReport
 from incidents.photos import PhotoRejected, sanitize_photos
 from incidents.schemas import ReportIn, ResidentActionIn, TransitionIn
 from jurisdictions.router import json_response, parse_bbox
-from shudi.database import db_connection
+from jurisdictions.service import to_store_coordinates
+from shudi.database import db_connection, reader_factory, writer_factory
+from shudi.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
@@ -56,52 +61,79 @@ async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, byte
         raise InvalidReport(f"{where}: {first['msg']}") from exc
 
 
-def _optional_principal(request: Request, conn: Connection, token: str | None) -> Principal | None:
-    token = token or request.cookies.get(SESSION_COOKIE)
-    return principal_for_token(conn, token=token) if token else None
+ConnectionFactory = Callable[[], AbstractContextManager[Connection]]
+
+
+def _abuse_policy() -> abuse.Policy:
+    return abuse.Policy.from_settings(get_settings())
 
 
 @router.post("/reports", status_code=201)
 async def submit_report(
     request: Request,
-    conn: Conn,
+    reader: Annotated[ConnectionFactory, Depends(reader_factory)],
+    writer: Annotated[ConnectionFactory, Depends(writer_factory)],
     token: Annotated[str | None, Depends(oauth2)] = None,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """File a report (anonymous residents, or staff channels); 201 once it is committed."""
+    """File a report (anonymous residents, or staff channels); 201 once it is committed.
+
+    Anonymous reports are first counted against the rate limits and the ban list (one
+    autocommitted statement, before any other work); then photos are decoded and the case is
+    stored with its answer in one transaction.
+    """
     report, files = await _read_report(request)
-    try:
-        photos = await run_in_threadpool(sanitize_photos, files)
-    except PhotoRejected as exc:
-        raise InvalidReport(str(exc), photo_error=exc.code) from exc
-    fingerprint = idempotency.request_hash(
-        {"report": report.model_dump(mode="json"), "photos": [p.original_sha256 for p in photos]}
-    )
+    token = token or request.cookies.get(SESSION_COOKIE)
+    client_ip = request.client.host if request.client else None
 
     def work() -> tuple[int, dict[str, Any]]:
-        actor = _optional_principal(request, conn, token)
-        replay = idempotency.begin(
-            conn, key=idempotency_key, scope="reports", fingerprint=fingerprint
+        if not token:
+            x, y = to_store_coordinates(report.lon, report.lat, report.crs.value)
+            with reader() as conn:
+                abuse.check_report(
+                    conn,
+                    policy=_abuse_policy(),
+                    ip=client_ip,
+                    phone=report.phone,
+                    lon=x,
+                    lat=y,
+                    type_code=report.type,
+                    idempotency_key=idempotency_key,
+                )
+        try:
+            photos = sanitize_photos(files) if files else []
+        except PhotoRejected as exc:
+            raise InvalidReport(str(exc), photo_error=exc.code) from exc
+        fingerprint = idempotency.request_hash(
+            {
+                "report": report.model_dump(mode="json"),
+                "photos": [p.original_sha256 for p in photos],
+            }
         )
-        if replay:
-            return replay.status_code, replay.body
-        body = intake.create_case(
-            conn,
-            report=intake.Report(
-                **report.model_dump(exclude={"crs"}), crs=report.crs.value, photos=photos
-            ),
-            actor=actor,
-        )
-        assert idempotency_key is not None
-        idempotency.finish(
-            conn,
-            key=idempotency_key,
-            scope="reports",
-            fingerprint=fingerprint,
-            status_code=201,
-            body=body,
-        )
-        return 201, body
+        with writer() as conn:
+            actor = principal_for_token(conn, token=token) if token else None
+            replay = idempotency.begin(
+                conn, key=idempotency_key, scope="reports", fingerprint=fingerprint
+            )
+            if replay:
+                return replay.status_code, replay.body
+            body = intake.create_case(
+                conn,
+                report=intake.Report(
+                    **report.model_dump(exclude={"crs"}), crs=report.crs.value, photos=photos
+                ),
+                actor=actor,
+            )
+            assert idempotency_key is not None
+            idempotency.finish(
+                conn,
+                key=idempotency_key,
+                scope="reports",
+                fingerprint=fingerprint,
+                status_code=201,
+                body=body,
+            )
+            return 201, body
 
     status_code, body = await run_in_threadpool(work)
     return _json(body, status_code=status_code)
@@ -172,12 +204,24 @@ def list_cases(
 def cases_geojson(
     conn: Conn, principal: CurrentPrincipal, since: datetime | None = None, bbox: str | None = None
 ) -> Response:
-    """Open cases for the live map; with ``since``, every case changed since (poll with the
-    answer's ``now``)."""
-    body = service.cases_geojson(
+    """Open cases as GeoJSON with their details; with ``since``, every case changed since
+    (poll with the answer's ``now``)."""
+    body = feeds.cases_geojson(
         conn, principal=principal, since=since, bbox=parse_bbox(bbox) if bbox else None
     )
     return Response(body, media_type="application/geo+json")
+
+
+@router.get("/cases/feed")
+def cases_feed(
+    conn: Conn, principal: CurrentPrincipal, since: datetime | None = None, bbox: str | None = None
+) -> Response:
+    """The live map's compact feed: one row per open case (id, position, status, agency, type,
+    town, deadline, overdue, version); with ``since``, the changes since and the ids gone."""
+    body = feeds.map_feed(
+        conn, principal=principal, since=since, bbox=parse_bbox(bbox) if bbox else None
+    )
+    return _json(body, headers={"Cache-Control": "no-store"})
 
 
 @router.get("/cases/{case_id}")

@@ -19,8 +19,11 @@ from incidents.exceptions import (
     TransitionForbidden,
     VersionMismatch,
 )
+from incidents.feeds import cases_geojson as cases_geojson  # the feeds' former home
+from incidents.feeds import heat_points as heat_points
 from incidents.intake import add_event
 from incidents.workflow import BY_ACTION, allowed_actions
+from shudi.pii import get_cipher
 
 CASE_FIELDS = """c.id, c.tracking_code, c.type_code, c.scope, c.urgency, c.status, c.channel,
     c.description, c.address_text, c.input_crs, c.lon, c.lat, c.town_code, c.community_code,
@@ -35,6 +38,7 @@ CASE_FIELDS = """c.id, c.tracking_code, c.type_code, c.scope, c.urgency, c.statu
 #: Columns a workflow effect may set.
 WRITABLE = {
     "status",
+    "hidden",
     "accepted_at",
     "resolved_at",
     "closed_at",
@@ -93,14 +97,30 @@ def _tasks(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows.mappings()]
 
 
-def _reporters(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+def _reporters(conn: Connection, case_id: int, principal: Principal) -> list[dict[str, Any]]:
+    """The reporters' names and phones, opened, and this read recorded (``pii_access``)."""
     rows = conn.execute(
         text("""SELECT r.contact_name, r.phone, r.created_at
         FROM case_reporter r WHERE r.case_id = :c
            OR r.case_id IN (SELECT id FROM case_file WHERE merged_into = :c) ORDER BY r.id"""),
         {"c": case_id},
+    ).all()
+    if not any(r.contact_name or r.phone for r in rows):
+        return [dict(r._mapping) for r in rows]
+    conn.execute(
+        text("""INSERT INTO pii_access (case_id, actor_id, actor, purpose)
+                VALUES (:c, :a, :l, 'case view')"""),
+        {"c": case_id, "a": principal.user_id, "l": principal.label},
     )
-    return [dict(r) for r in rows.mappings()]
+    cipher = get_cipher()
+    return [
+        {
+            "contact_name": cipher.open(r.contact_name, column="contact_name"),
+            "phone": cipher.open(r.phone, column="phone"),
+            "created_at": r.created_at,
+        }
+        for r in rows
+    ]
 
 
 def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[str, Any]:
@@ -111,7 +131,7 @@ def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[st
     case["tasks"] = tasks
     case["allowed_actions"] = allowed_actions(case["status"], rel)
     if principal.role in access.SEES_PERSONAL_DATA or "handler" in rel:
-        case["reporters"] = _reporters(conn, case_id)
+        case["reporters"] = _reporters(conn, case_id, principal)
     return case
 
 
@@ -380,95 +400,3 @@ def track(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
         "events": [dict(e) for e in evs],
         "allowed_actions": allowed_actions(case["status"], {"reporter"}),
     }
-
-
-GEOJSON = """
-SELECT json_build_object(
-  'type', 'FeatureCollection', 'now', now() - interval '30 seconds',
-  'truncated', count(*) > :cap,
-  'features', COALESCE(json_agg(f.feature) FILTER (WHERE f.n <= :cap), '[]'::json))::text
-FROM (
-  SELECT row_number() OVER (ORDER BY c.updated_at DESC, c.id) AS n,
-    json_build_object('type', 'Feature', 'id', c.id,
-      'geometry', json_build_object('type', 'Point', 'coordinates',
-          json_build_array(round(c.lon::numeric, :digits), round(c.lat::numeric, :digits))),
-      'properties', json_build_object(
-        'id', c.id, 'status', c.status, 'type', c.type_code, 'type_name', vt.name_zh,
-        'scope', c.scope, 'urgency', c.urgency, 'agency', c.handler_party,
-        'handler', c.handler_name, 'town', c.town_code, 'community', c.community_code,
-        'property_area', c.property_area_code, 'address', c.address_text,
-        'created_at', c.created_at, 'updated_at', c.updated_at, 'due_at', c.due_at,
-        'overdue', (c.due_at IS NOT NULL AND c.due_at < now()
-                    AND c.status NOT IN ('resolved', 'closed', 'rejected')))) AS feature
-  FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
-  WHERE {where}
-    AND (CASE WHEN CAST(:since AS timestamptz) IS NULL
-              THEN c.status NOT IN ('closed', 'rejected') AND NOT c.hidden
-                   AND c.merged_into IS NULL
-              -- changes include merged (closed) cases, so live maps drop them
-              ELSE c.updated_at > CAST(:since AS timestamptz) END)
-    AND (CAST(:xmin AS float8) IS NULL
-         OR c.geom && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326))
-) f
-"""
-
-
-def cases_geojson(
-    conn: Connection,
-    *,
-    principal: Principal,
-    since: datetime | None = None,
-    bbox: tuple[float, float, float, float] | None = None,
-    cap: int = 100_000,
-) -> str:
-    """Visible open cases (or, with ``since``, every case changed since) as GeoJSON text.
-
-    ``now`` in the answer is what to pass as the next ``since``: the server time less 30 s,
-    so that a change committed late by a slow transaction is not missed (a case may come
-    twice; clients replace features by id).
-    """
-    where, params = access.visibility(principal)
-    xmin, ymin, xmax, ymax = bbox or (None, None, None, None)
-    digits = access.COORDINATE_DIGITS.get(principal.role, 7)
-    return str(
-        conn.execute(
-            text(GEOJSON.format(where=where)),
-            params
-            | {
-                "since": since,
-                "xmin": xmin,
-                "ymin": ymin,
-                "xmax": xmax,
-                "ymax": ymax,
-                "cap": cap,
-                "digits": digits,
-            },
-        ).scalar_one()
-    )
-
-
-HEAT = """
-SELECT round(c.lon::numeric, :digits)::float8 AS lon, round(c.lat::numeric, :digits)::float8 AS lat,
-       count(*) AS n
-FROM case_file c
-WHERE {where} AND NOT c.hidden AND c.merged_into IS NULL
-  AND c.created_at >= now() - make_interval(days => :days)
-GROUP BY 1, 2 ORDER BY 1, 2
-"""
-
-
-def heat_points(
-    conn: Connection, *, principal: Principal, days: int = 30, digits: int = 4
-) -> list[tuple[float, float, int]]:
-    """Visible cases reported in the last ``days`` days as ``(lon, lat, count)`` per cell.
-
-    Positions are rounded to ``digits`` decimals (4 ≈ 10 m; fewer where the role sees
-    coarser maps) and the cases in one cell counted, so a heat map of 100,000 cases stays a
-    small answer.
-    """
-    where, params = access.visibility(principal)
-    digits = min(digits, access.COORDINATE_DIGITS.get(principal.role, 7))
-    rows = conn.execute(
-        text(HEAT.format(where=where)), params | {"days": days, "digits": digits}
-    ).all()
-    return [(float(r.lon), float(r.lat), int(r.n)) for r in rows]

@@ -6,14 +6,44 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 
+from psycopg2 import errors as pg_errors
 from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from shudi.embedded import Cluster
-from shudi.errors import UnsafeDatabaseError
+from shudi.errors import DomainError, UnsafeDatabaseError
 from shudi.settings import Settings, get_settings
 
 DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+class DatabaseUnavailable(DomainError):
+    """The database does not answer (down, restarting, unreachable)."""
+
+    code = "database_unavailable"
+
+
+class DatabaseBusy(DomainError):
+    """Every pooled connection stayed busy for the whole pool time-out."""
+
+    code = "database_busy"
+
+
+class QueryTimeout(DomainError):
+    """A statement ran past ``statement_timeout`` and was cancelled."""
+
+    code = "query_timeout"
+
+
+def database_error(exc: OperationalError | PoolTimeout) -> DomainError:
+    """The domain error a driver or pool failure stands for (each answers 503 + Retry-After)."""
+    if isinstance(exc, PoolTimeout):
+        return DatabaseBusy("the server is busy; try again shortly")
+    if isinstance(getattr(exc, "orig", None), pg_errors.QueryCanceled):
+        return QueryTimeout("the request took too long and was stopped; try again shortly")
+    return DatabaseUnavailable("the database is not answering; try again shortly")
 
 
 def cluster_for(settings: Settings) -> Cluster:
@@ -116,3 +146,14 @@ def db_reader() -> Iterator[Connection]:
     """FastAPI dependency for read-only lookups: autocommit, no BEGIN/COMMIT round trips."""
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         yield conn
+
+
+def open_writer() -> AbstractContextManager[Connection]:
+    """A pooled connection in one transaction, committed when the block ends."""
+    return get_engine().begin()
+
+
+async def writer_factory() -> Callable[[], AbstractContextManager[Connection]]:
+    """FastAPI dependency for hot write routes: how to open the transaction, not a connection
+    (opened inside the route's one thread-pool call, like :func:`reader_factory`)."""
+    return open_writer

@@ -27,6 +27,18 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_pool_timeout_s: float = 5.0
     statement_timeout_ms: int = 15_000
+    max_body_bytes: int = Field(
+        default=2 << 20, description="Largest request body of JSON and form routes (413 above)."
+    )
+    max_report_body_bytes: int = Field(
+        default=50 << 20, description="Largest multipart report (photos: 6 of up to 8 MiB)."
+    )
+    max_upload_body_bytes: int = Field(
+        default=100 << 20, description="Largest boundary-file upload (/api/v1/boundaries...)."
+    )
+    audit_seal_interval_s: float = Field(
+        default=2.0, description="How often the server seals the audit log (0: never)."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
     require_durable_db: bool = Field(
@@ -47,6 +59,33 @@ class Settings(BaseSettings):
         default="wgs84", description="The CRS of the local basemap's tiles: wgs84 | gcj02."
     )
     tianditu_key: str | None = Field(default=None, description="The Tianditu key (tk).")
+    hotspot_min_count: int = Field(
+        default=3, ge=1, description="Hot-spot cells with fewer cases have their counts withheld."
+    )
+
+    pii_keys: str | None = Field(
+        default=None,
+        description="Keys sealing residents' names and phone numbers (id:base64url,...; the "
+        "first seals). Unset: $SHUDI_HOME/pii-keys, made on first use. See docs/privacy.md.",
+    )
+    pii_retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="Days after closing before `shudi cases anonymise` erases a case's "
+        "reporter names and phone numbers.",
+    )
+    report_limit_ip: str = Field(
+        default="30/1h",
+        description="Reports per client address (N/PERIOD, e.g. 30/1h, 5/10m; off). Behind a "
+        "proxy, serve with --forwarded-allow-ips so the client's address is seen.",
+    )
+    report_limit_phone: str = Field(default="10/1h", description="Reports per phone number.")
+    report_limit_cell: str = Field(
+        default="10/1h", description="Reports of one type in one small map cell (H3)."
+    )
+    report_limit_cell_resolution: int = Field(
+        default=10, ge=7, le=12, description="H3 resolution of that cell (10: ~0.015 km²)."
+    )
 
     @property
     def pg_dir(self) -> Path:

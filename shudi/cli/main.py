@@ -9,7 +9,19 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from gis.errors import GisError
-from shudi.cli import boundaries, cases, db, taxonomy, users
+from shudi.cli import (
+    assessment,
+    audit,
+    bans,
+    boundaries,
+    cases,
+    db,
+    hotspots,
+    meetings,
+    pii,
+    taxonomy,
+    users,
+)
 from shudi.cli.common import echo_json, fail, transaction
 from shudi.errors import ShudiError
 
@@ -26,6 +38,12 @@ app.add_typer(taxonomy.contacts_app, name="contacts")
 app.add_typer(users.app, name="users")
 app.add_typer(users.apikey_app, name="apikey")
 app.add_typer(cases.app, name="cases")
+app.add_typer(bans.app, name="bans")
+app.add_typer(pii.app, name="pii")
+app.command(name="assessment")(assessment.assessment)
+app.add_typer(audit.app, name="audit")
+app.add_typer(meetings.app, name="meetings")
+app.add_typer(hotspots.app, name="hotspots")
 
 
 @app.command()
@@ -37,10 +55,14 @@ def serve(
     """Serve the API and the map pages."""
     import uvicorn
 
+    from abuse.service import Policy
+    from api.pages import check_basemap
     from shudi.database import check_durability, get_engine
     from shudi.settings import get_settings
 
     settings = get_settings()
+    Policy.from_settings(settings)  # a bad rate-limit setting stops here, in one line
+    check_basemap()  # and so does a bad basemap setting
     if settings.require_durable_db:
         check_durability(get_engine())
     uvicorn.run(

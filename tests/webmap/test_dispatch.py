@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,8 @@ def test_only_dispatchers_and_town_coordinators_get_the_map(server: str) -> None
         assert assets.remote_urls(r.text) == []
         m = re.search(r'<script type="application/json" id="shudi-config">(.*?)</script>', r.text)
         assert m and '"page":"dispatch"' in m.group(1)
-        assert "leaflet.markercluster.js" in r.text and "leaflet_heat.min.js" in r.text
+        assert "MarkerCluster.Default.css" in r.text and "leaflet_heat.min.js" in r.text
+        assert 'data-testid="map"' in r.text and 'data-testid="case-list"' in r.text
         for url in re.findall(r'(?:src|href)="(/static/[^"]+)"', r.text):
             assert disp.get(url).status_code == 200, url
         heat = disp.get("/map/dispatch/heat.json").json()
@@ -172,10 +174,12 @@ def community_paths(page: Any) -> int:
 
 
 def listed(page: Any) -> list[dict[str, str]]:
+    """The side list's rows by their stable hooks (``case-row`` with the case id and code)."""
     return list(
         page.eval_on_selector_all(
-            "#case-list li",
-            "els => els.map(e => ({id: e.dataset.id, agency: e.dataset.agency}))",
+            '[data-testid="case-list"] [data-testid="case-row"]',
+            "els => els.map(e => ({id: e.dataset.caseId, code: e.dataset.trackingCode, "
+            "agency: e.dataset.agency}))",
         )
     )
 
@@ -233,7 +237,8 @@ def test_dispatcher_watches_cases_live(
     page.wait_for_function(
         f"() => !Shudi.dispatch.has({stall['id']})", timeout=LIVE_WITHIN_S * 1000
     )
-    assert page.locator(f'#case-list li[data-id="{stall["id"]}"]').count() == 0
+    gone = f'#case-list li[data-id="{stall["id"]}"]'
+    page.wait_for_selector(gone, state="detached", timeout=2000)  # the list follows
 
     # Filters narrow the list (and the map).
     everything = listed(page)
@@ -247,9 +252,26 @@ def test_dispatcher_watches_cases_live(
     assert str(police["id"]) in {x["id"] for x in listed(page)}
     page.select_option("#f-agency", "")
     page.check("#f-overdue")
-    page.wait_for_function("() => document.querySelectorAll('#case-list li').length === 1")
-    assert listed(page)[0]["id"] == str(late["id"])
+    page.wait_for_function(
+        "id => { const rows = document.querySelectorAll('#case-list li'); "
+        "return rows.length === 1 && rows[0].dataset.caseId === String(id); }",
+        arg=late["id"],
+    )
+    assert listed(page)[0]["code"] == late["tracking_code"]
     page.click('#filters button[type="reset"]')
+    page.wait_for_function(
+        "n => document.querySelectorAll('#case-list li').length === n", arg=len(everything)
+    )
+
+    # The list holds the cases in view, by deadline: sooner first, none without one first.
+    dues = page.eval_on_selector_all("#case-list li", "els => els.map(e => e.dataset.due)")
+    stamps = [datetime.fromisoformat(d) for d in dues if d]
+    assert stamps == sorted(stamps) and dues[: len(stamps)] == [d for d in dues if d]
+    assert listed(page)[0]["id"] == str(late["id"])  # overdue since yesterday: first
+    page.evaluate("() => shudiMap.setView([30.019, 120.039], 18, {animate: false})")
+    page.wait_for_function("() => document.querySelectorAll('#case-list li').length === 0")
+    assert "没有" in page.inner_text("#view-head")
+    page.evaluate("() => Shudi.dispatch.home()")
     page.wait_for_function(
         "n => document.querySelectorAll('#case-list li').length === n", arg=len(everything)
     )
@@ -271,7 +293,7 @@ def test_dispatcher_watches_cases_live(
     page.click(f'#case-list li[data-id="{new["id"]}"] button')
     popup = page.wait_for_selector(f'.case-popup[data-id="{new["id"]}"]')
     assert "甲一社区" in popup.inner_text() and "区城管局" in popup.inner_text()
-    assert popup.query_selector(f'a[href="/api/v1/cases/{new["id"]}"]') is not None
+    assert popup.query_selector(f'a[href="/cases/{new["id"]}"]') is not None
     page.wait_for_timeout(400)  # the popup fades in
     screenshot(page, "dispatch-popup")
 
@@ -291,7 +313,7 @@ def test_gcj02_basemap_shifts_markers_layers_and_heat_on_a_phone(
     assert page.evaluate("() => Shudi.cfg.crs") == "gcj02"
     gx, gy = from_wgs84(IN_P111[0], IN_P111[1], "gcj02")
     page.wait_for_function(f"() => Shudi.dispatch.has({case['id']})")
-    ll = page.evaluate(f"() => Shudi.dispatch.marker({case['id']}).getLatLng()")
+    ll = page.evaluate(f"() => Shudi.dispatch.position({case['id']})")
     assert [ll["lng"], ll["lat"]] == pytest.approx([gx, gy], abs=1e-6)
     page.wait_for_function("() => Shudi.dispatch.overlays.town.getLayers().length === 2")
     corners = page.evaluate(TOWN_VERTICES_JS)
@@ -309,3 +331,95 @@ def test_gcj02_basemap_shifts_markers_layers_and_heat_on_a_phone(
     assert sheet["y"] > PHONE[1] * 0.45 and sheet["width"] == PHONE[0]
     page.wait_for_selector("#case-list li")
     screenshot(page, "dispatch-phone")
+
+
+# --- the case page the popup links to ---------------------------------------------------------
+
+
+def png(width: int = 40, height: int = 30) -> bytes:
+    from io import BytesIO
+
+    from PIL import Image
+
+    out = BytesIO()
+    Image.new("RGB", (width, height), (200, 60, 40)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_case_page_shows_the_case_and_takes_actions(
+    server: str, browser_page: Any, screenshot: Shot
+) -> None:
+    r = httpx.post(
+        f"{server}/api/v1/reports",
+        data={
+            "lon": str(IN_P111[0]),
+            "lat": str(IN_P111[1]),
+            "type": a_type(server, "urban_management"),
+            "description": "楼顶违章搭建",
+            "phone": "13900000000",
+        },
+        files=[("photos", ("roof.png", png(), "image/png"))],
+        headers={"Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code == 201, r.text
+    case = r.json()
+    other = file_report(server, IN_T2, "public_security")
+    path = f"/cases/{case['id']}"
+
+    # Who may open it: as the API decides; others get a 404 page, strangers the log-in page.
+    anonymous = httpx.get(f"{server}{path}")
+    assert anonymous.status_code == 303 and anonymous.headers["location"] == f"/login?next={path}"
+    with logged_in(server, "plan") as planner:
+        denied = planner.get(path)
+        assert denied.status_code == 404 and 'data-testid="error"' in denied.text
+        assert "楼顶违章搭建" not in denied.text
+    with logged_in(server, "town1") as town:
+        mine = town.get(path)
+        assert mine.status_code == 200 and "楼顶违章搭建" in mine.text
+        assert "13900000000" not in mine.text  # personal data: dispatcher and handler only
+        assert town.get(f"/cases/{other['id']}").status_code == 404  # another town's case
+        assert assets.remote_urls(mine.text) == []
+
+    page = browser_page
+    page.goto(f"{server}{path}")
+    page.wait_for_url(re.compile(r"/login\?next="))
+    page.fill('input[name="username"]', "disp")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url(f"**{path}")
+    main = page.locator('[data-testid="case"]')
+    assert main.get_attribute("data-status") == "reported"
+    facts = page.inner_text('[data-testid="case-facts"]')
+    assert "已上报，待受理" in facts and "甲街道" in facts and "区城管局" in facts
+    assert "13900000000" in page.inner_text("main")  # the dispatcher sees the reporter
+    assert "群众上报" in page.inner_text('[data-testid="events"]')
+    page.wait_for_function("() => document.querySelector('.photos img').naturalWidth > 0")
+    assert page.locator('[data-testid="action-accept"]').count() == 1
+    assert page.locator('[data-testid="action-reject"] textarea[name="note"][required]').count()
+    screenshot(page, "case")
+
+    # An action goes through the API with If-Match; the page shows the new state.
+    page.click('[data-testid="action-accept"] button[type="submit"]')
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=case]').dataset.status === 'accepted'"
+    )
+    assert "受理" in page.inner_text('[data-testid="events"]')
+    assert (
+        httpx.get(f"{server}/api/v1/cases/{case['id']}", headers=bearer(server)).json()["status"]
+        == "accepted"
+    )
+
+    # Someone else changes the case meanwhile: the stale form says so instead of overwriting.
+    api = f"{server}/api/v1/cases/{case['id']}"
+    etag = httpx.get(api, headers=bearer(server)).headers["etag"]
+    r = httpx.post(
+        f"{api}/transitions",
+        json={"action": "comment", "note": "电话联系当事人"},
+        headers=bearer(server) | {"If-Match": etag},
+    )
+    assert r.status_code == 200, r.text
+    page.fill('[data-testid="action-dispatch"] textarea[name="note"]', "请尽快处理")
+    page.click('[data-testid="action-dispatch"] button[type="submit"]')
+    error = page.wait_for_selector("#action-error:not([hidden])")
+    assert "已被他人更新" in error.inner_text()
+    assert httpx.get(api, headers=bearer(server)).json()["status"] == "accepted"

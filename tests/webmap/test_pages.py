@@ -196,10 +196,11 @@ def open_page(page: Any, url: str, size: tuple[int, int] = PHONE) -> None:
     page.set_viewport_size({"width": size[0], "height": size[1]})
     page.goto(url)
     page.wait_for_function("() => window.shudiMap && window.Shudi")
+    assert page.locator('[data-testid="map"]').count() == 1  # the stable hooks of the issue
 
 
 def pick_type(page: Any, vtype: dict[str, Any]) -> None:
-    page.fill("#type-q", vtype["name_zh"][:6])
+    page.fill('[data-testid="type"]', vtype["name_zh"][:6])
     page.locator(f'.type-option[data-code="{vtype["code"]}"]').click()
     page.wait_for_selector(".handler-name")
 
@@ -228,8 +229,8 @@ def test_resident_reports_a_problem(
     page = browser_page
     open_page(page, f"{server}/report")
     drop_pin(page, *IN_P111)
-    page.wait_for_selector("#place .place-list")
-    place = page.inner_text("#place")
+    page.wait_for_selector('[data-testid="owner"] .place-list')
+    place = page.inner_text('[data-testid="owner"]')
     for name in ("甲街道", "甲一社区", "金桂苑", "甲物业服务有限公司"):
         assert name in place
     assert re.search(r"WGS-84 120\.00\d{4}, 30\.00\d{4}", place)
@@ -242,14 +243,14 @@ def test_resident_reports_a_problem(
     assert route["handler"]["name"] in page.inner_text(".handler-name")
     assert route["reasons"][0]["zh"] in page.inner_text("#route")
     description = f"楼顶加建 {uuid.uuid4().hex[:8]}"
-    page.fill("#description", description)
+    page.fill('[data-testid="description"]', description)
     page.set_input_files("#photos", str(photo(tmp_path)))
-    page.fill("#phone", "13800000000")
+    page.fill('[data-testid="phone"]', "13800000000")
     page.fill("#contact_name", "张三")
     screenshot(page, "report")
-    page.click("#submit")
+    page.click('[data-testid="submit"]')
     page.wait_for_selector("#done:not([hidden])")
-    code = page.inner_text("#code").strip()
+    code = page.inner_text('[data-testid="tracking-code"]').strip()
     assert re.fullmatch(r"[A-Z0-9]{8,32}", code)
     screenshot(page, "report-done")
     assert httpx.get(f"{server}/api/v1/track/{code}").status_code == 200
@@ -271,10 +272,10 @@ def test_double_tap_files_one_case_and_reload_keeps_the_key(
     page.wait_for_function("() => window.Shudi")
     assert page.evaluate(f"() => sessionStorage.getItem('{KEY}')") == key
     drop_pin(page, *IN_P111)
-    page.wait_for_selector("#place .place-list")
+    page.wait_for_selector('[data-testid="owner"] .place-list')
     pick_type(page, a_type(server))
     description = f"双击测试 {uuid.uuid4().hex[:8]}"
-    page.fill("#description", description)
+    page.fill('[data-testid="description"]', description)
     page.dblclick("#submit")
     page.evaluate("() => document.getElementById('report-form').requestSubmit()")
     page.wait_for_selector("#done:not([hidden])")
@@ -292,7 +293,7 @@ def test_a_pin_outside_the_district_says_so(
     text_ = page.inner_text("#place")
     assert "该位置不在本区服务范围内" in text_ and "乙镇" in text_
     page.click("#submit")
-    assert "请先在地图上选择问题位置" in page.inner_text("#error")
+    assert "请先在地图上选择问题位置" in page.inner_text('[data-testid="error"]')
     screenshot(page, "report-outside")
 
 
@@ -302,7 +303,7 @@ def test_my_location_is_wgs84(server: str, browser_page: Any) -> None:
     page.context.set_geolocation({"longitude": IN_P111[0], "latitude": IN_P111[1]})
     open_page(page, f"{server}/report")
     page.click("#locate")
-    page.wait_for_selector("#place .place-list")
+    page.wait_for_selector('[data-testid="owner"] .place-list')
     assert "WGS-84 120.002000, 30.002000" in page.inner_text("#place")
     assert "金桂苑" in page.inner_text("#place")
 
@@ -318,7 +319,7 @@ def test_gcj02_basemap_clicks_and_positions(
     js = page.evaluate("([x, y]) => Shudi.wgs84ToGcj02(x, y)", list(IN_P111))
     assert js == pytest.approx([gx, gy], abs=1e-9)
     drop_pin(page, gx, gy, "gcj02")  # where 金桂苑 is drawn on GCJ-02 tiles
-    page.wait_for_selector("#place .place-list")
+    page.wait_for_selector('[data-testid="owner"] .place-list')
     assert "GCJ-02 120.00" in page.inner_text("#place") and "金桂苑" in page.inner_text("#place")
     page.click("#locate")  # the phone's position is WGS-84: sent as such, drawn shifted
     page.wait_for_function("() => document.querySelector('#place').innerText.includes('WGS-84')")
@@ -334,7 +335,7 @@ def test_directory_lists_every_party(server: str, browser_page: Any, screenshot:
     page = browser_page
     open_page(page, f"{server}/directory")
     drop_pin(page, *IN_P111)
-    page.wait_for_selector("#directory .party")
+    page.wait_for_selector('[data-testid="directory"] .party')
     assert page.locator("#directory .party").count() == 12
     panel = page.inner_text("#directory")
     assert "金桂苑" in panel and "甲物业服务有限公司" in panel and "0571-8765 4321" in panel

@@ -26,7 +26,7 @@ from branca.element import Element, Figure
 from webmap.basemaps import Basemap, new_map
 
 STATIC = "/static/pages"
-ASSET_VERSION = "1"  # bump when the files under webmap/pages/static change (browser caches)
+ASSET_VERSION = "2"  # bump when the files under webmap/pages/static change (browser caches)
 LANGS = {"zh": "zh-CN", "en": "en"}
 CHINA_TZ = timezone(timedelta(hours=8), "CST")  # no daylight saving time in China
 FALLBACK_CENTER = (104.0, 35.0, 4)  # lon, lat, zoom: all of China when there are no boundaries
@@ -263,6 +263,8 @@ def map_page(
     }
     fig.html.add_child(Element(body + json_script("shudi-config", cfg)))
     page: str = fig.render()
+    # the stable test hook of every map (Folium names the map's div after its variable)
+    page = page.replace(f'id="{m.get_name()}"', f'id="{m.get_name()}" data-testid="map"', 1)
     # After Folium's own stylesheets (Bootstrap's reboot among them), so that ours win.
     head = _head_links(lang, title) + script_tags(scripts)
     page = page.replace("</head>", head + "</head>", 1)

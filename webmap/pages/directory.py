@@ -131,7 +131,7 @@ def render_directory(
  <div id="sheet-body" class="sheet-body">
   <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch(path, lang)}</header>
   <p class="hint">{esc(w["tap_hint"])}</p>
-  <div id="directory" aria-live="polite">{panel}</div>
+  <div id="directory" aria-live="polite" data-testid="directory">{panel}</div>
   <p><a href="{esc(with_lang("/report", lang))}">{esc(w["report"])}</a></p>
  </div>
 </main>

@@ -1,15 +1,19 @@
 """The dispatcher's live map (``/map/dispatch``): open cases, live, over the territories.
 
 Staff only (dispatchers and town coordinators; ``api/pages.py`` checks). The page is a Folium map
-with no boundaries of its own: ``static/dispatch.js`` loads the open cases from
-``/api/v1/cases.geojson`` into a Leaflet.markercluster layer (markers coloured by status, a
-letter per handling agency, overdue ones ringed in red), polls the feed every 2 s with
-``since=`` the previous answer's ``now``, and loads the territory layers
-(``/api/v1/layers/{layer}.geojson``) and the 30-day heat map when they are switched on. Filters
-and the list of the cases in view work on the loaded features, in the browser.
+with no boundaries of its own: ``static/dispatch.js`` loads the open cases from the compact
+feed ``/api/v1/cases/feed`` (one row per case: position, status, agency, type, town, deadline)
+into a grid cluster layer drawn for the view (markers coloured by status, a letter per
+handling agency, overdue ones ringed in red; clusters count their overdue cases; measured
+against Leaflet.markercluster in ``benchmarks/map.py``), polls it every 2 s with ``since=`` the
+previous answer's ``now``, and loads the territory layers (``/api/v1/layers/{layer}.geojson``)
+and the 30-day heat map when they are switched on. Filters hide markers in the browser; the
+side list asks ``/api/v1/cases`` for the view's bbox with the same filters, sorted by
+deadline, and a popup fetches its case (``/api/v1/cases/{id}``) when opened, linking to the
+case page ``/cases/{id}``.
 
-Markercluster and Leaflet.heat are linked by the CDN URLs Folium's own plugins use, so
-:func:`webmap.assets.localize` points them at the vendored copies like every other library.
+Markercluster's stylesheets and Leaflet.heat are linked by the CDN URLs Folium's plugins use,
+so :func:`webmap.assets.localize` points them at the vendored copies like every other library.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ from webmap.pages.track import STATUS
 
 PATH = "/map/dispatch"
 HEAT_PATH = "/map/dispatch/heat.json"
-FEED = "/api/v1/cases.geojson"
+FEED = "/api/v1/cases/feed"
+LIST = "/api/v1/cases"
+CASE_PAGE = "/cases/"
 POLL_MS = 2000
 HEAT_DAYS = 30
 LAYER_ZOOM = 14  # boundaries simplified as for this zoom (as the public maps)
@@ -261,7 +267,7 @@ def _body(
    <button type="reset" class="btn link">{esc(w["reset"])}</button>
   </form>
   <h2 id="view-head" aria-live="polite"></h2>
-  <ol id="case-list" class="case-list"></ol>
+  <ol id="case-list" class="case-list" data-testid="case-list"></ol>
   <p id="list-more" class="hint" hidden></p>
   {_legend(statuses, agencies, w)}
  </div>
@@ -325,6 +331,8 @@ def render_dispatch(
             "heatUrl": HEAT_PATH,
             "pollMs": POLL_MS,
             "caseUrl": "/api/v1/cases/",
+            "casePage": CASE_PAGE,
+            "listUrl": LIST,
             "loginUrl": f"/login?next={PATH}",
             "overlays": overlays(layers, {k: v["name"] for k, v in marks.items()}, lang),
             "agencies": marks,
@@ -336,14 +344,17 @@ def render_dispatch(
         scripts=["common", "dispatch"],
         center=center,
     )
-    return page.replace("</head>", _vendor_links() + "</head>", 1)
+    # the feed is asked for while the libraries load, not once the scripts have run
+    preload = f'<link rel="preload" href="{FEED}" as="fetch" crossorigin="anonymous">\n'
+    return page.replace("</head>", preload + _vendor_links() + "</head>", 1)
 
 
 def _vendor_links() -> str:
-    """Markercluster and Leaflet.heat by the URLs Folium's plugins use (``localize`` maps
-    them to the vendored files), then our stylesheet after ``pages.css``."""
+    """Markercluster's stylesheets (the cluster icons' look) and Leaflet.heat by the URLs
+    Folium's plugins use (``localize`` maps them to the vendored files), then our stylesheet
+    after ``pages.css``. The clustering itself is ``dispatch.js``'s grid."""
     css = [url for _, url in MarkerCluster.default_css]
-    js = [url for _, url in MarkerCluster.default_js] + [url for _, url in HeatMap.default_js]
+    js = [url for _, url in HeatMap.default_js]
     return (
         "".join(f'<link rel="stylesheet" href="{esc(u)}">\n' for u in css)
         + f'<link rel="stylesheet" href="{STATIC}/dispatch.css?v={ASSET_VERSION}">\n'

@@ -94,13 +94,13 @@ def _body(lang: str) -> str:
    <h2 id="h-place">{esc(w["step_place"])}</h2>
    <p class="hint" id="place-hint">{esc(w["tap_hint"])}</p>
    <button type="button" class="btn secondary" id="locate">{esc(w["locate"])}</button>
-   <div id="place" class="place" aria-live="polite"></div>
+   <div id="place" class="place" aria-live="polite" data-testid="owner"></div>
   </section>
   <section class="step" aria-labelledby="h-type">
    <h2 id="h-type">{esc(w["step_type"])}</h2>
    <div id="type-picked" class="picked" hidden><span id="type-name"></span>
     <button type="button" class="btn link" id="type-change">{esc(w["type_change"])}</button></div>
-   <div id="type-search-box"><input type="search" id="type-q" autocomplete="off"
+   <div id="type-search-box"><input type="search" id="type-q" data-testid="type" autocomplete="off"
      aria-label="{esc(w["type_search"])}" placeholder="{esc(w["type_search"])}">
     <ul id="type-list" class="type-list"></ul></div>
    <div id="route" class="route" aria-live="polite"></div>
@@ -109,7 +109,7 @@ def _body(lang: str) -> str:
   <section class="step" aria-labelledby="h-details">
    <h2 id="h-details">{esc(w["step_details"])}</h2>
    <label for="description">{esc(w["description"])}</label>
-   <textarea id="description" name="description" maxlength="4000" rows="3"
+   <textarea id="description" data-testid="description" name="description" maxlength="4000" rows="3"
      placeholder="{esc(w["description_ph"])}"></textarea>
    <span class="label">{esc(w["photos"])}</span>
    <div class="photo-row">
@@ -120,17 +120,19 @@ def _body(lang: str) -> str:
    </div>
    <p id="photos-n" class="hint" aria-live="polite"></p>
    <label for="phone">{esc(w["phone"])}</label>
-   <input type="tel" id="phone" name="phone" maxlength="32" autocomplete="tel" inputmode="tel">
+   <input type="tel" id="phone" data-testid="phone" name="phone" maxlength="32"
+    autocomplete="tel" inputmode="tel">
    <label for="contact_name">{esc(w["name"])}</label>
    <input type="text" id="contact_name" name="contact_name" maxlength="100" autocomplete="name">
    <p class="hint">{esc(w["privacy"])}</p>
   </section>
-  <div id="error" class="error" role="alert" hidden></div>
-  <button type="submit" class="btn primary big" id="submit">{esc(w["submit"])}</button>
+  <div id="error" class="error" role="alert" data-testid="error" hidden></div>
+  <button type="submit" class="btn primary big" id="submit" data-testid="submit">
+   {esc(w["submit"])}</button>
  </form>
  <section id="done" class="done" hidden aria-live="polite">
   <p>{esc(w["done"])}</p>
-  <p class="code" id="code"></p>
+  <p class="code" id="code" data-testid="tracking-code"></p>
   <p id="done-handler" class="hint"></p>
   <p><a class="btn primary" id="track-link" href="{track}">{esc(w["track"])}</a></p>
   <p><button type="button" class="btn secondary" id="again">{esc(w["again"])}</button></p>

@@ -1,44 +1,64 @@
-/* /map/dispatch: the open cases live on the map (Leaflet.markercluster), the territories as
+/* /map/dispatch: the open cases live on the map (clustered on a grid), the territories as
    switchable layers, a 30-day heat map, filters and the list of the cases in view.
-   The feed is polled every cfg.pollMs with since = the previous answer's `now`; closed and
-   rejected cases leave the map, every other feature is put in (or replaced) by its id.
+   The compact feed (cfg.feed: one row per case, no details) is polled every cfg.pollMs with
+   since = the previous answer's `now`; its `gone` ids leave the map, every row is put in (or
+   replaced) by its id. The side list asks the case API for the view's bbox with the filters,
+   by deadline; a popup fetches its case when opened.
    Data from the API reaches the page only through textContent (popups and list are nodes). */
 (function () {
   "use strict";
   var S = window.Shudi, cfg = S.cfg, t = S.t, el = S.el, map = S.map;
-  if (!map || !L.markerClusterGroup) return;
-  var CLOSED = { closed: true, rejected: true };
+  if (!map) return;
   var DONE = { resolved: true, closed: true, rejected: true };
-  var LIST_MAX = 200;
+  var LIST_MAX = 100; // rows of the side list (the API's page)
   var HOUR = 3600e3;
   var en = cfg.lang === "en";
   function $(id) { return document.getElementById(id); }
 
-  var cases = new Map(); // id → {f: feature, m: marker, late: overdue now, shown: in the cluster}
+  var cases = new Map(); // id → {r: row, x, y: Mercator, late, shown: passes the filters, m}
   var since = null;
   var communityNames = {};
 
-  /* --- markers ------------------------------------------------------------------------------ */
+  /* --- the feed: one list per column, codes as indexes (incidents/feeds.py map_feed) ------ */
+  function decode(data) {
+    var c = data.cases || {}, keys = data.keys || {}, n = data.count || 0, out = new Array(n);
+    function code(kind, v) { return v === null || v === undefined ? null : keys[kind][v]; }
+    for (var i = 0; i < n; i++) {
+      out[i] = {
+        id: c.id[i], lon: c.lon[i], lat: c.lat[i],
+        status: code("status", c.status[i]), agency: code("agency", c.agency[i]),
+        type: code("type", c.type[i]), town: code("town", c.town[i]),
+        due: c.due[i], overdue: c.overdue[i] === 1, v: c.version[i],
+      };
+    }
+    return out;
+  }
+
+  /* --- markers: a grid cluster layer ---------------------------------------------------------
+     Every case keeps its Web Mercator position (0..1); on each move the cases passing the
+     filters inside the view are counted into square cells of CELL px at the current zoom. A cell
+     with one case is drawn as its marker, a fuller one as a cluster (count, overdue count); at
+     the highest zoom every case is its own marker. Only what is in view is ever in the DOM, so
+     100,000 cases cost one pass over an array per move, not a marker object each. */
+  var CELL = 60;
   function token(s) { return String(s || "").replace(/[^A-Za-z0-9_]/g, ""); }
   function escapeHtml(s) {
     return String(s).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
   }
   var icons = {};
-  function iconFor(p, late) {
-    var key = p.status + "|" + p.agency + "|" + (late ? 1 : 0);
+  function iconFor(r, late) {
+    var key = r.status + "|" + r.agency + "|" + (late ? 1 : 0);
     if (!icons[key]) {
-      var a = cfg.agencies[p.agency] || {};
+      var a = cfg.agencies[r.agency] || {};
       icons[key] = L.divIcon({
-        className: "case-marker st-" + token(p.status) + (late ? " late" : ""),
+        className: "case-marker st-" + token(r.status) + (late ? " late" : ""),
         html: "<span>" + escapeHtml(a.mark || "?") + "</span>",
         iconSize: [26, 26], iconAnchor: [13, 13], popupAnchor: [0, -12],
       });
     }
     return icons[key];
   }
-  function clusterIcon(cluster) {
-    var n = cluster.getChildCount(), late = 0;
-    cluster.getAllChildMarkers().forEach(function (m) { if (m.options.late) late++; });
+  function clusterIcon(n, late) {
     var size = n < 10 ? "small" : n < 100 ? "medium" : "large";
     return L.divIcon({
       html: "<div><span>" + n + "</span></div>" + (late ? '<b class="late-n">' + late + "</b>" : ""),
@@ -46,49 +66,72 @@
       iconSize: L.point(40, 40),
     });
   }
-
-  /* Chunked loading adds big batches in slices over several frames; a marker still waiting in a
-     slice cannot be removed yet, so changes wait until the cluster is idle. */
-  var busy = false, queue = [];
-  var cluster = L.markerClusterGroup({
-    chunkedLoading: true,
-    chunkProgress: function (done, total) {
-      busy = done < total;
-      if (!busy) setTimeout(drain, 0);
-    },
-    showCoverageOnHover: false,
-    maxClusterRadius: 60,
-    iconCreateFunction: clusterIcon,
-  }).addTo(map);
-  function whenIdle(fn) { if (busy) queue.push(fn); else fn(); }
-  function drain() { while (!busy && queue.length) queue.shift()(); }
-  function hide(e) {
-    if (e.shown) { cluster.removeLayer(e.m); e.shown = false; }
+  var LN2PI = 2 * Math.PI;
+  function mercator(ll) { // as Leaflet's EPSG:3857 at zoom 0, divided by 256
+    var lat = Math.max(Math.min(ll[0], 85.0511287798), -85.0511287798) * Math.PI / 180;
+    return [ll[1] / 360 + 0.5, 0.5 - Math.log(Math.tan(Math.PI / 4 + lat / 2)) / LN2PI];
   }
+  var cluster = L.layerGroup().addTo(map); // what is drawn now: cells and single markers
+  function markerOf(e) {
+    if (!e.m) {
+      e.m = L.marker(latLngOf(e.r), { keyboard: false, icon: iconFor(e.r, e.late), id: e.r.id });
+      e.m.on("click", function () { openPopup(e); });
+    }
+    return e.m;
+  }
+  var drawn = 0, renderTimer = null;
+  function render() {
+    clearTimeout(renderTimer);
+    renderTimer = null;
+    cluster.clearLayers();
+    drawn = 0;
+    if (!map.hasLayer(cluster)) return;
+    var z = map.getZoom(), scale = 256 * Math.pow(2, z), every = z >= map.getMaxZoom();
+    var px = map.getPixelBounds(), x0 = px.min.x - CELL, y0 = px.min.y - CELL;
+    var x1 = px.max.x + CELL, y1 = px.max.y + CELL, cols = Math.ceil((x1 - x0) / CELL) + 1;
+    var cells = new Map();
+    cases.forEach(function (e) {
+      if (!e.shown) return;
+      var x = e.x * scale, y = e.y * scale;
+      if (x < x0 || x > x1 || y < y0 || y > y1) return;
+      var key = every ? e.r.id : Math.floor((y - y0) / CELL) * cols + Math.floor((x - x0) / CELL);
+      var c = cells.get(key);
+      if (!c) cells.set(key, (c = { n: 0, late: 0, sx: 0, sy: 0, e: e }));
+      c.n++;
+      c.sx += x;
+      c.sy += y;
+      if (e.late) c.late++;
+    });
+    cells.forEach(function (c) {
+      drawn++;
+      if (c.n === 1) { cluster.addLayer(markerOf(c.e)); return; }
+      var at = map.unproject([c.sx / c.n, c.sy / c.n], z);
+      var m = L.marker(at, { icon: clusterIcon(c.n, c.late), keyboard: false });
+      m.on("click", function () { map.setView(at, Math.min(z + 2, map.getMaxZoom())); });
+      cluster.addLayer(m);
+    });
+  }
+  function renderSoon() {
+    if (!renderTimer) renderTimer = setTimeout(render, 100);
+  }
+  map.on("moveend", render);
+  cluster.on("add", render);
 
-  /* --- filters ------------------------------------------------------------------------------ */
+  /* --- filters: markers here, the list on the server ----------------------------------------- */
   var F = { agency: $("f-agency"), type: $("f-type"), status: $("f-status"), town: $("f-town") };
   var overdueOnly = $("f-overdue");
   function passes(e) {
-    var p = e.f.properties;
-    return (!F.agency.value || p.agency === F.agency.value) &&
-      (!F.type.value || p.type === F.type.value) &&
-      (!F.status.value || p.status === F.status.value) &&
-      (!F.town.value || p.town === F.town.value) &&
+    var r = e.r;
+    return (!F.agency.value || r.agency === F.agency.value) &&
+      (!F.type.value || r.type === F.type.value) &&
+      (!F.status.value || r.status === F.status.value) &&
+      (!F.town.value || r.town === F.town.value) &&
       (!overdueOnly.checked || e.late);
   }
   function refilter() {
-    whenIdle(function () {
-      var add = [], remove = [];
-      cases.forEach(function (e) {
-        var ok = passes(e);
-        if (ok && !e.shown) { add.push(e.m); e.shown = true; }
-        else if (!ok && e.shown) { remove.push(e.m); e.shown = false; }
-      });
-      if (remove.length) cluster.removeLayers(remove);
-      if (add.length) cluster.addLayers(add);
-      renderList();
-    });
+    cases.forEach(function (e) { e.shown = passes(e); });
+    render();
+    loadList();
   }
   var form = $("filters");
   form.addEventListener("change", refilter);
@@ -96,59 +139,41 @@
   form.addEventListener("reset", function () { setTimeout(refilter, 0); });
 
   /* --- cases in, changed, out --------------------------------------------------------------- */
-  function idOf(f) { return f.id !== undefined && f.id !== null ? f.id : f.properties.id; }
-  function latLngOf(f) {
-    var c = f.geometry.coordinates;
-    return S.onMap({ lon: c[0], lat: c[1], crs: "wgs84" });
+  function latLngOf(r) { return S.onMap({ lon: r.lon, lat: r.lat, crs: "wgs84" }); }
+  function isLate(r, now) {
+    if (DONE[r.status] || !r.due) return false;
+    return r.overdue || r.due * 1000 < now;
   }
-  function isLate(p, now) {
-    if (DONE[p.status] || !p.due_at) return false;
-    return !!p.overdue || Date.parse(p.due_at) < now;
-  }
-  /* (Re)draw one case from its feature; its marker is collected in `add` when it passes. */
-  function draw(e, f, late, add) {
-    hide(e);
-    e.f = f;
+  function put(e, r, late) {
+    var xy = mercator(latLngOf(r));
+    e.r = r;
     e.late = late;
-    e.m.options.late = late;
-    e.m.setLatLng(latLngOf(f));
-    e.m.setIcon(iconFor(f.properties, late));
-    if (passes(e)) { add.push(e.m); e.shown = true; }
+    e.x = xy[0];
+    e.y = xy[1];
+    e.m = null; // drawn afresh with its new position and icon
+    e.shown = passes(e);
   }
-  /* Put features in; returns how many cases changed. */
-  function apply(features) {
-    var now = Date.now(), add = [], changed = 0;
-    features.forEach(function (f) {
-      var id = idOf(f), p = f.properties || {}, e = cases.get(id);
-      if (CLOSED[p.status]) {
-        if (e) { hide(e); cases.delete(id); changed++; }
-        return;
-      }
-      var old = e && e.f.properties;
-      if (old && old.updated_at === p.updated_at && old.status === p.status) return;
+  /* Put rows in and take the gone ids out; returns how many cases changed. */
+  function apply(rows, gone) {
+    var now = Date.now(), changed = 0;
+    (gone || []).forEach(function (id) { if (cases.delete(id)) changed++; });
+    rows.forEach(function (r) {
+      var e = cases.get(r.id);
+      if (e && e.r.v === r.v && e.r.status === r.status) return;
       changed++;
-      if (!e) {
-        e = { f: f, late: false, shown: false };
-        e.m = L.marker(latLngOf(f), { keyboard: false, late: false, icon: iconFor(p, false) });
-        e.m.bindPopup(popupOf(e), { maxWidth: 320, minWidth: 220 });
-        cases.set(id, e);
-      }
-      draw(e, f, isLate(p, now), add);
+      if (!e) cases.set(r.id, (e = {}));
+      put(e, r, isLate(r, now));
     });
-    if (add.length) cluster.addLayers(add);
     return changed;
   }
   /* Deadlines pass without the case changing: redraw the cases that became overdue. */
   function refreshLate() {
-    whenIdle(function () {
-      var now = Date.now(), add = [], changed = 0;
-      cases.forEach(function (e) {
-        var late = isLate(e.f.properties, now);
-        if (late !== e.late) { draw(e, e.f, late, add); changed++; }
-      });
-      if (add.length) cluster.addLayers(add);
-      if (changed) renderList();
+    var now = Date.now(), changed = 0;
+    cases.forEach(function (e) {
+      var late = isLate(e.r, now);
+      if (late !== e.late) { put(e, e.r, late); changed++; }
     });
+    if (changed) { renderSoon(); loadList(); }
   }
 
   /* --- words --------------------------------------------------------------------------------- */
@@ -166,87 +191,132 @@
       : h ? [t("hours", { n: h }), t("minutes", { n: m })] : [t("minutes", { n: m })];
     return t("ago", { t: parts.join(en ? " " : "") });
   }
-  function typeName(p) {
-    return (en && cfg.types[p.type]) || p.type_name || cfg.types[p.type] || p.type || "";
+  /* A case as the API gives it (GET /api/v1/cases, /api/v1/cases/{id}). */
+  function typeName(c) {
+    return (en && cfg.types[c.type_code]) || c.type_name || cfg.types[c.type_code] || c.type_code || "";
   }
-  function handlerName(p) {
-    return p.handler || (cfg.agencies[p.agency] || {}).name || p.agency || "";
+  function handlerName(c) {
+    return c.handler_name || (cfg.agencies[c.handler_party] || {}).name || c.handler_party || "";
   }
-  function placeOf(p) {
-    if (p.address) return p.address;
-    return [cfg.towns[p.town] || p.town, communityNames[p.community] || p.community]
-      .filter(Boolean).join(" · ");
+  function placeOf(c) {
+    var area = [cfg.towns[c.town_code] || c.town_code,
+      communityNames[c.community_code] || c.community_code].filter(Boolean).join(" · ");
+    return [c.address_text, area].filter(Boolean).join(en ? ", " : "，");
   }
-  function dueText(e) {
-    var p = e.f.properties;
-    if (!p.due_at) return t("no_due");
-    return fmtTime(p.due_at) + (e.late ? " · " + t("overdue") : "");
+  function lateCase(c) {
+    return !DONE[c.status] && !!c.due_at && (!!c.overdue || Date.parse(c.due_at) < Date.now());
   }
-
-  function popupOf(e) {
-    return function () {
-      var p = e.f.properties, id = idOf(e.f);
-      var dl = el("dl", { class: "facts" });
-      function row(label, value, cls) {
-        if (!value) return;
-        dl.appendChild(el("dt", { text: label }));
-        dl.appendChild(el("dd", { text: value, class: cls || null }));
-      }
-      row(t("status"), cfg.statuses[p.status] || p.status);
-      row(t("address"), placeOf(p));
-      row(t("age"), age(p.created_at) + (en ? " (" : "（") + fmtTime(p.created_at) + (en ? ")" : "）"));
-      row(t("due"), dueText(e), e.late ? "warn" : null);
-      row(t("handler"), handlerName(p));
-      var link = el("a", {
-        href: cfg.caseUrl + encodeURIComponent(id), target: "_blank", rel: "noopener",
-        text: t("open_case") + " #" + id,
-      });
-      return el("div", { class: "case-popup", "data-id": id }, [
-        el("h3", { text: typeName(p) }), dl, el("p", {}, [link]),
-      ]);
-    };
+  function dueText(c) {
+    if (!c.due_at) return t("no_due");
+    return fmtTime(c.due_at) + (lateCase(c) ? " · " + t("overdue") : "");
   }
 
-  /* --- the list of the cases in view -------------------------------------------------------- */
+  /* --- the popup: one for the map, its details fetched when opened ---------------------------- */
+  var popup = L.popup({ maxWidth: 320, minWidth: 220, offset: [0, -10] });
+  function popupNode(c) {
+    var dl = el("dl", { class: "facts" });
+    function row(label, value, cls) {
+      if (!value) return;
+      dl.appendChild(el("dt", { text: label }));
+      dl.appendChild(el("dd", { text: value, class: cls || null }));
+    }
+    row(t("status"), cfg.statuses[c.status] || c.status);
+    row(t("address"), placeOf(c));
+    row(t("age"), age(c.created_at) + (en ? " (" : "（") + fmtTime(c.created_at) + (en ? ")" : "）"));
+    row(t("due"), dueText(c), lateCase(c) ? "warn" : null);
+    row(t("handler"), handlerName(c));
+    var link = el("a", {
+      href: cfg.casePage + encodeURIComponent(c.id), target: "_blank", rel: "noopener",
+      text: t("open_case") + " #" + c.id,
+    });
+    return el("div", { class: "case-popup", "data-id": c.id }, [
+      el("h3", { text: typeName(c) }), dl, el("p", {}, [link]),
+    ]);
+  }
+  var popupFor = null;
+  function openPopup(e) {
+    var id = (popupFor = e.r.id);
+    popup.setLatLng(latLngOf(e.r)).setContent(el("p", { class: "hint", text: t("loading") }));
+    popup.openOn(map);
+    S.getJSON(cfg.caseUrl + encodeURIComponent(id)).then(function (r) {
+      if (popupFor !== id || !map.hasLayer(popup)) return;
+      popup.setContent(r.ok ? popupNode(r.data) : S.errorNode(r.data));
+    });
+  }
+
+  /* --- the list of the cases in view (server-side: bbox, filters, by deadline) ------------- */
   var list = $("case-list"), head = $("view-head"), more = $("list-more");
-  function dueKey(e) {
-    var d = e.f.properties.due_at;
-    return d ? Date.parse(d) : Infinity;
+  var OPEN = Object.keys(cfg.statuses);
+  /* The view as a WGS-84 bbox (on GCJ-02 tiles: one step of the inverse shift, < 1 m off). */
+  function viewBox() {
+    var b = map.getBounds(), sw = b.getSouthWest(), ne = b.getNorthEast();
+    function wgs(ll) {
+      if (cfg.crs !== "gcj02") return [ll.lng, ll.lat];
+      var g = S.wgs84ToGcj02(ll.lng, ll.lat);
+      return [2 * ll.lng - g[0], 2 * ll.lat - g[1]];
+    }
+    var a = wgs(sw), z = wgs(ne);
+    function clamp(v, lo, hi) { return Math.min(hi, Math.max(lo, v)); }
+    return [clamp(a[0], -180, 180), clamp(a[1], -90, 90), clamp(z[0], -180, 180),
+      clamp(z[1], -90, 90)].map(function (v) { return v.toFixed(6); }).join(",");
   }
-  function item(e) {
-    var p = e.f.properties;
-    var btn = el("button", { type: "button", class: "case-item" + (e.late ? " late" : "") }, [
-      el("span", { class: "chip st-" + token(p.status), "aria-hidden": "true" }),
+  function listQuery() {
+    var q = new URLSearchParams({ bbox: viewBox(), limit: String(LIST_MAX) });
+    if (F.status.value) q.append("status", F.status.value);
+    else OPEN.forEach(function (s) { q.append("status", s); });
+    if (F.agency.value) q.set("agency", F.agency.value);
+    if (F.type.value) q.set("type", F.type.value);
+    if (F.town.value) q.set("town", F.town.value);
+    if (overdueOnly.checked) q.set("overdue", "true");
+    return q.toString();
+  }
+  function item(c) {
+    var late = lateCase(c);
+    var btn = el("button", { type: "button", class: "case-item" + (late ? " late" : "") }, [
+      el("span", { class: "chip st-" + token(c.status), "aria-hidden": "true" }),
       el("span", { class: "ci-main" }, [
-        el("span", { class: "ci-type", text: typeName(p) }),
-        el("span", { class: "ci-meta", text: [cfg.statuses[p.status] || p.status, handlerName(p),
-          placeOf(p)].filter(Boolean).join(" · ") }),
-        el("span", { class: "ci-due" + (e.late ? " warn" : ""), text: t("due") + "：" + dueText(e) }),
+        el("span", { class: "ci-type", text: typeName(c) }),
+        el("span", { class: "ci-meta", text: [cfg.statuses[c.status] || c.status, handlerName(c),
+          placeOf(c)].filter(Boolean).join(" · ") }),
+        el("span", { class: "ci-due" + (late ? " warn" : ""), text: t("due") + "：" + dueText(c) }),
       ]),
     ]);
-    var data = { "data-id": idOf(e.f), "data-status": p.status, "data-agency": p.agency };
-    return el("li", data, [btn]);
+    return el("li", {
+      "data-testid": "case-row", "data-case-id": c.id, "data-tracking-code": c.tracking_code,
+      "data-id": c.id, "data-status": c.status, "data-agency": c.handler_party,
+      "data-due": c.due_at || "",
+    }, [btn]);
   }
-  function renderList() {
-    var b = map.getBounds(), rows = [];
-    cases.forEach(function (e) { if (e.shown && b.contains(e.m.getLatLng())) rows.push(e); });
-    rows.sort(function (a, z) { return dueKey(a) - dueKey(z) || idOf(a.f) - idOf(z.f); });
-    head.textContent = rows.length ? t("in_view", { n: rows.length }) : t("none_in_view");
-    var frag = document.createDocumentFragment();
-    rows.slice(0, LIST_MAX).forEach(function (e) { frag.appendChild(item(e)); });
-    S.clear(list).appendChild(frag);
-    list.setAttribute("data-count", String(rows.length));
-    more.textContent = t("list_more", { n: LIST_MAX });
-    more.hidden = rows.length <= LIST_MAX;
+  var listSeq = 0, listTimer = null;
+  function loadList() {
+    clearTimeout(listTimer);
+    listTimer = setTimeout(fetchList, 150);
+  }
+  function fetchList() {
+    var seq = ++listSeq;
+    return S.getJSON(cfg.listUrl + "?" + listQuery()).then(function (r) {
+      if (seq !== listSeq) return;
+      if (!r.ok) { head.textContent = S.errorText(r.data); return; }
+      var rows = r.data.items || [], total = r.data.total || 0;
+      head.textContent = total ? t("in_view", { n: total }) : t("none_in_view");
+      var frag = document.createDocumentFragment();
+      rows.forEach(function (c) { frag.appendChild(item(c)); });
+      S.clear(list).appendChild(frag);
+      list.setAttribute("data-count", String(total));
+      more.textContent = t("list_more", { n: LIST_MAX });
+      more.hidden = total <= rows.length;
+    });
   }
   list.addEventListener("click", function (ev) {
     var li = ev.target.closest("li[data-id]");
     var e = li && cases.get(Number(li.getAttribute("data-id")));
     if (!e || !e.shown) return;
     if (!map.hasLayer(cluster)) map.addLayer(cluster);
-    cluster.zoomToShowLayer(e.m, function () { e.m.openPopup(); });
+    map.setView(latLngOf(e.r), map.getMaxZoom(), { animate: false });
+    render();
+    openPopup(e);
   });
-  map.on("moveend", function () { whenIdle(renderList); });
+  map.on("moveend", function () { if (readyAt !== null) loadList(); });
 
   /* --- live ---------------------------------------------------------------------------------- */
   var live = $("live"), liveText = $("live-text");
@@ -264,19 +334,26 @@
     setLive("ok", t("live") + " · " + t("loaded", { n: cases.size }) + " · " + when +
       (truncated ? " · " + t("truncated", { n: cases.size }) : ""));
   }
-  var truncated = false, polls = 0;
-  function load() {
+  var truncated = false, polls = 0, readyAt = null;
+  function load(listed) {
     setLive("loading", t("loading"));
     S.getJSON(cfg.feed).then(function (r) {
       if (r.status === 401) return sessionLost();
       if (!r.ok) {
         setLive("lost", S.errorText(r.data));
-        return setTimeout(load, cfg.pollMs);
+        return setTimeout(function () { load(listed); }, cfg.pollMs);
       }
       since = r.data.now;
       truncated = !!r.data.truncated;
-      apply(r.data.features || []);
-      whenIdle(function () { renderList(); liveOk(truncated); });
+      performance.mark("dispatch:feed");
+      apply(decode(r.data), r.data.gone);
+      render();
+      performance.mark("dispatch:drawn");
+      liveOk(truncated);
+      listed.then(function () {
+        performance.mark("dispatch:ready");
+        readyAt = performance.now();
+      });
       setTimeout(poll, cfg.pollMs);
     });
   }
@@ -287,14 +364,12 @@
         setLive("lost", t("live_lost"));
         return setTimeout(poll, cfg.pollMs);
       }
-      whenIdle(function () {
-        since = r.data.now || since;
-        polls++;
-        if (apply(r.data.features || [])) whenIdle(renderList);
-        if (polls % 30 === 0) refreshLate();
-        liveOk(truncated);
-        setTimeout(poll, cfg.pollMs);
-      });
+      since = r.data.now || since;
+      polls++;
+      if (apply(decode(r.data), r.data.gone)) { renderSoon(); loadList(); }
+      if (polls % 30 === 0) refreshLate();
+      liveOk(truncated);
+      setTimeout(poll, cfg.pollMs);
     });
   }
 
@@ -334,7 +409,7 @@
         layer.addData(r.data);
         layer.state = "loaded";
         if (map.hasLayer(layer)) layer.bringToBack();
-        if (o.kind === "community") whenIdle(renderList); // places name their community
+        if (o.kind === "community" && readyAt !== null) loadList(); // places name communities
       });
     }
     layer.on("add", fetchOnce);
@@ -357,12 +432,15 @@
 
   /* --- start --------------------------------------------------------------------------------- */
   var sheet = $("sheet");
-  if (cfg.extent) {
+  /* The whole district (a coordinator's town) beside the panel, or above it on phones. */
+  function home() {
+    if (!cfg.extent) return;
     var r = sheet.getBoundingClientRect();
     var side = r.left > 1 ? [r.right, 0] : [0, 0];
     var below = r.left <= 1 ? [0, window.innerHeight - r.top] : [0, 0];
     map.fitBounds(cfg.extent, { paddingTopLeft: side, paddingBottomRight: below, animate: false });
   }
+  home();
   S.dispatch = {
     cluster: cluster,
     overlays: overlays,
@@ -373,9 +451,12 @@
       cases.forEach(function (e) { if (e.shown) n++; });
       return n;
     },
+    drawn: function () { return drawn; },
+    home: home,
     has: function (id) { return cases.has(id); },
-    marker: function (id) { var e = cases.get(id); return e ? e.m : null; },
+    ready: function () { return readyAt; },
+    position: function (id) { var e = cases.get(id); return e ? L.latLng(latLngOf(e.r)) : null; },
     polls: function () { return polls; },
   };
-  load();
+  load(fetchList()); // the list of the first view is asked for beside the feed
 })();
