@@ -5,9 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-import accounts.models  # noqa: F401  (registers the tables)
+import abuse.models  # noqa: F401  (registers the tables)
+import accounts.models  # noqa: F401
+import hotspots.models  # noqa: F401
 import incidents.models  # noqa: F401
 import jurisdictions.models  # noqa: F401
+import meetings.models  # noqa: F401
 from shudi.database import database_url
 from shudi.orm import Base
 

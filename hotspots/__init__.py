@@ -1,0 +1,1 @@
+"""Hot-spot analysis of cases for planners: aggregated statistics served and cached."""
