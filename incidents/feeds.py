@@ -29,8 +29,9 @@ OVERLAP = "30 seconds"
 
 OVERDUE = """(c.due_at IS NOT NULL AND c.due_at < now()
               AND c.status NOT IN ('resolved', 'closed', 'rejected'))"""
-#: Cases a live map drops: closed or rejected (merged cases are closed), hidden.
-GONE = "(c.status IN ('closed', 'rejected') OR c.hidden OR c.merged_into IS NOT NULL)"
+#: Cases a live map drops: closed or rejected (merged cases are closed). Hidden cases stay on
+#: staff maps, as in the staff list (hidden means: from public views).
+GONE = "(c.status IN ('closed', 'rejected') OR c.merged_into IS NOT NULL)"
 
 MAP_FEED = f"""
 SELECT count(*) AS n,
@@ -47,7 +48,7 @@ SELECT count(*) AS n,
        array_agg(f.id) FILTER (WHERE f.gone) AS gone
 FROM (
   SELECT c.id, c.lon, c.lat, c.status, c.handler_party, c.type_code, c.town_code,
-         extract(epoch FROM c.due_at)::bigint AS due, {OVERDUE} AS overdue, c.version,
+         floor(extract(epoch FROM c.due_at))::bigint AS due, {OVERDUE} AS overdue, c.version,
          {GONE} AS gone
   FROM case_file c
   WHERE {{where}}
@@ -136,8 +137,7 @@ FROM (
   FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
   WHERE {where}
     AND (CASE WHEN CAST(:since AS timestamptz) IS NULL
-              THEN c.status NOT IN ('closed', 'rejected') AND NOT c.hidden
-                   AND c.merged_into IS NULL
+              THEN c.status NOT IN ('closed', 'rejected') AND c.merged_into IS NULL
               -- changes include merged (closed) cases, so live maps drop them
               ELSE c.updated_at > CAST(:since AS timestamptz) END)
     AND (CAST(:xmin AS float8) IS NULL
