@@ -63,3 +63,10 @@ class InvalidReport(DomainError):
     """A report that cannot be accepted as given (type, text, photos)."""
 
     code = "invalid_report"
+
+
+class HistoryImportRejected(DomainError):
+    """A history file that cannot be imported (unreadable, missing columns, a bad row with
+    ``--strict``); nothing is stored."""
+
+    code = "history_import_rejected"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import timedelta
+from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from incidents.reminders import send_reminders
-from shudi.cli.common import transaction
+from shudi.cli.common import fail, transaction
 
 app = typer.Typer(help="Jobs on cases.", no_args_is_help=True)
 
@@ -17,7 +20,100 @@ def remind(
     within_hours: float = typer.Option(4.0, help="Remind this long before a deadline."),
 ) -> None:
     """Add a reminder (督办) event to cases whose deadlines passed or are near (once each)."""
+    from incidents.reminders import send_reminders
+
     with transaction() as conn:
         sent = send_reminders(conn, within=timedelta(hours=within_hours))
     overdue = sum(s["overdue"] for s in sent)
     typer.echo(f"{len(sent)} reminder(s): {overdue} overdue, {len(sent) - overdue} due soon")
+
+
+#: Bad rows printed on stderr; ``--errors FILE`` gets all of them.
+SHOWN_BAD_ROWS = 20
+
+
+@app.command("import")
+def import_(
+    path: Path = typer.Argument(..., help="CSV, Excel (.xlsx) or GeoJSON file of past cases."),
+    strict: bool = typer.Option(False, "--strict", help="Import nothing if any row is bad."),
+    crs: str = typer.Option("wgs84", help="Coordinate system of rows without a crs value."),
+    encoding: str | None = typer.Option(None, help="CSV encoding (default: UTF-8, else GB18030)."),
+    sheet: str | None = typer.Option(None, help="Excel sheet (default: the first)."),
+    errors: Path | None = typer.Option(None, help="Write every bad row (line, reason) as CSV."),
+) -> None:
+    """Import historical cases, each resolved and routed as of its date (one transaction)."""
+    from incidents.history import import_cases
+
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task(f"reading {path.name}", total=None)
+
+        def tick(stage: str, done: int, total: int | None) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        with transaction() as conn:
+            summary = import_cases(
+                conn, path=path, strict=strict, default_crs=crs, encoding=encoding,
+                sheet=sheet, progress=tick,
+            )  # fmt: skip
+            tick("committing", 0, None)
+    if errors is not None:
+        with errors.open("w", newline="", encoding="utf-8") as fh:
+            out = csv.writer(fh)
+            out.writerow([summary.unit, "reason"])
+            out.writerows([b.line, b.reason] for b in summary.bad)
+    for row in summary.bad[:SHOWN_BAD_ROWS]:
+        typer.echo(summary.describe(row), err=True)
+    hidden = len(summary.bad) - SHOWN_BAD_ROWS
+    if hidden > 0:
+        more = f" (all in {errors})" if errors else " (--errors FILE lists all)"
+        typer.echo(f"… and {hidden} more bad row(s){more}", err=True)
+    typer.echo(
+        f"{path.name}: {summary.imported} case(s) imported, {summary.already} imported before, "
+        f"{len(summary.bad)} bad row(s) of {summary.rows}"
+    )
+    if summary.before_boundaries:
+        typer.echo(
+            f"{summary.before_boundaries} case(s) dated before the first boundaries were placed "
+            "with the earliest boundary generations"
+        )
+    if summary.rows and not summary.imported and not summary.already:
+        fail(f"no row of {path.name} could be imported")
+
+
+@app.command()
+def purge() -> None:
+    """Forget expired Idempotency-Keys (kept 24 h) and ended rate-limit windows."""
+    from abuse.service import Policy
+    from abuse.service import purge as purge_counters
+    from incidents.idempotency import purge as purge_keys
+    from shudi.settings import get_settings
+
+    with transaction() as conn:
+        keys = purge_keys(conn)
+        counters = purge_counters(conn, policy=Policy.from_settings(get_settings()))
+    typer.echo(f"purged {keys} idempotency key(s) and {counters} rate counter(s)")
+
+
+@app.command()
+def anonymise(
+    days: int = typer.Option(
+        None, min=1, help="Retention in days after closing (default: SHUDI_PII_RETENTION_DAYS)."
+    ),
+) -> None:
+    """Erase reporters' names and phone numbers of cases closed longer ago than the retention."""
+    from incidents.privacy import anonymise as erase
+    from shudi.settings import get_settings
+
+    days = days or get_settings().pii_retention_days
+    with transaction() as conn:
+        n = erase(conn, days=days)
+    typer.echo(f"{n} case(s) anonymised (closed more than {days} day(s) ago)")

@@ -1,0 +1,261 @@
+"""Storing imported cases in bulk: COPY into temporary tables, then one INSERT … SELECT into
+``case_file`` and one into ``case_event``, all in the caller's transaction.
+
+Three temporary tables are filled by COPY: the fixed-width values of each row (binary COPY,
+built with numpy, no per-row Python), its texts (key and description, CSV) and the distinct
+routes (large JSON, one per territory and type, sent once rather than once per case); the
+database joins them. Case ids come from ``case_file``'s own sequence as a default of the
+temporary table, so they never collide with live intake.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import secrets
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from gis.coords import CoordSystem
+from incidents.intake import TRACKING_ALPHABET, TRACKING_LENGTH
+from incidents.models import STATUSES
+
+CHANNEL = "import"
+LOCK = "SELECT pg_advisory_xact_lock(hashtext('shudi.cases_import'))"
+COPY_CHUNK = 100_000
+NO_TIME = np.iinfo(np.int64).min  # a missing time in the binary rows (NULL in SQL)
+CRS_CODES = tuple(c.value for c in CoordSystem)
+#: Fixed-width row values: (column, SQL type, numpy big-endian type).
+FIXED = (
+    ("n", "integer", ">i4"),
+    ("line", "integer", ">i4"),
+    ("route_id", "integer", ">i4"),
+    ("status", "smallint", ">i2"),
+    ("crs", "smallint", ">i2"),
+    ("lon", "float8", ">f8"),
+    ("lat", "float8", ">f8"),
+    ("reported_at", "bigint", ">i8"),
+    ("closed_at", "bigint", ">i8"),
+    ("resolved_at", "bigint", ">i8"),
+    ("tracking_code", "text", f"S{TRACKING_LENGTH}"),
+)
+ROUTE_COLUMNS = (
+    "route_id",
+    "type_code",
+    "scope",
+    "town_code",
+    "community_code",
+    "property_area_code",
+    "property_company",
+    "agency_units",
+    "handler_party",
+    "handler_unit_code",
+    "handler_name",
+    "routing",
+    "generations",
+)
+
+STAGING = f"""
+CREATE TEMP TABLE _history_row (
+    id bigint NOT NULL DEFAULT nextval('{{seq}}'),
+    {", ".join(f"{name} {sql}" for name, sql, _ in FIXED)}
+) ON COMMIT DROP;
+CREATE TEMP TABLE _history_text (n integer, key text, description text) ON COMMIT DROP;
+CREATE TEMP TABLE _history_route (
+    route_id integer PRIMARY KEY, type_code text, scope text, town_code text,
+    community_code text, property_area_code text, property_company text, agency_units jsonb,
+    handler_party text, handler_unit_code text, handler_name text, routing jsonb,
+    generations jsonb
+) ON COMMIT DROP;
+"""
+
+
+def _stamp(column: str) -> str:
+    """An integer microseconds column as timestamptz (NULL for :data:`NO_TIME`)."""
+    return f"(timestamptz 'epoch' + NULLIF({column}, {NO_TIME}) * interval '1 microsecond')"
+
+
+def _pick(column: str, values: tuple[str, ...]) -> str:
+    return f"(ARRAY[{', '.join(repr(v) for v in values)}])[{column} + 1]"
+
+
+INSERT_CASES = f"""
+INSERT INTO case_file (id, tracking_code, type_code, scope, urgency, status, channel,
+    description, address_text, input_crs, lon, lat, geom, town_code, community_code,
+    property_area_code, property_company, agency_units, handler_party, handler_unit_code,
+    handler_name, routing, generations, created_at, updated_at, deadline_basis, resolved_at,
+    closed_at)
+SELECT s.id, s.tracking_code, r.type_code, r.scope, 'ordinary', {_pick("s.status", STATUSES)},
+    '{CHANNEL}', COALESCE(t.description, ''), '', {_pick("s.crs", CRS_CODES)}, s.lon, s.lat,
+    ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), r.town_code, r.community_code,
+    r.property_area_code, r.property_company, r.agency_units, r.handler_party,
+    r.handler_unit_code, COALESCE(r.handler_name, ''), r.routing, r.generations,
+    {_stamp("s.reported_at")},
+    COALESCE({_stamp("s.closed_at")}, {_stamp("s.resolved_at")}, {_stamp("s.reported_at")}),
+    '', {_stamp("s.resolved_at")}, {_stamp("s.closed_at")}
+FROM (SELECT * FROM _history_row ORDER BY route_id) s  -- area by area: index pages stay hot
+    JOIN _history_route r USING (route_id) JOIN _history_text t USING (n)
+"""
+
+INSERT_EVENTS = f"""
+INSERT INTO case_event (case_id, at, actor_role, actor_label, action, from_status, to_status,
+                        data, public)
+SELECT s.id, {_stamp("s.reported_at")}, 'system', :label, 'import', NULL,
+       {_pick("s.status", STATUSES)},
+       jsonb_build_object('file', CAST(:file AS text), 'sha256', CAST(:sha AS text),
+                          'line', s.line, 'key', t.key),
+       false
+FROM _history_row s JOIN _history_text t USING (n)
+"""
+
+
+def begin(conn: Connection) -> None:
+    """Serialise imports (held to the end of the transaction), so keys are checked safely,
+    and lift the statement timeout of interactive work for this transaction."""
+    conn.execute(text(LOCK))
+    # a batch job: no interactive timeout, room to hash the routes in memory
+    conn.execute(text("SET LOCAL statement_timeout = 0"))
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    try:  # temporary tables in memory; refused once a session has used temporary tables
+        with conn.begin_nested():
+            conn.execute(text("SET LOCAL temp_buffers = '512MB'"))
+    except DBAPIError:
+        pass
+
+
+def imported_keys(conn: Connection) -> set[str]:
+    """The idempotency keys of every case imported so far."""
+    rows = conn.execute(
+        text("SELECT data->>'key' FROM case_event WHERE action = 'import' AND data ? 'key'")
+    )
+    return {r[0] for r in rows}
+
+
+def tracking_codes(n: int) -> np.ndarray:
+    """``n`` distinct random tracking codes (bytes), as
+    :func:`incidents.intake.new_tracking_code` makes them: the same alphabet and length, from
+    the operating system's CSPRNG."""
+    size = len(TRACKING_ALPHABET)
+    limit = 256 - 256 % size  # reject bytes that would bias the modulo
+    chars = np.frombuffer(TRACKING_ALPHABET.encode("ascii"), dtype=np.uint8)
+    codes = np.empty(0, dtype=f"S{TRACKING_LENGTH}")
+    while len(codes) < n:
+        want = (n - len(codes)) * TRACKING_LENGTH
+        raw = np.frombuffer(secrets.token_bytes(int(want * 1.2) + 64), dtype=np.uint8)
+        raw = raw[raw < limit][: want - want % TRACKING_LENGTH]
+        block = np.ascontiguousarray(chars[raw % size].reshape(-1, TRACKING_LENGTH))
+        fresh = block.view(f"S{TRACKING_LENGTH}").ravel()
+        codes = np.unique(np.concatenate([codes, fresh]))  # drops the (unlikely) repeats
+    return np.random.default_rng(secrets.randbits(64)).permutation(codes)[:n]
+
+
+def binary_rows(values: dict[str, np.ndarray]) -> bytes:
+    """PostgreSQL binary COPY data for the :data:`FIXED` columns (all values present)."""
+    n = len(values["n"])
+    layout = [("count", ">i2")]
+    for name, _, kind in FIXED:
+        layout += [(f"{name}_len", ">i4"), (name, kind)]
+    rows = np.empty(n, dtype=np.dtype(layout))
+    rows["count"] = len(FIXED)
+    for name, _, kind in FIXED:
+        rows[f"{name}_len"] = np.dtype(kind).itemsize
+        rows[name] = values[name]
+    header = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+    return header + rows.tobytes() + struct.pack(">h", -1)
+
+
+def _copy(conn: Connection, sql: str, data: io.IOBase) -> None:
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.copy_expert(sql, data)
+    finally:
+        cursor.close()
+
+
+def _copy_csv(conn: Connection, table: str, columns: list[list[Any]]) -> None:
+    names = {"_history_text": "n, key, description"}.get(table, ", ".join(ROUTE_COLUMNS))
+    rows = list(zip(*columns, strict=True))
+    for start in range(0, len(rows), COPY_CHUNK):
+        buf = io.StringIO()
+        csv.writer(buf).writerows(rows[start : start + COPY_CHUNK])
+        buf.seek(0)
+        _copy(conn, f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv)", buf)
+
+
+def store(
+    conn: Connection,
+    *,
+    rows: pd.DataFrame,
+    routes: list[dict[str, Any]],
+    file: str,
+    sha256: str,
+    progress: Callable[[str, int, int | None], None],
+) -> int:
+    """Insert the cases and their ``import`` events; the number of cases stored.
+
+    ``rows`` has ``line``, ``route_id``, ``status`` and ``crs`` (as text), ``lon``, ``lat``,
+    the three times as integer microseconds (:data:`NO_TIME` for none), ``key`` and
+    ``description``.
+    """
+    n = len(rows)
+    seq = conn.execute(text("SELECT pg_get_serial_sequence('case_file', 'id')")).scalar_one()
+    for statement in STAGING.format(seq=seq).split(";"):
+        if statement.strip():
+            conn.execute(text(statement))
+    progress("copying", 0, n)
+    values = {col: rows[col].to_numpy() for col in rows.columns}
+    values |= {
+        "n": np.arange(n),
+        "status": pd.Categorical(rows["status"], categories=STATUSES).codes,
+        "crs": pd.Categorical(rows["crs"], categories=CRS_CODES).codes,
+        "tracking_code": tracking_codes(n),
+    }
+    fixed = "COPY _history_row ({}) FROM STDIN WITH (FORMAT binary)"
+    fixed = fixed.format(", ".join(name for name, _, _ in FIXED))
+    for start in range(0, n, COPY_CHUNK):
+        part = {k: v[start : start + COPY_CHUNK] for k, v in values.items()}
+        _copy(conn, fixed, io.BytesIO(binary_rows(part)))
+        progress("copying", min(n, start + COPY_CHUNK), n)
+    progress("copying texts", 0, None)
+    _copy_csv(
+        conn, "_history_text", [list(range(n)), rows["key"].tolist(), rows["description"].tolist()]
+    )
+    progress("copying routes", 0, None)
+    table = [[r[c] for r in routes] for c in ROUTE_COLUMNS]
+    for i, col in enumerate(ROUTE_COLUMNS):
+        if col in ("agency_units", "routing", "generations"):
+            table[i] = [
+                v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for v in table[i]
+            ]
+    _copy_csv(conn, "_history_route", table)
+    progress("checking codes", 0, None)
+    conn.execute(text("ANALYZE _history_row"))
+    conn.execute(text("ANALYZE _history_text"))
+    while True:  # a code already used by another case (about 1 in 10^12 per pair): draw again
+        clash = conn.execute(
+            text("""SELECT s.id FROM _history_row s
+                    JOIN case_file c ON c.tracking_code = s.tracking_code""")
+        ).scalars()
+        ids = list(clash)
+        if not ids:
+            break
+        for case_id, code in zip(ids, tracking_codes(len(ids)), strict=True):
+            conn.execute(
+                text("UPDATE _history_row SET tracking_code = :t WHERE id = :i"),
+                {"t": code.decode(), "i": case_id},
+            )
+    progress("storing cases", 0, None)
+    stored = conn.execute(text(INSERT_CASES)).rowcount
+    progress("storing events", 0, None)
+    conn.execute(
+        text(INSERT_EVENTS), {"label": f"import {file}"[:200], "file": file, "sha": sha256}
+    )
+    conn.execute(text("DROP TABLE _history_row, _history_text, _history_route"))
+    return int(stored)
