@@ -9,13 +9,19 @@ COPY shudi ./shudi
 COPY gis ./gis
 COPY jurisdictions ./jurisdictions
 COPY accounts ./accounts
+COPY abuse ./abuse
 COPY incidents ./incidents
+COPY audit ./audit
+COPY documents ./documents
+COPY meetings ./meetings
+COPY assessment ./assessment
+COPY hotspots ./hotspots
 COPY api ./api
 COPY webmap ./webmap
 COPY data ./data
 # Map assets (Leaflet, plugins, fonts) come from the npm registry at build time, checked
-# against webmap/assets.json; pages then need no internet.
-RUN apt-get update && apt-get install -y --no-install-recommends npm \
+# against webmap/assets.json; pages then need no internet. The CJK font is embedded in PDFs.
+RUN apt-get update && apt-get install -y --no-install-recommends npm fonts-wqy-zenhei \
     && pip install --no-cache-dir -e . && python -m webmap.assets fetch \
     && apt-get purge -y npm && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
     && chown -R shudi /app
