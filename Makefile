@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export SHUDI_HOME ?= $(CURDIR)/var
 
-.PHONY: install sysdeps assets db run test check bench clean-db
+.PHONY: install sysdeps assets db run test check bench reliability clean-db
 
 install: sysdeps $(VENV)/.installed assets
 
@@ -40,11 +40,15 @@ test: db
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shudi gis jurisdictions accounts incidents api webmap benchmarks
+	$(BIN)/mypy shudi abuse gis jurisdictions accounts incidents api webmap documents assessment meetings audit hotspots benchmarks reliability
 
 bench: db
 	$(BIN)/shudi demo
 	$(BIN)/python -m benchmarks.run
+
+# Fault, load and fuzz runs; figures into docs/reliability.md (each on a database of its own).
+reliability: db
+	$(BIN)/python -m reliability.run
 
 clean-db:
 	-$(BIN)/shudi db stop

@@ -86,15 +86,18 @@ def assessment(
 @router.get("/cases", response_model=AuditList)
 def audit(
     conn: Conn,
-    _who: Assessor,
+    who: Assessor,
     p: PeriodQ,
     kind: Literal["agency", "agency_unit", "town"],
     unit: str,
     figure: str,
     agency: str | None = None,
 ) -> AuditList:
-    """The case ids behind one unit's figure (meeting-action ids for the action figures)."""
-    found = service.audit(conn, p=p, kind=kind, unit=unit, figure=figure, agency=agency)
+    """The case ids behind one unit's figure (meeting-action ids for the action figures),
+    limited to the cases the user may see."""
+    found = service.audit(
+        conn, p=p, kind=kind, unit=unit, figure=figure, agency=agency, principal=who
+    )
     return AuditList.model_validate(found)
 
 

@@ -12,9 +12,12 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from accounts.models import Role
+from accounts.service import Principal
 from assessment import queries as q
 from assessment.exceptions import UnknownFigure
 from assessment.period import Period
+from incidents import access
 
 KINDS = ("agency", "agency_unit", "town")
 #: Rates: (numerator, denominator) figures.
@@ -244,16 +247,32 @@ def _check_kind(kind: str) -> None:
 
 
 def audit(
-    conn: Connection, *, p: Period, kind: str, unit: str, figure: str, agency: str | None = None
+    conn: Connection,
+    *,
+    p: Period,
+    kind: str,
+    unit: str,
+    figure: str,
+    agency: str | None = None,
+    principal: Principal | None = None,
 ) -> dict[str, Any]:
-    """The ids behind one unit's figure: case ids (meeting-action ids for the action figures)."""
+    """The ids behind one unit's figure: case ids (meeting-action ids for the action figures);
+    for a town coordinator, only its own town's cases (admins audit every unit)."""
     _check_kind(kind)
     if figure not in FIGURES:
         raise UnknownFigure(f"unknown figure {figure!r}; use one of {', '.join(FIGURES)}")
     if figure in ACTION_FIGURES:
         return _audit_actions(conn, p=p, kind=kind, unit=unit, figure=figure, agency=agency)
     with _using(conn, p, None) as f:
-        return _audit_cases(conn, f, kind=kind, unit=unit, figure=figure, agency=agency)
+        found = _audit_cases(conn, f, kind=kind, unit=unit, figure=figure, agency=agency)
+    if principal is not None and principal.role is Role.town_coordinator and found["case_ids"]:
+        where, params = access.visibility(principal)
+        rows = conn.execute(
+            text(f"SELECT c.id FROM case_file c WHERE c.id = ANY(:ids) AND {where} ORDER BY 1"),
+            params | {"ids": found["case_ids"]},
+        )
+        found["case_ids"] = [int(r.id) for r in rows]
+    return found
 
 
 def _audit_cases(

@@ -169,10 +169,13 @@ def file_report(
 
 
 @contextmanager
-def live_server(db_url: str, log: Path | None = None, **env: str) -> Iterator[str]:
+def live_server(
+    db_url: str, log: Path | None = None, workers: int = 1, **env: str
+) -> Iterator[str]:
     """``shudi serve`` on a free loopback port against ``db_url``; yields its base URL.
 
-    With ``log``, the server's output goes there (and its tail into a start-up failure).
+    With ``log``, the server's output goes there (and its tail into a start-up failure);
+    ``workers`` is passed to ``--workers``.
     """
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -180,7 +183,7 @@ def live_server(db_url: str, log: Path | None = None, **env: str) -> Iterator[st
     shudi = str(Path(sys.executable).with_name("shudi"))
     out = log.open("wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [shudi, "serve", "--port", str(port)],
+        [shudi, "serve", "--port", str(port), "--workers", str(workers)],
         env=os.environ | {"SHUDI_DATABASE_URL": db_url} | env,
         stdout=out,
         stderr=subprocess.STDOUT,

@@ -76,6 +76,11 @@ def test_json_and_its_audit_urls(
     assert listed["case_ids"] == sorted(history[k] for k in "ACF")
     kinds = {u["kind"] for u in body["units"]}
     assert kinds == {"agency", "agency_unit", "town"}
+    # a town coordinator sees every unit's figures, but only its own town's case ids
+    mine = client.get(url, headers=auth(conn, world["town_t1"])).json()["case_ids"]
+    assert mine == listed["case_ids"]
+    other = client.get(url, headers=auth(conn, world["town_t2"])).json()["case_ids"]
+    assert other == []
 
 
 def test_bad_requests_are_json_errors(conn: Connection, world: dict, client: TestClient) -> None:
