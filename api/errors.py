@@ -56,6 +56,7 @@ STATUS: dict[type[DomainError], int] = {
     ix.IdempotencyKeyReused: 422,
     ix.IdempotencyKeyInFlight: 409,
     ix.InvalidReport: 422,
+    ix.InvalidSince: 422,
     hx.InvalidHotspotQuery: 422,
     hx.NotEnoughData: 422,
     asx.AssessmentError: 422,

@@ -70,3 +70,9 @@ class HistoryImportRejected(DomainError):
     ``--strict``); nothing is stored."""
 
     code = "history_import_rejected"
+
+
+class InvalidSince(DomainError):
+    """A feed's ``since`` that is neither an answer's cursor nor a time with its offset."""
+
+    code = "invalid_since"

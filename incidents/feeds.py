@@ -6,6 +6,8 @@ Every feed selects through :func:`incidents.access.visibility` and rounds positi
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +15,7 @@ from sqlalchemy import Connection, text
 
 from accounts.service import Principal
 from incidents import access
+from incidents.exceptions import InvalidSince
 
 #: Columns of :func:`map_feed` (one list each, a case per index); the ``CODED`` ones are
 #: indexes into the answer's ``keys`` lists, ``due`` is epoch seconds (or null).
@@ -23,9 +26,58 @@ CODED = frozenset({"status", "agency", "type", "town"})
 MAP_DIGITS = 5
 #: At most this many cases in one answer (the most recently changed are kept).
 MAP_CAP = 150_000
-#: ``now`` in an answer is this much before the server's clock: a change committed late by a
-#: slow transaction is not missed (a case may come twice; clients replace by id).
-OVERLAP = "30 seconds"
+#: An answer's ``now`` is a cursor, ``x:<transaction id>``: the oldest transaction still
+#: running when the answer was made. Passed back as ``since``, it brings every case written by
+#: that transaction or a later one (``case_file.changed_xid``), so no change is missed however
+#: long its transaction ran; one may come twice (clients replace by id). A timestamp ``since``
+#: (``updated_at`` after it) is still accepted, for clients that keep their own clock.
+CURSOR = re.compile(r"^x:(\d{1,20})$")
+CURSOR_SQL = "SELECT 'x:' || pg_snapshot_xmin(pg_current_snapshot())"
+
+
+@dataclass(frozen=True)
+class Since:
+    """Where a feed answer continues from: a transaction-id cursor or a time."""
+
+    xid: int | None = None
+    at: datetime | None = None
+
+    @classmethod
+    def parse(cls, value: str | datetime | Since | None) -> Since | None:
+        """A ``since`` parameter: ``x:N`` from an answer, or an ISO time with its offset."""
+        if isinstance(value, Since):
+            return value
+        if value is None or value == "":
+            return None
+        if isinstance(value, datetime):
+            return cls(at=value)
+        m = CURSOR.match(value)
+        if m:
+            return cls(xid=int(m.group(1)))
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None:
+            raise InvalidSince(
+                f"since {value!r} is neither an answer's `now` (x:N) nor a time with its offset"
+            )
+        return cls(at=at)
+
+    def condition(self) -> tuple[str, dict[str, Any]]:
+        """The SQL condition on ``case_file c`` and its parameters."""
+        if self.xid is not None:
+            return "c.changed_xid >= CAST(:since_xid AS xid8)", {"since_xid": str(self.xid)}
+        return "c.updated_at > :since_at", {"since_at": self.at}
+
+
+def _since(value: str | datetime | Since | None) -> tuple[Since | None, str, dict[str, Any]]:
+    since = Since.parse(value)
+    if since is None:
+        return None, f"NOT {GONE}", {}
+    cond, params = since.condition()
+    return since, cond, params
+
 
 OVERDUE = """(c.due_at IS NOT NULL AND c.due_at < now()
               AND c.status NOT IN ('resolved', 'closed', 'rejected'))"""
@@ -51,9 +103,7 @@ FROM (
          floor(extract(epoch FROM c.due_at))::bigint AS due, {OVERDUE} AS overdue, c.version,
          {GONE} AS gone
   FROM case_file c
-  WHERE {{where}}
-    AND (CASE WHEN CAST(:since AS timestamptz) IS NULL THEN NOT {GONE}
-              ELSE c.updated_at > CAST(:since AS timestamptz) END)
+  WHERE {{where}} AND {{since}}
     AND (CAST(:xmin AS float8) IS NULL
          OR c.geom && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326))
   {{order}}
@@ -73,7 +123,7 @@ def map_feed(
     conn: Connection,
     *,
     principal: Principal,
-    since: datetime | None = None,
+    since: str | datetime | Since | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     cap: int = MAP_CAP,
 ) -> dict[str, Any]:
@@ -81,15 +131,16 @@ def map_feed(
 
     ``cases`` holds one list per :data:`MAP_COLUMNS` entry (case *i* is index *i* of each),
     codes replaced by their index in ``keys``; ``gone`` lists the ids to drop (closed,
-    rejected, merged, hidden); ``now`` is what to pass as the next ``since``.
+    rejected, merged); ``now`` is the cursor to pass as the next ``since``.
     """
     where, params = access.visibility(principal)
     digits = min(MAP_DIGITS, access.COORDINATE_DIGITS.get(principal.role, 7))
-    now = conn.execute(text(f"SELECT now() - interval '{OVERLAP}'")).scalar_one()
-    order = SINCE_ORDER if since is not None else ""
+    parsed, cond, since_params = _since(since)
+    cursor = conn.execute(text(CURSOR_SQL)).scalar_one()  # before the rows: never too late
+    order = SINCE_ORDER if parsed is not None else ""
     result = conn.execute(
-        text(MAP_FEED.format(where=where, order=order)),
-        params | _bbox_params(bbox) | {"since": since, "cap": cap, "scale": 10.0**digits},
+        text(MAP_FEED.format(where=where, order=order, since=cond)),
+        params | since_params | _bbox_params(bbox) | {"cap": cap, "scale": 10.0**digits},
     )
     found = result.mappings().one()
     truncated = found["n"] > cap  # then the last row is one too many (open or gone)
@@ -107,7 +158,7 @@ def map_feed(
             values = [index[v] for v in values]
         cases[name] = values
     return {
-        "now": now.isoformat(),
+        "now": cursor,
         "truncated": truncated,
         "count": len(cases["id"]),
         "keys": keys,
@@ -118,7 +169,7 @@ def map_feed(
 
 GEOJSON = """
 SELECT json_build_object(
-  'type', 'FeatureCollection', 'now', now() - interval '30 seconds',
+  'type', 'FeatureCollection', 'now', CAST(:cursor AS text),
   'truncated', count(*) > :cap,
   'features', COALESCE(json_agg(f.feature) FILTER (WHERE f.n <= :cap), '[]'::json))::text
 FROM (
@@ -135,11 +186,7 @@ FROM (
         'overdue', (c.due_at IS NOT NULL AND c.due_at < now()
                     AND c.status NOT IN ('resolved', 'closed', 'rejected')))) AS feature
   FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
-  WHERE {where}
-    AND (CASE WHEN CAST(:since AS timestamptz) IS NULL
-              THEN c.status NOT IN ('closed', 'rejected') AND c.merged_into IS NULL
-              -- changes include merged (closed) cases, so live maps drop them
-              ELSE c.updated_at > CAST(:since AS timestamptz) END)
+  WHERE {where} AND {since}
     AND (CAST(:xmin AS float8) IS NULL
          OR c.geom && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326))
 ) f
@@ -150,7 +197,7 @@ def cases_geojson(
     conn: Connection,
     *,
     principal: Principal,
-    since: datetime | None = None,
+    since: str | datetime | Since | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     cap: int = 100_000,
 ) -> str:
@@ -162,10 +209,15 @@ def cases_geojson(
     """
     where, params = access.visibility(principal)
     digits = access.COORDINATE_DIGITS.get(principal.role, 7)
+    _, cond, since_params = _since(since)
+    cursor = conn.execute(text(CURSOR_SQL)).scalar_one()
     return str(
         conn.execute(
-            text(GEOJSON.format(where=where)),
-            params | _bbox_params(bbox) | {"since": since, "cap": cap, "digits": digits},
+            text(GEOJSON.format(where=where, since=cond)),
+            params
+            | since_params
+            | _bbox_params(bbox)
+            | {"cap": cap, "digits": digits, "cursor": cursor},
         ).scalar_one()
     )
 

@@ -24,8 +24,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 from shudi.orm import Base
+
+
+class Xid8(UserDefinedType[int]):
+    """PostgreSQL's 64-bit transaction id."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw: object) -> str:
+        return "xid8"
+
 
 STATUSES = (
     "reported",
@@ -96,9 +107,20 @@ class Case(Base):
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("case_file.id"))
     satisfaction: Mapped[str | None] = mapped_column(String(16))
     hidden: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    #: the transaction that last wrote the row (a trigger sets it on update): the live map's
+    #: cursor (incidents/feeds.py)
+    changed_xid: Mapped[int] = mapped_column(
+        Xid8(), nullable=False, server_default=text("pg_current_xact_id()"), index=True
+    )
 
     __table_args__ = (
         CheckConstraint(_in("status", STATUSES), name="status"),
+        Index("ix_case_file_due_at_id", "due_at", "id"),
+        Index(
+            "ix_case_file_merged_into",
+            "merged_into",
+            postgresql_where=text("merged_into IS NOT NULL"),
+        ),
         CheckConstraint(
             _in("urgency", ("emergency", "urgent", "ordinary", "complex")), name="urgency"
         ),

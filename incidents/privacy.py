@@ -9,12 +9,44 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, text
 
-from shudi.pii import Cipher
+from accounts.service import Principal
+from shudi.pii import Cipher, get_cipher
 
 BATCH = 1000
+
+
+def reporters(conn: Connection, *, case_id: int, principal: Principal) -> list[dict[str, Any]]:
+    """The reporters' names and phones, opened, and this read recorded (``pii_access``)."""
+    rows = conn.execute(
+        text("""SELECT contact_name, phone, created_at FROM (
+            SELECT r.id, r.contact_name, r.phone, r.created_at
+            FROM case_reporter r WHERE r.case_id = :c
+            UNION ALL  -- and the reporters of the cases merged into this one
+            SELECT r.id, r.contact_name, r.phone, r.created_at
+            FROM case_file m JOIN case_reporter r ON r.case_id = m.id WHERE m.merged_into = :c
+        ) both_ ORDER BY id"""),
+        {"c": case_id},
+    ).all()
+    if not any(r.contact_name or r.phone for r in rows):
+        return [dict(r._mapping) for r in rows]
+    conn.execute(
+        text("""INSERT INTO pii_access (case_id, actor_id, actor, purpose)
+                VALUES (:c, :a, :l, 'case view')"""),
+        {"c": case_id, "a": principal.user_id, "l": principal.label},
+    )
+    cipher = get_cipher()
+    return [
+        {
+            "contact_name": cipher.open(r.contact_name, column="contact_name"),
+            "phone": cipher.open(r.phone, column="phone"),
+            "created_at": r.created_at,
+        }
+        for r in rows
+    ]
 
 
 def reseal(

@@ -29,6 +29,13 @@ from shudi.settings import get_settings
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
 MAX_PAGE = 500
+SinceQ = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="The previous answer's `now` (a cursor, `x:N`), or a time with its offset.",
+    ),
+]
 
 
 def _json(payload: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -202,7 +209,7 @@ def list_cases(
     responses={200: {"content": {"application/geo+json": {}}}},
 )
 def cases_geojson(
-    conn: Conn, principal: CurrentPrincipal, since: datetime | None = None, bbox: str | None = None
+    conn: Conn, principal: CurrentPrincipal, since: SinceQ = None, bbox: str | None = None
 ) -> Response:
     """Open cases as GeoJSON with their details; with ``since``, every case changed since
     (poll with the answer's ``now``)."""
@@ -214,7 +221,7 @@ def cases_geojson(
 
 @router.get("/cases/feed")
 def cases_feed(
-    conn: Conn, principal: CurrentPrincipal, since: datetime | None = None, bbox: str | None = None
+    conn: Conn, principal: CurrentPrincipal, since: SinceQ = None, bbox: str | None = None
 ) -> Response:
     """The live map's compact feed: one row per open case (id, position, status, agency, type,
     town, deadline, overdue, version); with ``since``, the changes since and the ids gone."""

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from accounts.service import Principal
-from incidents import access
+from incidents import access, privacy
 from incidents.effects import Ctx, effect_for
 from incidents.exceptions import (
     CaseNotFound,
@@ -23,7 +23,6 @@ from incidents.feeds import cases_geojson as cases_geojson  # the feeds' former 
 from incidents.feeds import heat_points as heat_points
 from incidents.intake import add_event
 from incidents.workflow import BY_ACTION, allowed_actions
-from shudi.pii import get_cipher
 
 CASE_FIELDS = """c.id, c.tracking_code, c.type_code, c.scope, c.urgency, c.status, c.channel,
     c.description, c.address_text, c.input_crs, c.lon, c.lat, c.town_code, c.community_code,
@@ -97,32 +96,6 @@ def _tasks(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows.mappings()]
 
 
-def _reporters(conn: Connection, case_id: int, principal: Principal) -> list[dict[str, Any]]:
-    """The reporters' names and phones, opened, and this read recorded (``pii_access``)."""
-    rows = conn.execute(
-        text("""SELECT r.contact_name, r.phone, r.created_at
-        FROM case_reporter r WHERE r.case_id = :c
-           OR r.case_id IN (SELECT id FROM case_file WHERE merged_into = :c) ORDER BY r.id"""),
-        {"c": case_id},
-    ).all()
-    if not any(r.contact_name or r.phone for r in rows):
-        return [dict(r._mapping) for r in rows]
-    conn.execute(
-        text("""INSERT INTO pii_access (case_id, actor_id, actor, purpose)
-                VALUES (:c, :a, :l, 'case view')"""),
-        {"c": case_id, "a": principal.user_id, "l": principal.label},
-    )
-    cipher = get_cipher()
-    return [
-        {
-            "contact_name": cipher.open(r.contact_name, column="contact_name"),
-            "phone": cipher.open(r.phone, column="phone"),
-            "created_at": r.created_at,
-        }
-        for r in rows
-    ]
-
-
 def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[str, Any]:
     """A case as this principal may see it, with the actions it may take now."""
     case = _load(conn, case_id=case_id, principal=principal)
@@ -131,7 +104,7 @@ def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[st
     case["tasks"] = tasks
     case["allowed_actions"] = allowed_actions(case["status"], rel)
     if principal.role in access.SEES_PERSONAL_DATA or "handler" in rel:
-        case["reporters"] = _reporters(conn, case_id, principal)
+        case["reporters"] = privacy.reporters(conn, case_id=case_id, principal=principal)
     return case
 
 
@@ -158,6 +131,10 @@ def photo(
     if row is None:
         raise CaseNotFound(f"no photo {photo_id} on case {case_id}")
     return bytes(row.content), str(row.mime)
+
+
+#: Lists count their matches up to this many (``total_capped`` says when there are more).
+TOTAL_CAP = 10_000
 
 
 def list_cases(
@@ -205,8 +182,9 @@ def list_cases(
         "ymax": ymax,
         "overdue": overdue,
     }
-    total = conn.execute(
-        text(f"SELECT count(*) FROM case_file c WHERE {filters}"), params
+    total = conn.execute(  # counted up to TOTAL_CAP: an exact count would scan everything
+        text(f"SELECT count(*) FROM (SELECT 1 FROM case_file c WHERE {filters} LIMIT :cap) n"),
+        params | {"cap": TOTAL_CAP + 1},
     ).scalar_one()
     rows = (
         conn.execute(
@@ -219,7 +197,8 @@ def list_cases(
         .all()
     )
     return {
-        "total": total,
+        "total": min(total, TOTAL_CAP),
+        "total_capped": total > TOTAL_CAP,
         "limit": limit,
         "offset": offset,
         "items": [{k: v for k, v in r.items() if k != "routing"} for r in rows],

@@ -120,16 +120,19 @@ class Cipher:
 
 def _key_file(home: Path) -> str:
     path = home / KEY_FILE
-    if not path.exists():
+    if not path.exists():  # written aside, then published whole: no process reads it half-made
         path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("# Shudi personal-data keys: the first seals, all open.\n")
+            out.write(new_key_line() + "\n")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(draft, path)  # fails if another process published first: theirs is kept
         except FileExistsError:
-            pass  # another process made it first
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write("# Shudi personal-data keys: the first seals, all open.\n")
-                out.write(new_key_line() + "\n")
+            pass
+        finally:
+            draft.unlink()
     return path.read_text()
 
 

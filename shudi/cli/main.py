@@ -51,6 +51,11 @@ def serve(
     host: str = typer.Option(None, help="Interface to listen on (default 127.0.0.1)."),
     port: int = typer.Option(None, help="Port (default 8000)."),
     workers: int = typer.Option(1, min=1, help="Worker processes."),
+    forwarded_allow_ips: str = typer.Option(
+        None,
+        help="Proxies trusted to set X-Forwarded-For (comma-separated; default 127.0.0.1): "
+        "behind a load balancer, its address, so that rate limits see each client.",
+    ),
 ) -> None:
     """Serve the API and the map pages."""
     import uvicorn
@@ -72,6 +77,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="info",
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 

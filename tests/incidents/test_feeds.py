@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import nullcontext
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -83,7 +82,7 @@ def test_compact_rows_carry_what_the_map_needs_and_no_personal_data(
     assert row["version"] == case["version"]
     body = orjson.dumps(feed).decode()
     assert "13800000000" not in body and "张三" not in body and "测试" not in body
-    datetime.fromisoformat(feed["now"])
+    assert feed["now"].startswith("x:")  # the cursor to pass as the next `since`
 
 
 def test_overdue_and_rounding_follow_the_rules(
@@ -107,7 +106,7 @@ def test_since_brings_changes_and_the_ids_that_leave(
     conn: Connection, world: dict[str, Principal], cases: dict[str, int]
 ) -> None:
     d = world["dispatcher"]
-    mark = datetime.fromisoformat(feeds.map_feed(conn, principal=d)["now"])
+    mark = feeds.map_feed(conn, principal=d)["now"]
     conn.execute(text("UPDATE case_file SET updated_at = now() - interval '1 hour'"))
     act(conn, d, cases["street"], "reject", note="不属于受理范围")
     act(conn, d, cases["police"], "accept")
@@ -157,5 +156,11 @@ def test_feed_route(
     assert set(rows(r.json())) == {cases["company"], cases["street"]}
     later = client.get("/api/v1/cases/feed", params={"since": r.json()["now"]}, headers=auth)
     assert later.status_code == 200 and "count" in later.json()
+    for since in ("2026-11-25T10:00:00+08:00", "x:1"):  # a time with its offset; a cursor
+        ok = client.get("/api/v1/cases/feed", params={"since": since}, headers=auth)
+        assert ok.status_code == 200, since
+    for since in ("yesterday", "2026-11-25T10:00:00", "x:abc"):
+        wrong = client.get("/api/v1/cases/feed", params={"since": since}, headers=auth)
+        assert wrong.status_code == 422 and wrong.json()["code"] == "invalid_since", since
     bad = client.get("/api/v1/cases/feed", params={"bbox": "30,120,31,121"}, headers=auth)
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_coordinates"

@@ -342,11 +342,6 @@ def test_rate_limit_counts_across_workers(pair: tuple[Pinned, Pinned]) -> None:
     assert answers[-1][0] != answers[-2][0]  # the 429 came from the other worker
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the feed's cursor is a clock with a 30 s overlap: a change stamped more than 30 s "
-    "before it commits is never sent (docs/scaling.md, 'What is not exact yet')",
-)
 def test_a_change_committed_late_still_reaches_the_live_feed(server: Server) -> None:
     """A writer stamps a case, a poll runs while it is open, it commits: the next poll has it.
 
