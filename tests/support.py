@@ -8,12 +8,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import httpx
 from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
 from accounts.models import Role
@@ -210,3 +211,19 @@ def live_server(
             proc.wait(10)
         if log:
             out.close()  # type: ignore[union-attr]
+
+
+@contextmanager
+def app_client(conn: Connection) -> Iterator[TestClient]:
+    """The app in-process, every database dependency answered by ``conn`` (the test's
+    transaction, rolled back after the test)."""
+    from api.app import create_app
+    from shudi.database import db_connection, db_reader, reader_factory, writer_factory
+
+    app = create_app()
+    app.dependency_overrides[db_connection] = lambda: conn
+    app.dependency_overrides[db_reader] = lambda: conn
+    app.dependency_overrides[reader_factory] = lambda: lambda: nullcontext(conn)
+    app.dependency_overrides[writer_factory] = lambda: lambda: nullcontext(conn)
+    with TestClient(app) as c:
+        yield c

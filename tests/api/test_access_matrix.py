@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import nullcontext
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
-from support import IN_P111, IN_T2, file_report, type_of
+from support import IN_P111, IN_T2, app_client, file_report, type_of
 
 from accounts.service import issue_token
-from api.app import create_app
-from shudi.database import db_connection, db_reader, reader_factory
 
 PHONE = "13800000000"
 
 
 @pytest.fixture
 def client(conn: Connection, world: dict) -> Iterator[TestClient]:
-    app = create_app()
-    app.dependency_overrides[db_connection] = lambda: conn
-    app.dependency_overrides[db_reader] = lambda: conn
-    app.dependency_overrides[reader_factory] = lambda: lambda: nullcontext(conn)
-    with TestClient(app) as c:
+    with app_client(conn) as c:
         yield c
 
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import nullcontext
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
+from support import app_client
 
-from api.app import create_app
 from jurisdictions import catalog
-from shudi.database import db_connection, db_reader, reader_factory
 
 
 @pytest.fixture
@@ -25,11 +23,7 @@ def client(conn: Connection, mini: dict) -> Iterator[TestClient]:
         person="周主任",
         phone="0571-80000003",
     )
-    app = create_app()
-    app.dependency_overrides[db_connection] = lambda: conn
-    app.dependency_overrides[db_reader] = lambda: conn
-    app.dependency_overrides[reader_factory] = lambda: lambda: nullcontext(conn)
-    with TestClient(app) as c:
+    with app_client(conn) as c:
         yield c
 
 

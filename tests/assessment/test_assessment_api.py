@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from contextlib import nullcontext
 
 import pypdf
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from sqlalchemy import Connection
+from support import app_client
 
 from accounts.router import SESSION_COOKIE
 from accounts.service import Principal, issue_token
-from api.app import create_app
-from shudi.database import db_connection, db_reader, reader_factory
 from webmap.assets import remote_urls
 
 PERIOD = {"from": "2026-01-01", "to": "2026-02-28"}
@@ -23,11 +21,7 @@ PERIOD = {"from": "2026-01-01", "to": "2026-02-28"}
 
 @pytest.fixture
 def client(conn: Connection, world: dict) -> Iterator[TestClient]:
-    app = create_app()
-    app.dependency_overrides[db_connection] = lambda: conn
-    app.dependency_overrides[db_reader] = lambda: conn
-    app.dependency_overrides[reader_factory] = lambda: lambda: nullcontext(conn)
-    with TestClient(app) as c:
+    with app_client(conn) as c:
         yield c
 
 

@@ -4,20 +4,17 @@ GeoJSON feed and the case list, under every role's visibility."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import nullcontext
 from typing import Any
 
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
-from support import IN_P111, IN_P112, IN_T2, file_report, type_of
+from support import IN_P111, IN_P112, IN_T2, app_client, file_report, type_of
 
 from accounts.models import Role
 from accounts.service import Principal, issue_token
-from api.app import create_app
 from incidents import access, feeds, service
-from shudi.database import db_connection, db_reader, reader_factory
 
 
 def rows(feed: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -137,11 +134,7 @@ def test_a_capped_answer_says_so(
 
 @pytest.fixture
 def client(conn: Connection, world: dict) -> Iterator[TestClient]:
-    app = create_app()
-    app.dependency_overrides[db_connection] = lambda: conn
-    app.dependency_overrides[db_reader] = lambda: conn
-    app.dependency_overrides[reader_factory] = lambda: lambda: nullcontext(conn)
-    with TestClient(app) as c:
+    with app_client(conn) as c:
         yield c
 
 
