@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -32,6 +33,15 @@ def current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def page_principal(request: Request, conn: Connection, *, here: str) -> Principal | Response:
+    """The logged-in user of a staff page, or a redirect to ``/login`` that comes back to
+    ``here`` (a path with its query)."""
+    try:
+        return current_principal(request, conn)
+    except NotAuthenticated:
+        return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
 
 
 @router.post("/api/v1/auth/token")

@@ -18,9 +18,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Connection
 
-from accounts.exceptions import Forbidden, NotAuthenticated
+from accounts.exceptions import Forbidden
 from accounts.models import Role
-from accounts.router import CurrentPrincipal, current_principal
+from accounts.router import CurrentPrincipal, page_principal
+from accounts.service import Principal
 from incidents import feeds
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
@@ -188,11 +189,11 @@ def dispatch_page(request: Request, conn: Conn, lang: Lang = None) -> Response:
     """Open cases, live, for dispatchers and town coordinators; others get a 403 page and
     a visitor who is not logged in is sent to the log-in page."""
     language = pages.lang_of(lang)
-    try:
-        principal = current_principal(request, conn)
-    except NotAuthenticated:
-        here = dispatch.PATH + ("?lang=en" if language == "en" else "")
-        return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
+    principal = page_principal(
+        request, conn, here=dispatch.PATH + ("?lang=en" if language == "en" else "")
+    )
+    if not isinstance(principal, Principal):
+        return principal
     user = {
         "username": principal.username,
         "role": principal.role.value,
@@ -235,11 +236,11 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
     """A case for the staff who may see it (as ``GET /api/v1/cases/{id}`` decides: others get
     a 404 page), with the actions they may take; not logged in → the log-in page."""
     language = pages.lang_of(lang)
-    try:
-        principal = current_principal(request, conn)
-    except NotAuthenticated:
-        here = f"/cases/{case_id}" + ("?lang=en" if language == "en" else "")
-        return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
+    principal = page_principal(
+        request, conn, here=f"/cases/{case_id}" + ("?lang=en" if language == "en" else "")
+    )
+    if not isinstance(principal, Principal):
+        return principal
     try:
         case = cases.get_case(conn, case_id=case_id, principal=principal)
         history = cases.events(conn, case_id=case_id, principal=principal)

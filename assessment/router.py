@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.responses import Response as RawResponse
 from sqlalchemy import Connection
 
-from accounts.exceptions import Forbidden, NotAuthenticated
+from accounts.exceptions import Forbidden
 from accounts.models import Role
-from accounts.router import CurrentPrincipal, current_principal
+from accounts.router import CurrentPrincipal, page_principal
 from accounts.service import Principal
 from assessment import export, service
 from assessment.period import CHINA, Period
@@ -114,10 +114,9 @@ def _basemap() -> Basemap:
 
 def _page_principal(request: Request, conn: Connection, here: str) -> Principal | RawResponse:
     """The logged-in assessor; else a redirect to log in, or a 403 page."""
-    try:
-        principal = current_principal(request, conn)
-    except NotAuthenticated:
-        return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
+    principal = page_principal(request, conn, here=here)
+    if not isinstance(principal, Principal):
+        return principal
     if principal.role not in ASSESSORS:
         user = {"username": principal.username, "role": principal.role.value}
         return HTMLResponse(pages.render_forbidden(user=user), status_code=403)

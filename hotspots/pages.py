@@ -4,15 +4,14 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Connection
 
-from accounts.exceptions import NotAuthenticated
-from accounts.router import current_principal
+from accounts.router import page_principal
+from accounts.service import Principal
 from hotspots import service
 from hotspots.router import ANALYST_ROLES
 from jurisdictions import catalog
@@ -60,11 +59,11 @@ def hotspot_map(
     """The hot-spot map for planners (and administrators, dispatchers); others get a 403 page
     and a visitor who is not logged in is sent to the log-in page."""
     language = lang_of(lang)
-    try:
-        principal = current_principal(request, conn)
-    except NotAuthenticated:
-        here = page.PATH + ("?lang=en" if language == "en" else "")
-        return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
+    principal = page_principal(
+        request, conn, here=page.PATH + ("?lang=en" if language == "en" else "")
+    )
+    if not isinstance(principal, Principal):
+        return principal
     user = {
         "username": principal.username,
         "role": principal.role.value,

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import Connection
 
-from accounts.exceptions import NotAuthenticated
-from accounts.router import CurrentPrincipal, current_principal
+from accounts.router import CurrentPrincipal, page_principal
+from accounts.service import Principal
 from meetings import minutes, report, service
 from meetings.schemas import ActionDoneIn, PrepareIn, RecordIn
 from shudi.database import db_connection
@@ -130,12 +129,9 @@ def action_done(
 @router.get("/meetings/{meeting_id}", include_in_schema=False, response_model=None)
 async def meeting_page(request: Request, conn: Conn, meeting_id: int) -> Response:
     """The meeting as a printable page (log in first)."""
-    try:
-        principal = current_principal(request, conn)
-    except NotAuthenticated:
-        return RedirectResponse(
-            f"/login?next={quote(f'/meetings/{meeting_id}', safe='/')}", status_code=303
-        )
+    principal = page_principal(request, conn, here=f"/meetings/{meeting_id}")
+    if not isinstance(principal, Principal):
+        return principal
     meeting = await run_in_threadpool(
         service.load, conn, meeting_id=meeting_id, principal=principal
     )

@@ -10,6 +10,8 @@ tests are skipped. Never `playwright install`: there is no browser download here
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -115,3 +117,19 @@ def browser_page(chromium_browser: Any, blocked_requests: BlockedRequests) -> It
             + ", ".join(blocked_requests[:10]),
             pytrace=False,
         )
+
+
+@pytest.fixture(scope="session")
+def vendor_files() -> None:
+    """The vendored Leaflet & co., fetched once if `make install` has not done it."""
+    from webmap import assets
+
+    if not assets.is_current():
+        run = subprocess.run(
+            [sys.executable, "-m", "webmap.assets", "fetch"],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr

@@ -7,7 +7,6 @@ with a scratch database, the HTML as served, and a desktop-sized Chromium that l
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import time
 import uuid
@@ -34,20 +33,6 @@ DESKTOP = (1400, 860)
 PHONE = (390, 844)
 Shot = Callable[[Any, str], Path]
 LIVE_WITHIN_S = 5.0
-
-
-@pytest.fixture(scope="module")
-def vendor_files() -> None:
-    """The vendored Leaflet & co., fetched once if `make install` has not done it."""
-    if not assets.is_current():
-        run = subprocess.run(
-            [sys.executable, "-m", "webmap.assets", "fetch"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert run.returncode == 0, run.stderr
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ layer with its legend, switch to density, step through months, export the curren
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,24 +16,10 @@ from support import live_server, load_mini, type_of
 
 from accounts.service import create_user
 from jurisdictions import catalog
-from webmap import assets
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
 Shot = Callable[[Any, str], Path]
-
-
-@pytest.fixture(scope="module")
-def vendor_files() -> None:
-    if not assets.is_current():
-        run = subprocess.run(
-            [sys.executable, "-m", "webmap.assets", "fetch"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert run.returncode == 0, run.stderr
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,20 +31,6 @@ PHONE = (390, 844)
 Shot = Callable[[Any, str], Path]
 OUTSIDE = (120.06, 30.01)  # east of 乙镇, outside the mini district
 KEY = "shudi.report.idempotency-key"
-
-
-@pytest.fixture(scope="module")
-def vendor_files() -> None:
-    """The vendored Leaflet & co., fetched once if `make install` has not done it."""
-    if not assets.is_current():
-        run = subprocess.run(
-            [sys.executable, "-m", "webmap.assets", "fetch"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert run.returncode == 0, run.stderr
 
 
 @pytest.fixture(scope="module")
