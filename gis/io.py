@@ -111,6 +111,8 @@ def read_boundaries(
     src_crs: str | None = None,
     file_layer: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_features: int | None = None,
+    max_vertices: int | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a local boundary file into a canonical EPSG:4326 GeoDataFrame.
 
@@ -133,6 +135,9 @@ def read_boundaries(
         Layer to read when the source holds several (GeoPackage, folder of Shapefiles).
     progress
         Called as ``progress(done, total)`` while geometries are converted.
+    max_features, max_vertices
+        Caps on the file: its feature count is checked before any geometry is read, its
+        total vertex count before any is converted; ``None`` for no cap.
 
     Returns
     -------
@@ -145,8 +150,9 @@ def read_boundaries(
     Raises
     ------
     BoundaryFileError
-        When the path is remote or missing, the file cannot be read, a required column is
-        missing, the CRS is absent or unusable, or the coordinates are out of lon/lat range.
+        When the path is remote or missing, the file cannot be read or is over a cap, a
+        required column is missing, the CRS is absent or unusable, or the coordinates are out
+        of lon/lat range.
 
     Examples
     --------
@@ -174,6 +180,8 @@ def read_boundaries(
     source = _local_source(label, file_layer)
     pyogrio.set_gdal_config_options(_OFFLINE_GDAL_CONFIG)
     layer = _choose_layer(source, file_layer, label)
+    if max_features is not None:
+        _check_feature_count(source, layer, label, max_features)
     try:
         frame = gpd.read_file(
             source, engine="pyogrio", layer=layer, encoding=encoding, on_invalid="ignore"
@@ -183,6 +191,13 @@ def read_boundaries(
     except (RuntimeError, OSError, ValueError, LookupError, ShapelyError) as exc:
         raise BoundaryFileError(f"cannot read {label}: {_first_line(exc)}") from exc
 
+    if max_vertices is not None:
+        vertices = int(shapely.get_num_coordinates(frame.geometry.to_numpy()).sum())
+        if vertices > max_vertices:
+            raise BoundaryFileError(
+                f"{label} has {vertices:,} vertices, more than the {max_vertices:,} allowed; "
+                "simplify it or split it into several imports"
+            )
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]
     mapping = _resolve_fields(columns, fields, label)
     if target_crs is None:
@@ -204,6 +219,18 @@ def read_boundaries(
     return gpd.GeoDataFrame(
         attributes, geometry=geometry.reset_index(drop=True), crs=_WGS84.to_string()
     )
+
+
+def _check_feature_count(source: str, layer: str | int | None, label: str, cap: int) -> None:
+    """Refuse a file with more than ``cap`` features before reading any geometry."""
+    try:
+        count = int(pyogrio.read_info(source, layer=layer)["features"])
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise BoundaryFileError(f"cannot read {label}: {_first_line(exc)}") from exc
+    if count > cap:
+        raise BoundaryFileError(
+            f"{label} has {count:,} features, more than the {cap:,} allowed in one import"
+        )
 
 
 def _extra_names(columns: list[str]) -> list[str]:

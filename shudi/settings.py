@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     )
     batch_max_points: int = 10_000
     layer_max_features: int = 5_000
+    boundary_max_features: int = Field(
+        default=100_000, description="Most features one boundary file may hold (import)."
+    )
+    boundary_max_vertices: int = Field(
+        default=20_000_000, description="Most vertices one boundary file may hold (import)."
+    )
     basemap: str = Field(
         default="none",
         description="Map pages' basemap: none (boundaries only, offline) | osm | tianditu | "

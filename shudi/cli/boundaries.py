@@ -15,6 +15,7 @@ from rich.table import Table
 
 from jurisdictions.exceptions import BoundaryImportRejected
 from shudi.cli.common import fail, transaction
+from shudi.settings import get_settings
 
 app = typer.Typer(help="Boundary layers in versioned generations.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -63,6 +64,7 @@ def import_(
     from gis.validation import summarise
     from jurisdictions import generations
 
+    settings = get_settings()
     generations.check_layer(layer, agency)
     fields = _fields(field)
     with _progress() as bar:
@@ -78,6 +80,8 @@ def import_(
             src_crs=src_crs,
             file_layer=file_layer,
             progress=tick,
+            max_features=settings.boundary_max_features,
+            max_vertices=settings.boundary_max_vertices,
         )
         bar.update(task, description="validating and storing", completed=0, total=None)
         try:

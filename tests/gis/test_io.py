@@ -341,3 +341,13 @@ def test_docstring_examples() -> None:
     assert doctest.testmod(gis.io).failed == 0
     assert doctest.testmod(gis.errors).failed == 0
     assert pd.isna(np.nan)
+
+
+def test_caps_on_features_and_vertices(tmp_path: Path) -> None:
+    features = [polygon_feature({"code": f"T{i}", "name": f"镇{i}"}) for i in range(3)]
+    path = geojson(tmp_path / "towns.geojson", features)
+    assert len(read_boundaries(path, max_features=3, max_vertices=15)) == 3  # 5 a ring
+    with pytest.raises(BoundaryFileError, match="3 features, more than the 2 allowed"):
+        read_boundaries(path, max_features=2)
+    with pytest.raises(BoundaryFileError, match="15 vertices, more than the 14 allowed"):
+        read_boundaries(path, max_vertices=14)
