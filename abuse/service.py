@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 
 from abuse.exceptions import Banned, BanNotFound, InvalidBan, InvalidLimit, RateLimited
 from abuse.models import BAN_KINDS
+from abuse.schemas import MAX_BAN_DAYS
 from shudi.pii import get_cipher
 
 _LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
@@ -180,8 +181,8 @@ def add_ban(
         raise InvalidBan(f"the {kind} to ban is empty")
     if not reason.strip():
         raise InvalidBan("a ban needs a reason")
-    if days is not None and days <= 0:
-        raise InvalidBan("a ban lasts a positive number of days")
+    if days is not None and not 0 < days <= MAX_BAN_DAYS:  # NaN too
+        raise InvalidBan(f"a ban lasts a positive number of days, at most {MAX_BAN_DAYS}")
     expires = datetime.now(UTC) + timedelta(days=days) if days is not None else None
     row = conn.execute(
         text("""INSERT INTO ban (kind, value, reason, created_by, expires_at)

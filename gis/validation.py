@@ -35,7 +35,7 @@ LAYERS = ("town", "community", "property_area", "agency_unit")
 
 KINDS = (
     "missing_code", "duplicate_code", "empty_geometry", "not_polygon", "invalid_geometry",
-    "missing_parent_code", "unknown_parent", "outside_parent", "overlap", "gap",
+    "out_of_range", "missing_parent_code", "unknown_parent", "outside_parent", "overlap", "gap",
 )  # fmt: skip
 """Every :attr:`Problem.kind`, in the order problems are reported."""
 
@@ -292,6 +292,12 @@ def _make_polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def _in_range(geom: BaseGeometry) -> bool:
+    """Whether every coordinate is a finite longitude/latitude."""
+    west, south, east, north = geom.bounds
+    return bool(-180 <= west <= east <= 180 and -90 <= south <= north <= 90)
+
+
 def _feature_problems(rows: _Rows) -> tuple[list[Problem], np.ndarray]:
     """Per-feature problems, and the mask of features fit for spatial checks."""
     problems: list[Problem] = []
@@ -311,6 +317,13 @@ def _feature_problems(rows: _Rows) -> tuple[list[Problem], np.ndarray]:
             problems.append(Problem("not_polygon", codes,
                                     f"{label} is a {geom.geom_type}, not a polygon",
                                     _anchor(geom), "error"))  # fmt: skip
+        elif not _in_range(geom):
+            west, south, east, north = geom.bounds
+            problems.append(Problem("out_of_range", codes,
+                                    f"{label} has coordinates outside longitude/latitude range "
+                                    f"({west:g}, {south:g} – {east:g}, {north:g}); the CRS is "
+                                    "wrong or longitude and latitude are swapped",
+                                    None, "error"))  # fmt: skip
         elif reasons[i] != "Valid Geometry":
             match = _REASON_POINT.search(reasons[i] or "")
             where = (float(match[1]), float(match[2])) if match else _anchor(geom)

@@ -76,6 +76,7 @@ ITEMS = {
 }
 XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 MAX_FORM_FIELDS = 200
+NUL_IN_TEXT = "cannot contain NUL (0x00) characters"
 
 
 def _xml_text(value: Any) -> str | None:
@@ -146,6 +147,8 @@ def _as_error(exc: Exception) -> tuple[int, str] | None:
         return 400, "; ".join(parts) or "invalid request"
     if isinstance(exc, StarletteHTTPException):
         return (404 if exc.status_code == 404 else 400), str(exc.detail)
+    if isinstance(exc, ValueError) and NUL_IN_TEXT in str(exc):  # psycopg2 refuses NUL in text
+        return 400, "text must not contain NUL (0x00) characters"
     for cls, status in STATUS:
         if isinstance(exc, cls):
             assert isinstance(exc, DomainError)
@@ -175,7 +178,28 @@ class Open311Route(APIRoute):
         return route
 
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+#: The spec's error list, for the OpenAPI document.
+ERROR_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"code": {"type": "integer"}, "description": {"type": "string"}},
+        "required": ["code", "description"],
+    },
+}
+BOTH_FORMATS = {
+    "application/json": {"schema": ERROR_SCHEMA},
+    "text/xml": {"schema": {"type": "string"}},
+}
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/xml": {"schema": {"type": "string"}}}},
+    400: {"description": "Invalid arguments (the spec's error list)", "content": BOTH_FORMATS},
+    403: {"description": "A missing or unknown api_key", "content": BOTH_FORMATS},
+    404: {"description": "An unknown format, resource or id", "content": BOTH_FORMATS},
+}
+router = APIRouter(
+    prefix="/open311/v2", tags=["open311"], route_class=Open311Route, responses=RESPONSES
+)
 
 
 def _format(fmt: str) -> str:

@@ -153,7 +153,7 @@ def _rows(
                     if k not in picked.values()
                     and not (isinstance(rec[k], float) and pd.isna(rec[k]))
                 },
-                "wkb": shapely.to_wkb(geom),
+                "wkb": shapely.to_wkb(shapely.force_2d(geom)),  # the column is 2D
             }
         )
     return rows
@@ -170,6 +170,33 @@ def _column(gdf: gpd.GeoDataFrame, name: str | None) -> str | None:
         f"no column {name!r} in the file; columns: {', '.join(map(str, gdf.columns))}",
         problems=[],
     )
+
+
+def _strip_nul(value: Any) -> Any:
+    """``value`` with NUL characters removed from its text, also inside lists and objects."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strip_nul(v) for v in value]
+    return value
+
+
+def _without_nul(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Text as PostgreSQL can store it: NUL characters removed (GDAL drops them from files)."""
+    columns = [
+        c
+        for c in gdf.columns
+        if c != gdf.geometry.name
+        and (pd.api.types.is_object_dtype(gdf[c]) or pd.api.types.is_string_dtype(gdf[c]))
+    ]
+    if not columns:
+        return gdf
+    out = gdf.copy()
+    for column in columns:
+        out[column] = out[column].map(_strip_nul)
+    return out
 
 
 def load_layer(
@@ -221,6 +248,7 @@ def import_layer(
     """Validate ``gdf`` and store it as a new generation of ``layer`` (all or nothing)."""
     lay, agency = check_layer(layer, agency)
     note = progress or (lambda _msg: None)
+    gdf = _without_nul(gdf)
     if do_repair:
         gdf = repair(gdf)
     parent_layer = PARENT_LAYER[lay]

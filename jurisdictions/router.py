@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from gis.coords import CoordSystem
 from jurisdictions import batch, catalog, directory, generations, routing, service
 from jurisdictions.exceptions import InvalidCoordinates, TooManyPoints
-from jurisdictions.schemas import BatchIn, BatchOut, ErrorOut, GenerationOut, ResolveOut
+from jurisdictions.schemas import BatchIn, BatchOut, GenerationOut, PointErrorOut, ResolveOut
 from shudi.database import db_connection, db_reader, reader_factory
 from shudi.settings import get_settings
 
@@ -35,7 +35,7 @@ def json_response(payload: object, status_code: int = 200) -> Response:
 @router.get(
     "/resolve",
     response_model=ResolveOut,
-    responses={422: {"model": ErrorOut, "description": "outside or bad coordinates"}},
+    responses={422: {"model": PointErrorOut, "description": "outside or bad coordinates"}},
 )
 async def resolve(
     opener: Opener,

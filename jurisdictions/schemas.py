@@ -51,7 +51,9 @@ class NearestOut(BaseModel):
     distance_m: float
 
 
-class ErrorOut(BaseModel):
+class PointErrorOut(BaseModel):
+    """Why a point cannot be resolved (the API's error body, with the nearest town)."""
+
     code: str
     message: str
     nearest: NearestOut | None = None
@@ -66,7 +68,7 @@ class BatchIn(BaseModel):
 
 
 class BatchItemError(BaseModel):
-    error: ErrorOut
+    error: PointErrorOut
 
 
 class BatchOut(BaseModel):

@@ -1,0 +1,609 @@
+"""Fuzz the whole HTTP API with schemathesis: every operation, every role, real cases.
+
+Each operation of the app's OpenAPI document gets ``per_operation`` generated requests (half
+valid by the schema, half not), sent to a running server as a rotating role (anonymous and one
+user of each staff role). Path parameters are swapped, half of the time, for ids of real cases,
+tracking codes, photos, bans and meetings, so that the requests reach the code behind the 404s
+(transitions on a real case, a real track page) — the stateful part. Every response is checked
+with schemathesis' ``not_a_server_error``, ``status_code_conformance``,
+``content_type_conformance``, ``response_schema_conformance`` and
+``response_headers_conformance``, and scanned for mainland mobile numbers (``1[3-9]`` and nine
+digits) where the role may not see them: anywhere for anonymous callers, planners and admins;
+for officers, coordinators, community workers and property companies anywhere but one case's
+own answers (``GET /api/v1/cases/{id}``, its events and transitions), where the server shows a
+case's reporter to its handler and answers 404 to everyone else. The dispatcher sees every
+reporter. The published contacts of the directory are work numbers, not personal data.
+
+``python -m reliability.fuzz`` runs it against a fresh database of its own (the sample district,
+its demo cases, one user per role) with 1,000 cases per operation, then the geometry import
+fuzzing of ``reliability/fuzz_geometry.py``, and prints the figures as JSON; ``run(report)`` is
+the same for ``make reliability``. ``tests/fuzz`` runs a small version of both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Err
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy import create_engine, text
+
+from reliability import fuzz_geometry
+
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+#: Mainland mobile numbers (11 digits, 13x-19x), not inside a longer run of digits.
+PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+#: Roles that may never see a reporter's phone number in any response.
+NO_PERSONAL_DATA = ("anonymous", "planner", "admin")
+#: Roles that see a reporter's number only in the answers about one case they handle.
+HANDLERS_ONLY = ("officer_police", "officer_urban", "town", "community", "company")
+#: Those answers.
+ONE_CASE = (
+    "GET /api/v1/cases/{case_id}",
+    "GET /api/v1/cases/{case_id}/events",
+    "POST /api/v1/cases/{case_id}/transitions",
+)
+#: One user per role; ``officer_*`` are two agencies, so each sees the other's cases as 404s.
+ROLES: dict[str, dict[str, str]] = {
+    "dispatcher": {"role": "dispatcher"},
+    "officer_police": {"role": "agency_officer", "agency": "public_security"},
+    "officer_urban": {"role": "agency_officer", "agency": "urban_management"},
+    "town": {"role": "town_coordinator"},
+    "community": {"role": "community_worker"},
+    "company": {"role": "property_company"},
+    "planner": {"role": "planner"},
+    "admin": {"role": "admin"},
+}
+#: Path parameters filled, half of the time, with ids that exist.
+KNOWN_PARAMETERS = {
+    "case_id": "case_ids",
+    "tracking_code": "tracking_codes",
+    "photo_id": "photo_ids",
+    "ban_id": "ban_ids",
+    "meeting_id": "meeting_ids",
+    "action_id": "action_ids",
+    "property_area_code": "property_areas",
+    "request_id": "case_ids",
+}
+
+
+@dataclass
+class Known:
+    """Ids of real objects in the database under test, for the path parameters."""
+
+    case_ids: list[int] = field(default_factory=list)
+    tracking_codes: list[str] = field(default_factory=list)
+    photo_ids: list[int] = field(default_factory=list)
+    ban_ids: list[int] = field(default_factory=list)
+    meeting_ids: list[int] = field(default_factory=list)
+    action_ids: list[int] = field(default_factory=list)
+    property_areas: list[str] = field(default_factory=list)
+    public_phones: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Failure:
+    """One failed check: which, where, what was sent and what came back."""
+
+    kind: str
+    operation: str
+    role: str
+    request: str
+    status: int
+    body: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class Tally:
+    """What the fuzzing saw, per operation and in total."""
+
+    cases: Counter[str] = field(default_factory=Counter)
+    statuses: defaultdict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    failures: list[Failure] = field(default_factory=list)
+    phone_leaks: list[Failure] = field(default_factory=list)
+    responses_scanned: int = 0
+
+    def kinds(self) -> Counter[str]:
+        return Counter(f.kind for f in self.failures)
+
+
+def _check_name(failure: Any) -> str:
+    """A failure's kind: schemathesis' code and class, e.g. ``ST103 UndefinedStatusCode``."""
+    return f"{getattr(failure, 'code', '') or '?'} {type(failure).__name__}"
+
+
+def _describe(case: Any) -> str:
+    """The request as one short line: method, path, query, headers and body."""
+    parts = [case.method.upper(), case.formatted_path]
+    for label, value in (
+        ("query", case.query),
+        ("headers", case.headers),
+        ("body", getattr(case, "body", None)),
+    ):
+        if value not in (None, {}, b"") and type(value).__name__ != "NotSet":  # no body
+            parts.append(f"{label}={value!r}"[:2000])
+    return " ".join(parts)
+
+
+class Fuzzer:
+    """Generate, send and check requests for every operation of one running server."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        tokens: Mapping[str, str],
+        known: Known,
+        per_operation: int,
+        seed: int | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.schema = schemathesis.openapi.from_url(f"{self.base_url}/openapi.json")
+        self.schema.config.update(base_url=self.base_url)
+        self.roles = ["anonymous", *tokens]
+        self.tokens = dict(tokens)
+        self.known = known
+        self.per_operation = per_operation
+        self.seed = seed
+        self.timeout_s = timeout_s
+        self.session = requests.Session()
+        self.tally = Tally()
+
+    def operations(self) -> list[Any]:
+        """Every operation of the schema (a broken one raises: the spec itself is wrong)."""
+        found = []
+        for result in self.schema.get_all_operations():
+            if isinstance(result, Err):
+                raise result.err()
+            found.append(result.ok())
+        return found
+
+    def run(
+        self,
+        report: Callable[[str], None] = print,
+        *,
+        only: Callable[[str], bool] | None = None,
+        after: Callable[[Tally], None] | None = None,
+    ) -> Tally:
+        """Fuzz every operation (``only`` picks some by label); returns the tally.
+
+        ``after`` is called with the tally so far after each operation.
+        """
+        for operation in self.operations():
+            if only is not None and not only(operation.label):
+                continue
+            started = time.perf_counter()
+            self.fuzz_operation(operation)
+            elapsed = time.perf_counter() - started
+            bad = sum(1 for f in self.tally.failures if f.operation == operation.label)
+            report(
+                f"{operation.label}: {self.tally.cases[operation.label]} cases, "
+                f"{bad} failures, {elapsed:.1f} s"
+            )
+            if after is not None:
+                after(self.tally)
+        return self.tally
+
+    def fuzz_operation(self, operation: Any) -> None:
+        """Send at least ``per_operation`` generated requests to one operation."""
+        label = operation.label
+        modes = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
+        strategies = []
+        for mode in modes:
+            try:
+                strategies.append(operation.as_strategy(generation_mode=mode))
+            except Exception:  # an operation with nothing to negate has no negative strategy
+                continue
+        strategy = st.one_of(strategies)
+        known_sets = {
+            name: getattr(self.known, attr)
+            for name, attr in KNOWN_PARAMETERS.items()
+            if getattr(self.known, attr)
+        }
+
+        @settings(
+            max_examples=self.per_operation,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            derandomize=self.seed is not None,
+        )
+        @given(case=strategy, role=st.sampled_from(self.roles), data=st.data())
+        def one(case: Any, role: str, data: st.DataObject) -> None:
+            for name in list(case.path_parameters or {}):
+                if name in known_sets and data.draw(st.booleans()):
+                    case.path_parameters[name] = data.draw(st.sampled_from(known_sets[name]))
+            self.send(label, case, role)
+
+        rounds = 0
+        while self.tally.cases[label] < self.per_operation and rounds < self.per_operation:
+            one()  # a small input space is exhausted early: draw it again as other roles
+            rounds += 1
+
+    def send(self, label: str, case: Any, role: str) -> None:
+        """Send one case as ``role``, run the checks, scan the body; record what failed."""
+        headers = {}
+        if role != "anonymous":
+            headers["Authorization"] = f"Bearer {self.tokens[role]}"
+        try:
+            response = case.call(session=self.session, headers=headers, timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            self.tally.cases[label] += 1
+            self.tally.failures.append(
+                Failure("network_error", label, role, _describe(case), 0, str(exc)[:300])
+            )
+            return
+        self.tally.cases[label] += 1
+        self.tally.statuses[label][response.status_code] += 1
+        body = response.content.decode("utf-8", errors="replace") if response.content else ""
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except FailureGroup as group:
+            for failure in group.exceptions:
+                self.tally.failures.append(
+                    Failure(
+                        _check_name(failure),
+                        label,
+                        role,
+                        _describe(case),
+                        response.status_code,
+                        body[:500],
+                    )
+                )
+        self.scan(label, case, role, response.status_code, body)
+
+    def scan(self, label: str, case: Any, role: str, status: int, body: str) -> None:
+        """Count phone numbers in a response the role may not see."""
+        self.tally.responses_scanned += 1
+        if role not in NO_PERSONAL_DATA + HANDLERS_ONLY or (
+            role in HANDLERS_ONLY and label in ONE_CASE
+        ):
+            return
+        leaked = [
+            m
+            for m in PHONE.findall(body)
+            if m not in self.known.public_phones and m not in _sent_numbers(case)
+        ]
+        if leaked:
+            self.tally.phone_leaks.append(
+                Failure("phone_number", label, role, _describe(case), status, ", ".join(leaked))
+            )
+
+
+def _sent_numbers(case: Any) -> set[str]:
+    """Numbers the request itself carried (echoing a caller's own input back is no leak)."""
+    sent = json.dumps([case.query, case.path_parameters, getattr(case, "body", None)], default=str)
+    return set(PHONE.findall(sent))
+
+
+def figures(tally: Tally, elapsed_s: float, per_operation: int) -> dict[str, Any]:
+    """The run's figures as a JSON-able dict."""
+    operations = sorted(tally.cases)
+    return {
+        "operations": len(operations),
+        "cases": sum(tally.cases.values()),
+        "cases_per_operation_min": min(tally.cases.values(), default=0),
+        "cases_per_operation_target": per_operation,
+        "failures": len(tally.failures),
+        "failures_by_kind": dict(tally.kinds()),
+        "server_errors": sum(
+            n
+            for counts in tally.statuses.values()
+            for s, n in counts.items()
+            if s >= 500 and s != 503
+        ),
+        "responses_scanned_for_phones": tally.responses_scanned,
+        "phone_numbers_where_not_allowed": len(tally.phone_leaks),
+        "time_s": round(elapsed_s, 1),
+        "per_operation": {
+            op: {"cases": tally.cases[op], "statuses": dict(sorted(tally.statuses[op].items()))}
+            for op in operations
+        },
+        "failure_samples": _samples(tally.failures),
+        "phone_leak_samples": [f.as_dict() for f in tally.phone_leaks[:20]],
+    }
+
+
+def _samples(failures: Sequence[Failure], per_key: int = 2) -> list[dict[str, Any]]:
+    """A few failures of each (operation, kind), for the report."""
+    seen: Counter[tuple[str, str, int]] = Counter()
+    out = []
+    for f in failures:
+        key = (f.operation, f.kind, f.status)
+        seen[key] += 1
+        if seen[key] <= per_key:
+            out.append(f.as_dict() | {"count": 0})
+    counts = Counter((f.operation, f.kind, f.status) for f in failures)
+    for sample in out:
+        sample["count"] = counts[(sample["operation"], sample["kind"], sample["status"])]
+    return out
+
+
+# --- Set-up: a database of its own, users, real objects, a server ---------------------------
+
+
+def prepare(db_url: str, *, cases: int = 200) -> tuple[dict[str, str], Known]:
+    """Load the sample district, taxonomy, contacts and demo cases; one user per role.
+
+    Returns user name -> password, and the ids of the objects made.
+    """
+    from accounts.service import create_user
+    from jurisdictions.catalog import sync_taxonomy
+    from shudi.demo import load_sample_district
+    from shudi.demo_cases import load_demo_cases
+    from shudi.demo_contacts import load_demo_contacts
+    from shudi.demo_users import load_demo_users
+
+    engine = create_engine(db_url)
+    passwords = {}
+    try:
+        with engine.begin() as conn:
+            load_sample_district(conn, note=lambda _m: None)
+            sync_taxonomy(conn)
+            load_demo_contacts(conn)
+            load_demo_users(conn)  # the demo cases are filed by its dispatcher
+            load_demo_cases(conn, count=cases)
+            scope = conn.execute(
+                text("""SELECT town_code, community_code, property_company FROM case_file
+                        WHERE property_company IS NOT NULL AND property_company <> ''
+                        ORDER BY id LIMIT 1""")
+            ).one()
+            scopes = {
+                "town": {"town_code": scope.town_code},
+                "community": {"community_code": scope.community_code},
+                "company": {"company": scope.property_company},
+            }
+            for name, spec in ROLES.items():
+                password = secrets.token_urlsafe(12)
+                create_user(
+                    conn,
+                    username=f"fuzz-{name}",
+                    password=password,
+                    **(spec | scopes.get(name, {})),
+                )
+                passwords[f"fuzz-{name}"] = password
+    finally:
+        engine.dispose()
+    return passwords, collect_known(db_url)
+
+
+def collect_known(db_url: str) -> Known:
+    """Ids of the real objects in the database, and the phone numbers published on purpose."""
+    engine = create_engine(db_url)
+    known = Known()
+    queries = {
+        "case_ids": "SELECT id FROM case_file ORDER BY id LIMIT 200",
+        "tracking_codes": "SELECT tracking_code FROM case_reporter ORDER BY id LIMIT 200",
+        "photo_ids": "SELECT id FROM case_photo ORDER BY id LIMIT 50",
+        "ban_ids": "SELECT id FROM ban ORDER BY id LIMIT 50",
+        "meeting_ids": "SELECT id FROM meeting ORDER BY id LIMIT 50",
+        "action_ids": "SELECT id FROM meeting_action ORDER BY id LIMIT 50",
+        "property_areas": """SELECT DISTINCT code FROM boundary WHERE layer = 'property_area'
+                             ORDER BY code LIMIT 100""",
+    }
+    try:
+        with engine.connect() as conn:
+            for attr, sql in queries.items():
+                try:
+                    with conn.begin_nested():
+                        rows = conn.execute(text(sql)).scalars().all()
+                except Exception:  # a table another part of the product has not made yet
+                    rows = []
+                setattr(known, attr, list(rows))
+            with conn.begin_nested():
+                contacts = conn.execute(text("SELECT phone FROM contact")).scalars().all()
+            known.public_phones = {m for p in contacts for m in PHONE.findall(str(p or ""))}
+    finally:
+        engine.dispose()
+    return known
+
+
+def log_in(base_url: str, passwords: Mapping[str, str]) -> dict[str, str]:
+    """A bearer token per role label (``fuzz-dispatcher`` -> ``dispatcher``)."""
+    tokens = {}
+    for username, password in passwords.items():
+        r = httpx.post(
+            f"{base_url}/api/v1/auth/token",
+            data={"username": username, "password": password},
+            timeout=30,
+        )
+        r.raise_for_status()
+        tokens[username.removeprefix("fuzz-")] = str(r.json()["access_token"])
+    return tokens
+
+
+@contextmanager
+def server(db_url: str, log: Path | None = None, **env: str) -> Iterator[str]:
+    """``shudi serve`` on a free loopback port against ``db_url``; yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    shudi = str(Path(sys.executable).with_name("shudi"))
+    out = log.open("wb") if log else subprocess.DEVNULL
+    quiet = {f"SHUDI_REPORT_LIMIT_{k}": "off" for k in ("IP", "PHONE", "CELL")}
+    proc = subprocess.Popen(
+        [shudi, "serve", "--port", str(port)],
+        env=os.environ | quiet | {"SHUDI_DATABASE_URL": db_url} | env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        else:
+            raise RuntimeError("the server did not start")
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """A fresh, migrated database beside the configured one, dropped afterwards."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    from shudi.database import database_url
+    from shudi.migrate import upgrade
+
+    url = make_url(database_url())
+    name = f"shudi_fuzz_{uuid.uuid4().hex[:8]}"
+    params = {
+        "dbname": "postgres",
+        "user": url.username,
+        "password": url.password,
+        "host": url.query.get("host", url.host),
+        "port": url.query.get("port", url.port),
+    }
+    admin = psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    scratch = url.set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(scratch)
+        yield scratch
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def run(
+    report: Callable[[str], None] = print,
+    *,
+    per_operation: int = 1_000,
+    seed: int | None = None,
+    only: Callable[[str], bool] | None = None,
+    partial: Callable[[dict[str, Any]], None] | None = None,
+    geometry_examples: int = 2_000,
+) -> dict[str, Any]:
+    """The full fuzz run on a database of its own; returns the figures.
+
+    ``partial`` gets the figures so far after each operation.
+    """
+    from shudi import embedded
+    from shudi.database import cluster_for
+    from shudi.settings import get_settings
+
+    if not get_settings().database_url:
+        embedded.start(cluster_for(get_settings()))
+    started = time.perf_counter()
+    with scratch_database() as db_url:
+        passwords, known = prepare(db_url)
+        report(f"database ready: {len(known.case_ids)} cases, {len(passwords)} users")
+        with server(db_url) as base:
+            tokens = log_in(base, passwords)
+            fuzzer = Fuzzer(
+                base, tokens=tokens, known=known, per_operation=per_operation, seed=seed
+            )
+            tally = fuzzer.run(
+                report,
+                only=only,
+                after=(
+                    (lambda t: partial(figures(t, time.perf_counter() - started, per_operation)))
+                    if partial is not None
+                    else None
+                ),
+            )
+        geometry = fuzz_geometry.run(db_url, examples=geometry_examples, report=report)
+    result = figures(tally, time.perf_counter() - started, per_operation)
+    result["geometry_layers"] = geometry["layers"]
+    result["geometry_crashes"] = geometry["crashes"]
+    result["geometry_wrong_answers"] = geometry["wrong_answers"]
+    result["geometry_import"] = geometry
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m reliability.fuzz [--per-operation N] [--only TEXT] [--out FILE]``."""
+    import argparse
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server, drop the database
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-operation", type=int, default=1_000)
+    parser.add_argument("--only", help="fuzz only operations whose label contains this")
+    parser.add_argument("--geometry-examples", type=int, default=2_000)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--out", type=Path, help="also write the figures there (JSON)")
+    args = parser.parse_args(argv)
+    only = (lambda label: args.only in label) if args.only else None
+
+    def save(result: dict[str, Any]) -> None:
+        if args.out:
+            args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+
+    result = run(
+        lambda line: print(line, file=sys.stderr, flush=True),
+        per_operation=args.per_operation,
+        seed=args.seed,
+        only=only,
+        partial=save,
+        geometry_examples=args.geometry_examples,
+    )
+    text_ = json.dumps(result, ensure_ascii=False, indent=2, default=str)
+    print(text_)
+    if args.out:
+        args.out.write_text(text_ + "\n", encoding="utf-8")
+    clean = (
+        "failures",
+        "phone_numbers_where_not_allowed",
+        "geometry_crashes",
+        "geometry_wrong_answers",
+    )
+    return 0 if not any(result[k] for k in clean) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
