@@ -47,7 +47,17 @@ def scoped(principal: Principal, query: HotspotQuery) -> HotspotQuery:
     return query.model_copy(update={"town": principal.town_code})
 
 
-@router.get("/hotspots", response_model=None)
+@router.get(
+    "/hotspots",
+    response_model=None,
+    responses={
+        200: {
+            "description": "Cells with their statistics (GeoJSON), or a density surface "
+            "(JSON with a PNG and its bounds; the PNG itself with format=png).",
+            "content": {"application/geo+json": {}, "application/json": {}, "image/png": {}},
+        }
+    },
+)
 def hotspots(
     conn: Conn,
     who: Annotated[Principal, Depends(analyst)],
@@ -66,7 +76,16 @@ def hotspots(
     return Response(outcome.answer.body, media_type=outcome.answer.media_type, headers=headers)
 
 
-@router.get("/hotspots.{kind}", response_model=None)
+@router.get(
+    "/hotspots.{kind}",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The cells as a download.",
+            "content": {media: {} for media in export.MEDIA_TYPES.values()},
+        }
+    },
+)
 def hotspots_file(
     conn: Conn,
     who: Annotated[Principal, Depends(analyst)],

@@ -44,6 +44,10 @@ class Format(StrEnum):
     png = "png"
 
 
+#: The widest H3 neighbourhood (gis.neighbours.h3_ring): k rings.
+MAX_H3_RING = 5
+
+
 class HotspotQuery(BaseModel):
     """One analysis: method, grid, case filters and the statistic's settings."""
 
@@ -103,6 +107,8 @@ class HotspotQuery(BaseModel):
             raise ValueError("format=png is only for method=kde")
         if self.method is Method.local_moran and self.permutations < 99:
             raise ValueError("local_moran needs at least 99 permutations")
+        if self.grid.startswith("h3:") and self.k > MAX_H3_RING:
+            raise ValueError(f"with an H3 grid, k is 1 to {MAX_H3_RING} rings")
         return self
 
     @property
