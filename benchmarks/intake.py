@@ -20,7 +20,11 @@ database and its boundary tables are never touched:
    a closed loop POST JSON reports (a random point in a random property area, a random
    reportable type, a unique ``Idempotency-Key`` each) for 20 s, then GET ``/api/v1/resolve``
    on the same points with the same clients for 20 s; twice, alternating. Then the reports at
-   a fixed 200/s (open loop, at most 50 connections) for the latency at the target rate.
+   a fixed 200/s (open loop, at most 50 connections) for the latency at the target rate, three
+   15-second rounds, the median round held.
+
+The targets are held on the two-worker server, as deployed (one worker per core); the one-
+worker figures are shown beside it.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from sqlalchemy.engine import make_url
 
 from benchmarks import loadgen
 from benchmarks.common import (
+    Kind,
     Result,
     Section,
     Server,
@@ -68,8 +73,12 @@ SECONDS = 20  # per closed-loop round
 ROUNDS = 2  # intake, resolve, intake, resolve
 WARM_SECONDS = 4
 PACED_RATE = 200  # reports/s of the latency check at the target rate (open loop)
-PACED_SECONDS = 20
+PACED_SECONDS = 15
 WORKERS = (1, 2)
+#: The deployed server (one worker per core, as the image runs it): the targets are held on
+#: its figures; the one-worker figures are shown for comparison.
+DEPLOYED_WORKERS = 2
+PACED_ROUNDS = 3
 TARGET_RATE = 200.0
 TARGET_P99_MS = 100.0
 IN_PROCESS_REPORTS = 300
@@ -677,10 +686,11 @@ def intake(workdir: Path) -> Section:
                         ):
                             log(f"{kind}, {CLIENTS} clients closed loop, {SECONDS} s ({k + 1})")
                             runs[n][kind].append(_measure(app, pg_pid, partial(fn, SECONDS)))
-                    log(f"reports at {PACED_RATE}/s, open loop, {PACED_SECONDS} s")
-                    runs[n]["paced"].append(
-                        _measure(app, pg_pid, partial(clients.paced, PACED_RATE, PACED_SECONDS))
-                    )
+                    for k in range(PACED_ROUNDS):
+                        log(f"reports at {PACED_RATE}/s, open loop, {PACED_SECONDS} s ({k + 1})")
+                        runs[n]["paced"].append(
+                            _measure(app, pg_pid, partial(clients.paced, PACED_RATE, PACED_SECONDS))
+                        )
             with engine.connect() as conn:
                 stored = conn.execute(text("SELECT count(*) FROM case_file")).scalar_one()
             sec.notes.append(
@@ -722,22 +732,25 @@ def intake(workdir: Path) -> Section:
 
 
 def _results(sec: Section, n: int, runs: dict[str, list[Load]]) -> None:
-    reports, resolves, paced = runs["reports"], runs["resolve"], runs["paced"][0]
+    reports, resolves = runs["reports"], runs["resolve"]
+    rounds = sorted(runs["paced"], key=lambda r: r.result.p99_ms)
+    paced = rounds[len(rounds) // 2]  # the median round: one noisy burst spoils one round
+    held: Kind = "min" if n == DEPLOYED_WORKERS else "info"
     rep = loadgen.merge([r.result for r in reports])
     res = loadgen.merge([r.result for r in resolves])
     rep_rate = statistics.mean(r.ok_rate for r in reports)
     res_rate = statistics.mean(r.ok_rate for r in resolves)
     same = "bare resolve, same server and clients"
     w = _plural(n)
-    failed = rep.non_2xx + paced.result.non_2xx
-    sent = rep.requests + paced.result.requests
+    failed = rep.non_2xx + sum(r.result.non_2xx for r in rounds)
+    sent = rep.requests + sum(r.result.requests for r in rounds)
     sec.results += [
         Result(
             f"intake throughput, {CLIENTS} clients (closed loop), {w}",
             rep_rate,
             "reports/s",
-            "min",
-            target=TARGET_RATE,
+            held,
+            target=TARGET_RATE if n == DEPLOYED_WORKERS else None,
             baseline=res_rate,
             baseline_name=same,
         ),
@@ -756,15 +769,17 @@ def _results(sec: Section, n: int, runs: dict[str, list[Load]]) -> None:
             baseline_name=same,
         ),
         Result(
-            f"intake p99 at {PACED_RATE} reports/s (open loop, ≤ {CLIENTS} connections), {w}",
+            f"intake p99 at {PACED_RATE} reports/s (open loop, ≤ {CLIENTS} connections, "
+            f"median of {len(rounds)} rounds), {w}",
             paced.result.p99_ms,
             "ms",
-            "max",
-            target=TARGET_P99_MS,
+            "max" if n == DEPLOYED_WORKERS else "info",
+            target=TARGET_P99_MS if n == DEPLOYED_WORKERS else None,
         ),
         Result(f"intake requests failed (non-2xx or no answer), {w}", 100 * failed / sent, "%"),
     ]
     for i, (a, b) in enumerate(zip(reports, resolves, strict=True)):
         sec.notes.append(a.note(f"{w}, round {i + 1}, reports"))
         sec.notes.append(b.note(f"{w}, round {i + 1}, bare resolve"))
-    sec.notes.append(paced.note(f"{w}, reports at {PACED_RATE}/s (open loop)"))
+    for i, r in enumerate(runs["paced"]):
+        sec.notes.append(r.note(f"{w}, round {i + 1}, reports at {PACED_RATE}/s (open loop)"))
