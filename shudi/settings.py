@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     )
     batch_max_points: int = 10_000
     layer_max_features: int = 5_000
+    max_bbox_deg2: float = Field(
+        default=4.0, gt=0, description="Largest bbox a listing or map query may ask for (deg²)."
+    )
     boundary_max_features: int = Field(
         default=100_000, description="Most features one boundary file may hold (import)."
     )

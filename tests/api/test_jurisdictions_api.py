@@ -132,6 +132,8 @@ def test_layers(client: TestClient, mini: dict) -> None:
     assert client.get("/api/v1/layers/county.geojson").json()["code"] == "unknown_layer"
     bad = client.get("/api/v1/layers/town.geojson", params={"bbox": "30,120,31,121"})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_coordinates"
+    huge = client.get("/api/v1/layers/town.geojson", params={"bbox": "100,20,130,40"})
+    assert huge.status_code == 422 and "square degrees" in huge.json()["message"]
     listing = client.get("/api/v1/layers").json()
     assert {g["id"] for g in listing if g["active"]} >= set(mini.values())
 
