@@ -22,8 +22,8 @@ from sqlalchemy import Connection, text
 from hotspots.analysis import Answer, Inputs, run
 from hotspots.schemas import ADMIN_LAYERS, HotspotQuery, Method
 
-POINTS = text("""
-SELECT c.lon, c.lat, c.created_at, c.town_code, c.community_code, c.property_area_code
+#: The filters of an analysis: visible cases, not merged into another, then the query's own.
+CASES = """
 FROM case_file c
 WHERE NOT c.hidden AND c.merged_into IS NULL
   AND (CAST(:type AS text) IS NULL OR c.type_code = :type)
@@ -33,7 +33,22 @@ WHERE NOT c.hidden AND c.merged_into IS NULL
   AND (CAST(:from_ AS timestamptz) IS NULL OR c.created_at >= :from_)
   AND (CAST(:to AS timestamptz) IS NULL OR c.created_at < :to)
   AND (CAST(:town AS text) IS NULL OR c.town_code = :town)
-""")
+"""
+
+#: Every matching case's lon and lat as one ``bytea`` of big-endian float8 pairs (x = lon,
+#: y = lat): 16 bytes a case, read into numpy without a Python object per row (1,000,000 cases
+#: in about the time of the scan, where fetching rows took several seconds).
+COORDINATES = "string_agg(float8send(c.lon) || float8send(c.lat), ''::bytea) AS xy"
+
+#: The columns an analysis may read besides the coordinates: the report time (emerging hot
+#: spots) and the area code a case was resolved to (administrative grids). Only those a query
+#: needs are read, aggregated in the same pass so that they keep the coordinates' order.
+EXTRA_COLUMNS = {
+    "created_at": "array_agg(c.created_at) AS created_at",
+    "town_code": "array_agg(c.town_code) AS town_code",
+    "community_code": "array_agg(c.community_code) AS community_code",
+    "property_area_code": "array_agg(c.property_area_code) AS property_area_code",
+}
 
 STAMP = text("""
 SELECT count(*) AS n, coalesce(max(id), 0) AS max_id, max(updated_at) AS max_updated,
@@ -108,8 +123,17 @@ def case_months(conn: Connection) -> list[str]:
     return [str(m) for m in conn.execute(MONTHS).scalars()]
 
 
+def point_columns(query: HotspotQuery) -> tuple[str, ...]:
+    """The columns besides lon/lat that ``query``'s analysis reads from each case."""
+    kind, _ = query.grid_kind
+    times = ("created_at",) if query.method is Method.emerging else ()
+    codes = (f"{kind}_code",) if kind in ADMIN_LAYERS else ()
+    return times + codes
+
+
 def extract_points(conn: Connection, *, query: HotspotQuery) -> gpd.GeoDataFrame:
-    """The filtered cases as lon/lat points (EPSG:4326) with their time and area codes."""
+    """The filtered cases as lon/lat points (EPSG:4326), with the report time and area code
+    when the analysis reads them (:func:`point_columns`)."""
     params: dict[str, Any] = {
         "type": query.type,
         "agency": query.agency,
@@ -119,13 +143,12 @@ def extract_points(conn: Connection, *, query: HotspotQuery) -> gpd.GeoDataFrame
         "to": query.to,
         "town": query.town,
     }
-    rows = conn.execute(POINTS, params).all()
-    names = ("lon", "lat", "created_at", "town_code", "community_code", "property_area_code")
-    columns = dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else {}
-    lon = np.asarray(columns.pop("lon", ()), dtype=float)
-    lat = np.asarray(columns.pop("lat", ()), dtype=float)
-    data = {name: list(columns.get(name, ())) for name in names[2:]}
-    return gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    extra = point_columns(query)
+    select = ", ".join([COORDINATES, *(EXTRA_COLUMNS[name] for name in extra)])
+    row = conn.execute(text(f"SELECT {select} {CASES}"), params).one()
+    xy = np.frombuffer(row.xy or b"", dtype=">f8").astype(np.float64).reshape(-1, 2)
+    data = {name: list(getattr(row, name) or ()) for name in extra}
+    return gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs="EPSG:4326")
 
 
 def active_areas(conn: Connection, *, layer: str, town: str | None = None) -> gpd.GeoDataFrame:
