@@ -47,6 +47,16 @@ def scoped(principal: Principal, query: HotspotQuery) -> HotspotQuery:
     return query.model_copy(update={"town": principal.town_code})
 
 
+def _answer(conn: Connection, query: HotspotQuery) -> service.Outcome:
+    settings = get_settings()
+    return service.hotspots(
+        conn,
+        query=query,
+        min_count=settings.hotspot_min_count,
+        processes=settings.hotspot_processes,
+    )
+
+
 @router.get(
     "/hotspots",
     response_model=None,
@@ -66,7 +76,7 @@ def hotspots(
     """Cases aggregated per cell with a hot-spot statistic (GeoJSON), or a density surface
     (JSON with a PNG and its bounds, or the PNG itself with ``format=png``)."""
     query = scoped(who, query)
-    outcome = service.hotspots(conn, query=query, min_count=get_settings().hotspot_min_count)
+    outcome = _answer(conn, query)
     headers = {
         "X-Hotspot-Cache": "hit" if outcome.cached else "miss",
         "Cache-Control": "private, no-store",
@@ -94,7 +104,7 @@ def hotspots_file(
 ) -> Response:
     """The same cells as a download: GeoJSON, GeoPackage or CSV (cell maps, not the density)."""
     query = scoped(who, query)
-    outcome = service.hotspots(conn, query=query, min_count=get_settings().hotspot_min_count)
+    outcome = _answer(conn, query)
     name = f"hotspots-{query.method.value}-{query.grid.replace(':', '-')}.{kind}"
     return Response(
         export.convert(outcome.answer.body, kind),

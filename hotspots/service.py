@@ -19,7 +19,8 @@ import orjson
 import shapely
 from sqlalchemy import Connection, text
 
-from hotspots.analysis import Answer, Inputs, run
+from hotspots.analysis import Answer, Inputs
+from hotspots.pool import compute
 from hotspots.schemas import ADMIN_LAYERS, HotspotQuery, Method
 
 #: The filters of an analysis: visible cases, not merged into another, then the query's own.
@@ -204,14 +205,20 @@ def read_inputs(conn: Connection, *, query: HotspotQuery) -> Inputs:
 
 
 def hotspots(
-    conn: Connection, *, query: HotspotQuery, min_count: int, use_cache: bool = True
+    conn: Connection,
+    *,
+    query: HotspotQuery,
+    min_count: int,
+    use_cache: bool = True,
+    processes: int = 0,
 ) -> Outcome:
     """The answer for ``query``: from the cache when the data has not changed, else computed
-    and stored."""
+    (in a pool of ``processes`` processes, or here when 0) and stored."""
     stamp = data_stamp(conn)
     if use_cache and (hit := cached(conn, query=query, stamp=stamp)) is not None:
         return Outcome(hit, cached=True, stamp=stamp)
     started = time.perf_counter()
-    answer = run(query, read_inputs(conn, query=query), min_count=min_count)
+    inputs = read_inputs(conn, query=query)
+    answer = compute(query, inputs, min_count=min_count, processes=processes)
     store(conn, query=query, stamp=stamp, answer=answer, seconds=time.perf_counter() - started)
     return Outcome(answer, cached=False, stamp=stamp)

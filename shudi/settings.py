@@ -68,6 +68,13 @@ class Settings(BaseSettings):
         default="wgs84", description="The CRS of the local basemap's tiles: wgs84 | gcj02."
     )
     tianditu_key: str | None = Field(default=None, description="The Tianditu key (tk).")
+    hotspot_processes: int = Field(
+        default=1,
+        ge=0,
+        le=8,
+        description="Processes per app worker that run hot-spot analyses (0: in the request's "
+        "thread), so a long analysis never holds up other requests.",
+    )
     hotspot_min_count: int = Field(
         default=3, ge=1, description="Hot-spot cells with fewer cases have their counts withheld."
     )

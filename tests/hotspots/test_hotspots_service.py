@@ -156,3 +156,15 @@ def test_cache_is_keyed_by_the_data(conn: Connection, planted: str) -> None:
 def test_too_few_cells_is_a_clear_error(conn: Connection, planted: str) -> None:
     with pytest.raises(NotEnoughData, match="town grid has 2 cells"):
         _ask(conn, method="gi_star", grid="town")
+
+
+def test_an_analysis_in_the_process_pool_answers_the_same(conn: Connection, planted: str) -> None:
+    """The request's process only reads the cases; the statistics run in a spawned process
+    (``SHUDI_HOTSPOT_PROCESSES``) and come back the same as computed in place."""
+    query = HotspotQuery.model_validate({"method": "gi_star", "grid": "h3:9", "permutations": 0})
+    here = service.hotspots(conn, query=query, min_count=3, use_cache=False, processes=0)
+    pooled = service.hotspots(conn, query=query, min_count=3, use_cache=False, processes=1)
+    assert orjson.loads(pooled.answer.body) == orjson.loads(here.answer.body)
+    bad = HotspotQuery.model_validate({"method": "gi_star", "grid": "town"})
+    with pytest.raises(NotEnoughData):  # a domain error crosses the process boundary
+        service.hotspots(conn, query=bad, min_count=3, use_cache=False, processes=1)
