@@ -30,7 +30,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -487,38 +486,6 @@ def server(db_url: str, log: Path | None = None, **env: str) -> Iterator[str]:
             out.close()  # type: ignore[union-attr]
 
 
-@contextmanager
-def scratch_database() -> Iterator[str]:
-    """A fresh, migrated database beside the configured one, dropped afterwards."""
-    import psycopg2
-    from sqlalchemy.engine import make_url
-
-    from shudi.database import database_url
-    from shudi.migrate import upgrade
-
-    url = make_url(database_url())
-    name = f"shudi_fuzz_{uuid.uuid4().hex[:8]}"
-    params = {
-        "dbname": "postgres",
-        "user": url.username,
-        "password": url.password,
-        "host": url.query.get("host", url.host),
-        "port": url.query.get("port", url.port),
-    }
-    admin = psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    scratch = url.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(scratch)
-        yield scratch
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
 def run(
     report: Callable[[str], None] = print,
     *,
@@ -539,7 +506,10 @@ def run(
     if not get_settings().database_url:
         embedded.start(cluster_for(get_settings()))
     started = time.perf_counter()
-    with scratch_database() as db_url:
+    from benchmarks.intake import scratch_database
+    from shudi.database import database_url
+
+    with scratch_database(database_url()) as db_url:
         passwords, known = prepare(db_url)
         report(f"database ready: {len(known.case_ids)} cases, {len(passwords)} users")
         with server(db_url) as base:
