@@ -11,6 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import h3
@@ -61,13 +62,18 @@ class Policy:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Policy:
-        """The policy the settings describe (``SHUDI_REPORT_LIMIT_*``)."""
-        return cls(
-            Limit.parse(settings.report_limit_ip),
-            Limit.parse(settings.report_limit_phone),
-            Limit.parse(settings.report_limit_cell),
+        """The policy the settings describe (``SHUDI_REPORT_LIMIT_*``), parsed once."""
+        return _policy(
+            settings.report_limit_ip,
+            settings.report_limit_phone,
+            settings.report_limit_cell,
             settings.report_limit_cell_resolution,
         )
+
+
+@lru_cache(maxsize=8)
+def _policy(ip: str, phone: str, cell: str, resolution: int) -> Policy:
+    return Policy(Limit.parse(ip), Limit.parse(phone), Limit.parse(cell), resolution)
 
 
 def normalize_phone(phone: str) -> str:

@@ -46,7 +46,6 @@ from urllib.parse import urlsplit
 import numpy as np
 import orjson
 import psutil
-import psycopg2
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
@@ -106,32 +105,16 @@ STATUS_MIX = (
 
 @contextmanager
 def scratch_database(url: str) -> Iterator[str]:
-    """A fresh, migrated database on the service's cluster, dropped afterwards."""
-    from shudi.migrate import upgrade
+    """A fresh, migrated database on the service's cluster, dropped afterwards (logged)."""
+    from shudi.migrate import scratch_database as scratch
 
-    parsed = make_url(url)
-    name = f"shudi_scratch_bench_{uuid.uuid4().hex[:8]}"
-    params = {
-        "dbname": "postgres",
-        "user": parsed.username,
-        "password": parsed.password,
-        "host": parsed.query.get("host", parsed.host),
-        "port": parsed.query.get("port", parsed.port),
-    }
-    admin = psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    log(f"scratch database {name}")
-    scratch = parsed.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(scratch)
-        yield scratch
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-        log(f"dropped {name}")
+    with scratch(url, prefix="shudi_scratch_bench") as scratch_url:
+        name = make_url(scratch_url).database
+        log(f"scratch database {name}")
+        try:
+            yield scratch_url
+        finally:
+            log(f"dropping {name}")
 
 
 #: The load comes from one address: rate limits stay on (every report is counted, as in

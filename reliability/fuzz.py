@@ -23,16 +23,13 @@ the same for ``make reliability``. ``tests/fuzz`` runs a small version of both.
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
-import socket
-import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -448,44 +445,6 @@ def log_in(base_url: str, passwords: Mapping[str, str]) -> dict[str, str]:
     return tokens
 
 
-@contextmanager
-def server(db_url: str, log: Path | None = None, **env: str) -> Iterator[str]:
-    """``shudi serve`` on a free loopback port against ``db_url``; yields its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    shudi = str(Path(sys.executable).with_name("shudi"))
-    out = log.open("wb") if log else subprocess.DEVNULL
-    quiet = {f"SHUDI_REPORT_LIMIT_{k}": "off" for k in ("IP", "PHONE", "CELL")}
-    proc = subprocess.Popen(
-        [shudi, "serve", "--port", str(port)],
-        env=os.environ | quiet | {"SHUDI_DATABASE_URL": db_url} | env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not start")
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        if log:
-            out.close()  # type: ignore[union-attr]
-
-
 def run(
     report: Callable[[str], None] = print,
     *,
@@ -506,13 +465,18 @@ def run(
     if not get_settings().database_url:
         embedded.start(cluster_for(get_settings()))
     started = time.perf_counter()
-    from benchmarks.intake import scratch_database
+    from benchmarks.common import app_argv, free_port, server
+    from benchmarks.intake import scratch_database, service_database
     from shudi.database import database_url
 
     with scratch_database(database_url()) as db_url:
         passwords, known = prepare(db_url)
         report(f"database ready: {len(known.case_ids)} cases, {len(passwords)} users")
-        with server(db_url) as base:
+        port = free_port()
+        log_path = Path(tempfile.mkdtemp(prefix="shudi-fuzz-")) / "server.log"
+        # rate limits as in the benchmarks: every report counted, never refused
+        with service_database(db_url), server("shudi serve", app_argv(port), port, log_path) as app:
+            base = app.url
             tokens = log_in(base, passwords)
             fuzzer = Fuzzer(
                 base, tokens=tokens, known=known, per_operation=per_operation, seed=seed

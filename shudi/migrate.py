@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -21,3 +24,35 @@ def alembic_config(url: str) -> Config:
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` to ``revision``."""
     command.upgrade(alembic_config(url), revision)
+
+
+@contextmanager
+def scratch_database(url: str, *, prefix: str = "shudi_scratch") -> Iterator[str]:
+    """A fresh database beside ``url``'s (same server), migrated to head, dropped afterwards
+    (for tests and benchmarks whose work commits)."""
+    import psycopg2
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    params = {
+        "dbname": "postgres",
+        "user": parsed.username,
+        "password": parsed.password,
+        "host": parsed.query.get("host", parsed.host),
+        "port": parsed.query.get("port", parsed.port),
+    }
+    admin = psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        scratch = parsed.set(database=name).render_as_string(hide_password=False)
+        try:
+            upgrade(scratch)
+            yield scratch
+        finally:
+            with admin.cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.close()

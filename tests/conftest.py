@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import psycopg2
 import pytest
@@ -19,7 +18,7 @@ from support import HASH, USERS, load_mini
 from accounts.service import Principal
 from jurisdictions import catalog
 from shudi import database, embedded, settings
-from shudi.migrate import upgrade
+from shudi.migrate import scratch_database, upgrade
 
 # The suite files many reports from one address: rate limits are off unless a test sets them
 # (tests/abuse exercises them). Servers the tests start inherit this.
@@ -91,45 +90,17 @@ def mini(conn: Connection) -> dict[str, int]:
     return load_mini(conn)
 
 
-@contextmanager
-def _scratch(db_url: str) -> Iterator[str]:
-    """A fresh, migrated database of its own, dropped afterwards (for committing commands)."""
-    import uuid
-
-    url = make_url(db_url)
-    name = f"shudi_scratch_{uuid.uuid4().hex[:8]}"
-    params = {
-        "dbname": "postgres",
-        "user": url.username,
-        "password": url.password,
-        "host": url.query.get("host", url.host),
-        "port": url.query.get("port", url.port),
-    }
-    admin = psycopg2.connect(**{k: v for k, v in params.items() if v is not None})
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
-    scratch = url.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(scratch)
-        yield scratch
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
 @pytest.fixture
 def scratch_db_url(db_url: str) -> Iterator[str]:
     """A database of the test's own, for commands that commit."""
-    with _scratch(db_url) as url:
+    with scratch_database(db_url) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def module_scratch_db_url(db_url: str) -> Iterator[str]:
     """Like ``scratch_db_url``, shared by the tests of one module."""
-    with _scratch(db_url) as url:
+    with scratch_database(db_url) as url:
         yield url
 
 

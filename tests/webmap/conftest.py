@@ -133,3 +133,26 @@ def vendor_files() -> None:
             check=False,
         )
         assert run.returncode == 0, run.stderr
+
+
+@pytest.fixture(scope="module")
+def server(site_db: str, vendor_files: None) -> Iterator[str]:
+    """The module's site (its ``site_db`` fixture) served with no basemap: boundaries only."""
+    from support import live_server
+
+    with live_server(site_db, SHUDI_BASEMAP="none") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def gcj_server(site_db: str, vendor_files: None) -> Iterator[str]:
+    """A local GCJ-02 tile server as basemap (its tiles 404 here: nothing leaves the machine)."""
+    from support import live_server
+
+    with live_server(
+        site_db,
+        SHUDI_BASEMAP="local",
+        SHUDI_BASEMAP_URL="/tiles/{z}/{x}/{y}.png",
+        SHUDI_BASEMAP_CRS="gcj02",
+    ) as base:
+        yield base

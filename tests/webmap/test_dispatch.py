@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from support import IN_P111, IN_P112, IN_T2, live_server, load_mini
+from support import IN_P111, IN_P112, IN_T2, load_mini
 
 from accounts.service import create_user
 from gis.coords import from_wgs84
@@ -48,28 +48,6 @@ def site_db(module_scratch_db_url: str) -> str:
         create_user(conn, username="plan", password=PASSWORD, role="planner")
     eng.dispose()
     return module_scratch_db_url
-
-
-def _serve(db_url: str, **settings: str) -> Iterator[str]:
-    with live_server(db_url, **settings) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def server(site_db: str, vendor_files: None) -> Iterator[str]:
-    """No basemap: boundaries and markers only."""
-    yield from _serve(site_db, SHUDI_BASEMAP="none")
-
-
-@pytest.fixture(scope="module")
-def gcj_server(site_db: str, vendor_files: None) -> Iterator[str]:
-    """A local GCJ-02 tile server as basemap (its tiles 404 here: nothing leaves the machine)."""
-    yield from _serve(
-        site_db,
-        SHUDI_BASEMAP="local",
-        SHUDI_BASEMAP_URL="/tiles/{z}/{x}/{y}.png",
-        SHUDI_BASEMAP_CRS="gcj02",
-    )
 
 
 @contextmanager

@@ -9,7 +9,7 @@ import json
 import re
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import httpx
 import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
-from support import IN_P111, live_server, load_mini
+from support import IN_P111, load_mini
 
 from accounts.service import create_user
 from gis.coords import from_wgs84
@@ -51,28 +51,6 @@ def site_db(module_scratch_db_url: str) -> str:
         create_user(conn, username="disp", password=PASSWORD, role="dispatcher")
     eng.dispose()
     return module_scratch_db_url
-
-
-def _serve(db_url: str, **settings: str) -> Iterator[str]:
-    with live_server(db_url, **settings) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def server(site_db: str, vendor_files: None) -> Iterator[str]:
-    """The default set-up: no basemap, boundaries only."""
-    yield from _serve(site_db, SHUDI_BASEMAP="none")
-
-
-@pytest.fixture(scope="module")
-def gcj_server(site_db: str, vendor_files: None) -> Iterator[str]:
-    """A local GCJ-02 tile server as basemap (its tiles 404 here: nothing leaves the machine)."""
-    yield from _serve(
-        site_db,
-        SHUDI_BASEMAP="local",
-        SHUDI_BASEMAP_URL="/tiles/{z}/{x}/{y}.png",
-        SHUDI_BASEMAP_CRS="gcj02",
-    )
 
 
 def config(html: str) -> dict[str, Any]:
