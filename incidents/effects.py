@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from accounts.service import Principal
+from incidents import tasks as worklist
+from incidents.deadlines import load_policy
 from incidents.exceptions import InvalidReport, MissingField
 from jurisdictions import catalog
 from jurisdictions.routing import route
@@ -137,27 +139,23 @@ def joint(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     for party in dict.fromkeys(parties):
         _agency(ctx, party)
         unit_code, unit_name = _party_unit(ctx, party)
-        ctx.conn.execute(
-            text("""INSERT INTO case_task (case_id, party, unit_code, unit_name)
-                    VALUES (:c, :p, :u, :n)"""),
-            {"c": ctx.case["id"], "p": party, "u": unit_code, "n": unit_name},
+        worklist.add_task(
+            ctx.conn, case_id=ctx.case["id"], party=party, unit_code=unit_code, unit_name=unit_name
         )
         created.append({"party": party, "unit": unit_name})
     return {}, {"tasks": created, "coordinator": ctx.case["routing"]["territory"]["town"]}
 
 
 def complete_task(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
-    task = next((t for t in ctx.tasks if t["id"] == ctx.payload["task_id"]), None)
+    joint_parts = [t for t in ctx.tasks if t.get("kind", "joint") == "joint"]
+    task = next((t for t in joint_parts if t["id"] == ctx.payload["task_id"]), None)
     if task is None or task["done"]:
-        raise InvalidReport("no open task with that id on this case")
+        raise InvalidReport("no open joint-enforcement task with that id on this case")
     p = ctx.principal
     if p is not None and p.role.value == "agency_officer" and task["party"] != p.agency:
         raise InvalidReport("this task belongs to another agency")
-    ctx.conn.execute(
-        text("UPDATE case_task SET done = true, done_at = :t, note = :n WHERE id = :id"),
-        {"t": ctx.now, "n": ctx.payload.get("note", ""), "id": task["id"]},
-    )
-    remaining = [t for t in ctx.tasks if not t["done"] and t["id"] != task["id"]]
+    worklist.mark_done(ctx.conn, task_id=task["id"], note=ctx.payload.get("note", ""), now=ctx.now)
+    remaining = [t for t in joint_parts if not t["done"] and t["id"] != task["id"]]
     cols: dict[str, Any] = {}
     if not remaining:  # the case is done when every agency's part is
         cols = {"status": "resolved", "resolved_at": ctx.now}
@@ -244,13 +242,110 @@ def merge(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     return ({"merged_into": into, "outcome": "duplicate", "closed_at": ctx.now}, {"into": into})
 
 
+def _enforcing(ctx: Ctx, party: str | None) -> bool:
+    agency = catalog.agencies_by_code(ctx.conn).get(party or "")
+    return bool(agency and agency.party and not agency.territorial)
+
+
+def competent_department(ctx: Ctx) -> str | None:
+    """The enforcement department competent for this case: its handler when that is one, else
+    the agency of its type (谁主管、谁负责); None when neither enforces (a service matter)."""
+    if _enforcing(ctx, ctx.case["handler_party"]):
+        return str(ctx.case["handler_party"])
+    vtype = catalog.get_type(ctx.conn, code=ctx.case["type_code"])
+    return str(vtype.agency) if _enforcing(ctx, vtype.agency) else None
+
+
+def report_refusal(ctx: Ctx, *, note: str) -> list[dict[str, Any]]:
+    """三（二）: put the refusal in the work lists of the town and the competent department."""
+    parties = ["town_government", competent_department(ctx)]
+    open_reports = {
+        t["party"] for t in ctx.tasks if t.get("kind") == "refusal_report" and not t["done"]
+    }
+    notify = []
+    for party in dict.fromkeys(p for p in parties if p):
+        unit_code, unit_name = _party_unit(ctx, party)
+        name = f"{_agency(ctx, party)['name_zh']} {unit_name}".strip()
+        if party not in open_reports:
+            task_id = worklist.add_task(
+                ctx.conn,
+                case_id=ctx.case["id"],
+                party=party,
+                unit_code=unit_code,
+                unit_name=unit_name,
+                kind="refusal_report",
+                note=note,
+            )
+            notify.append({"party": party, "unit": name, "task": task_id})
+    return notify
+
+
 def refused_to_correct(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
-    town = ctx.case["routing"]["territory"]["town"]
-    notify = [
-        {"party": "town_government", "unit": town},
-        {"party": ctx.case["handler_party"], "unit": ctx.case["handler_name"]},
+    return {}, {"notify": report_refusal(ctx, note=ctx.payload["note"])}
+
+
+def order_correction(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    """二（九）4: the town orders the violation corrected (责令整改) by a deadline."""
+    due = _due(ctx)
+    order = {
+        "by": ctx.principal.label if ctx.principal else "",
+        "at": ctx.now.isoformat(),
+        "due_at": due.isoformat(),
+        "note": ctx.payload["note"],
+    }
+    routing = dict(ctx.case["routing"])
+    routing["correction_orders"] = [*routing.get("correction_orders", []), order]
+    return {"routing": routing}, {"correction_due_at": due.isoformat()}
+
+
+def escalate(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The handler could not settle it in time: the case goes to the routing's escalation
+    party (the town's mediation after the community committee, 二（九）3 / 二（十）2)."""
+    target = (ctx.case["routing"] or {}).get("escalation")
+    if not target:
+        raise InvalidReport("this case has no escalation step")
+    party = target["party"]
+    if party == ctx.case["handler_party"]:
+        raise InvalidReport("the case has already been escalated")
+    agency = _agency(ctx, party)
+    unit_code, unit_name = _party_unit(ctx, party)
+    name = f"{agency['name_zh']} {unit_name}".strip()
+    vtype = catalog.get_type(ctx.conn, code=ctx.case["type_code"])
+    policy = load_policy()
+    due = policy.deadlines_for(
+        vtype.code, vtype.scope, ctx.case.get("urgency"), start=ctx.now
+    ).resolve_by
+    automatic = ctx.principal is None
+    routing = dict(ctx.case["routing"])
+    routing["escalations"] = [
+        *routing.get("escalations", []),
+        {"from": ctx.case["handler_name"], "to": name, "at": ctx.now.isoformat()},
     ]
-    return {}, {"notify": notify}
+    worklist.add_task(
+        ctx.conn,
+        case_id=ctx.case["id"],
+        party=party,
+        unit_code=unit_code,
+        unit_name=unit_name,
+        kind="escalation",
+        note=ctx.payload["note"],
+        due_at=due,
+    )
+    return (
+        {
+            "handler_party": party,
+            "handler_unit_code": unit_code,
+            "handler_name": name,
+            "routing": routing,
+            "due_at": due,
+        },
+        {
+            "from": ctx.case["handler_name"],
+            "to": name,
+            "automatic": automatic,
+            "due_at": due.isoformat(),
+        },
+    )
 
 
 def rate(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -290,6 +385,8 @@ EFFECTS: dict[str, Effect] = {
     "correct_type": correct_type,
     "merge": merge,
     "refused_to_correct": refused_to_correct,
+    "order_correction": order_correction,
+    "escalate": escalate,
     "rate": rate,
     "hide": hide,
     "unhide": unhide,

@@ -144,7 +144,7 @@ def joint(conn: Connection, w: Window) -> list[Item]:
                    COALESCE(string_agg(a.name_zh, '、' ORDER BY t.id)
                             FILTER (WHERE NOT t.done), '') AS pending
             FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
-            LEFT JOIN case_task t ON t.case_id = c.id
+            LEFT JOIN case_task t ON t.case_id = c.id AND t.kind = 'joint'
             LEFT JOIN agency a ON a.code = t.party
             WHERE {BASE} AND c.status = 'joint'
             GROUP BY c.id, vt.name_zh ORDER BY c.id""",
