@@ -9,6 +9,9 @@ linkage mechanism sends to a unit's work list (三（二）): a refusal to corre
 town and the competent enforcement department (``refusal_report``), a proposal that the town
 coordinate joint enforcement (``joint_proposal``), a dispute the community could not settle
 escalated to the town (``escalation``). Only ``joint`` tasks decide when a joint case is done.
+
+``meeting_item.kind`` gains ``missed_meeting``: an agenda item for a month in which the town
+held no joint meeting (三（一）: 联席会议一般每月召开一次).
 """
 
 import sqlalchemy as sa
@@ -20,6 +23,21 @@ branch_labels = None
 depends_on = None
 
 KINDS = ("joint", "refusal_report", "joint_proposal", "escalation")
+#: Agenda item kinds: those of 0004 and ``missed_meeting`` (a month without a joint meeting).
+OLD_ITEM_KINDS = (
+    "overdue",
+    "joint",
+    "referred_repeatedly",
+    "repeat_location",
+    "dispute",
+    "hotspot",
+    "action_followup",
+)
+ITEM_KINDS = (*OLD_ITEM_KINDS, "missed_meeting")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def upgrade() -> None:
@@ -33,10 +51,10 @@ def upgrade() -> None:
         ),
     )
     op.add_column("case_task", sa.Column("due_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_check_constraint(op.f("ck_case_task_kind"), "case_task", _in("kind", KINDS))
+    op.drop_constraint(op.f("ck_meeting_item_kind"), "meeting_item", type_="check")
     op.create_check_constraint(
-        op.f("ck_case_task_kind"),
-        "case_task",
-        "kind IN (" + ", ".join(f"'{k}'" for k in KINDS) + ")",
+        op.f("ck_meeting_item_kind"), "meeting_item", _in("kind", ITEM_KINDS)
     )
     op.create_index(
         "ix_case_task_party_unit_open",
@@ -47,6 +65,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM meeting_item WHERE kind = 'missed_meeting'")
+    op.drop_constraint(op.f("ck_meeting_item_kind"), "meeting_item", type_="check")
+    op.create_check_constraint(
+        op.f("ck_meeting_item_kind"), "meeting_item", _in("kind", OLD_ITEM_KINDS)
+    )
     op.drop_index("ix_case_task_party_unit_open", table_name="case_task")
     op.drop_constraint(op.f("ck_case_task_kind"), "case_task", type_="check")
     op.drop_column("case_task", "due_at")
