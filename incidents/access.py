@@ -111,6 +111,7 @@ LIMITED_FIELDS = (
     "due_at",
     "closed_at",
     "overdue",
+    "version",
 )
 
 
