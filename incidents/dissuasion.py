@@ -19,7 +19,8 @@ from sqlalchemy import Connection, text
 
 from accounts.models import Role
 from accounts.service import Principal
-from incidents.effects import Ctx, report_refusal
+from incidents.duties import report_refusal
+from incidents.effect_context import Ctx
 from incidents.exceptions import InvalidReport, NotYourPlace, TransitionForbidden
 from incidents.intake import Report, add_event, create_case
 from incidents.photos import SanitizedPhoto

@@ -5,37 +5,24 @@ Each takes the context and returns the case columns to set and the data kept on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
-from accounts.service import Principal
 from incidents import tasks as worklist
-from incidents.deadlines import load_policy
+from incidents.duties import escalate, order_correction, refused_to_correct
+from incidents.effect_context import Ctx, Effect
+from incidents.effect_context import agency_of as _agency
+from incidents.effect_context import new_deadline as _due
+from incidents.effect_context import party_unit as _party_unit
 from incidents.exceptions import InvalidReport, MissingField
 from jurisdictions import catalog
 from jurisdictions.routing import route
 from jurisdictions.service import resolve_one
 
 OUTCOMES = ("fixed", "not_fixed", "not_our_matter")
-
-
-@dataclass
-class Ctx:
-    """Everything an effect may read."""
-
-    conn: Connection
-    case: dict[str, Any]
-    principal: Principal | None
-    payload: dict[str, Any]
-    now: datetime
-    tasks: list[dict[str, Any]] = field(default_factory=list)
-
-
-Effect = Callable[[Ctx], tuple[dict[str, Any], dict[str, Any]]]
+#: Decisions kept on a case's routing when a dispatcher re-routes it.
+RECORDS = ("referrals", "escalations", "correction_orders")
 
 
 def _none(_ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -50,36 +37,10 @@ def _reroute(ctx: Ctx, *, lon: float, lat: float, crs: str, type_code: str) -> d
     outcome = route(resolution=res, vtype=vtype, agencies=catalog.agencies_by_code(ctx.conn))
     cols = case_columns(res, outcome)
     cols |= {"type_code": vtype.code, "scope": vtype.scope, "input_crs": crs}
+    for key in RECORDS:  # what people decided stays on record
+        if ctx.case["routing"].get(key):
+            cols["routing"][key] = ctx.case["routing"][key]
     return cols
-
-
-def _party_unit(ctx: Ctx, party: str) -> tuple[str | None, str]:
-    """The unit that acts for ``party`` at this case's place."""
-    case = ctx.case
-    if party == "town_government":
-        return case["town_code"], case["routing"]["territory"]["town"]["name"]
-    if party == "community_committee":
-        comm = case["routing"]["territory"]["community"] or {}
-        return case["community_code"], comm.get("name", "")
-    unit = (case["agency_units"] or {}).get(party)
-    if unit:
-        row = ctx.conn.execute(
-            text("""SELECT b.name FROM boundary b JOIN generation_period g
-                      ON g.generation_id = b.generation_id AND g.valid_to IS NULL
-                    WHERE b.layer = 'agency_unit' AND b.agency = :a AND b.code = :c"""),
-            {"a": party, "c": unit},
-        ).first()
-        return unit, row.name if row else unit
-    if party == "property_company" and case["property_company"]:
-        return case["property_area_code"], case["property_company"]
-    return None, ""
-
-
-def _agency(ctx: Ctx, code: Any) -> dict[str, Any]:
-    agencies = catalog.agencies_by_code(ctx.conn)
-    if not isinstance(code, str) or code not in agencies:
-        raise InvalidReport(f"unknown agency {code!r}; see GET /api/v1/agencies")
-    return vars(agencies[code])
 
 
 def accept(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -182,16 +143,6 @@ def reopen(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"closed_at": None, "outcome": None, "resolved_at": None}, {}
 
 
-def _due(ctx: Ctx) -> datetime:
-    raw = ctx.payload["due_at"]
-    due = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
-    if due.tzinfo is None:
-        raise InvalidReport("due_at needs a time zone, e.g. 2026-12-01T17:30:00+08:00")
-    if due <= ctx.now:
-        raise InvalidReport("the new deadline must be in the future")
-    return due
-
-
 def request_postpone(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     return {}, {"requested_due_at": _due(ctx).isoformat()}
 
@@ -240,112 +191,6 @@ def merge(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     ):
         raise InvalidReport("merge into another open case that has not been merged itself")
     return ({"merged_into": into, "outcome": "duplicate", "closed_at": ctx.now}, {"into": into})
-
-
-def _enforcing(ctx: Ctx, party: str | None) -> bool:
-    agency = catalog.agencies_by_code(ctx.conn).get(party or "")
-    return bool(agency and agency.party and not agency.territorial)
-
-
-def competent_department(ctx: Ctx) -> str | None:
-    """The enforcement department competent for this case: its handler when that is one, else
-    the agency of its type (谁主管、谁负责); None when neither enforces (a service matter)."""
-    if _enforcing(ctx, ctx.case["handler_party"]):
-        return str(ctx.case["handler_party"])
-    vtype = catalog.get_type(ctx.conn, code=ctx.case["type_code"])
-    return str(vtype.agency) if _enforcing(ctx, vtype.agency) else None
-
-
-def report_refusal(ctx: Ctx, *, note: str) -> list[dict[str, Any]]:
-    """三（二）: put the refusal in the work lists of the town and the competent department."""
-    parties = ["town_government", competent_department(ctx)]
-    open_reports = {
-        t["party"] for t in ctx.tasks if t.get("kind") == "refusal_report" and not t["done"]
-    }
-    notify = []
-    for party in dict.fromkeys(p for p in parties if p):
-        unit_code, unit_name = _party_unit(ctx, party)
-        name = f"{_agency(ctx, party)['name_zh']} {unit_name}".strip()
-        if party not in open_reports:
-            task_id = worklist.add_task(
-                ctx.conn,
-                case_id=ctx.case["id"],
-                party=party,
-                unit_code=unit_code,
-                unit_name=unit_name,
-                kind="refusal_report",
-                note=note,
-            )
-            notify.append({"party": party, "unit": name, "task": task_id})
-    return notify
-
-
-def refused_to_correct(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
-    return {}, {"notify": report_refusal(ctx, note=ctx.payload["note"])}
-
-
-def order_correction(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
-    """二（九）4: the town orders the violation corrected (责令整改) by a deadline."""
-    due = _due(ctx)
-    order = {
-        "by": ctx.principal.label if ctx.principal else "",
-        "at": ctx.now.isoformat(),
-        "due_at": due.isoformat(),
-        "note": ctx.payload["note"],
-    }
-    routing = dict(ctx.case["routing"])
-    routing["correction_orders"] = [*routing.get("correction_orders", []), order]
-    return {"routing": routing}, {"correction_due_at": due.isoformat()}
-
-
-def escalate(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The handler could not settle it in time: the case goes to the routing's escalation
-    party (the town's mediation after the community committee, 二（九）3 / 二（十）2)."""
-    target = (ctx.case["routing"] or {}).get("escalation")
-    if not target:
-        raise InvalidReport("this case has no escalation step")
-    party = target["party"]
-    if party == ctx.case["handler_party"]:
-        raise InvalidReport("the case has already been escalated")
-    agency = _agency(ctx, party)
-    unit_code, unit_name = _party_unit(ctx, party)
-    name = f"{agency['name_zh']} {unit_name}".strip()
-    vtype = catalog.get_type(ctx.conn, code=ctx.case["type_code"])
-    policy = load_policy()
-    due = policy.deadlines_for(
-        vtype.code, vtype.scope, ctx.case.get("urgency"), start=ctx.now
-    ).resolve_by
-    automatic = ctx.principal is None
-    routing = dict(ctx.case["routing"])
-    routing["escalations"] = [
-        *routing.get("escalations", []),
-        {"from": ctx.case["handler_name"], "to": name, "at": ctx.now.isoformat()},
-    ]
-    worklist.add_task(
-        ctx.conn,
-        case_id=ctx.case["id"],
-        party=party,
-        unit_code=unit_code,
-        unit_name=unit_name,
-        kind="escalation",
-        note=ctx.payload["note"],
-        due_at=due,
-    )
-    return (
-        {
-            "handler_party": party,
-            "handler_unit_code": unit_code,
-            "handler_name": name,
-            "routing": routing,
-            "due_at": due,
-        },
-        {
-            "from": ctx.case["handler_name"],
-            "to": name,
-            "automatic": automatic,
-            "due_at": due.isoformat(),
-        },
-    )
 
 
 def rate(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
