@@ -26,6 +26,7 @@ from hotspots.pages import page_router as hotspots_pages
 from hotspots.router import router as hotspots_router
 from incidents.open311_router import router as open311_router
 from incidents.router import router as incidents_router
+from incidents.worklist_router import router as worklist_router
 from jurisdictions.router import router as jurisdictions_router
 from meetings.router import router as meetings_router
 from shudi.database import check_durability, get_engine
@@ -73,6 +74,7 @@ def create_app() -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(incidents_router)
     app.include_router(open311_router)
+    app.include_router(worklist_router)
     app.include_router(abuse_router)
     app.include_router(meetings_router)
     app.include_router(hotspots_router)

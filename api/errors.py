@@ -57,6 +57,8 @@ STATUS: dict[type[DomainError], int] = {
     ix.IdempotencyKeyInFlight: 409,
     ix.InvalidReport: 422,
     ix.InvalidSince: 422,
+    ix.TaskNotFound: 404,
+    ix.NotYourPlace: 403,
     hx.InvalidHotspotQuery: 422,
     hx.NotEnoughData: 422,
     asx.AssessmentError: 422,

@@ -49,6 +49,8 @@ ERRORS: dict[str, tuple[int, ...]] = {
     "GET /api/v1/cases/{case_id}/photos": (404,),
     "GET /api/v1/cases/{case_id}/photos/{photo_id}": (404,),
     "POST /api/v1/cases/{case_id}/transitions": (403, 404, 409, 412, 428),
+    "POST /api/v1/tasks/{task_id}/done": (404,),
+    "POST /api/v1/staff/refusals": (403,),
     "GET /api/v1/track/{tracking_code}": (404,),
     "POST /api/v1/track/{tracking_code}": (404, 409, 429),
     "GET /api/v1/bans": (403,),

@@ -123,14 +123,14 @@ REFERRAL_MEMBERS = """ref_members AS (
 TASK_MEMBERS = """task_members AS (
   SELECT DISTINCT x.kind, x.agency, x.unit, x.case_id FROM (
     SELECT 'agency' AS kind, t.party AS agency, t.party AS unit, t.case_id
-    FROM case_task t JOIN facts f ON f.case_id = t.case_id AND f.joint
+    FROM case_task t JOIN facts f ON f.case_id = t.case_id AND f.joint AND t.kind = 'joint'
     UNION ALL
     SELECT 'agency_unit', t.party, t.unit_code, t.case_id
-    FROM case_task t JOIN facts f ON f.case_id = t.case_id AND f.joint
+    FROM case_task t JOIN facts f ON f.case_id = t.case_id AND f.joint AND t.kind = 'joint'
     JOIN agency a ON a.code = t.party AND a.has_field_units WHERE t.unit_code IS NOT NULL
     UNION ALL
     SELECT 'town', '', t.unit_code, t.case_id
-    FROM case_task t JOIN facts f ON f.case_id = t.case_id AND f.joint
+    FROM case_task t JOIN facts f ON f.case_id = t.case_id AND f.joint AND t.kind = 'joint'
     WHERE t.party = 'town_government' AND t.unit_code IS NOT NULL) x
   WHERE NOT EXISTS (SELECT 1 FROM members m WHERE m.case_id = x.case_id
                     AND m.kind = x.kind AND m.agency = x.agency AND m.unit = x.unit))"""

@@ -43,6 +43,11 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "actions_due": ("会议事项到期", "期内到期的联席会议决定事项"),
     "actions_on_time": ("会议事项按期完成", "完成日期不晚于到期日"),
     "action_on_time_rate": ("会议事项按期完成率", "会议事项按期完成 / 会议事项到期"),
+    "meeting_months": ("应开联席会议月数", "期内已结束、且本镇街已有案件或会议的整月数"),
+    "months_without_meeting": (
+        "未开联席会议月数",
+        "应开月份中未召开任何联席会议的月数（三（一））",
+    ),
 }
 STAGE_LABELS: dict[str, str] = {
     "accept": "受理",
@@ -65,6 +70,7 @@ RANKING = (
     "joint_led",
     "joint_joined",
     "action_on_time_rate",
+    "months_without_meeting",
 )
 
 

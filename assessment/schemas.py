@@ -52,6 +52,13 @@ class UnitFigures(BaseModel):
     actions_due: int
     actions_on_time: int
     action_on_time_rate: float | None
+    meeting_months: int | None = Field(
+        default=None, description="Whole months of the period counted for joint meetings (towns)"
+    )
+    months_without_meeting: int | None = Field(
+        default=None, description="Months in which the town held no joint meeting (三（一）)"
+    )
+    missed_meeting_months: list[str] = Field(default_factory=list)
     stage_hours: dict[str, StageTime]
     cases_url: str = Field(description="Lists the ids behind a figure: fill in {figure}")
 
@@ -74,3 +81,4 @@ class AuditList(BaseModel):
     unit: str
     case_ids: list[int] | None = None
     action_ids: list[int] | None = None
+    months: list[str] | None = None

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from accounts.models import Role
 from accounts.service import Principal
+from assessment import meeting_figures as mf
 from assessment import queries as q
 from assessment.exceptions import UnknownFigure
 from assessment.period import Period
@@ -35,6 +36,7 @@ FIGURES = (
     *q.REFERRAL_FIGURES,
     "joint_joined",
     *ACTION_FIGURES,
+    *mf.FIGURES,
 )
 
 
@@ -195,7 +197,7 @@ def assess(conn: Connection, *, p: Period, given: Facts | None = None) -> dict[s
     """Every unit's figures and rates for the period, ranked within its kind by the on-time
     resolution rate (then the rework rate, then the number received)."""
     units: dict[tuple[str, str, str], dict[str, Any]] = {}
-    parts = (_case_figures, _referral_figures, _joined, _action_figures)
+    parts = (_case_figures, _referral_figures, _joined, _action_figures, mf.meeting_figures)
     with _using(conn, p, given) as f:
         for part in parts:
             for key, figures in part(conn, p, f).items():
@@ -203,6 +205,8 @@ def assess(conn: Connection, *, p: Period, given: Facts | None = None) -> dict[s
     names = _names(conn)
     rows = []
     for (kind, agency, unit), figures in units.items():
+        if kind != "town":  # joint meetings are the towns' (三（一）)
+            figures |= dict.fromkeys(mf.FIGURES)
         rows.append(
             {
                 "unit": unit,
@@ -261,6 +265,8 @@ def audit(
     _check_kind(kind)
     if figure not in FIGURES:
         raise UnknownFigure(f"unknown figure {figure!r}; use one of {', '.join(FIGURES)}")
+    if figure in mf.FIGURES:
+        return mf.audit(conn, p=p, unit=unit, figure=figure)
     if figure in ACTION_FIGURES:
         return _audit_actions(conn, p=p, kind=kind, unit=unit, figure=figure, agency=agency)
     with _using(conn, p, None) as f:

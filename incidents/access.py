@@ -29,7 +29,7 @@ VISIBILITY: dict[Role, Callable[[Principal], tuple[str, dict[str, Any]]]] = {
         {"v_community": p.community_code},
     ),
     Role.property_company: lambda p: (
-        "(c.property_company = :v_company AND c.scope = 'property_service')",
+        "(c.property_company = :v_company AND c.scope IN ('property_service', 'enforcement'))",
         {"v_company": p.company},
     ),
     Role.planner: lambda p: ("FALSE", {}),
@@ -90,3 +90,31 @@ SEES_PERSONAL_DATA = frozenset({Role.dispatcher})
 
 #: Decimal places of coordinates on maps per role (3 ≈ 100 m: no exact homes); default 7.
 COORDINATE_DIGITS: dict[Role, int] = {Role.planner: 3, Role.admin: 3}
+
+
+#: What a property company sees of an enforcement case in its own estate (三（二）: it must know
+#: of violations there, to dissuade and report): place, type and status — nobody's identity,
+#: no description (it may name people), no history details, no photos.
+LIMITED_FIELDS = (
+    "id",
+    "type_code",
+    "type_name",
+    "scope",
+    "status",
+    "lon",
+    "lat",
+    "town_code",
+    "community_code",
+    "property_area_code",
+    "handler_name",
+    "created_at",
+    "due_at",
+    "closed_at",
+    "overdue",
+    "version",
+)
+
+
+def limited_view(p: Principal, case: Mapping[str, Any]) -> bool:
+    """Does ``p`` see only :data:`LIMITED_FIELDS` of this case (a company, not its matter)?"""
+    return p.role is Role.property_company and case["scope"] != "property_service"

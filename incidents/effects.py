@@ -5,35 +5,24 @@ Each takes the context and returns the case columns to set and the data kept on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import text
 
-from accounts.service import Principal
+from incidents import tasks as worklist
+from incidents.duties import escalate, order_correction, refused_to_correct
+from incidents.effect_context import Ctx, Effect
+from incidents.effect_context import agency_of as _agency
+from incidents.effect_context import new_deadline as _due
+from incidents.effect_context import party_unit as _party_unit
 from incidents.exceptions import InvalidReport, MissingField
 from jurisdictions import catalog
 from jurisdictions.routing import route
 from jurisdictions.service import resolve_one
 
 OUTCOMES = ("fixed", "not_fixed", "not_our_matter")
-
-
-@dataclass
-class Ctx:
-    """Everything an effect may read."""
-
-    conn: Connection
-    case: dict[str, Any]
-    principal: Principal | None
-    payload: dict[str, Any]
-    now: datetime
-    tasks: list[dict[str, Any]] = field(default_factory=list)
-
-
-Effect = Callable[[Ctx], tuple[dict[str, Any], dict[str, Any]]]
+#: Decisions kept on a case's routing when a dispatcher re-routes it.
+RECORDS = ("referrals", "escalations", "correction_orders")
 
 
 def _none(_ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -48,36 +37,10 @@ def _reroute(ctx: Ctx, *, lon: float, lat: float, crs: str, type_code: str) -> d
     outcome = route(resolution=res, vtype=vtype, agencies=catalog.agencies_by_code(ctx.conn))
     cols = case_columns(res, outcome)
     cols |= {"type_code": vtype.code, "scope": vtype.scope, "input_crs": crs}
+    for key in RECORDS:  # what people decided stays on record
+        if ctx.case["routing"].get(key):
+            cols["routing"][key] = ctx.case["routing"][key]
     return cols
-
-
-def _party_unit(ctx: Ctx, party: str) -> tuple[str | None, str]:
-    """The unit that acts for ``party`` at this case's place."""
-    case = ctx.case
-    if party == "town_government":
-        return case["town_code"], case["routing"]["territory"]["town"]["name"]
-    if party == "community_committee":
-        comm = case["routing"]["territory"]["community"] or {}
-        return case["community_code"], comm.get("name", "")
-    unit = (case["agency_units"] or {}).get(party)
-    if unit:
-        row = ctx.conn.execute(
-            text("""SELECT b.name FROM boundary b JOIN generation_period g
-                      ON g.generation_id = b.generation_id AND g.valid_to IS NULL
-                    WHERE b.layer = 'agency_unit' AND b.agency = :a AND b.code = :c"""),
-            {"a": party, "c": unit},
-        ).first()
-        return unit, row.name if row else unit
-    if party == "property_company" and case["property_company"]:
-        return case["property_area_code"], case["property_company"]
-    return None, ""
-
-
-def _agency(ctx: Ctx, code: Any) -> dict[str, Any]:
-    agencies = catalog.agencies_by_code(ctx.conn)
-    if not isinstance(code, str) or code not in agencies:
-        raise InvalidReport(f"unknown agency {code!r}; see GET /api/v1/agencies")
-    return vars(agencies[code])
 
 
 def accept(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -137,27 +100,23 @@ def joint(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     for party in dict.fromkeys(parties):
         _agency(ctx, party)
         unit_code, unit_name = _party_unit(ctx, party)
-        ctx.conn.execute(
-            text("""INSERT INTO case_task (case_id, party, unit_code, unit_name)
-                    VALUES (:c, :p, :u, :n)"""),
-            {"c": ctx.case["id"], "p": party, "u": unit_code, "n": unit_name},
+        worklist.add_task(
+            ctx.conn, case_id=ctx.case["id"], party=party, unit_code=unit_code, unit_name=unit_name
         )
         created.append({"party": party, "unit": unit_name})
     return {}, {"tasks": created, "coordinator": ctx.case["routing"]["territory"]["town"]}
 
 
 def complete_task(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
-    task = next((t for t in ctx.tasks if t["id"] == ctx.payload["task_id"]), None)
+    joint_parts = [t for t in ctx.tasks if t.get("kind", "joint") == "joint"]
+    task = next((t for t in joint_parts if t["id"] == ctx.payload["task_id"]), None)
     if task is None or task["done"]:
-        raise InvalidReport("no open task with that id on this case")
+        raise InvalidReport("no open joint-enforcement task with that id on this case")
     p = ctx.principal
     if p is not None and p.role.value == "agency_officer" and task["party"] != p.agency:
         raise InvalidReport("this task belongs to another agency")
-    ctx.conn.execute(
-        text("UPDATE case_task SET done = true, done_at = :t, note = :n WHERE id = :id"),
-        {"t": ctx.now, "n": ctx.payload.get("note", ""), "id": task["id"]},
-    )
-    remaining = [t for t in ctx.tasks if not t["done"] and t["id"] != task["id"]]
+    worklist.mark_done(ctx.conn, task_id=task["id"], note=ctx.payload.get("note", ""), now=ctx.now)
+    remaining = [t for t in joint_parts if not t["done"] and t["id"] != task["id"]]
     cols: dict[str, Any] = {}
     if not remaining:  # the case is done when every agency's part is
         cols = {"status": "resolved", "resolved_at": ctx.now}
@@ -182,16 +141,6 @@ def verify(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def reopen(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     return {"closed_at": None, "outcome": None, "resolved_at": None}, {}
-
-
-def _due(ctx: Ctx) -> datetime:
-    raw = ctx.payload["due_at"]
-    due = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
-    if due.tzinfo is None:
-        raise InvalidReport("due_at needs a time zone, e.g. 2026-12-01T17:30:00+08:00")
-    if due <= ctx.now:
-        raise InvalidReport("the new deadline must be in the future")
-    return due
 
 
 def request_postpone(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -244,15 +193,6 @@ def merge(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     return ({"merged_into": into, "outcome": "duplicate", "closed_at": ctx.now}, {"into": into})
 
 
-def refused_to_correct(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
-    town = ctx.case["routing"]["territory"]["town"]
-    notify = [
-        {"party": "town_government", "unit": town},
-        {"party": ctx.case["handler_party"], "unit": ctx.case["handler_name"]},
-    ]
-    return {}, {"notify": notify}
-
-
 def rate(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     value = ctx.payload["satisfaction"]
     if value not in ("satisfied", "dissatisfied"):
@@ -290,6 +230,8 @@ EFFECTS: dict[str, Effect] = {
     "correct_type": correct_type,
     "merge": merge,
     "refused_to_correct": refused_to_correct,
+    "order_correction": order_correction,
+    "escalate": escalate,
     "rate": rate,
     "hide": hide,
     "unhide": unhide,

@@ -76,3 +76,15 @@ class InvalidSince(DomainError):
     """A feed's ``since`` that is neither an answer's cursor nor a time with its offset."""
 
     code = "invalid_since"
+
+
+class TaskNotFound(DomainError):
+    """No such task in the principal's work list (the same answer for another unit's task)."""
+
+    code = "task_not_found"
+
+
+class NotYourPlace(DomainError):
+    """A staff report from outside the reporter's own estate or community."""
+
+    code = "not_your_place"

@@ -19,6 +19,7 @@ from accounts.service import Principal
 from incidents.deadlines import load_policy
 from incidents.exceptions import InvalidReport
 from incidents.photos import SanitizedPhoto
+from incidents.tasks import add_task
 from jurisdictions import catalog
 from jurisdictions.routing import Routing, route
 from jurisdictions.service import Resolution, resolve_one
@@ -217,6 +218,16 @@ def create_case(
                 "s": photo.sha256,
                 "t": photo.taken_at,
             },
+        )
+    if outcome.joint and res.town:  # 三（二）: the town is asked to coordinate joint enforcement
+        add_task(
+            conn,
+            case_id=case_id,
+            party="town_government",
+            unit_code=res.town.code,
+            unit_name=res.town.name,
+            kind="joint_proposal",
+            note="; ".join(r.zh for r in outcome.reasons if r.rule == "joint_enforcement_proposed"),
         )
     return {
         "id": case_id,

@@ -189,8 +189,14 @@ class CaseEvent(Base):
     __table_args__ = (Index("ix_case_event_case", "case_id", "id"),)
 
 
+#: What a task in a unit's work list is (see migration 0010).
+TASK_KINDS = ("joint", "refusal_report", "joint_proposal", "escalation")
+
+
 class CaseTask(Base):
-    """One agency's part of a joint-enforcement case (the case closes when all are done)."""
+    """A task in a unit's work list: one agency's part of a joint-enforcement case (the case
+    closes when all ``joint`` parts are done), or a refusal report, joint-enforcement proposal
+    or escalation sent to the unit."""
 
     __tablename__ = "case_task"
 
@@ -204,6 +210,22 @@ class CaseTask(Base):
     done: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     note: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, server_default="joint")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(_in("kind", TASK_KINDS), name="kind"),
+        Index(
+            "ix_case_task_party_unit_open",
+            "party",
+            "unit_code",
+            "created_at",
+            postgresql_where=text("NOT done"),
+        ),
+    )
 
 
 class CasePhoto(Base):

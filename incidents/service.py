@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from accounts.service import Principal
 from incidents import access, privacy
+from incidents import tasks as worklist
 from incidents.effects import Ctx, effect_for
 from incidents.exceptions import (
     CaseNotFound,
@@ -86,19 +87,14 @@ def _load(
 
 
 def _tasks(conn: Connection, case_id: int) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        text(
-            "SELECT id, party, unit_code, unit_name, done, done_at, note "
-            "FROM case_task WHERE case_id = :c ORDER BY id"
-        ),
-        {"c": case_id},
-    )
-    return [dict(r) for r in rows.mappings()]
+    return worklist.case_tasks(conn, case_id)
 
 
 def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[str, Any]:
     """A case as this principal may see it, with the actions it may take now."""
     case = _load(conn, case_id=case_id, principal=principal)
+    if access.limited_view(principal, case):
+        return {k: case[k] for k in access.LIMITED_FIELDS} | {"allowed_actions": []}
     tasks = _tasks(conn, case_id)
     rel = access.relations(principal, case, tasks)
     case["tasks"] = tasks
@@ -110,7 +106,8 @@ def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[st
 
 def photos(conn: Connection, *, case_id: int, principal: Principal) -> list[dict[str, Any]]:
     """The photos of a case (metadata; content by :func:`photo`)."""
-    _load(conn, case_id=case_id, principal=principal)
+    if access.limited_view(principal, _load(conn, case_id=case_id, principal=principal)):
+        return []
     rows = conn.execute(
         text("""SELECT id, mime, width, height, sha256, taken_at
         FROM case_photo WHERE case_id = :c ORDER BY id"""),
@@ -123,7 +120,8 @@ def photo(
     conn: Connection, *, case_id: int, photo_id: int, principal: Principal
 ) -> tuple[bytes, str]:
     """One photo as stored: re-encoded, without EXIF."""
-    _load(conn, case_id=case_id, principal=principal)
+    if access.limited_view(principal, _load(conn, case_id=case_id, principal=principal)):
+        raise CaseNotFound(f"no photo {photo_id} on case {case_id}")
     row = conn.execute(
         text("SELECT content, mime FROM case_photo WHERE id = :p AND case_id = :c"),
         {"p": photo_id, "c": case_id},
@@ -201,13 +199,26 @@ def list_cases(
         "total_capped": total > TOTAL_CAP,
         "limit": limit,
         "offset": offset,
-        "items": [{k: v for k, v in r.items() if k != "routing"} for r in rows],
+        "items": [_list_item(principal, r) for r in rows],
     }
 
 
+def _list_item(principal: Principal, row: Any) -> dict[str, Any]:
+    if access.limited_view(principal, row):
+        return {k: row[k] for k in access.LIMITED_FIELDS}
+    return {k: v for k, v in row.items() if k != "routing"}
+
+
 def events(conn: Connection, *, case_id: int, principal: Principal) -> list[dict[str, Any]]:
-    """The case's history (staff view)."""
-    _load(conn, case_id=case_id, principal=principal)
+    """The case's history (staff view; a company sees only the public steps of a case it
+    does not handle, without who took them)."""
+    if access.limited_view(principal, _load(conn, case_id=case_id, principal=principal)):
+        rows = conn.execute(
+            text("""SELECT id, at, action, from_status, to_status FROM case_event
+                    WHERE case_id = :c AND public ORDER BY id"""),
+            {"c": case_id},
+        )
+        return [dict(r) for r in rows.mappings()]
     rows = conn.execute(
         text("""SELECT id, at, actor_role, actor_label, action, from_status,
         to_status, note, data, public FROM case_event WHERE case_id = :c ORDER BY id"""),
@@ -264,6 +275,7 @@ def _apply(
     principal: Principal | None,
     action: str,
     payload: dict[str, Any],
+    role: str | None = None,
 ) -> None:
     allowed = allowed_actions(case["status"], relations)
     step = BY_ACTION.get(action)
@@ -302,6 +314,30 @@ def _apply(
         note=str(payload.get("note", "")),
         data=data,
         public=step.public,
+        role=role,
+    )
+
+
+def system_action(conn: Connection, *, case_id: int, action: str, payload: dict[str, Any]) -> None:
+    """An action the scheduled job takes (relation ``system``), e.g. an automatic escalation."""
+    row = (
+        conn.execute(
+            text(f"""SELECT {CASE_FIELDS} FROM case_file c
+        JOIN violation_type vt ON vt.code = c.type_code WHERE c.id = :id FOR UPDATE OF c"""),
+            {"id": case_id},
+        )
+        .mappings()
+        .one()
+    )
+    _apply(
+        conn,
+        case=dict(row),
+        tasks=_tasks(conn, case_id),
+        relations={"system"},
+        principal=None,
+        action=action,
+        payload=payload,
+        role="system",
     )
 
 

@@ -61,10 +61,13 @@ def reresolve_open_cases(conn: Connection) -> dict[str, int]:
         vtype = types.get(row["type_code"]) or catalog.get_type(conn, code=row["type_code"])
         types[row["type_code"]] = vtype
         cols = case_columns(res, route(resolution=res, vtype=vtype, agencies=agencies))
-        if row["routing"].get("referrals") or row["status"] == "joint":
-            # a referral or joint enforcement decided by people is not undone by a map
+        decided = ("referrals", "escalations")
+        if any(row["routing"].get(k) for k in decided) or row["status"] == "joint":
+            # a referral, escalation or joint enforcement decided by people is not undone by a map
             cols |= {k: row[k] for k in ("handler_party", "handler_unit_code", "handler_name")}
             cols["routing"] = row["routing"] | {"territory": cols["routing"]["territory"]}
+        elif row["routing"].get("correction_orders"):  # the town's order stays on record
+            cols["routing"]["correction_orders"] = row["routing"]["correction_orders"]
         diff = {k: (row[k], cols[k]) for k in TRACKED if row[k] != cols[k]}
         if not diff:
             continue

@@ -1,6 +1,7 @@
 """The case workflow as a table: which action moves a case from which states to which, and who
 may take it. Relations (``dispatcher``, ``handler``, ``task_party``, ``town``, ``community``,
 ``reporter``) are what the acting principal is *to this case*; see :mod:`incidents.access`.
+``system`` is the scheduled job (``shudi cases remind``), e.g. an automatic escalation.
 """
 
 from __future__ import annotations
@@ -140,10 +141,27 @@ TABLE: tuple[Transition, ...] = (
         "refused_to_correct",
         ACTIVE + ("reported",),
         None,
-        "community handler",
+        "community handler town",
         ("note",),
         public=False,
         summary="当事人拒不改正，报告镇/街道和执法部门",
+    ),
+    _t(
+        "order_correction",
+        ACTIVE + ("reported",),
+        None,
+        "town",
+        ("note", "due_at"),
+        public=False,
+        summary="镇/街道责令整改，限期改正",
+    ),
+    _t(
+        "escalate",
+        ("reported", "accepted", "dispatched", "in_progress", "reopened", "postponed"),
+        None,
+        "handler dispatcher system",
+        ("note",),
+        summary="社区在时限内未能化解，提交镇/街道调解",
     ),
     _t(
         "comment",

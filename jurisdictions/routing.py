@@ -50,6 +50,7 @@ class Rule(BaseModel):
     id: str
     when: dict[str, Any] = Field(default_factory=dict)
     handler: str | None = None
+    escalate_to: str | None = None
     add: list[Participant] = Field(default_factory=list)
     source_ref: list[str]
     reason_zh: str
@@ -115,7 +116,15 @@ class Routing(BaseModel):
     participants: list[Party]
     territory: dict[str, dict[str, str] | None]
     property_area: dict[str, Any] | None
-    joint: bool = Field(description="More than one agency takes part (the town coordinates).")
+    joint: bool = Field(
+        description="More than one enforcing agency takes part: joint enforcement coordinated "
+        "by the town is proposed (三（二）); the town holds the role `joint_enforcement`."
+    )
+    escalation: Party | None = Field(
+        default=None,
+        description="Who takes the case when the handler cannot settle it within its time "
+        "limit (e.g. the town's mediation after the community committee, 二（九）3).",
+    )
     reasons: list[Reason]
     generation: dict[str, int]
 
@@ -228,6 +237,11 @@ def route(
     participants: list[Party] = []
     for p in wanted:  # one entry per party, with every role it has here
         if p.party == handler.party:
+            if p.role not in handler.roles:
+                handler.roles.append(p.role)  # e.g. the committee also acting for owners
+            continue
+        if p.party == "property_company" and not facts["has_property_company"]:
+            reasons.append(_no_company_reason(ctx, handler))  # no nameless company
             continue
         known = next((q for q in participants if q.party == p.party), None)
         if known is None:
@@ -241,6 +255,9 @@ def route(
         if getattr(agencies.get(code), "party", None)
         and not getattr(agencies.get(code), "territorial", False)
     }
+    joint = len(enforcing) > 1
+    if joint:
+        _propose_joint_enforcement(ctx, handler, participants, reasons, sorted(enforcing))
     return Routing(
         type=vtype.code,
         scope=vtype.scope,
@@ -248,16 +265,53 @@ def route(
         participants=participants,
         territory={"town": _place(resolution.town), "community": _place(resolution.community)},
         property_area=resolution.property_area.brief() if resolution.property_area else None,
-        joint=len(enforcing) > 1,
+        joint=joint,
+        escalation=ctx.party(rule.escalate_to, "escalation") if rule.escalate_to else None,
         reasons=reasons,
         generation=resolution.generations,
+    )
+
+
+def _no_company_reason(ctx: _Context, handler: Party) -> Reason:
+    words = ctx.words(handler)
+    return Reason(
+        rule="no_property_company",
+        source_ref=["9.2"],
+        zh=f"{words['property_area'] or '该位置'}无物业服务企业，不列物业服务企业；"
+        f"由{words['town']}组织实施简易物业管理（二（九）2）",
+        en=f"{words['property_area'] or 'The place'} has no property company, so none is named; "
+        f"{words['town']} runs simple property management there (II.9.2)",
+    )
+
+
+def _propose_joint_enforcement(
+    ctx: _Context, handler: Party, participants: list[Party], reasons: list[Reason], codes: list
+) -> None:
+    """Several enforcing agencies: the town coordinates joint enforcement (三（二）)."""
+    town = next((p for p in participants if p.party == "town_government"), None)
+    if town is None and handler.party != "town_government":
+        town = ctx.party("town_government", "joint_enforcement")
+        participants.append(town)
+    if town is not None and "joint_enforcement" not in town.roles:
+        town.roles.append("joint_enforcement")
+    names = "、".join(getattr(ctx.agencies.get(c), "name_zh", c) for c in codes)
+    words = ctx.words(handler)
+    reasons.append(
+        Reason(
+            rule="joint_enforcement_proposed",
+            source_ref=["S3.2"],
+            zh=f"涉及{names}多个执法部门，建议由{words['town']}协调联合执法（三（二））",
+            en=f"Several enforcing agencies ({', '.join(codes)}) are involved: joint enforcement "
+            f"coordinated by {words['town']} is proposed (III.2)",
+        )
     )
 
 
 def handler_kinds(rules: RuleBook | None = None) -> Sequence[str]:
     """Every handler the rule book can name (for checks against the agency list)."""
     book = rules or load_rules()
-    return sorted({r.handler for r in book.handler_rules if r.handler})
+    named = {r.handler for r in book.handler_rules if r.handler}
+    return sorted(named | {r.escalate_to for r in book.handler_rules if r.escalate_to})
 
 
 def route_point(

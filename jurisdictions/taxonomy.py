@@ -26,7 +26,12 @@ The agency rule (checked by :func:`check_taxonomy`)
        that agency is the hand-over's source.
     3. A type citing only section 三 is handled by an agency that is not a party of section 二
        (the property service company).
-    4. A type with a ``handover`` tag cites an item that states that hand-over.
+    4. A type with a ``handover`` tag cites an item that states that hand-over, and its agency
+       is a receiver of it, never the source (the matter is handed over, not kept) — except
+       for a hand-over that applies only inside property management areas (5.3).
+    7. An item whose duty begins with 配合 (the party only assists, e.g. 二（八）9) never makes
+       its party the handler: a type citing it has another agency and lists that party among
+       its ``participants``.
     5. Scope and agency go together: scope ``utility`` if and only if the agency is ``utility``;
        scope ``property_service`` if and only if the agency is ``property_company``.
     6. ``mediate`` is among the actions if and only if the scope is ``dispute``.
@@ -80,13 +85,19 @@ class Handover:
     """Agencies a type with this tag may name as its agency instead of the source."""
     refs: tuple[str, ...]
     """The items that state the hand-over; a tagged type cites at least one."""
+    inside_estates_only: bool = False
+    """The hand-over applies only inside property management areas (the routing rules apply
+    it there), so a type may keep the source as its agency for elsewhere."""
 
 
 #: Hand-over tags of violation types.
 HANDOVERS: dict[str, Handover] = {
     # 二（五）3: 在物业管理区域内发现的违法违规行为，将及时移交市城市管理局。
     "planning_to_urban_management": Handover(
-        source="planning", receivers=("urban_management",), refs=("5.3",)
+        source="planning",
+        receivers=("urban_management",),
+        refs=("5.3",),
+        inside_estates_only=True,
     ),
     # 二（八）6–7: 由国土资源、规划、住房城乡建设、房管、文化、卫生计生、公安、消防、环保等部门
     # 依法监管；谁审批、谁监管. Receivers are the departments it names that are parties here.
@@ -467,6 +478,33 @@ def _check_agency_rule(t: ViolationType, own: dict[int, str], partyless: set[str
         )
     if handover is not None and not set(handover.refs) & set(t.source_ref):
         problems.append(f"{t.code}: handover {t.handover} must cite {' or '.join(handover.refs)}")
+    if handover is not None and not handover.inside_estates_only and t.agency == handover.source:
+        problems.append(
+            f"{t.code}: handover {t.handover} goes from {handover.source} to "
+            f"{', '.join(handover.receivers)}; the agency cannot be {handover.source} itself"
+        )
+    return problems
+
+
+#: The verb with which an item gives its party only an assisting part (rule 7).
+ASSISTS = "配合"
+
+
+def _check_assisting(t: ViolationType, spec: Sequence[SpecParty], own: dict[int, str]) -> list[str]:
+    """Rule 7: a party that only assists (配合) in an item is a participant, never the lead."""
+    problems: list[str] = []
+    for p in spec:
+        for ref, text in zip(p.refs, p.items, strict=True):
+            if ref not in t.source_ref or not text.startswith(ASSISTS):
+                continue
+            agency = own.get(p.number)
+            if agency == t.agency:
+                problems.append(
+                    f"{t.code}: item {ref} gives {agency} only an assisting part ({ASSISTS}); "
+                    "another party must lead"
+                )
+            elif agency is not None and agency not in t.participants:
+                problems.append(f"{t.code}: item {ref} makes {agency} a participant; list it")
     return problems
 
 
@@ -556,6 +594,7 @@ def check_taxonomy(
         problems += _check_type(t, by_code, kinds)
         problems += _check_refs(t, spec, items, s3)
         problems += _check_agency_rule(t, own, partyless)
+        problems += _check_assisting(t, spec, own)
     cited = {ref for t in types for ref in t.source_ref}
     for p in spec:
         for ref, text in zip(p.refs, p.items, strict=True):

@@ -144,7 +144,7 @@ def joint(conn: Connection, w: Window) -> list[Item]:
                    COALESCE(string_agg(a.name_zh, '、' ORDER BY t.id)
                             FILTER (WHERE NOT t.done), '') AS pending
             FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
-            LEFT JOIN case_task t ON t.case_id = c.id
+            LEFT JOIN case_task t ON t.case_id = c.id AND t.kind = 'joint'
             LEFT JOIN agency a ON a.code = t.party
             WHERE {BASE} AND c.status = 'joint'
             GROUP BY c.id, vt.name_zh ORDER BY c.id""",
@@ -340,7 +340,26 @@ def hotspots(conn: Connection, w: Window, *, source: HotspotSource | None = None
     ]
 
 
+def missed_meeting(conn: Connection, w: Window) -> list[Item]:
+    """The month before had no joint meeting of this town (三（一）: 一般每月召开一次)."""
+    from meetings.held import meeting_months
+
+    prev = (w.start - timedelta(days=1)).date().replace(day=1)
+    months = meeting_months(conn, first=prev, until=w.month, town=w.town).get(w.town)
+    if not months or prev not in months["missed"]:
+        return []
+    return [
+        Item(
+            "missed_meeting",
+            f"{prev:%Y年%m月}未召开物业管理联席会议（三（一）：联席会议一般每月召开一次）",
+            [],
+            {"month": f"{prev:%Y-%m}"},
+        )
+    ]
+
+
 RULES: tuple[Callable[[Connection, Window], list[Item]], ...] = (
+    missed_meeting,
     followups,
     overdue,
     joint,

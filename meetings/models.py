@@ -32,6 +32,7 @@ ITEM_KINDS = (
     "dispute",
     "hotspot",
     "action_followup",
+    "missed_meeting",
 )
 #: The parties of 三（一）: agency codes of jurisdictions/data/agencies.yaml, and the two that
 #: have none there (owners' committees and "other" invitees).

@@ -20,12 +20,16 @@ def remind(
     within_hours: float = typer.Option(4.0, help="Remind this long before a deadline."),
 ) -> None:
     """Add a reminder (督办) event to cases whose deadlines passed or are near (once each)."""
+    from incidents.escalation import escalate_overdue
     from incidents.reminders import send_reminders
 
     with transaction() as conn:
+        escalated = escalate_overdue(conn)
         sent = send_reminders(conn, within=timedelta(hours=within_hours))
     overdue = sum(s["overdue"] for s in sent)
     typer.echo(f"{len(sent)} reminder(s): {overdue} overdue, {len(sent) - overdue} due soon")
+    if escalated:
+        typer.echo(f"{len(escalated)} dispute(s) escalated to the town's mediation")
 
 
 #: Bad rows printed on stderr; ``--errors FILE`` gets all of them.

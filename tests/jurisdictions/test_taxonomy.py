@@ -169,10 +169,8 @@ def test_required_types_are_present(types: list[ViolationType]) -> None:
         "town_government",
     ]
     assert by_code["planning_violation_handover"].handover == "planning_to_urban_management"
-    assert {t.code for t in types if t.handover == "approving_department"} >= {
-        "business_premises_regulation",
-        "unapproved_business_activity",
-    }
+    handed = [t for t in types if t.handover == "approving_department"]
+    assert handed and all(t.agency != "market_regulation" for t in handed)
     assert not by_code["planning_approval"].reportable
     assert by_code["gas_leak_smell"].utility_kind == "gas"
 
@@ -317,6 +315,23 @@ BAD_TYPES = {
     "hand-over received without the tag": (
         vt(agency="urban_management", source_ref="5.3"),
         "is not the agency of the parties it cites",
+    ),
+    "hand-over kept by market regulation (8.6)": (
+        vt(agency="market_regulation", source_ref="8.6", handover="approving_department"),
+        "the agency cannot be market_regulation itself",
+    ),
+    "assisting party leads (8.9)": (
+        vt(agency="market_regulation", scope="dispute", actions=["mediate"], source_ref="8.9"),
+        "only an assisting part (配合)",
+    ),
+    "assisting party not a participant (8.9)": (
+        vt(
+            agency="community_committee",
+            scope="dispute",
+            actions=["mediate"],
+            source_ref=["8.9", "10.2"],
+        ),
+        "makes market_regulation a participant",
     ),
     "duplicate reference": (vt(source_ref=["4.4", "4.4"]), "cites 4.4 2 times"),
     "malformed reference": (unchecked(source_ref=["4.4", "4-6"]), "'4-6' is malformed"),

@@ -88,7 +88,9 @@ def test_rules_leave_out_what_does_not_qualify(conn: Connection, world: dict) ->
     meeting = service.prepare(
         conn, town="T1", month=None, principal=None, hotspot=lambda conn, **_: []
     )
-    assert [i["kind"] for i in meeting["items"]] == []  # (hotspots left out here)
+    # (hotspots left out here; the case backdated 100 days puts T1 in the system last month,
+    # so last month's missing joint meeting is rightly there — see test_missed_meeting.py)
+    assert [i["kind"] for i in meeting["items"]] == ["missed_meeting"]
 
 
 def test_repeat_location_by_100_m_cell_outside_estates(conn: Connection, world: dict) -> None:

@@ -1,0 +1,108 @@
+"""HTTP routes of units' work lists and of the staff's "dissuaded, refused to correct" report
+(三（二）). Thin: :mod:`incidents.tasks` and :mod:`incidents.dissuasion` decide."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Connection
+
+from accounts.router import CurrentPrincipal
+from gis.coords import CoordSystem
+from incidents import dissuasion, tasks
+from incidents.exceptions import InvalidReport
+from incidents.photos import PhotoRejected, sanitize_photos
+from shudi.database import db_connection, writer_factory
+
+router = APIRouter(prefix="/api/v1", tags=["work lists"])
+Conn = Annotated[Connection, Depends(db_connection, scope="function")]
+ConnectionFactory = Callable[[], AbstractContextManager[Connection]]
+
+
+def _json(payload: Any, status_code: int = 200) -> Response:
+    return Response(
+        orjson.dumps(payload, default=str), status_code=status_code, media_type="application/json"
+    )
+
+
+class TaskDoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(default="", max_length=2000)
+
+
+class RefusalIn(BaseModel):
+    """Found, dissuaded, refused to correct: where, what, when, what was said."""
+
+    model_config = ConfigDict(extra="forbid")
+    lon: float
+    lat: float
+    crs: CoordSystem = CoordSystem.WGS84
+    type: str = Field(min_length=1, max_length=64)
+    said: str = Field(min_length=1, max_length=2000)
+    dissuaded_at: datetime | None = None
+    party: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=4000)
+    address_text: str = Field(default="", max_length=500)
+
+
+@router.get("/tasks")
+def work_list(conn: Conn, principal: CurrentPrincipal, include_done: bool = False) -> Response:
+    """The tasks in the caller's unit's work list (refusal reports, joint-enforcement parts and
+    proposals, escalated disputes), open ones first."""
+    return _json(tasks.work_list(conn, principal=principal, include_done=include_done))
+
+
+@router.post("/tasks/{task_id}/done")
+def task_done(conn: Conn, principal: CurrentPrincipal, task_id: int, body: TaskDoneIn) -> Response:
+    """Mark a task of the caller's work list done, saying what was done."""
+    return _json(tasks.finish_task(conn, principal=principal, task_id=task_id, note=body.note))
+
+
+async def _read(request: Request) -> tuple[RefusalIn, list[tuple[str, bytes]]]:
+    ctype = request.headers.get("content-type", "")
+    photos: list[tuple[str, bytes]] = []
+    try:
+        if ctype.startswith("multipart/form-data"):
+            form = await request.form(max_files=20, max_fields=50)
+            fields = {k: v for k, v in form.items() if isinstance(v, str) and v != ""}
+            for item in form.getlist("photos"):
+                if not isinstance(item, str):
+                    photos.append((item.filename or "", await item.read()))
+            return RefusalIn.model_validate(fields), photos
+        return RefusalIn.model_validate_json(await request.body()), photos
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidReport(f"{where}: {first['msg']}") from exc
+
+
+@router.post("/staff/refusals", status_code=201)
+async def file_refusal(
+    request: Request,
+    principal: CurrentPrincipal,
+    writer: Annotated[ConnectionFactory, Depends(writer_factory)],
+) -> Response:
+    """A property company's or community worker's report of a violation in its own estate or
+    community that the violator refused to correct after being dissuaded (JSON, or multipart
+    with ``photos``). The town and the competent enforcement department get it at once."""
+    body, files = await _read(request)
+
+    def work() -> dict[str, Any]:
+        try:
+            photos = sanitize_photos(files) if files else []
+        except PhotoRejected as exc:
+            raise InvalidReport(str(exc), photo_error=exc.code) from exc
+        report = dissuasion.RefusalReport(
+            **body.model_dump(exclude={"crs"}), crs=body.crs.value, photos=photos
+        )
+        with writer() as conn:
+            return dissuasion.file_refusal(conn, principal=principal, report=report)
+
+    return _json(await run_in_threadpool(work), status_code=201)
