@@ -21,6 +21,7 @@ from accounts.service import Principal
 from incidents import access
 from incidents.exceptions import CaseNotFound, MissingField, TransitionForbidden
 from incidents.intake import add_event
+from incidents.public_text import mask
 
 ACTIONS = ("reveal_reporter", "withhold_reporter")
 
@@ -54,6 +55,24 @@ def may_see_reporters(
     if principal.role in access.SEES_PERSONAL_DATA:
         return True
     return "handler" in relations and revealed_to_handler(conn, case=case)
+
+
+#: Free-text fields of a case or an event where a resident's number may be written.
+TEXT_FIELDS = ("description", "address_text", "outcome_note", "rejection_reason", "note")
+
+
+def scrub(item: dict[str, Any]) -> dict[str, Any]:
+    """``item`` with phone and ID numbers masked in its free text (for viewers who may not
+    see the reporters: the description may say "请回电138…", a note "已联系举报人138…")."""
+    for name in TEXT_FIELDS:
+        if isinstance(item.get(name), str):
+            item[name] = mask(item[name])
+    return item
+
+
+def shown(item: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    """A list's item as ``principal`` may read it: numbers masked unless it is the dispatcher."""
+    return item if principal.role in access.SEES_PERSONAL_DATA else scrub(item)
 
 
 def set_disclosure(

@@ -106,6 +106,8 @@ def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[st
     case["allowed_actions"] = allowed_actions(case["status"], rel)
     if disclosure.may_see_reporters(conn, principal=principal, case=case, relations=rel):
         case["reporters"] = privacy.reporters(conn, case_id=case_id, principal=principal)
+    else:
+        disclosure.scrub(case)
     return case
 
 
@@ -202,19 +204,25 @@ def list_cases(
         "total_capped": total > TOTAL_CAP,
         "limit": limit,
         "offset": offset,
-        "items": [{k: v for k, v in r.items() if k != "routing"} for r in rows],
+        "items": [
+            disclosure.shown({k: v for k, v in r.items() if k != "routing"}, principal)
+            for r in rows
+        ],
     }
 
 
 def events(conn: Connection, *, case_id: int, principal: Principal) -> list[dict[str, Any]]:
-    """The case's history (staff view)."""
-    _load(conn, case_id=case_id, principal=principal)
+    """The case's history (staff view); numbers in notes masked for those who may not see
+    the reporters."""
+    case = _load(conn, case_id=case_id, principal=principal)
+    rel = access.relations(principal, case, _tasks(conn, case_id))
+    sees = disclosure.may_see_reporters(conn, principal=principal, case=case, relations=rel)
     rows = conn.execute(
-        text("""SELECT id, at, actor_role, actor_label, action, from_status,
-        to_status, note, data, public, public_reply FROM case_event WHERE case_id = :c ORDER BY id"""),
+        text("""SELECT id, at, actor_role, actor_label, action, from_status, to_status,
+        note, data, public, public_reply FROM case_event WHERE case_id = :c ORDER BY id"""),
         {"c": case_id},
     )
-    return [dict(r) for r in rows.mappings()]
+    return [dict(r) if sees else disclosure.scrub(dict(r)) for r in rows.mappings()]
 
 
 def transition(
@@ -385,8 +393,9 @@ def track(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
         "tracking_code": tracking_code.strip().upper(),
         **dict(case),
         # the reason as told to the public (the staff's note on the rejection stays inside)
-        "rejection_reason": public_text.mask(rejected[-1]) if case["status"] == "rejected"
-        and rejected and rejected[-1] else None,
+        "rejection_reason": public_text.mask(rejected[-1])
+        if case["status"] == "rejected" and rejected and rejected[-1]
+        else None,
         "events": events,
         "allowed_actions": allowed_actions(case["status"], {"reporter"}),
     }

@@ -208,7 +208,9 @@ def test_workflow_guards(conn: Connection, world: dict) -> None:
         act(conn, world["town_t1"], cid, "accept")
     with pytest.raises(MissingField):
         act(conn, d, cid, "reject")
-    rejected = act(conn, d, cid, "reject", note="内部：举报人多次重复", public_reply="不属于受理范围")
+    rejected = act(
+        conn, d, cid, "reject", note="内部：举报人多次重复", public_reply="不属于受理范围"
+    )
     tracked = service.track(conn, tracking_code=rejected["tracking_code"])
     assert tracked["status"] == "rejected" and tracked["rejection_reason"] == "不属于受理范围"
     assert "举报人多次重复" not in str(tracked)  # the staff's note stays inside

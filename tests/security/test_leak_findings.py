@@ -98,9 +98,10 @@ def test_sensitive_cases_are_in_no_public_listing(conn: Connection, world: dict)
     with pytest.raises(open311.NotFound):
         open311.get_request(conn, request_id=str(drugs), params={})
     # nor in the public duplicate check (a resident filing the same would be told "none")
-    assert likely_duplicates(
-        conn, lon=IN_P111[0], lat=IN_P111[1], type_code="drugs_vice", public=True
-    ) == []
+    assert (
+        likely_duplicates(conn, lon=IN_P111[0], lat=IN_P111[1], type_code="drugs_vice", public=True)
+        == []
+    )
 
 
 # --- HIGH: authenticate first, then limits and bans, then the body -----------------------------
