@@ -285,6 +285,7 @@ def test_role_endpoint_field_matrix(
     statuses: Counter[int] = Counter()
     leaks: list[str] = []
     controls: Counter[str] = Counter()
+    exports: dict[str, str] = {}  # what the town's coordinator read of each export
     images: Counter[str] = Counter()  # photo bytes: no text to scan (re-encoded, no EXIF)
     for role, headers in roles.items():
         for tpl, url in endpoints:
@@ -296,6 +297,8 @@ def test_role_endpoint_field_matrix(
                 images[tpl] += 1
                 continue
             scanned[(tpl, role)] += 1
+            if role == "town_t1" and "format=" in tpl:
+                exports[tpl] = content
             if r.status_code < 300:
                 answered[tpl] += 1
             found = findings(content)
@@ -322,4 +325,8 @@ def test_role_endpoint_field_matrix(
     assert {role for _, role in scanned} == set(roles)
     # positive controls: the scanner does see what the dispatcher may see
     assert controls["phone"] and controls["name"] and controls["position"], controls
+    # … and reads the exports' text (PDF, XLSX), not just their bytes: T1 is 甲街道
+    for tpl in ("pdf", "xlsx"):
+        for what in ("/api/v1/meetings/{id}", "/api/v1/assessment"):
+            assert "甲街道" in exports[f"{what}?format={tpl}"], (what, tpl)
     assert not leaks, "\n".join(leaks)
