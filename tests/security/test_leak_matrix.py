@@ -116,6 +116,15 @@ def findings(content: str) -> dict[str, list[str]]:
     }
 
 
+def _kind(template: str, media: str) -> str:
+    if template.startswith("/open311/"):
+        return "open311 " + ("xml" if "xml" in media else "json")
+    for name in ("pdf", "sheet", "csv", "html"):
+        if name in media:
+            return {"sheet": "xlsx"}.get(name, name)
+    return "json"
+
+
 @pytest.fixture
 def client(conn: Connection, world: dict) -> Iterator[TestClient]:
     with app_client(conn) as c:
@@ -285,6 +294,7 @@ def test_role_endpoint_field_matrix(
     statuses: Counter[int] = Counter()
     leaks: list[str] = []
     controls: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
     exports: dict[str, str] = {}  # what the town's coordinator read of each export
     images: Counter[str] = Counter()  # photo bytes: no text to scan (re-encoded, no EXIF)
     for role, headers in roles.items():
@@ -297,6 +307,7 @@ def test_role_endpoint_field_matrix(
                 images[tpl] += 1
                 continue
             scanned[(tpl, role)] += 1
+            kinds[_kind(tpl, r.headers.get("content-type", ""))] += 1
             if role == "town_t1" and "format=" in tpl:
                 exports[tpl] = content
             if r.status_code < 300:
@@ -318,7 +329,11 @@ def test_role_endpoint_field_matrix(
         for tpl in sorted({t for t, _ in scanned})
     )
     print("\n".join(leaks))
-    print(f"\nscanned {sum(scanned.values())} bodies, statuses {dict(statuses)}\n{table}")
+    print(
+        f"\nscanned {sum(scanned.values())} bodies of {len({t for t, _ in scanned})} endpoints "
+        f"for {len(roles)} roles; by kind {dict(kinds)}; statuses {dict(statuses)}; "
+        f"leaks {len(leaks)}\n{table}"
+    )
     assert sum(scanned.values()) > 0, "scanned nothing"
     never = sorted({tpl for tpl, _ in endpoints} - set(answered) - set(images))
     assert not never, f"never answered with a body: {never}"
