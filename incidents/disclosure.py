@@ -94,16 +94,17 @@ def set_disclosure(
     )
     if row is None:
         raise CaseNotFound(f"no case {case_id}")
+    case = dict(row)
     action = ACTIONS[0] if reveal else ACTIONS[1]
     add_event(
         conn,
         case_id=case_id,
         actor=principal,
         action=action,
-        from_status=row["status"],
-        to_status=row["status"],
+        from_status=case["status"],
+        to_status=case["status"],
         note=note.strip(),
-        data=_handler_of(row),
+        data=_handler_of(case),
         public=False,
     )
-    return {"case_id": case_id, "revealed": reveal} | _handler_of(row)
+    return {"case_id": case_id, "revealed": reveal} | _handler_of(case)

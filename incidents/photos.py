@@ -309,7 +309,7 @@ def sanitize_photos(
             f"the limit is {policy.max_total_pixels:,} per report",
         )
     started = time.monotonic()
-    out = []
+    out: list[SanitizedPhoto] = []
     for i, (name, data) in enumerate(items):
         if out and time.monotonic() - started > policy.max_seconds:
             raise PhotoRejected(
