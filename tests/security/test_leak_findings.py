@@ -222,7 +222,9 @@ def test_a_handler_sees_the_complainant_only_when_the_dispatcher_says(
     seen = service.get_case(conn, case_id=cid, principal=company)
     assert seen["handler_party"] == "property_company"  # the handler from filing
     assert "reporters" not in seen and REPORTER_PHONE not in str(seen)
-    page = client.get(f"/cases/{cid}", cookies={"shudi_session": bearer_token(conn, company)})
+    page = client.get(
+        f"/cases/{cid}", headers={"Cookie": f"shudi_session={bearer_token(conn, company)}"}
+    )
     assert page.status_code == 200 and REPORTER_PHONE not in page.text
     assert REPORTER_NAME not in page.text
     with pytest.raises(TransitionForbidden):
@@ -240,6 +242,13 @@ def test_a_handler_sees_the_complainant_only_when_the_dispatcher_says(
     assert events[-1]["note"] == "举报人同意物业回访"
     disclosure.set_disclosure(conn, case_id=cid, principal=d, reveal=False, note="撤回")
     assert "reporters" not in service.get_case(conn, case_id=cid, principal=company)
+    # a decision names its handler: revealed to the company, then handed to another party
+    disclosure.set_disclosure(conn, case_id=cid, principal=d, reveal=True, note="回访")
+    act(conn, d, cid, "accept")
+    act(conn, d, cid, "dispatch", to_party="housing_service_center")
+    moved = service.get_case(conn, case_id=cid, principal=world["housing"])
+    assert moved["handler_party"] == "housing_service_center"
+    assert "reporters" not in moved and REPORTER_PHONE not in str(moved)
 
 
 def bearer_token(conn: Connection, who: Principal) -> str:
