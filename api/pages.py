@@ -255,7 +255,12 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
         events=history,
         photos=photos,
         actions=[
-            {"action": a, "summary": BY_ACTION[a].summary, "requires": BY_ACTION[a].requires}
+            {
+                "action": a,
+                "summary": BY_ACTION[a].summary,
+                "requires": BY_ACTION[a].requires,
+                "public": BY_ACTION[a].public,
+            }
             for a in case["allowed_actions"]
         ],
         agencies={

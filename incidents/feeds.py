@@ -181,7 +181,9 @@ FROM (
         'id', c.id, 'status', c.status, 'type', c.type_code, 'type_name', vt.name_zh,
         'scope', c.scope, 'urgency', c.urgency, 'agency', c.handler_party,
         'handler', c.handler_name, 'town', c.town_code, 'community', c.community_code,
-        'property_area', c.property_area_code, 'address', c.address_text,
+        'property_area', c.property_area_code,
+        'address', CASE WHEN :sees_pii THEN c.address_text
+                        ELSE regexp_replace(c.address_text, :number_re, '[号码已隐去]', 'g') END,
         'created_at', c.created_at, 'updated_at', c.updated_at, 'due_at', c.due_at,
         'overdue', (c.due_at IS NOT NULL AND c.due_at < now()
                     AND c.status NOT IN ('resolved', 'closed', 'rejected')))) AS feature
@@ -217,9 +219,21 @@ def cases_geojson(
             params
             | since_params
             | _bbox_params(bbox)
-            | {"cap": cap, "digits": digits, "cursor": cursor},
+            | {
+                "cap": cap,
+                "digits": digits,
+                "cursor": cursor,
+                "sees_pii": principal.role in access.SEES_PERSONAL_DATA,
+                "number_re": NUMBER_RE,
+            },
         ).scalar_one()
     )
+
+
+#: Runs of 8 and more digits (spaces and dashes between): phone and ID numbers in an address
+#: a resident typed, masked for those who may not see the reporters (:mod:`incidents.public_text`
+#: does the same in Python).
+NUMBER_RE = "[0-9+][0-9 ()-]{6,}[0-9Xx]"
 
 
 HEAT = """

@@ -137,12 +137,16 @@ def add_event(
     data: dict[str, Any] | None = None,
     public: bool = True,
     role: str | None = None,
+    public_reply: str = "",
 ) -> None:
-    """Append one event to a case's history (``role`` names a non-user actor: system)."""
+    """Append one event to a case's history (``role`` names a non-user actor: system).
+
+    ``note`` is the staff's; ``public_reply`` is what the public may read (public events only).
+    """
     conn.execute(
         text("""INSERT INTO case_event (case_id, actor_id, actor_role, actor_label, action,
-                    from_status, to_status, note, data, public)
-                VALUES (:c, :a, :r, :l, :act, :f, :t, :n, :d, :p)""").bindparams(
+                    from_status, to_status, note, data, public, public_reply)
+                VALUES (:c, :a, :r, :l, :act, :f, :t, :n, :d, :p, :pr)""").bindparams(
             bindparam("d", type_=JSONB)
         ),
         {
@@ -156,6 +160,7 @@ def add_event(
             "n": note,
             "d": data or {},
             "p": public,
+            "pr": public_reply if public else "",
         },
     )
 
@@ -238,6 +243,10 @@ def create_case(
     }
 
 
+#: Public positions: coordinates snapped to this grid (degrees), as Open311 rounds them.
+PUBLIC_GRID = 0.001
+
+
 def likely_duplicates(
     conn: Connection,
     *,
@@ -247,21 +256,39 @@ def likely_duplicates(
     radius_m: float = 100,
     days: int = 14,
     exclude: int | None = None,
+    public: bool = False,
 ) -> list[dict[str, Any]]:
-    """Open cases of the same type nearby and recent (store coordinates)."""
+    """Open cases of the same type nearby and recent (store coordinates).
+
+    ``public`` (an anonymous caller): cases are found and measured from their *public*
+    position — snapped to the 0.001° grid, as Open311 and the public map round them — so no
+    number of calls locates a case more precisely than that; sensitive types are left out.
+    """
+    geom = f"ST_SnapToGrid(c.geom, {PUBLIC_GRID})" if public else "c.geom"
+    margin = 120 if public else 0  # snapping moves a point by at most ~80 m
     rows = conn.execute(
-        text("""
-        SELECT id, status, created_at,
-               ST_Distance(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography)
-                 AS distance_m
-        FROM case_file
-        WHERE type_code = :t AND merged_into IS NULL AND NOT hidden
-          AND status NOT IN ('closed', 'rejected')
-          AND created_at > now() - make_interval(days => :days)
-          AND (CAST(:ex AS bigint) IS NULL OR id <> :ex)
-          AND geom && ST_Expand(ST_SetSRID(ST_MakePoint(:x, :y), 4326), :r / 90000.0)
-          AND ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography, :r)
-        ORDER BY distance_m LIMIT 10"""),
-        {"x": lon, "y": lat, "t": type_code, "r": radius_m, "days": days, "ex": exclude},
+        text(f"""
+        SELECT c.id, c.status, c.created_at,
+               ST_Distance({geom}::geography,
+                           ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography) AS distance_m
+        FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
+        WHERE c.type_code = :t AND c.merged_into IS NULL AND NOT c.hidden
+          AND NOT (CAST(:public AS boolean) AND vt.sensitive)
+          AND c.status NOT IN ('closed', 'rejected')
+          AND c.created_at > now() - make_interval(days => :days)
+          AND (CAST(:ex AS bigint) IS NULL OR c.id <> :ex)
+          AND c.geom && ST_Expand(ST_SetSRID(ST_MakePoint(:x, :y), 4326), (:r + :m) / 90000.0)
+          AND ST_DWithin({geom}::geography, ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography, :r)
+        ORDER BY distance_m, c.id LIMIT 10"""),
+        {
+            "x": lon,
+            "y": lat,
+            "t": type_code,
+            "r": radius_m,
+            "m": margin,
+            "days": days,
+            "ex": exclude,
+            "public": public,
+        },
     )
     return [dict(r._mapping) for r in rows]

@@ -185,6 +185,8 @@ class CaseEvent(Base):
     note: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     data: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
     public: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    #: What the action says to the public (``note`` is the staff's and is never published).
+    public_reply: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
 
     __table_args__ = (Index("ix_case_event_case", "case_id", "id"),)
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, text
 
 from accounts.service import api_key_name
 from incidents.intake import MAX_DESCRIPTION, Report, create_case
+from incidents.public_text import mask
 from jurisdictions import catalog
 from jurisdictions.service import resolve_points, to_store_coordinates
 from shudi.errors import DomainError
@@ -254,7 +255,7 @@ SELECT c.id, c.status, c.type_code, vt.name_zh, vt.name_en, c.description, c.han
        c.lon, c.lat, c.outcome, c.rejection_reason, c.merged_into,
        c.routing -> 'territory' AS territory, c.routing -> 'property_area' AS property_area
 FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
-WHERE NOT c.hidden
+WHERE NOT c.hidden AND NOT vt.sensitive  -- drugs, vice …: in no public listing
   AND (CAST(:ids AS bigint[]) IS NULL OR c.id = ANY(CAST(:ids AS bigint[])))
   AND (CAST(:codes AS text[]) IS NULL OR c.type_code = ANY(CAST(:codes AS text[])))
   AND (CAST(:start AS timestamptz) IS NULL OR c.created_at >= CAST(:start AS timestamptz))
@@ -266,20 +267,20 @@ LIMIT :limit OFFSET :offset
 """
 
 EVENTS = """
-SELECT case_id, at, action, to_status, note, actor_role FROM case_event
+SELECT case_id, at, action, to_status, public_reply FROM case_event
 WHERE case_id = ANY(CAST(:ids AS bigint[])) AND public ORDER BY case_id, id
 """
 
 
-def _status_notes(row: Any) -> str:
+def _status_notes(row: Any, events: list[Any]) -> str:
+    """The status in words, and the latest public reply (never a staff note), masked."""
     if row.merged_into is not None:
         return f"与第 {row.merged_into} 号诉求合并办理"
     note = STATUS_NOTES.get(row.status, row.status)
-    if row.status == "rejected" and row.rejection_reason:
-        return f"{note}：{row.rejection_reason}"
     if row.status == "closed" and row.outcome in OUTCOMES:
-        return f"{note}：{OUTCOMES[row.outcome]}"
-    return note
+        note = f"{note}：{OUTCOMES[row.outcome]}"
+    replies = [e.public_reply for e in events if e.public_reply]
+    return f"{note}：{mask(replies[-1])}" if replies else note
 
 
 PUBLIC_DIGITS = 3
@@ -287,13 +288,13 @@ PUBLIC_DIGITS = 3
 
 def _address(row: Any) -> str | None:
     if row.address_text and row.channel == "open311":  # a resident's own words stay private
-        return str(row.address_text)
+        return mask(row.address_text)
     places = [row.property_area] + [(row.territory or {}).get(k) for k in ("community", "town")]
     names = [p["name"] for p in places if p and p.get("name")]
     return "，".join(names) or None
 
 
-def _request(row: Any, *, en: bool, events: list[Any] | None) -> dict[str, Any]:
+def _request(row: Any, *, en: bool, events: list[Any], extensions: bool) -> dict[str, Any]:
     description, _, media = (row.description or "").partition(MEDIA_MARKER)
     closed = row.status in CLOSED
     notice = f"由{row.handler_name}办理" + (
@@ -302,11 +303,11 @@ def _request(row: Any, *, en: bool, events: list[Any] | None) -> dict[str, Any]:
     out = {
         "service_request_id": str(row.id),
         "status": "closed" if closed else "open",
-        "status_notes": _status_notes(row),
+        "status_notes": _status_notes(row, events),
         "service_name": row.name_en if en else row.name_zh,
         "service_code": row.type_code,
         # public: only what a 311 client filed itself; residents' own words stay private
-        "description": (description or None) if row.channel == "open311" else None,
+        "description": (mask(description) or None) if row.channel == "open311" else None,
         "agency_responsible": row.handler_name or None,
         "service_notice": notice,
         "requested_datetime": iso(row.created_at),
@@ -317,12 +318,12 @@ def _request(row: Any, *, en: bool, events: list[Any] | None) -> dict[str, Any]:
         "zipcode": None,
         "lat": round(row.lat, PUBLIC_DIGITS),  # ≈ 100 m: no exact homes in public answers
         "long": round(row.lon, PUBLIC_DIGITS),
-        "media_url": media or None,
+        "media_url": (media if mask(media) == media else None) or None,
     }
-    if events is not None:  # public history; residents' own words (ratings, disputes) left out
+    if extensions:  # public history: only the public replies, never staff notes
         notes = [
             {"datetime": iso(e.at), "type": e.action, "status": e.to_status}
-            | {"description": "" if e.actor_role == "resident" else e.note}
+            | {"description": mask(e.public_reply)}
             for e in events
         ]
         out["extended_attributes"] = {
@@ -339,11 +340,11 @@ def _query(conn: Connection, *, params: Mapping[str, str], **where: Any) -> list
     rows = conn.execute(text(REQUESTS), args).all()
     extensions = (_opt(params, "extensions") or "").lower() in ("true", "1", "yes")
     events: dict[int, list[Any]] = {r.id: [] for r in rows}
-    if extensions and rows:
+    if rows:  # the public replies: status notes, and the notes of the extensions
         for e in conn.execute(text(EVENTS), {"ids": list(events)}):
             events[e.case_id].append(e)
     en = _english(params)
-    return [_request(r, en=en, events=events[r.id] if extensions else None) for r in rows]
+    return [_request(r, en=en, events=events[r.id], extensions=extensions) for r in rows]
 
 
 def _datetime(value: str | None, name: str) -> datetime | None:

@@ -33,8 +33,12 @@ Choices where the spec leaves room:
   apart from the case and never answered;
 * dates without an offset are Beijing time; answers are in ``+08:00``; ``lang=en`` gives
   English service names and groups;
-* ``extended_attributes.notes`` are the public events, with staff notes but without the words
-  of residents (ratings, disputes).
+* ``extended_attributes.notes`` are the public events with their public replies (the field
+  ``public_reply`` of a workflow action); staff notes are never answered, nor are residents'
+  words (ratings, disputes); ``status_notes`` ends with the latest public reply;
+* phone and ID numbers in any answered text are masked (:mod:`incidents.public_text`);
+* cases of sensitive types (``violation_type.sensitive``: drugs, vice …) are in no answer:
+  ``GET requests`` leaves them out, ``GET requests/{id}`` is a 404.
 
 A path under ``/open311/v2/`` that is none of these is a 404 in the spec's shape (also for a
 POST to a GET-only resource).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,6 +25,8 @@ RejectionCode = Literal[
     "not_an_image",
     "unsupported_image_type",
     "image_too_many_pixels",
+    "photos_too_many_pixels",
+    "photos_too_slow",
 ]
 
 _GPS_IFD = 0x8825
@@ -51,6 +54,12 @@ class PhotoPolicy:
     allowed_formats : frozenset of str
         Pillow format names accepted as input (MPO, the multi-picture JPEG variant that
         many phones produce, counts as JPEG).
+    max_total_pixels : int
+        Maximum declared pixels of all photos of one request together, checked from the
+        files' headers before any photo is decoded.
+    max_seconds : float
+        Time budget of one request's decoding: once spent, the remaining photos are refused
+        (checked between photos; each is bounded by ``max_pixels``).
     max_edge : int
         Longest edge of the re-encoded photo, in pixels.
     jpeg_quality : int
@@ -60,6 +69,8 @@ class PhotoPolicy:
     max_count: int = 6
     max_bytes: int = 8 * 1024 * 1024
     max_pixels: int = 40_000_000
+    max_total_pixels: int = 80_000_000  # six 12-megapixel phone photos, with room to spare
+    max_seconds: float = 5.0
     allowed_formats: frozenset[str] = field(default=frozenset({"JPEG", "PNG", "WEBP"}))
     max_edge: int = 2560
     jpeg_quality: int = 85
@@ -280,8 +291,9 @@ def sanitize_photos(
     Raises
     ------
     PhotoRejected
-        ``too_many_photos`` (checked first), or the first failing photo's error with its
-        ``index`` set.
+        ``too_many_photos`` (checked first), ``photos_too_many_pixels`` (all photos' declared
+        pixels, before any is decoded), ``photos_too_slow`` (the time budget spent), or the
+        first failing photo's error with its ``index`` set.
     """
     policy = policy or PhotoPolicy()
     if len(items) > policy.max_count:
@@ -289,4 +301,34 @@ def sanitize_photos(
             "too_many_photos",
             f"{len(items)} photos submitted, at most {policy.max_count} are allowed",
         )
-    return [_sanitize(data, name, policy, i) for i, (name, data) in enumerate(items)]
+    declared = sum(_declared_pixels(data) for _, data in items)
+    if declared > policy.max_total_pixels:
+        raise PhotoRejected(
+            "photos_too_many_pixels",
+            f"the photos have {declared:,} pixels together, "
+            f"the limit is {policy.max_total_pixels:,} per report",
+        )
+    started = time.monotonic()
+    out: list[SanitizedPhoto] = []
+    for i, (name, data) in enumerate(items):
+        if out and time.monotonic() - started > policy.max_seconds:
+            raise PhotoRejected(
+                "photos_too_slow",
+                f"decoding the photos took longer than {policy.max_seconds:g} s; "
+                "send fewer or smaller photos",
+                index=i,
+                filename=name,
+            )
+        out.append(_sanitize(data, name, policy, i))
+    return out
+
+
+def _declared_pixels(data: bytes) -> int:
+    """Width × height from the file's header (no pixel decoded); 0 when unreadable (the
+    photo's own check then refuses it)."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            width, height = im.size
+    except Exception:  # refused with its reason when sanitized
+        return 0
+    return int(width) * int(height)

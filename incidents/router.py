@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,11 +17,11 @@ from sqlalchemy import Connection
 from abuse import service as abuse
 from accounts.exceptions import NotAuthenticated
 from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2
-from accounts.service import principal_for_token
-from incidents import feeds, idempotency, intake, service
+from accounts.service import Principal, principal_for_token
+from incidents import disclosure, feeds, idempotency, intake, service
 from incidents.exceptions import InvalidReport
 from incidents.photos import PhotoRejected, sanitize_photos
-from incidents.schemas import ReportIn, ResidentActionIn, TransitionIn
+from incidents.schemas import DisclosureIn, ReportIn, ResidentActionIn, TransitionIn
 from jurisdictions.router import json_response, parse_bbox
 from jurisdictions.service import to_store_coordinates
 from shudi.database import db_connection, reader_factory, writer_factory
@@ -85,22 +86,49 @@ async def submit_report(
 ) -> Response:
     """File a report (anonymous residents, or staff channels); 201 once it is committed.
 
-    Anonymous reports are first counted against the rate limits and the ban list (one
-    autocommitted statement, before any other work); then photos are decoded and the case is
-    stored with its answer in one transaction.
+    In this order, each step before any more expensive one: a token (header or session
+    cookie) is checked — an unknown one is a 401, never a pass; a request without a valid
+    staff token is counted against the address's rate limit and ban (one autocommitted
+    statement); then the body is read, the phone and map-cell limits and the phone ban
+    checked; only then are photos decoded (bounded in pixels per request and in time) and the
+    case stored with its answer in one transaction.
     """
-    report, files = await _read_report(request)
     token = token or request.cookies.get(SESSION_COOKIE)
     client_ip = request.client.host if request.client else None
+    policy = _abuse_policy()
+
+    def authenticate() -> Principal:
+        assert token
+        with reader() as conn:
+            return principal_for_token(conn, token=token)
+
+    actor = await run_in_threadpool(authenticate) if token else None
+    if actor is None:  # only a valid staff token exempts a request from limits and bans
+
+        def by_address() -> None:
+            with reader() as conn:
+                abuse.check_report(
+                    conn,
+                    policy=replace(policy, per_phone=None, per_cell=None),
+                    ip=client_ip,
+                    phone="",
+                    lon=0.0,
+                    lat=0.0,
+                    type_code="",
+                    idempotency_key=idempotency_key,
+                )
+
+        await run_in_threadpool(by_address)
+    report, files = await _read_report(request)
 
     def work() -> tuple[int, dict[str, Any]]:
-        if not token:
+        if actor is None:
             x, y = to_store_coordinates(report.lon, report.lat, report.crs.value)
             with reader() as conn:
                 abuse.check_report(
                     conn,
-                    policy=_abuse_policy(),
-                    ip=client_ip,
+                    policy=replace(policy, per_ip=None),
+                    ip=None,
                     phone=report.phone,
                     lon=x,
                     lat=y,
@@ -118,7 +146,6 @@ async def submit_report(
             }
         )
         with writer() as conn:
-            actor = principal_for_token(conn, token=token) if token else None
             replay = idempotency.begin(
                 conn, key=idempotency_key, scope="reports", fingerprint=fingerprint
             )
@@ -150,17 +177,18 @@ async def submit_report(
 def likely_duplicates(
     conn: Conn, lon: float, lat: float, type: str, crs: str = "wgs84"
 ) -> Response:
-    """Open cases of this type nearby: offered before submitting (no personal data)."""
-    from jurisdictions.service import to_store_coordinates
+    """Open cases of this type nearby: offered before submitting (no personal data).
 
+    Public: found and measured from each case's public position (the 0.001° grid of the
+    public map and Open311), ``distance_m`` to 10 m; sensitive types are never listed."""
     x, y = to_store_coordinates(lon, lat, crs)
-    rows = intake.likely_duplicates(conn, lon=x, lat=y, type_code=type)
+    rows = intake.likely_duplicates(conn, lon=x, lat=y, type_code=type, public=True)
     return json_response(
         [
             {
                 "status": r["status"],
                 "created_at": r["created_at"].isoformat(),
-                "distance_m": round(r["distance_m"]),
+                "distance_m": int(round(r["distance_m"], -1)),
             }
             for r in rows
         ]
@@ -285,6 +313,19 @@ def transition(
         if_match=_version(if_match),
     )
     return _json(case, headers={"ETag": f'"{case["version"]}"'})
+
+
+@router.post("/cases/{case_id}/reporter-disclosure")
+def reporter_disclosure(
+    conn: Conn, principal: CurrentPrincipal, case_id: int, body: DisclosureIn
+) -> Response:
+    """The dispatcher reveals the reporters to the case's handler (or withholds them again);
+    recorded as an event. Handlers never see reporters otherwise."""
+    return _json(
+        disclosure.set_disclosure(
+            conn, case_id=case_id, principal=principal, reveal=body.reveal, note=body.note
+        )
+    )
 
 
 @router.get("/track/{tracking_code}")

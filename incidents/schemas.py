@@ -40,7 +40,13 @@ class TransitionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     action: str
-    note: str = Field(default="", max_length=4000)
+    note: str = Field(default="", max_length=4000, description="For staff only; never public.")
+    public_reply: str = Field(
+        default="",
+        max_length=1000,
+        description="What the public may read of this action (Open311, the tracking page); "
+        "public actions only. Phone and ID numbers in it are masked when published.",
+    )
     to_party: str | None = None
     parties: list[str] | None = None
     task_id: int | None = None
@@ -58,3 +64,11 @@ class ResidentActionIn(BaseModel):
     action: Literal["rate", "dispute"]
     satisfaction: Literal["satisfied", "dissatisfied"] | None = None
     note: str = Field(default="", max_length=2000)
+
+
+class DisclosureIn(BaseModel):
+    """The dispatcher's decision on whether the case's handler may see its reporters."""
+
+    model_config = ConfigDict(extra="forbid")
+    reveal: bool
+    note: str = Field(min_length=1, max_length=2000, description="Why (kept in the history).")

@@ -9,11 +9,12 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from accounts.service import Principal
-from incidents import access, privacy
+from incidents import access, disclosure, privacy, public_text
 from incidents import tasks as worklist
 from incidents.effects import Ctx, effect_for
 from incidents.exceptions import (
     CaseNotFound,
+    InvalidReport,
     InvalidTransition,
     MissingField,
     PreconditionRequired,
@@ -99,8 +100,10 @@ def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[st
     rel = access.relations(principal, case, tasks)
     case["tasks"] = tasks
     case["allowed_actions"] = allowed_actions(case["status"], rel)
-    if principal.role in access.SEES_PERSONAL_DATA or "handler" in rel:
+    if disclosure.may_see_reporters(conn, principal=principal, case=case, relations=rel):
         case["reporters"] = privacy.reporters(conn, case_id=case_id, principal=principal)
+    else:
+        disclosure.scrub(case)
     return case
 
 
@@ -206,25 +209,29 @@ def list_cases(
 def _list_item(principal: Principal, row: Any) -> dict[str, Any]:
     if access.limited_view(principal, row):
         return {k: row[k] for k in access.LIMITED_FIELDS}
-    return {k: v for k, v in row.items() if k != "routing"}
+    return disclosure.shown({k: v for k, v in row.items() if k != "routing"}, principal)
 
 
 def events(conn: Connection, *, case_id: int, principal: Principal) -> list[dict[str, Any]]:
     """The case's history (staff view; a company sees only the public steps of a case it
-    does not handle, without who took them)."""
-    if access.limited_view(principal, _load(conn, case_id=case_id, principal=principal)):
+    does not handle, without who took them); numbers in notes masked for those who may not
+    see the reporters."""
+    case = _load(conn, case_id=case_id, principal=principal)
+    if access.limited_view(principal, case):
         rows = conn.execute(
             text("""SELECT id, at, action, from_status, to_status FROM case_event
                     WHERE case_id = :c AND public ORDER BY id"""),
             {"c": case_id},
         )
         return [dict(r) for r in rows.mappings()]
+    rel = access.relations(principal, case, _tasks(conn, case_id))
+    sees = disclosure.may_see_reporters(conn, principal=principal, case=case, relations=rel)
     rows = conn.execute(
-        text("""SELECT id, at, actor_role, actor_label, action, from_status,
-        to_status, note, data, public FROM case_event WHERE case_id = :c ORDER BY id"""),
+        text("""SELECT id, at, actor_role, actor_label, action, from_status, to_status,
+        note, data, public, public_reply FROM case_event WHERE case_id = :c ORDER BY id"""),
         {"c": case_id},
     )
-    return [dict(r) for r in rows.mappings()]
+    return [dict(r) if sees else disclosure.scrub(dict(r)) for r in rows.mappings()]
 
 
 def transition(
@@ -291,6 +298,9 @@ def _apply(
     for name in step.requires:
         if payload.get(name) in (None, "", []):
             raise MissingField(f"{action} needs `{name}`", field=name)
+    reply = str(payload.get("public_reply") or "").strip()
+    if reply and not step.public:
+        raise InvalidReport(f"{action} is not shown to the public: it takes no public_reply")
     now = datetime.now(UTC)
     cols, data = effect_for(action)(Ctx(conn, case, principal, payload, now, tasks))
     if step.to is not None:
@@ -315,6 +325,7 @@ def _apply(
         data=data,
         public=step.public,
         role=role,
+        public_reply=reply,
     )
 
 
@@ -386,12 +397,13 @@ def _case_for_code(conn: Connection, code: str) -> int:
 
 
 def track(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
-    """The resident's view: status, deadline, public events; nobody's personal data."""
+    """The resident's view: status, deadline, public events and their public replies (phone and
+    ID numbers masked); nobody's personal data, no staff notes."""
     case_id = _case_for_code(conn, tracking_code)
     case = (
         conn.execute(
             text("""SELECT c.status, c.type_code, vt.name_zh AS type_name,
-            c.created_at, c.due_at, c.closed_at, c.outcome, c.rejection_reason,
+            c.created_at, c.due_at, c.closed_at, c.outcome,
             c.satisfaction, c.handler_name, c.town_code, c.community_code
         FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
         WHERE c.id = :id"""),
@@ -400,18 +412,24 @@ def track(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
         .mappings()
         .one()
     )
-    evs = (
-        conn.execute(
-            text("""SELECT at, action, to_status FROM case_event
+    evs = conn.execute(
+        text("""SELECT at, action, to_status, public_reply FROM case_event
         WHERE case_id = :c AND public ORDER BY id"""),
-            {"c": case_id},
-        )
-        .mappings()
-        .all()
-    )
+        {"c": case_id},
+    ).all()
+    events = [
+        {"at": e.at, "action": e.action, "to_status": e.to_status}
+        | ({"public_reply": public_text.mask(e.public_reply)} if e.public_reply else {})
+        for e in evs
+    ]
+    rejected = [e.public_reply for e in evs if e.action == "reject"]
     return {
         "tracking_code": tracking_code.strip().upper(),
         **dict(case),
-        "events": [dict(e) for e in evs],
+        # the reason as told to the public (the staff's note on the rejection stays inside)
+        "rejection_reason": public_text.mask(rejected[-1])
+        if case["status"] == "rejected" and rejected and rejected[-1]
+        else None,
+        "events": events,
         "allowed_actions": allowed_actions(case["status"], {"reporter"}),
     }

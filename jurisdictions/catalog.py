@@ -51,14 +51,16 @@ ON CONFLICT (code) DO UPDATE SET party = EXCLUDED.party, name_zh = EXCLUDED.name
 
 UPSERT_TYPE = text("""
 INSERT INTO violation_type (code, name_zh, name_en, agency, scope, actions, reportable,
-                            source_ref, keywords, utility_kind, handover, participants, active)
+                            source_ref, keywords, utility_kind, handover, participants, sensitive,
+                            active)
 VALUES (:code, :name_zh, :name_en, :agency, :scope, :actions, :reportable, :source_ref,
-        :keywords, :utility_kind, :handover, :participants, true)
+        :keywords, :utility_kind, :handover, :participants, :sensitive, true)
 ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en,
     agency = EXCLUDED.agency, scope = EXCLUDED.scope, actions = EXCLUDED.actions,
     reportable = EXCLUDED.reportable, source_ref = EXCLUDED.source_ref,
     keywords = EXCLUDED.keywords, utility_kind = EXCLUDED.utility_kind,
-    handover = EXCLUDED.handover, participants = EXCLUDED.participants, active = true
+    handover = EXCLUDED.handover, participants = EXCLUDED.participants,
+    sensitive = EXCLUDED.sensitive, active = true
 """).bindparams(
     *(bindparam(n, type_=JSONB) for n in ("actions", "source_ref", "keywords", "participants"))
 )
@@ -76,6 +78,7 @@ TYPE_COLUMNS = (
     "utility_kind",
     "handover",
     "participants",
+    "sensitive",
 )
 AGENCY_COLUMNS = (
     "code",

@@ -176,6 +176,8 @@ class ViolationType(Base):
     handover: Mapped[str | None] = mapped_column(String(64))
     participants: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+    #: Cases of this type appear in no public listing (drugs, vice …: the reporter's safety).
+    sensitive: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
 
     __table_args__ = (
         CheckConstraint(

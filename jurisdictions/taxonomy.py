@@ -178,6 +178,10 @@ class ViolationType(BaseModel):
     utility_kind: str | None = None
     handover: str | None = None
     participants: list[str] = Field(default_factory=list)
+    sensitive: bool = Field(
+        default=False,
+        description="Cases of this type appear in no public listing (the reporter's safety).",
+    )
     note_zh: str | None = None
     note_en: str | None = None
 

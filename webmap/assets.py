@@ -41,6 +41,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from html.parser import HTMLParser
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -201,13 +202,59 @@ def _unescape(text: str) -> str:
     return html_lib.unescape(_JS_ESCAPE_RE.sub(lambda m: _JS_ESCAPES[m.group(0).lower()], text))
 
 
+#: Attributes whose value the browser loads (``href`` only on the elements below).
+_LOADING_ATTRS = frozenset({"src", "srcset", "poster", "data", "background", "style", "xlink:href"})
+_LOADING_HREF = frozenset({"link", "base", "image", "use", "feimage"})
+
+
+class _Loads(HTMLParser):
+    """Collects the parts of a page that can make the browser load something: loading
+    attributes (as ``name="value"``), scripts other than JSON data blocks, and stylesheets.
+
+    Text a person reads — where users' words are put, escaped — and attributes such as
+    ``value`` or ``title`` are not loads, whatever URL they quote.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.parts: list[str] = []
+        self._code = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value and (name in _LOADING_ATTRS or (name == "href" and tag in _LOADING_HREF)):
+                self.parts.append(f'{name}="{value}"')
+        kind = (dict(attrs).get("type") or "").lower()
+        self._code = tag == "style" or (tag == "script" and "json" not in kind)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        self._code = False
+
+    def handle_endtag(self, tag: str) -> None:
+        self._code = False
+
+    def handle_data(self, data: str) -> None:
+        if self._code:  # inside <script>/<style>: the parser hands the raw text over
+            self.parts.append(data)
+
+
+def _loading_text(html: str) -> str:
+    parser = _Loads()
+    parser.feed(html)
+    parser.close()
+    return "\n".join(parser.parts)
+
+
 def remote_urls(html: str, *, allow: Iterable[str] = ()) -> list[str]:
     """The http(s) URLs a page would load, except those in ``allow``, in order of appearance.
 
-    Links a person may follow (``<a href>``, e.g. in a tile layer's attribution) and XML namespace
-    names are not loads and are not listed; URLs in scripts, stylesheets and options are.
+    Only what can load is looked at: scripts (not JSON data blocks), stylesheets and loading
+    attributes (``src``, ``<link href>``, ``style`` …). Links a person may follow (``<a href>``,
+    e.g. in a tile layer's attribution), XML namespace names and URLs in the page's text —
+    such as a resident's description quoting a link — are not loads and are not listed.
     """
-    text = _unescape(html)
+    text = _unescape(_loading_text(html))
     allowed = {_unescape(a) for a in allow}
     anchors = [m.span(1) for m in _ANCHOR_HREF_RE.finditer(text)]
     found: dict[str, None] = {}

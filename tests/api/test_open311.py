@@ -109,7 +109,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
             case_id=rejected,
             principal=disp,
             action="reject",
-            payload={"note": "不属本机制受理范围"},
+            payload={"note": "内部：已电话联系举报人", "public_reply": "不属本机制受理范围"},
             if_match=1,
         )
         old = case(IN_P111, urban, now=datetime.now(UTC) - timedelta(days=200))
@@ -335,7 +335,8 @@ def test_extensions(world: dict[str, Any]) -> None:
     ext = req["extended_attributes"]
     assert ext["detailed_status"] == "rejected" and ext["handler"] == req["agency_responsible"]
     assert [n["type"] for n in ext["notes"]] == ["report", "reject"]
-    assert ext["notes"][1]["description"] == "不属本机制受理范围"
+    assert ext["notes"][1]["description"] == "不属本机制受理范围"  # the public reply
+    assert "已电话联系举报人" not in str(req)  # never the staff's note
     assert all(n["datetime"].endswith("+08:00") for n in ext["notes"])
     root = as_xml(
         httpx.get(

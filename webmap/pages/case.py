@@ -57,7 +57,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_photos": ("无照片", "No photos"),
     "actions": ("可执行操作", "Actions"),
     "no_actions": ("当前没有可执行的操作", "No action is open to you now"),
-    "note": ("说明", "Note"),
+    "note": ("内部说明（仅工作人员可见）", "Internal note (staff only)"),
+    "public_reply": (
+        "公开答复（群众和 Open311 可见，请勿填写电话、姓名等个人信息）",
+        "Public reply (residents and Open311 see it: no phone numbers or names)",
+    ),
     "to_party": ("转交至", "Refer to"),
     "parties": ("参与联合执法的单位", "Parties of the joint enforcement"),
     "task_id": ("任务", "Task"),
@@ -105,6 +109,8 @@ def _field(name: str, w: Mapping[str, str], choices: Mapping[str, Any], required
     label = w.get("type_code" if name == "type" else name, name)
     if name == "note":
         control = f'<textarea name="note" rows="2" maxlength="4000"{req}></textarea>'
+    elif name == "public_reply":
+        control = f'<textarea name="public_reply" rows="2" maxlength="1000"{req}></textarea>'
     elif name in choices:
         multiple = " multiple" if name == "parties" else ""
         opts = "".join(
@@ -142,6 +148,8 @@ def _actions(
         fields = [_field(n, w, choices, True) for n in requires]
         if "note" not in requires:
             fields.append(_field("note", w, choices, False))
+        if a.get("public") and a["action"] not in ("rate", "dispute"):
+            fields.append(_field("public_reply", w, choices, False))
         forms.append(
             f'<form class="action card" data-action="{esc(a["action"])}" '
             f'data-testid="action-{esc(a["action"])}">{"".join(fields)}'

@@ -164,7 +164,10 @@ def _timeline(events: list[Mapping[str, Any]], lang: str) -> str:
         if e.get("action") not in ACTIONS and e.get("to_status"):
             what = _label(STATUS, e["to_status"], lang)
         at = fmt_time(e.get("at"))
-        items.append(f'<li><time datetime="{esc(e.get("at"))}">{esc(at)}</time>{esc(what)}</li>')
+        reply = f'<p class="reply">{esc(e["public_reply"])}</p>' if e.get("public_reply") else ""
+        items.append(
+            f'<li><time datetime="{esc(e.get("at"))}">{esc(at)}</time>{esc(what)}{reply}</li>'
+        )
     return f'<ol class="timeline">{"".join(items)}</ol>'
 
 
