@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from assessment.queries import HOUR_BINS
 from documents.model import Block, Chart, Document, Heading, Paragraph, Table
+from shudi.clock import beijing_text
 
 API = "/api/v1/assessment"
 
@@ -175,7 +176,7 @@ def build_document(
     blocks: list[Block] = [
         Paragraph(
             "数据截至 "
-            + str(result["as_of"])[:16]
+            + beijing_text(result["as_of"], label=True)
             + "。按期办结率 = 按期办结 / 应办结；返工率 = 返工 / 曾办结；满意率 = 满意 / 已评价。"
             "各项数字均由案件事件计算，可按单位与指标列出案件编号复核。"
         )

@@ -8,6 +8,7 @@ from html import escape
 from typing import Any
 
 from documents import charts
+from shudi.clock import beijing_text
 from documents.model import Chart, Document, Heading, Paragraph, Table
 
 CSS = """
@@ -32,7 +33,7 @@ def _cell(value: object) -> str:
         text = f"{value:.4g}" if isinstance(value, float) else str(value)
         return f'<td class="num">{text}</td>'
     if isinstance(value, datetime):
-        return f"<td>{value.strftime('%Y-%m-%d %H:%M')}</td>"
+        return f"<td>{beijing_text(value)}</td>"
     if isinstance(value, date):
         return f"<td>{value.isoformat()}</td>"
     return f"<td>{escape(str(value))}</td>"

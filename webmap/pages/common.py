@@ -17,12 +17,13 @@ import html
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any
 
 import folium
 from branca.element import Element, Figure
 
+from shudi.clock import beijing_text
 from webmap.basemaps import Basemap, new_map
 
 STATIC = "/static/pages"
@@ -118,20 +119,9 @@ def lang_switch(path: str, lang: str) -> str:
 
 
 def fmt_time(value: object) -> str:
-    """A timestamp as Beijing time ``YYYY-MM-DD HH:MM`` (empty for ``None``)."""
-    if value is None or value == "":
-        return ""
-    moment = value
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if not isinstance(moment, datetime):
-        return str(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    """A timestamp as Beijing time ``YYYY-MM-DD HH:MM`` (empty for ``None``): the one rule
+    of :func:`shudi.clock.beijing_text`."""
+    return beijing_text(value)
 
 
 def _head_links(lang: str, title: str) -> str:
