@@ -102,7 +102,7 @@ def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[st
     tasks = _tasks(conn, case_id)
     rel = access.relations(principal, case, tasks)
     case["tasks"] = tasks
-    case["allowed_actions"] = allowed_actions(case["status"], rel)
+    case["allowed_actions"] = allowed_actions(case["status"], rel, case)
     if principal.role in access.SEES_PERSONAL_DATA or "handler" in rel:
         case["reporters"] = privacy.reporters(conn, case_id=case_id, principal=principal)
     return case
