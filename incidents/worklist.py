@@ -102,3 +102,14 @@ def work_list(
         "items": items,
         "limit": limit,
     }
+
+
+def case_counts(conn: Connection) -> dict[str, int]:
+    """How many cases there are and how many are open: a figure for the administrator's
+    home (no case itself: an administrator sees none)."""
+    row = conn.execute(
+        text("""SELECT count(*) AS cases, count(*) FILTER (
+                  WHERE status NOT IN ('closed', 'rejected') AND merged_into IS NULL) AS open
+                FROM case_file""")
+    ).one()
+    return {"cases": int(row.cases), "open_cases": int(row.open)}
