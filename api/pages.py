@@ -25,7 +25,7 @@ from accounts.service import Principal
 from incidents import feeds
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
-from incidents.workflow import BY_ACTION
+from incidents.workflow import BY_ACTION, weight
 from jurisdictions import catalog, directory, service
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
 from shudi.database import db_connection
@@ -246,27 +246,33 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
         history = cases.events(conn, case_id=case_id, principal=principal)
         photos = cases.photos(conn, case_id=case_id, principal=principal)
     except CaseNotFound:
-        return _page(
-            case_page_view.render_case_not_found(case_id=case_id, lang=language), None, 404
-        )
+        user = {"username": principal.username, "role": principal.role.value}
+        html = case_page_view.render_case_not_found(case_id=case_id, lang=language, user=user)
+        return _page(html, None, 404)
     en = language == "en"
     html = case_page_view.render_case(
         case,
         events=history,
         photos=photos,
         actions=[
-            {"action": a, "summary": BY_ACTION[a].summary, "requires": BY_ACTION[a].requires}
+            {
+                "action": a,
+                "summary": BY_ACTION[a].summary,
+                "requires": BY_ACTION[a].requires,
+                "weight": weight(a),
+            }
             for a in case["allowed_actions"]
         ],
         agencies={
             str(a["code"]): str((en and a.get("name_en")) or a.get("name_zh") or a["code"])
             for a in catalog.list_agencies(conn)
         },
-        types={
+        types={  # the type-correction picker: problems a report may name, not duties
             str(t["code"]): str((en and t.get("name_en")) or t.get("name_zh") or t["code"])
-            for t in catalog.list_types(conn)
+            for t in catalog.list_types(conn, reportable=True)
         },
         user={"username": principal.username, "role": principal.role.value},
         lang=language,
+        event_labels={a: t.summary for a, t in BY_ACTION.items()},
     )
     return _page(html)

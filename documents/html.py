@@ -8,8 +8,8 @@ from html import escape
 from typing import Any
 
 from documents import charts
-from shudi.clock import beijing_text
 from documents.model import Chart, Document, Heading, Paragraph, Table
+from shudi.clock import beijing_text
 
 CSS = """
 body { font-family: "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;

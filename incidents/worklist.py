@@ -74,11 +74,15 @@ def work_list(
     visible, params = access.visibility(principal)
     mine, mine_params = access.mine(principal)
     waiting = WAITING.format(bucket=BUCKET_SQL, overdue=OVERDUE_SQL, visible=visible, mine=mine)
-    params = params | mine_params | {
-        "watch_new": principal.role in access.WATCH_NEW,
-        "verifier": principal.role in access.VERIFIERS,
-        "dispatcher": principal.role is Role.dispatcher,
-    }
+    params = (
+        params
+        | mine_params
+        | {
+            "watch_new": principal.role in access.WATCH_NEW,
+            "verifier": principal.role in access.VERIFIERS,
+            "dispatcher": principal.role is Role.dispatcher,
+        }
+    )
     counts = {b: {"n": 0, "late": 0} for b in BUCKETS}
     for row in conn.execute(text(COUNTS.format(waiting=waiting)), params):
         counts[row.bucket] = {"n": int(row.n), "late": int(row.late)}

@@ -286,7 +286,9 @@ WHERE b.generation_id = ANY(CAST(:gens AS int[])) AND b.layer = ANY(CAST(:layers
 """)
 
 
-def area_names(conn: Connection, *, layers: tuple[str, ...] = ("town", "community")) -> dict[str, str]:
+def area_names(
+    conn: Connection, *, layers: tuple[str, ...] = ("town", "community")
+) -> dict[str, str]:
     """Code → name of the active areas of ``layers`` (for lists that show places by name)."""
     active = generations_at(conn)
     gens = [active[k] for k in layers if k in active]

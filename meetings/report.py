@@ -81,8 +81,7 @@ def meeting_document(meeting: dict[str, Any]) -> Document:
         Paragraph(
             f"召开日期：{meeting['held_on']}"
             if held
-            else f"议程依据 {beijing_text(meeting['as_of'], label=True)} "
-            "的案件数据生成，尚未召开。"
+            else f"议程依据 {beijing_text(meeting['as_of'], label=True)} 的案件数据生成，尚未召开。"
         )
     ]
     if meeting["attendees"]:

@@ -115,7 +115,11 @@ def lang_switch(path: str, lang: str) -> str:
     other = path if lang == "en" else with_lang(path, "en")
     label = COMMON["switch_lang"][1 if lang == "en" else 0]
     hreflang = "zh-CN" if lang == "en" else "en"
-    return f'<a class="lang" href="{esc(other)}" hreflang="{hreflang}">{esc(label)}</a>'
+    # the label is in the other language, and marked so (screen readers, text checks)
+    return (
+        f'<a class="lang" href="{esc(other)}" hreflang="{hreflang}" lang="{hreflang}">'
+        f"{esc(label)}</a>"
+    )
 
 
 def fmt_time(value: object) -> str:

@@ -96,7 +96,8 @@ def nav_bar(user: Mapping[str, Any], current: str | None, lang: str = "zh") -> s
     return (
         f'<nav class="staff-nav" data-testid="nav" aria-label="{esc(WORDS["menu"][en])}">'
         f'<div class="nav-links">{links}</div>'
-        f'<div class="nav-user"><span>{esc(role_name(role, lang))} {esc(user.get("username"))}'
-        '</span><form method="post" action="/logout"><button type="submit" class="btn link">'
+        f'<div class="nav-user"><span>{esc(role_name(role, lang))} '
+        f'<span class="username" translate="no">{esc(user.get("username"))}</span></span>'
+        '<form method="post" action="/logout"><button type="submit" class="btn link">'
         f"{esc(WORDS['logout'][en])}</button></form></div></nav>"
     )

@@ -220,7 +220,7 @@ def render_case_list(
     pager = []
     if page > 1:
         pager.append(f'<a class="btn secondary" href="{esc(page_link(page - 1))}">{w["prev"]}</a>')
-    pager.append(f'<span>{esc(w["page"].replace("{p}", str(page)))}</span>')
+    pager.append(f"<span>{esc(w['page'].replace('{p}', str(page)))}</span>")
     if data["offset"] + len(data["items"]) < data["total"]:
         pager.append(f'<a class="btn secondary" href="{esc(page_link(page + 1))}">{w["next"]}</a>')
     shown = w["shown"].replace("{n}", str(data["total"])).replace("{m}", str(len(data["items"])))
@@ -280,7 +280,7 @@ ADMIN_TOOLS: tuple[tuple[str, str, str], ...] = (
     ("用户与角色", "新增工作人员账号，设置角色与辖区", "shudi users add"),
     ("公开联系人", "各区域、单位的联系人与电话", "shudi contacts set"),
     ("封禁", "恶意上报的手机号、IP 地址封禁与解除", "shudi bans add / list / lift"),
-    ("边界图层", "导入、校验、启用行政区划与网格图层", "shudi boundaries import / check / activate"),
+    ("边界图层", "导入、校验、启用行政区划图层", "shudi boundaries import / check / activate"),
     ("联席会议", "准备月度会议议程、导出", "shudi meetings prepare / show"),
     ("审计日志", "核验防篡改审计日志", "shudi audit status / verify"),
 )
