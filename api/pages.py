@@ -18,11 +18,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Connection
 
-from accounts.exceptions import Forbidden
+from accounts.exceptions import Forbidden, NotAuthenticated
 from accounts.models import Role
-from accounts.router import CurrentPrincipal, page_principal
+from accounts.router import CurrentPrincipal, current_principal, page_principal
 from accounts.service import Principal
-from incidents import feeds
+from incidents import feeds, intake
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
 from incidents.workflow import BY_ACTION, weight
@@ -96,15 +96,31 @@ def _page(html: str, basemap: Basemap | None = None, status_code: int = 200) -> 
     )
 
 
+def _staff(request: Request, conn: Connection) -> dict[str, Any] | None:
+    """The logged-in staff member filing from the field, with the channel their reports go
+    through (``None`` when nobody is logged in: a resident)."""
+    try:
+        principal = current_principal(request, conn)
+    except NotAuthenticated:
+        return None
+    return {
+        "username": principal.username,
+        "role": principal.role.value,
+        "channel": intake.staff_channel(principal.role),
+    }
+
+
 @router.get("/report", response_class=HTMLResponse)
-def report_page(conn: Conn, lang: Lang = None) -> HTMLResponse:
-    """Report a problem: pin, type, details, one submission."""
+def report_page(request: Request, conn: Conn, lang: Lang = None) -> HTMLResponse:
+    """Report a problem: pin, type, details, one submission. A logged-in staff member files
+    through their own channel (a community worker's patrol, a property company's …)."""
     basemap = current_basemap()
     html = pages.render_report(
         types=catalog.list_types(conn, reportable=True),
         boundaries=boundaries(conn),
         basemap=basemap,
         lang=pages.lang_of(lang),
+        staff=_staff(request, conn),
     )
     return _page(html, basemap)
 

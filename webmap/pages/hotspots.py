@@ -23,6 +23,7 @@ from webmap.pages.common import (
     pick,
     plain_page,
 )
+from webmap.pages.nav import nav_bar
 
 PATH = "/map/hotspots"
 API = "/api/v1/hotspots"
@@ -123,9 +124,7 @@ def _body(
    aria-controls="sheet-body"><span aria-hidden="true"></span>{esc(w["close"])}</button>
  <div id="sheet-body" class="sheet-body">
   <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch(PATH, lang)}</header>
-  <div class="who"><span>{esc(user.get("username"))}</span>
-   <form method="post" action="/logout"><button type="submit" class="btn link">
-   {esc(w["logout"])}</button></form></div>
+  {nav_bar(user, "hotspots", lang)}
   <form id="hs-form" class="filters">
    <label>{esc(w["method"])} <select id="hs-method">{choices["methods"]}</select></label>
    <label>{esc(w["grid"])} <select id="hs-grid">{choices["grids"]}</select></label>
@@ -209,7 +208,7 @@ def render_hotspots_forbidden(*, user: Mapping[str, Any], lang: str = "zh") -> s
     """The answer to a logged-in user whose role may not open the hot-spot map (403)."""
     w = pick(TEXTS, lang) | common_texts(lang)
     hint = w["forbidden_hint"].replace("{user}", str(user.get("username") or ""))
-    body = f"""<main>
+    body = f"""{nav_bar(user, None, lang)}<main class="workbench" id="main">
 <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch(PATH, lang)}</header>
 <section class="card error" role="alert"><p class="error-title">{esc(w["forbidden"])}</p>
 <p class="hint">{esc(hint)}</p></section>
