@@ -310,7 +310,7 @@ def render_admin_home(*, user: Mapping[str, Any], counts: Mapping[str, int]) -> 
         if k in counts
     )
     tools = "".join(
-        f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td><code>{esc(c)}</code></td></tr>"
+        f"<tr><td>{esc(a)}</td><td>{esc(b)}</td><td><code translate='no'>{esc(c)}</code></td></tr>"
         for a, b, c in ADMIN_TOOLS
     )
     body = f"""{nav_bar(user, "admin", "zh")}
