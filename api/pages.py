@@ -266,6 +266,7 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
         html = case_page_view.render_case_not_found(case_id=case_id, lang=language, user=user)
         return _page(html, None, 404)
     en = language == "en"
+    basemap = current_basemap()
     html = case_page_view.render_case(
         case,
         events=history,
@@ -290,5 +291,6 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
         user={"username": principal.username, "role": principal.role.value},
         lang=language,
         event_labels={a: t.summary for a, t in BY_ACTION.items()},
+        basemap=basemap,
     )
-    return _page(html)
+    return _page(html, basemap)

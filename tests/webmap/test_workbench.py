@@ -414,3 +414,48 @@ def test_a_community_worker_reports_through_the_staff_channel(
     assert m, href
     filed = case(server, int(m.group(1)))
     assert filed["channel"] == "patrol_community" and filed["description"] == "巡查发现楼顶加建"
+
+
+DRAG_JS = """([lon, lat]) => {
+  const m = Shudi.caseMap, pin = Shudi.casePin.marker.getLatLng();
+  const to = L.latLng(Shudi.onMap({lon, lat, crs: 'wgs84'}));
+  m.fitBounds(L.latLngBounds([pin, to]), {padding: [40, 40], animate: false});
+  const r = m.getContainer().getBoundingClientRect();
+  const a = m.latLngToContainerPoint(pin), b = m.latLngToContainerPoint(to);
+  return [a.x + r.left, a.y + r.top, b.x + r.left, b.y + r.top];
+}"""
+
+
+def test_dispatcher_drags_the_pin_and_previews_the_new_handler(
+    server: str, browser_page: Any, screenshot: Shot
+) -> None:
+    kind = a_type(server, agency="urban_management", scope="enforcement")
+    cid = report(server, IN_P111, kind)  # filed in 甲街道 (T1) by mistake: it is in 乙镇 (T2)
+    route = httpx.get(
+        f"{server}/api/v1/route", params={"lon": IN_T2[0], "lat": IN_T2[1], "type": kind}
+    ).json()
+    page = browser_page
+    log_in(page, server, "dispatcher")
+    page.goto(f"{server}/cases/{cid}")
+    page.wait_for_function("() => Shudi.casePin && document.querySelector('path.area-town')")
+    x0, y0, x1, y1 = page.evaluate(DRAG_JS, list(IN_T2))
+    page.mouse.move(x0, y0 - 20)  # the marker icon's body, above its tip
+    page.mouse.down()
+    page.mouse.move((x0 + x1) / 2, (y0 + y1) / 2 - 20, steps=8)
+    page.mouse.move(x1, y1 - 20, steps=8)
+    page.mouse.up()
+    page.wait_for_selector('[data-testid="move-preview-facts"]')
+    preview = page.inner_text('[data-testid="move-preview"]')
+    assert route["territory"]["town"]["name"] in preview  # 乙镇, as the routing API says
+    assert route["handler"]["name"] in preview and "保存前预览" in preview
+    assert case(server, cid)["town_code"] == "T1"  # nothing saved yet
+    assert untranslated(page) == []
+    screenshot(page, "case-drag-preview")
+    page.click('[data-testid="action-correct_location"] button[type="submit"]')
+    page.wait_for_function(
+        "() => Number(document.querySelector('[data-testid=case]').dataset.version) > 1"
+    )
+    moved = case(server, cid)
+    assert moved["town_code"] == "T2" and moved["lon"] == pytest.approx(IN_T2[0], abs=3e-4)
+    assert moved["lat"] == pytest.approx(IN_T2[1], abs=3e-4)
+    assert "更正位置" in page.inner_text('[data-testid="events"]')

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from webmap.basemaps import Basemap
 from webmap.pages.common import (
     common_texts,
     esc,
@@ -26,6 +27,7 @@ from webmap.pages.nav import home_of, nav_bar, role_name
 from webmap.pages.track import ACTIONS, OUTCOME, STATUS
 
 PATH = "/cases/{id}"
+VENDOR = "/static/vendor/leaflet@1.9.3/dist"  # served locally (webmap.assets)
 
 #: Events that are not workflow actions (their Chinese names; workflow actions are named by
 #: the workflow table's summaries, handed in).
@@ -101,6 +103,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "confirm_yes": ("确定", "Yes, go ahead"),
     "confirm_no": ("取消", "Cancel"),
     "hidden": ("已对公众隐藏", "Hidden from the public"),
+    "map": ("位置与属地", "Place and territory"),
+    "map_pin": ("案件位置", "The case's position"),
+    "drag_hint": (
+        "位置有误时，拖动定位点到正确位置，核对新的属地和承办单位后，在“更正位置”中保存。",
+        "If the place is wrong, drag the pin, check the new territory and handler, then save "
+        "with “correct location”.",
+    ),
+    "move_hint": ("保存前预览：更正后将由以下单位办理", "Preview: after saving, the case goes to"),
+    "new_place": ("新属地", "New territory"),
+    "new_handler": ("新承办单位", "New handler"),
     "stale": ("案件已被他人更新，请刷新页面后重试", "The case has changed: reload the page"),
     "reload": ("刷新", "Reload"),
     "not_found": ("没有这个案件", "No such case"),
@@ -251,11 +263,13 @@ def render_case(
     lang: str = "zh",
     now: datetime | None = None,
     event_labels: Mapping[str, str] | None = None,
+    basemap: Basemap | None = None,
 ) -> str:
     """One case for a staff user. ``actions`` are the allowed ones (``action``, ``summary``,
     ``requires``, ``weight``: primary, secondary or destructive); ``agencies`` and ``types``
     map codes to names (the forms' choices: ``types`` are the reportable ones);
-    ``event_labels`` names workflow actions for the history."""
+    ``event_labels`` names workflow actions for the history; ``basemap`` draws the case's map
+    (with a draggable pin when ``correct_location`` is among the actions)."""
     w = pick(TEXTS, lang) | common_texts(lang)
     now = now or datetime.now(UTC)
     cid = case["id"]
@@ -335,6 +349,7 @@ def render_case(
 <header class="sheet-head"><h1>{esc(title)} <small>{esc(case.get("tracking_code"))}</small></h1>
 {lang_switch(path, lang)}</header>{hidden}
 <section class="card"><dl class="facts" data-testid="case-facts">{facts}</dl></section>
+{_map_card(case, actions, w, basemap)}
 <section class="card"><h2>{esc(w["routing"])}</h2><ul>{reasons}</ul>
 {f"<p>{esc(w['participants'])}：{esc(participants)}</p>" if participants else ""}
 {f"<h3>{esc(w['tasks'])}</h3><ul>{tasks}</ul>" if tasks else ""}
@@ -357,10 +372,70 @@ def render_case(
                 "version": case["version"],
                 "transitions": f"/api/v1/cases/{cid}/transitions",
                 "home": home_of(str(user.get("role"))),
+                "caseMap": _map_config(case, actions, basemap),
+                "crs": basemap.coordinate_system.value if basemap else "wgs84",
             },
         )
     }"""
-    return plain_page(lang=lang, title=title, body=body, scripts=["common", "case"])
+    page = plain_page(
+        lang=lang,
+        title=title,
+        body=body,
+        scripts=["common", "case", "case_map"] if basemap else ["common", "case"],
+    )
+    return page.replace("</head>", LEAFLET + "</head>", 1) if basemap else page
+
+
+LEAFLET = (
+    f'<link rel="stylesheet" href="{VENDOR}/leaflet.css">\n'
+    f'<script src="{VENDOR}/leaflet.js"></script>\n'
+)
+
+
+def _map_config(
+    case: Mapping[str, Any], actions: Sequence[Mapping[str, Any]], basemap: Basemap | None
+) -> dict[str, Any] | None:
+    """What ``static/case_map.js`` draws: the basemap's tiles, the case's WGS-84 position,
+    whether the pin may be dragged (the user may correct the location) and the case's type
+    (the preview routes it)."""
+    if basemap is None:
+        return None
+    return {
+        "tiles": [
+            {
+                "url": tl.url,
+                "attribution": tl.attribution,
+                "subdomains": tl.subdomains,
+                "maxNativeZoom": tl.max_native_zoom,
+            }
+            for tl in basemap.layers
+        ],
+        "minZoom": basemap.min_zoom,
+        "maxZoom": basemap.max_zoom,
+        "lon": case["lon"],
+        "lat": case["lat"],
+        "typeCode": case.get("type_code"),
+        "canMove": any(a["action"] == "correct_location" for a in actions),
+    }
+
+
+def _map_card(
+    case: Mapping[str, Any],
+    actions: Sequence[Mapping[str, Any]],
+    w: Mapping[str, str],
+    basemap: Basemap | None,
+) -> str:
+    if basemap is None:
+        return ""
+    movable = any(a["action"] == "correct_location" for a in actions)
+    hint = f'<p class="hint">{esc(w["drag_hint"])}</p>' if movable else ""
+    return (
+        f'<section class="card"><h2>{esc(w["map"])}</h2>{hint}'
+        f'<div id="case-map" class="case-map" data-testid="case-map" role="region" '
+        f'aria-label="{esc(w["map"])}"></div>'
+        '<div id="move-preview" class="move-preview" data-testid="move-preview" '
+        'aria-live="polite" hidden></div></section>'
+    )
 
 
 def render_case_not_found(
