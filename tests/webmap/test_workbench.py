@@ -380,6 +380,13 @@ def test_planner_and_admin_land_on_their_pages(
     assert "用户" in home.inner_text() and "命令行管理" in home.inner_text()
     assert untranslated(page) == []
     screenshot(page, "home-admin")
+    # Keyboard focus is visible: the first Tab lands on the menu, outlined.
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "() => { const e = document.activeElement, s = getComputedStyle(e);"
+        " return [e.closest('nav') !== null, s.outlineStyle, parseFloat(s.outlineWidth)]; }"
+    )
+    assert focused[0] and focused[1] != "none" and focused[2] >= 2
     page.click('[data-testid="nav"] a[data-page="assessment"]')
     page.wait_for_url("**/assessment")
     assert "北京时间" in page.inner_text("main")
