@@ -285,7 +285,7 @@ def test_field_roles_open_a_case_from_their_work_list_and_act(
     before = sum(1 for t in case(server, joint)["tasks"] if t["done"])
     page.click('[data-testid="action-complete_task"] button[type="submit"]')
     page.wait_for_function(
-        "v => Number(document.querySelector('[data-testid=case]').dataset.version) > v",
+        "v => Number(document.querySelector('[data-testid=case]')?.dataset.version) > v",
         arg=int(page.locator('[data-testid="case"]').get_attribute("data-version") or 0),
     )
     assert sum(1 for t in case(server, joint)["tasks"] if t["done"]) == before + 1
@@ -460,7 +460,7 @@ def test_dispatcher_drags_the_pin_and_previews_the_new_handler(
     screenshot(page, "case-drag-preview")
     page.click('[data-testid="action-correct_location"] button[type="submit"]')
     page.wait_for_function(
-        "() => Number(document.querySelector('[data-testid=case]').dataset.version) > 1"
+        "() => Number(document.querySelector('[data-testid=case]')?.dataset.version) > 1"
     )
     moved = case(server, cid)
     assert moved["town_code"] == "T2" and moved["lon"] == pytest.approx(IN_T2[0], abs=3e-4)
