@@ -19,8 +19,8 @@ from webmap.pages.track import STATUS
 TEXTS: dict[str, tuple[str, str]] = {
     "work": ("我的待办", "My work"),
     "work_hint": (
-        "等待您或本单位处理的案件，超期的排在最前。",
-        "Cases waiting for you or your unit, overdue first.",
+        "等待您或本单位处理的案件，超期的排在最前。时间均为北京时间。",
+        "Cases waiting for you or your unit, overdue first. Times are Beijing time.",
     ),
     "all": ("全部", "All"),
     "new": ("新上报", "New"),
@@ -38,8 +38,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "shown": ("共{n}件，显示{m}件", "{n} in all, {m} shown"),
     "cases": ("案件列表", "Cases"),
     "cases_hint": (
-        "您可查看的全部案件，按办理期限排序。",
-        "Every case you may see, by deadline.",
+        "您可查看的全部案件，按办理期限排序。时间均为北京时间。",
+        "Every case you may see, by deadline. Times are Beijing time.",
     ),
     "status": ("状态", "Status"),
     "open_only": ("未结案件", "Open cases"),
