@@ -200,3 +200,11 @@ def api_key_name(conn: Connection, *, key: str) -> str | None:
         text("SELECT name FROM api_key WHERE key_hash = :h AND NOT revoked"), {"h": _sha(key)}
     ).first()
     return row.name if row else None
+
+
+def user_counts(conn: Connection) -> dict[str, int]:
+    """How many staff accounts there are, and how many are active (the admin's home)."""
+    row = conn.execute(
+        text("SELECT count(*) AS users, count(*) FILTER (WHERE active) AS active FROM app_user")
+    ).one()
+    return {"users": int(row.users), "active_users": int(row.active)}

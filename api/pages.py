@@ -18,14 +18,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Connection
 
-from accounts.exceptions import Forbidden
+from accounts.exceptions import Forbidden, NotAuthenticated
 from accounts.models import Role
-from accounts.router import CurrentPrincipal, page_principal
+from accounts.router import CurrentPrincipal, current_principal, page_principal
 from accounts.service import Principal
-from incidents import feeds
+from incidents import feeds, intake
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
-from incidents.workflow import BY_ACTION
+from incidents.workflow import BY_ACTION, weight
 from jurisdictions import catalog, directory, service
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
 from shudi.database import db_connection
@@ -96,15 +96,31 @@ def _page(html: str, basemap: Basemap | None = None, status_code: int = 200) -> 
     )
 
 
+def _staff(request: Request, conn: Connection) -> dict[str, Any] | None:
+    """The logged-in staff member filing from the field, with the channel their reports go
+    through (``None`` when nobody is logged in: a resident)."""
+    try:
+        principal = current_principal(request, conn)
+    except NotAuthenticated:
+        return None
+    return {
+        "username": principal.username,
+        "role": principal.role.value,
+        "channel": intake.staff_channel(principal.role),
+    }
+
+
 @router.get("/report", response_class=HTMLResponse)
-def report_page(conn: Conn, lang: Lang = None) -> HTMLResponse:
-    """Report a problem: pin, type, details, one submission."""
+def report_page(request: Request, conn: Conn, lang: Lang = None) -> HTMLResponse:
+    """Report a problem: pin, type, details, one submission. A logged-in staff member files
+    through their own channel (a community worker's patrol, a property company's …)."""
     basemap = current_basemap()
     html = pages.render_report(
         types=catalog.list_types(conn, reportable=True),
         boundaries=boundaries(conn),
         basemap=basemap,
         lang=pages.lang_of(lang),
+        staff=_staff(request, conn),
     )
     return _page(html, basemap)
 
@@ -246,10 +262,11 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
         history = cases.events(conn, case_id=case_id, principal=principal)
         photos = cases.photos(conn, case_id=case_id, principal=principal)
     except CaseNotFound:
-        return _page(
-            case_page_view.render_case_not_found(case_id=case_id, lang=language), None, 404
-        )
+        user = {"username": principal.username, "role": principal.role.value}
+        html = case_page_view.render_case_not_found(case_id=case_id, lang=language, user=user)
+        return _page(html, None, 404)
     en = language == "en"
+    basemap = current_basemap()
     html = case_page_view.render_case(
         case,
         events=history,
@@ -260,6 +277,7 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
                 "summary": BY_ACTION[a].summary,
                 "requires": BY_ACTION[a].requires,
                 "public": BY_ACTION[a].public,
+                "weight": weight(a),
             }
             for a in case["allowed_actions"]
         ],
@@ -267,11 +285,13 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
             str(a["code"]): str((en and a.get("name_en")) or a.get("name_zh") or a["code"])
             for a in catalog.list_agencies(conn)
         },
-        types={
+        types={  # the type-correction picker: problems a report may name, not duties
             str(t["code"]): str((en and t.get("name_en")) or t.get("name_zh") or t["code"])
-            for t in catalog.list_types(conn)
+            for t in catalog.list_types(conn, reportable=True)
         },
         user={"username": principal.username, "role": principal.role.value},
         lang=language,
+        event_labels={a: t.summary for a, t in BY_ACTION.items()},
+        basemap=basemap,
     )
-    return _page(html)
+    return _page(html, basemap)

@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from assessment.queries import HOUR_BINS
 from documents.model import Block, Chart, Document, Heading, Paragraph, Table
+from shudi.clock import beijing_text
 
 API = "/api/v1/assessment"
 
@@ -181,7 +182,7 @@ def build_document(
     blocks: list[Block] = [
         Paragraph(
             "数据截至 "
-            + str(result["as_of"])[:16]
+            + beijing_text(result["as_of"], label=True)
             + "。按期办结率 = 按期办结 / 应办结；返工率 = 返工 / 曾办结；满意率 = 满意 / 已评价。"
             "各项数字均由案件事件计算，可按单位与指标列出案件编号复核。"
         )
@@ -198,8 +199,8 @@ def build_document(
         stage_table(units),
         Heading("指标定义"),
         Table(
-            ["指标", "名称", "定义"],
-            [[k, zh, d] for k, (zh, d) in DEFINITIONS.items()],
+            ["指标", "定义"],  # by name: the API's field names are in docs/assessment.md
+            [[zh, d] for zh, d in DEFINITIONS.values()],
             title="指标定义",
         ),
     ]

@@ -9,6 +9,7 @@ from typing import Any
 
 from documents import charts
 from documents.model import Chart, Document, Heading, Paragraph, Table
+from shudi.clock import beijing_text
 
 CSS = """
 body { font-family: "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;
@@ -32,7 +33,7 @@ def _cell(value: object) -> str:
         text = f"{value:.4g}" if isinstance(value, float) else str(value)
         return f'<td class="num">{text}</td>'
     if isinstance(value, datetime):
-        return f"<td>{value.strftime('%Y-%m-%d %H:%M')}</td>"
+        return f"<td>{beijing_text(value)}</td>"
     if isinstance(value, date):
         return f"<td>{value.isoformat()}</td>"
     return f"<td>{escape(str(value))}</td>"

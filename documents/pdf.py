@@ -20,6 +20,7 @@ from reportlab.platypus import Paragraph as Para
 
 from documents import charts
 from documents.model import Block, Chart, Document, Heading, Paragraph, Table
+from shudi.clock import beijing_text
 
 FONT = "WenQuanYiZenHei"
 MARGIN = 15 * mm
@@ -49,7 +50,7 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return beijing_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float):

@@ -12,6 +12,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from documents.model import Document, Heading, Paragraph, Table
+from shudi.clock import beijing
 
 MAX_SHEET_NAME = 31
 BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
@@ -33,7 +34,7 @@ def _sheet_name(title: str, taken: set[str]) -> str:
 def _value(value: object) -> object:
     """What openpyxl stores natively: numbers, dates, text (aware datetimes become naive)."""
     if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.replace(tzinfo=None)
+        return beijing(value).replace(tzinfo=None)  # Beijing wall time, as people read it
     if value is None or isinstance(value, int | float | date | str | bool):
         return value
     return str(value)

@@ -118,3 +118,42 @@ LIMITED_FIELDS = (
 def limited_view(p: Principal, case: Mapping[str, Any]) -> bool:
     """Does ``p`` see only :data:`LIMITED_FIELDS` of this case (a company, not its matter)?"""
     return p.role is Role.property_company and case["scope"] != "property_service"
+
+
+#: SQL: the case ``c`` waits for this principal's own unit — it handles it, or holds an open
+#: joint-enforcement task of it (as :func:`relations` gives ``handler``/``task_party``).
+MINE: dict[Role, Callable[[Principal], tuple[str, dict[str, Any]]]] = {
+    Role.agency_officer: lambda p: (
+        """((c.handler_party = :m_agency
+             AND (CAST(:m_unit AS text) IS NULL OR c.handler_unit_code = :m_unit))
+            OR EXISTS (SELECT 1 FROM case_task t WHERE t.case_id = c.id AND NOT t.done
+                       AND t.party = :m_agency
+                       AND (CAST(:m_unit AS text) IS NULL OR t.unit_code = :m_unit)))""",
+        {"m_agency": p.agency, "m_unit": p.agency_unit},
+    ),
+    Role.town_coordinator: lambda p: (
+        "(c.town_code = :m_town AND (c.handler_party = 'town_government' OR c.status = 'joint'))",
+        {"m_town": p.town_code},
+    ),
+    Role.community_worker: lambda p: (
+        "(c.handler_party = 'community_committee' AND c.community_code = :m_community)",
+        {"m_community": p.community_code},
+    ),
+    Role.property_company: lambda p: (
+        "(c.handler_party = 'property_company' AND c.property_company = :m_company)",
+        {"m_company": p.company},
+    ),
+}
+
+
+def mine(principal: Principal) -> tuple[str, dict[str, Any]]:
+    """The SQL condition: ``c`` is this principal's unit's to handle (FALSE for roles that
+    handle nothing themselves)."""
+    check = MINE.get(principal.role)
+    return check(principal) if check else ("FALSE", {})
+
+
+#: Roles that verify resolved cases (the ``verify`` action's ``dispatcher``/``community``).
+VERIFIERS = frozenset({Role.dispatcher, Role.community_worker})
+#: Roles that watch every new report they can see (not only those routed to their unit).
+WATCH_NEW = frozenset({Role.dispatcher, Role.town_coordinator, Role.community_worker})

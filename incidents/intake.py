@@ -39,6 +39,15 @@ CHANNELS: dict[str, frozenset[Role | None]] = {
 }
 
 
+def staff_channel(role: Role) -> str | None:
+    """The channel a logged-in staff member of ``role`` files through (None: no channel —
+    such an account may not file reports)."""
+    for channel, roles in CHANNELS.items():
+        if role in roles:
+            return channel
+    return None
+
+
 @dataclass
 class Report:
     """What a report says, in the reporter's coordinate system."""

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -210,6 +210,10 @@ def list_cases(
     bbox: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
+    order: Annotated[
+        Literal["due", "newest"],
+        Query(description="`due`: soonest deadline first; `newest`: latest reported first."),
+    ] = "due",
 ) -> Response:
     """Cases this principal may see, filtered and paged (at most 500 a page)."""
     return _json(
@@ -227,6 +231,7 @@ def list_cases(
             bbox=parse_bbox(bbox) if bbox else None,
             limit=limit,
             offset=offset,
+            order=order,
         )
     )
 

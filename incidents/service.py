@@ -99,7 +99,7 @@ def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[st
     tasks = _tasks(conn, case_id)
     rel = access.relations(principal, case, tasks)
     case["tasks"] = tasks
-    case["allowed_actions"] = allowed_actions(case["status"], rel)
+    case["allowed_actions"] = allowed_actions(case["status"], rel, case)
     if disclosure.may_see_reporters(conn, principal=principal, case=case, relations=rel):
         case["reporters"] = privacy.reporters(conn, case_id=case_id, principal=principal)
     else:
@@ -134,6 +134,8 @@ def photo(
     return bytes(row.content), str(row.mime)
 
 
+#: The orders of :func:`list_cases`.
+LIST_ORDERS = {"due": "c.due_at NULLS LAST, c.id", "newest": "c.created_at DESC, c.id DESC"}
 #: Lists count their matches up to this many (``total_capped`` says when there are more).
 TOTAL_CAP = 10_000
 
@@ -153,8 +155,12 @@ def list_cases(
     bbox: tuple[float, float, float, float] | None = None,
     limit: int = 100,
     offset: int = 0,
+    order: str = "due",
 ) -> dict[str, Any]:
-    """Visible cases, filtered, oldest deadline first; a page and the total."""
+    """Visible cases, filtered, a page and the total: by deadline (soonest first), or with
+    ``order="newest"`` the latest reported first (the dispatcher's queue of new cases)."""
+    if order not in LIST_ORDERS:
+        raise ValueError(f"unknown order {order!r}; one of {', '.join(LIST_ORDERS)}")
     where, params = access.visibility(principal)
     xmin, ymin, xmax, ymax = bbox or (None, None, None, None)
     filters = f"""{where}
@@ -191,7 +197,7 @@ def list_cases(
         conn.execute(
             text(f"""SELECT {CASE_FIELDS} FROM case_file c
                  JOIN violation_type vt ON vt.code = c.type_code WHERE {filters}
-                 ORDER BY c.due_at NULLS LAST, c.id LIMIT :limit OFFSET :offset"""),
+                 ORDER BY {LIST_ORDERS[order]} LIMIT :limit OFFSET :offset"""),
             params | {"limit": limit, "offset": offset},
         )
         .mappings()

@@ -6,7 +6,9 @@ may take it. Relations (``dispatcher``, ``handler``, ``task_party``, ``town``, `
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from incidents.models import OPEN_STATUSES, STATUSES
 
@@ -196,6 +198,40 @@ TABLE: tuple[Transition, ...] = (
 BY_ACTION: dict[str, Transition] = {t.action: t for t in TABLE}
 
 
-def allowed_actions(status: str, relations: frozenset[str] | set[str]) -> list[str]:
-    """The actions these relations may take on a case in ``status``."""
-    return [t.action for t in TABLE if status in t.sources and t.who & relations]
+#: Actions that depend on more of the case than its status (the row's effect refuses them
+#: otherwise): hiding a hidden case, showing one never hidden.
+GUARDS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+    "hide": lambda case: not case.get("hidden"),
+    "unhide": lambda case: bool(case.get("hidden")),
+}
+
+#: How pages present an action: the usual next step (``primary``), one that ends, discards or
+#: undoes work (``destructive``: asked to confirm), or else ``secondary`` — so an action added
+#: to the table shows up as a secondary one without more ado.
+PRIMARY = frozenset({"accept", "dispatch", "start", "resolve", "verify", "resume", "complete_task"})
+DESTRUCTIVE = frozenset({"reject", "merge", "hide", "fail_verification", "reopen", "dispute"})
+
+
+def weight(action: str) -> str:
+    """``primary``, ``secondary`` or ``destructive``."""
+    if action in PRIMARY:
+        return "primary"
+    return "destructive" if action in DESTRUCTIVE else "secondary"
+
+
+def allowed_actions(
+    status: str, relations: frozenset[str] | set[str], case: Mapping[str, Any] | None = None
+) -> list[str]:
+    """The actions these relations may take on a case in ``status`` (and, given the
+    ``case``, that its :data:`GUARDS` allow)."""
+    return [
+        t.action
+        for t in TABLE
+        if status in t.sources
+        and t.who & relations
+        and (case is None or GUARDS.get(t.action, _always)(case))
+    ]
+
+
+def _always(case: Mapping[str, Any]) -> bool:
+    return True

@@ -278,3 +278,21 @@ def layer_geojson(
             LAYER_FEATURES, params | {"tol": simplify_tolerance(zoom), "cap": cap}
         ).scalar_one()
     )
+
+
+AREA_NAMES = text("""
+SELECT b.code, b.name FROM boundary b
+WHERE b.generation_id = ANY(CAST(:gens AS int[])) AND b.layer = ANY(CAST(:layers AS text[]))
+""")
+
+
+def area_names(
+    conn: Connection, *, layers: tuple[str, ...] = ("town", "community")
+) -> dict[str, str]:
+    """Code → name of the active areas of ``layers`` (for lists that show places by name)."""
+    active = generations_at(conn)
+    gens = [active[k] for k in layers if k in active]
+    if not gens:
+        return {}
+    rows = conn.execute(AREA_NAMES, {"gens": gens, "layers": list(layers)})
+    return {str(r.code): str(r.name) for r in rows}

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from documents.model import Block, Chart, Document, Heading, Paragraph, Table
-from meetings.agenda import TZ
+from shudi.clock import beijing_text
 
 KIND_ZH = {
     "action_followup": "决定事项跟进",
@@ -81,8 +81,7 @@ def meeting_document(meeting: dict[str, Any]) -> Document:
         Paragraph(
             f"召开日期：{meeting['held_on']}"
             if held
-            else f"议程依据 {meeting['as_of'].astimezone(TZ):%Y-%m-%d %H:%M}（北京时间）"
-            "的案件数据生成，尚未召开。"
+            else f"议程依据 {beijing_text(meeting['as_of'], label=True)} 的案件数据生成，尚未召开。"
         )
     ]
     if meeting["attendees"]:

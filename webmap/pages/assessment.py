@@ -13,6 +13,7 @@ from branca.element import Element
 
 from webmap.basemaps import Basemap, new_map, render_page
 from webmap.pages.common import FALLBACK_CENTER, esc, plain_page
+from webmap.pages.nav import home_of, nav_bar, role_name
 
 PATH = "/assessment"
 MAP_PATH = "/assessment/map"
@@ -30,7 +31,14 @@ STATES: dict[str, tuple[str, str]] = {
 STYLE = """
 .plain main.dash { max-width: 1400px; margin: 0 auto; padding: 1em; }
 .dash .who { display: flex; gap: 1em; align-items: center; }
-.dash table { border-collapse: collapse; width: 100%; font-size: 13px; margin: .5em 0 1.5em; }
+.dash table { border-collapse: collapse; width: 100%; font-size: 13px; margin: .5em 0 1.5em;
+  display: block; overflow-x: auto; max-width: 100%; }
+.dash { overflow-wrap: anywhere; }
+.dash figure { margin: 1em 0; max-width: 100%; overflow-x: auto; }
+.dash input[type=date] { max-width: 100%; }
+@media (max-width: 600px) {
+  .plain main.dash { padding: .5em; } .dash iframe.casemap { height: 360px; }
+}
 .dash th, .dash td { border: 1px solid #c5ccd3; padding: 3px 5px; vertical-align: top; }
 .dash th { background: #e8eef5; text-align: left; } .dash td.num { text-align: right; }
 .dash caption { text-align: left; font-weight: bold; padding: .3em 0; }
@@ -52,11 +60,8 @@ def render_dashboard(
 ) -> str:
     """The dashboard: a period form, the downloads, the document's HTML, the case map."""
     links = "".join(f'<a href="{esc(url)}">{esc(label)}</a>' for label, url in downloads.items())
-    body = f"""<main class="dash">
+    body = f"""{nav_bar(user, "assessment", "zh")}<main class="dash" id="main">
 <style>{STYLE}</style>
-<div class="who"><span>{esc(user.get("username"))}</span>
- <form method="post" action="/logout"><button type="submit" class="btn link">退出</button></form>
-</div>
 <form class="period" method="get" action="{PATH}">
  <label>起始日期 <input type="date" name="from" value="{esc(first)}" required></label>
  <label>截止日期 <input type="date" name="to" value="{esc(last)}" required></label>
@@ -73,9 +78,12 @@ def render_dashboard(
 
 def render_forbidden(*, user: Mapping[str, Any]) -> str:
     """The answer to a logged-in user whose role may not see the assessment (403)."""
-    body = f"""<main class="dash"><h1>无权查看考核</h1>
-<p>考核仅供镇/街道协调员和管理员查看。当前账号：{esc(user.get("username"))}（{esc(user.get("role"))}）。</p>
-<p><a class="btn secondary" href="/login?next={PATH}">使用其他账号登录</a></p></main>"""
+    role = role_name(user.get("role"))
+    body = f"""{nav_bar(user, None, "zh")}<main class="dash" id="main"><h1>无权查看考核</h1>
+<p>考核仅供镇/街道协调员和管理员查看。当前账号：<span translate="no">{esc(user.get("username"))}
+</span>（{esc(role)}）。</p>
+<p><a class="btn primary" href="{esc(home_of(str(user.get("role"))))}">回到我的首页</a>
+<a class="btn secondary" href="/login?next={PATH}">使用其他账号登录</a></p></main>"""
     return plain_page(lang="zh", title="无权查看考核", body=body)
 
 

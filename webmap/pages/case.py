@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from webmap.basemaps import Basemap
 from webmap.pages.common import (
     common_texts,
     esc,
@@ -22,15 +23,43 @@ from webmap.pages.common import (
     pick,
     plain_page,
 )
-from webmap.pages.dispatch import ROLES
+from webmap.pages.nav import home_of, nav_bar, role_name
 from webmap.pages.track import ACTIONS, OUTCOME, STATUS
 
 PATH = "/cases/{id}"
-MAP_ROLES = ("dispatcher", "town_coordinator")  # who may open the dispatch map
+VENDOR = "/static/vendor/leaflet@1.9.3/dist"  # served locally (webmap.assets)
+
+#: Events that are not workflow actions (their Chinese names; workflow actions are named by
+#: the workflow table's summaries, handed in).
+EVENTS: dict[str, tuple[str, str]] = {
+    "meeting_action": ("联席会议决定事项", "A joint meeting's decision"),
+    "meeting_action_done": ("联席会议决定事项已完成", "A joint meeting's decision carried out"),
+    "reminder": ("到期提醒", "Deadline reminder"),
+    "boundary_change": ("边界调整，重新确定属地", "Boundaries changed: territory redone"),
+    "anonymise": ("个人信息按期删除", "Personal data erased on schedule"),
+    "comment": ("备注", "Note"),
+    "correct_location": ("更正位置", "Location corrected"),
+    "correct_type": ("更正问题类型", "Kind of problem corrected"),
+    "request_postpone": ("申请延期", "Postponement requested"),
+    "refused_to_correct": ("当事人拒不改正", "The party refused to correct"),
+    "hide": ("对公众隐藏", "Hidden from the public"),
+    "unhide": ("恢复公开", "Shown to the public again"),
+}
+#: Who acted, when it was no staff user.
+ACTORS: dict[str, tuple[str, str]] = {
+    "resident": ("群众", "resident"),
+    "system": ("系统", "system"),
+    "open311": ("第三方平台", "partner platform"),
+}
+GROUPS: dict[str, tuple[str, str]] = {
+    "primary": ("主要操作", "Next step"),
+    "secondary": ("其他操作", "Other actions"),
+    "destructive": ("需谨慎的操作", "Actions that cannot be undone easily"),
+}
 
 TEXTS: dict[str, tuple[str, str]] = {
     "title": ("案件{n}", "Case {n}"),
-    "back": ("返回调度地图", "Back to the dispatch map"),
+    "back": ("返回首页", "Back to my home page"),
     "type": ("问题类型", "Kind of problem"),
     "status": ("状态", "Status"),
     "address": ("地址", "Address"),
@@ -39,7 +68,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "position": ("位置（WGS-84）", "Position (WGS-84)"),
     "description": ("问题描述", "Description"),
     "channel": ("来源", "Channel"),
-    "created": ("上报时间", "Reported at"),
+    "created": ("上报时间（北京时间）", "Reported at (Beijing time)"),
     "respond_due": ("响应期限", "Respond by"),
     "stop_due": ("制止期限", "Stop by"),
     "due": ("办理期限", "Due"),
@@ -52,7 +81,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "task_done": ("已完成", "done"),
     "task_open": ("未完成", "open"),
     "reporters": ("举报人", "Reporters"),
-    "events": ("办理记录", "History"),
+    "events": ("办理记录（北京时间）", "History (Beijing time)"),
     "photos": ("照片", "Photos"),
     "no_photos": ("无照片", "No photos"),
     "actions": ("可执行操作", "Actions"),
@@ -71,6 +100,23 @@ TEXTS: dict[str, tuple[str, str]] = {
     "lat": ("纬度（WGS-84）", "Latitude (WGS-84)"),
     "type_code": ("正确类型", "Correct kind"),
     "into": ("合并到案件编号", "Merge into case no."),
+    "satisfaction": ("评价", "Rating"),
+    "field": ("补充信息", "Details"),
+    "confirm": ("确认操作", "Confirm"),
+    "confirm_text": ("确定要执行“{action}”吗？", "Really “{action}”?"),
+    "confirm_yes": ("确定", "Yes, go ahead"),
+    "confirm_no": ("取消", "Cancel"),
+    "hidden": ("已对公众隐藏", "Hidden from the public"),
+    "map": ("位置与属地", "Place and territory"),
+    "map_pin": ("案件位置", "The case's position"),
+    "drag_hint": (
+        "位置有误时，拖动定位点到正确位置，核对新的属地和承办单位后，在“更正位置”中保存。",
+        "If the place is wrong, drag the pin, check the new territory and handler, then save "
+        "with “correct location”.",
+    ),
+    "move_hint": ("保存前预览：更正后将由以下单位办理", "Preview: after saving, the case goes to"),
+    "new_place": ("新属地", "New territory"),
+    "new_handler": ("新承办单位", "New handler"),
     "stale": ("案件已被他人更新，请刷新页面后重试", "The case has changed: reload the page"),
     "reload": ("刷新", "Reload"),
     "not_found": ("没有这个案件", "No such case"),
@@ -106,7 +152,7 @@ def _place(case: Mapping[str, Any], routing: Mapping[str, Any]) -> str:
 def _field(name: str, w: Mapping[str, str], choices: Mapping[str, Any], required: bool) -> str:
     """The input of one field an action needs."""
     req = " required" if required else ""
-    label = w.get("type_code" if name == "type" else name, name)
+    label = w.get("type_code" if name == "type" else name, w["field"])
     if name == "note":
         control = f'<textarea name="note" rows="2" maxlength="4000"{req}></textarea>'
     elif name == "public_reply":
@@ -134,29 +180,83 @@ def _action_label(a: Mapping[str, Any], lang: str) -> str:
     return str(a.get("summary") or _label(ACTIONS, name, lang))
 
 
+def _form(a: Mapping[str, Any], w: Mapping[str, str], choices: Mapping[str, Any], lang: str) -> str:
+    requires = tuple(a.get("requires") or ())
+    fields = [_field(n, w, choices, True) for n in requires]
+    if "note" not in requires:
+        fields.append(_field("note", w, choices, False))
+    if a.get("public") and a["action"] not in ("rate", "dispute"):
+        fields.append(_field("public_reply", w, choices, False))
+    weight = str(a.get("weight") or "secondary")
+    cls = {"primary": "primary", "destructive": "danger"}.get(weight, "secondary")
+    confirm = ' data-confirm="1"' if weight == "destructive" else ""
+    return (
+        f'<form class="action card" data-action="{esc(a["action"])}" data-weight="{esc(weight)}"'
+        f'{confirm} data-testid="action-{esc(a["action"])}">{"".join(fields)}'
+        f'<button type="submit" class="btn {cls}">{esc(_action_label(a, lang))}</button>'
+        "</form>"
+    )
+
+
 def _actions(
     actions: Sequence[Mapping[str, Any]],
     w: Mapping[str, str],
     choices: Mapping[str, Any],
     lang: str,
 ) -> str:
+    """The allowed actions in three groups: primary (open), secondary, destructive (each
+    asks for a confirmation before it is sent)."""
     if not actions:
         return f'<p class="hint">{esc(w["no_actions"])}</p>'
-    forms = []
-    for a in actions:
-        requires = tuple(a.get("requires") or ())
-        fields = [_field(n, w, choices, True) for n in requires]
-        if "note" not in requires:
-            fields.append(_field("note", w, choices, False))
-        if a.get("public") and a["action"] not in ("rate", "dispute"):
-            fields.append(_field("public_reply", w, choices, False))
-        forms.append(
-            f'<form class="action card" data-action="{esc(a["action"])}" '
-            f'data-testid="action-{esc(a["action"])}">{"".join(fields)}'
-            f'<button type="submit" class="btn primary">{esc(_action_label(a, lang))}</button>'
-            "</form>"
+    out = []
+    for group in ("primary", "secondary", "destructive"):
+        forms = "".join(
+            _form(a, w, choices, lang)
+            for a in actions
+            if str(a.get("weight") or "secondary") == group
         )
-    return "".join(forms)
+        if forms:
+            title = esc(_label(GROUPS, group, lang))
+            out.append(
+                f'<section class="action-group {group}" data-testid="actions-{group}">'
+                f"<h3>{title}</h3>{forms}</section>"
+            )
+    return "".join(out)
+
+
+def _event_name(action: str, labels: Mapping[str, str], lang: str) -> str:
+    if action in ACTIONS:
+        return _label(ACTIONS, action, lang)
+    if action in EVENTS:
+        return _label(EVENTS, action, lang)
+    return labels.get(action) or _label(EVENTS, "comment", lang)
+
+
+def _actor(e: Mapping[str, Any], lang: str) -> str:
+    """``username（role）`` of the acting user, or who else acted, in the page language."""
+    role = str(e.get("actor_role") or "")
+    if role in ACTORS:
+        return _label(ACTORS, role, lang)
+    label = str(e.get("actor_label") or "")
+    name = label.removesuffix(f" ({role})") if role else label
+    who = role_name(role, lang)
+    return f"{name}（{who}）" if name and who else name or who
+
+
+def _history(events: Sequence[Mapping[str, Any]], labels: Mapping[str, str], lang: str) -> str:
+    return "".join(
+        f"<li><time>{esc(fmt_time(e['at']))}</time> "
+        f"<b>{esc(_event_name(str(e['action']), labels, lang))}</b> "
+        f'<span class="actor" translate="no">{esc(_actor(e, lang))}</span>'
+        + (
+            f" → {esc(_label(STATUS, e['to_status'], lang))}"
+            if e.get("to_status") and e.get("to_status") != e.get("from_status")
+            else ""
+        )
+        + (f'<br><span class="hint">{esc(e["note"])}</span>' if e.get("note") else "")
+        + "</li>"
+        for e in events
+    )
 
 
 def render_case(
@@ -170,9 +270,14 @@ def render_case(
     user: Mapping[str, Any],
     lang: str = "zh",
     now: datetime | None = None,
+    event_labels: Mapping[str, str] | None = None,
+    basemap: Basemap | None = None,
 ) -> str:
     """One case for a staff user. ``actions`` are the allowed ones (``action``, ``summary``,
-    ``requires``); ``agencies`` and ``types`` map codes to names (the forms' choices)."""
+    ``requires``, ``weight``: primary, secondary or destructive); ``agencies`` and ``types``
+    map codes to names (the forms' choices: ``types`` are the reportable ones);
+    ``event_labels`` names workflow actions for the history; ``basemap`` draws the case's map
+    (with a draggable pin when ``correct_location`` is among the actions)."""
     w = pick(TEXTS, lang) | common_texts(lang)
     now = now or datetime.now(UTC)
     cid = case["id"]
@@ -222,14 +327,7 @@ def render_case(
         f"<li>{esc(r.get('contact_name') or '—')} {esc(r.get('phone') or '')}</li>"
         for r in case.get("reporters") or ()
     )
-    history = "".join(
-        f"<li><time>{esc(fmt_time(e['at']))}</time> <b>{esc(_label(ACTIONS, e['action'], lang))}"
-        f"</b> {esc(e.get('actor_label') or e.get('actor_role') or '')}"
-        + (f" → {esc(_label(STATUS, e['to_status'], lang))}" if e.get("to_status") else "")
-        + (f'<br><span class="hint">{esc(e["note"])}</span>' if e.get("note") else "")
-        + "</li>"
-        for e in events
-    )
+    history = _history(events, event_labels or {}, lang)
     pictures = (
         "".join(
             f'<a href="/api/v1/cases/{cid}/photos/{p["id"]}" target="_blank" rel="noopener">'
@@ -251,18 +349,15 @@ def render_case(
             if not t["done"]
         },
     }
-    role = _label(ROLES, user.get("role"), lang)
-    back = ""
-    if user.get("role") in MAP_ROLES:
-        suffix = "?lang=en" if lang == "en" else ""
-        back = f' · <a href="/map/dispatch{suffix}">{esc(w["back"])}</a>'
     path = PATH.replace("{id}", str(cid))
-    body = f"""<main class="case-page" data-testid="case" data-case-id="{esc(cid)}"
+    hidden = f'<p class="badge late">{esc(w["hidden"])}</p>' if case.get("hidden") else ""
+    body = f"""{nav_bar(user, "cases", lang)}
+<main class="case-page" id="main" data-testid="case" data-case-id="{esc(cid)}"
  data-status="{esc(case["status"])}" data-version="{esc(case["version"])}">
 <header class="sheet-head"><h1>{esc(title)} <small>{esc(case.get("tracking_code"))}</small></h1>
-{lang_switch(path, lang)}</header>
-<p class="who">{esc(role)} {esc(user.get("username"))}{back}</p>
+{lang_switch(path, lang)}</header>{hidden}
 <section class="card"><dl class="facts" data-testid="case-facts">{facts}</dl></section>
+{_map_card(case, actions, w, basemap)}
 <section class="card"><h2>{esc(w["routing"])}</h2><ul>{reasons}</ul>
 {f"<p>{esc(w['participants'])}：{esc(participants)}</p>" if participants else ""}
 {f"<h3>{esc(w['tasks'])}</h3><ul>{tasks}</ul>" if tasks else ""}
@@ -284,18 +379,82 @@ def render_case(
                 "caseId": cid,
                 "version": case["version"],
                 "transitions": f"/api/v1/cases/{cid}/transitions",
+                "home": home_of(str(user.get("role"))),
+                "caseMap": _map_config(case, actions, basemap),
+                "crs": basemap.coordinate_system.value if basemap else "wgs84",
             },
         )
     }"""
-    return plain_page(lang=lang, title=title, body=body, scripts=["common", "case"])
+    page = plain_page(
+        lang=lang,
+        title=title,
+        body=body,
+        scripts=["common", "case", "case_map"] if basemap else ["common", "case"],
+    )
+    return page.replace("</head>", LEAFLET + "</head>", 1) if basemap else page
 
 
-def render_case_not_found(*, case_id: int, lang: str = "zh") -> str:
+LEAFLET = (
+    f'<link rel="stylesheet" href="{VENDOR}/leaflet.css">\n'
+    f'<script src="{VENDOR}/leaflet.js"></script>\n'
+)
+
+
+def _map_config(
+    case: Mapping[str, Any], actions: Sequence[Mapping[str, Any]], basemap: Basemap | None
+) -> dict[str, Any] | None:
+    """What ``static/case_map.js`` draws: the basemap's tiles, the case's WGS-84 position,
+    whether the pin may be dragged (the user may correct the location) and the case's type
+    (the preview routes it)."""
+    if basemap is None:
+        return None
+    return {
+        "tiles": [
+            {
+                "url": tl.url,
+                "attribution": tl.attribution,
+                "subdomains": tl.subdomains,
+                "maxNativeZoom": tl.max_native_zoom,
+            }
+            for tl in basemap.layers
+        ],
+        "minZoom": basemap.min_zoom,
+        "maxZoom": basemap.max_zoom,
+        "lon": case["lon"],
+        "lat": case["lat"],
+        "typeCode": case.get("type_code"),
+        "canMove": any(a["action"] == "correct_location" for a in actions),
+    }
+
+
+def _map_card(
+    case: Mapping[str, Any],
+    actions: Sequence[Mapping[str, Any]],
+    w: Mapping[str, str],
+    basemap: Basemap | None,
+) -> str:
+    if basemap is None:
+        return ""
+    movable = any(a["action"] == "correct_location" for a in actions)
+    hint = f'<p class="hint">{esc(w["drag_hint"])}</p>' if movable else ""
+    return (
+        f'<section class="card"><h2>{esc(w["map"])}</h2>{hint}'
+        f'<div id="case-map" class="case-map" data-testid="case-map" role="region" '
+        f'aria-label="{esc(w["map"])}"></div>'
+        '<div id="move-preview" class="move-preview" data-testid="move-preview" '
+        'aria-live="polite" hidden></div></section>'
+    )
+
+
+def render_case_not_found(
+    *, case_id: int, lang: str = "zh", user: Mapping[str, Any] | None = None
+) -> str:
     """The answer for a case that does not exist or that the user may not see (404)."""
     w = pick(TEXTS, lang) | common_texts(lang)
-    body = f"""<main class="case-page">
+    home = home_of(str((user or {}).get("role")))
+    body = f"""{nav_bar(user, None, lang) if user else ""}<main class="case-page" id="main">
 <header class="sheet-head"><h1>{esc(w["title"].replace("{n}", str(case_id)))}</h1></header>
 <section class="card error" role="alert" data-testid="error"><p class="error-title">
 {esc(w["not_found"])}</p><p class="hint">{esc(w["not_found_hint"])}</p></section>
-<p><a class="btn secondary" href="/map/dispatch">{esc(w["back"])}</a></p></main>"""
+<p><a class="btn secondary" href="{esc(home)}">{esc(w["back"])}</a></p></main>"""
     return plain_page(lang=lang, title=w["not_found"], body=body)

@@ -17,16 +17,17 @@ import html
 import json
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any
 
 import folium
 from branca.element import Element, Figure
 
+from shudi.clock import beijing_text
 from webmap.basemaps import Basemap, new_map
 
 STATIC = "/static/pages"
-ASSET_VERSION = "2"  # bump when the files under webmap/pages/static change (browser caches)
+ASSET_VERSION = "6"  # bump when the files under webmap/pages/static change (browser caches)
 LANGS = {"zh": "zh-CN", "en": "en"}
 CHINA_TZ = timezone(timedelta(hours=8), "CST")  # no daylight saving time in China
 FALLBACK_CENTER = (104.0, 35.0, 4)  # lon, lat, zoom: all of China when there are no boundaries
@@ -114,24 +115,17 @@ def lang_switch(path: str, lang: str) -> str:
     other = path if lang == "en" else with_lang(path, "en")
     label = COMMON["switch_lang"][1 if lang == "en" else 0]
     hreflang = "zh-CN" if lang == "en" else "en"
-    return f'<a class="lang" href="{esc(other)}" hreflang="{hreflang}">{esc(label)}</a>'
+    # the label is in the other language, and marked so (screen readers, text checks)
+    return (
+        f'<a class="lang" href="{esc(other)}" hreflang="{hreflang}" lang="{hreflang}">'
+        f"{esc(label)}</a>"
+    )
 
 
 def fmt_time(value: object) -> str:
-    """A timestamp as Beijing time ``YYYY-MM-DD HH:MM`` (empty for ``None``)."""
-    if value is None or value == "":
-        return ""
-    moment = value
-    if isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if not isinstance(moment, datetime):
-        return str(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    """A timestamp as Beijing time ``YYYY-MM-DD HH:MM`` (empty for ``None``): the one rule
+    of :func:`shudi.clock.beijing_text`."""
+    return beijing_text(value)
 
 
 def _head_links(lang: str, title: str) -> str:

@@ -35,6 +35,7 @@ from webmap.pages.common import (
     pick,
     plain_page,
 )
+from webmap.pages.nav import home_of, nav_bar
 from webmap.pages.track import STATUS
 
 PATH = "/map/dispatch"
@@ -43,6 +44,7 @@ FEED = "/api/v1/cases/feed"
 LIST = "/api/v1/cases"
 CASE_PAGE = "/cases/"
 POLL_MS = 2000
+NEW_MAX = 20  # rows of the queue of new reports (the latest first, wherever they are)
 HEAT_DAYS = 30
 LAYER_ZOOM = 14  # boundaries simplified as for this zoom (as the public maps)
 CLOSED = ("closed", "rejected")  # never on the map: the feed's open cases are the others
@@ -66,6 +68,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "overdue_only": ("仅看超期", "Overdue only"),
     "reset": ("清除筛选", "Clear"),
     "in_view": ("视野内{n}件，按办理期限排序", "{n} in view, by deadline"),
+    "new_queue": ("新上报待受理", "New, to accept"),
+    "new_n": ("新上报待受理{n}件，最新的在最前", "{n} new to accept, latest first"),
+    "new_none": ("没有待受理的新上报", "No new report waits"),
     "list_more": ("仅列出前{n}件，放大地图查看更多", "First {n} listed: zoom in for more"),
     "none_in_view": ("当前视野内没有符合条件的案件", "No matching case in view"),
     "legend": ("图例", "Legend"),
@@ -91,6 +96,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The dispatch map is for dispatchers and town coordinators. Logged in as {user} ({role}).",
     ),
     "other_user": ("使用其他账号登录", "Log in as someone else"),
+    "home": ("回到我的首页", "Back to my home page"),
 }
 
 ROLES: dict[str, tuple[str, str]] = {
@@ -243,7 +249,6 @@ def _body(
     towns: Sequence[tuple[str, str]],
     type_options: str,
 ) -> str:
-    role = ROLES.get(str(user.get("role")), ("", ""))[1 if lang == "en" else 0]
     agency_opts = _options(((c, a["name"]) for c, a in agencies.items()), w["all_agencies"])
     return f"""
 <main id="sheet" class="sheet dispatch" aria-label="{esc(w["heading"])}">
@@ -251,11 +256,12 @@ def _body(
    aria-controls="sheet-body"><span aria-hidden="true"></span>{esc(w["close"])}</button>
  <div id="sheet-body" class="sheet-body">
   <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch(PATH, lang)}</header>
-  <div class="who"><span>{esc(role)} {esc(user.get("username"))}</span>
-   <form method="post" action="/logout"><button type="submit" class="btn link">
-   {esc(w["logout"])}</button></form></div>
+  {nav_bar(user, "dispatch", lang)}
   <p id="live" class="live" aria-live="polite"><span class="dot" aria-hidden="true"></span>
    <span id="live-text">{esc(w["loading"])}</span></p>
+  <section class="new-queue" data-testid="new-queue" aria-labelledby="new-head">
+   <h2 id="new-head" aria-live="polite">{esc(w["new_queue"])}</h2>
+   <ol id="new-list" class="case-list" data-testid="new-list"></ol></section>
   <form id="filters" class="filters" aria-label="{esc(w["filters"])}">
    <select id="f-agency" aria-label="{esc(w["agency"])}">{agency_opts}</select>
    <select id="f-type" aria-label="{esc(w["type"])}">
@@ -333,6 +339,7 @@ def render_dispatch(
             "caseUrl": "/api/v1/cases/",
             "casePage": CASE_PAGE,
             "listUrl": LIST,
+            "newMax": NEW_MAX,
             "loginUrl": f"/login?next={PATH}",
             "overlays": overlays(layers, {k: v["name"] for k, v in marks.items()}, lang),
             "agencies": marks,
@@ -367,10 +374,11 @@ def render_dispatch_forbidden(*, user: Mapping[str, Any], lang: str = "zh") -> s
     w = pick(TEXTS, lang) | common_texts(lang)
     role = ROLES.get(str(user.get("role")), (str(user.get("role")),) * 2)[1 if lang == "en" else 0]
     hint = w["forbidden_hint"].replace("{user}", str(user.get("username") or ""))
-    body = f"""<main>
+    body = f"""{nav_bar(user, None, lang)}<main class="workbench" id="main">
 <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch(PATH, lang)}</header>
 <section class="card error" role="alert"><p class="error-title">{esc(w["forbidden"])}</p>
 <p class="hint">{esc(hint.replace("{role}", role))}</p></section>
-<p><a class="btn secondary" href="/login?next={esc(PATH)}">{esc(w["other_user"])}</a></p>
+<p><a class="btn primary" href="{esc(home_of(str(user.get("role"))))}">{esc(w["home"])}</a>
+<a class="btn secondary" href="/login?next={esc(PATH)}">{esc(w["other_user"])}</a></p>
 </main>"""
     return plain_page(lang=lang, title=w["forbidden"], body=body)

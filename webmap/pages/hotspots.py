@@ -23,11 +23,22 @@ from webmap.pages.common import (
     pick,
     plain_page,
 )
+from webmap.pages.nav import nav_bar
 
 PATH = "/map/hotspots"
 API = "/api/v1/hotspots"
 METHODS = ("gi_star", "local_moran", "count", "kde", "emerging")
 GRIDS = ("h3:9", "h3:8", "h3:10", "square:250", "square:500", "community", "property_area")
+#: The grids' names (value → Chinese, English).
+GRID_NAMES: dict[str, tuple[str, str]] = {
+    "h3:9": ("六边形网格（边长约170米）", "Hexagons (~170 m)"),
+    "h3:8": ("六边形网格（边长约460米）", "Hexagons (~460 m)"),
+    "h3:10": ("六边形网格（边长约65米）", "Hexagons (~65 m)"),
+    "square:250": ("方格（250米）", "Squares (250 m)"),
+    "square:500": ("方格（500米）", "Squares (500 m)"),
+    "community": ("按社区", "By community"),
+    "property_area": ("按物业管理区域", "By property management area"),
+}
 
 TEXTS: dict[str, tuple[str, str]] = {
     "title": ("热点分析 · 属地", "Hot spots · Shudi"),
@@ -107,7 +118,7 @@ def _options(items: Iterable[tuple[str, str]], everything: str | None = None) ->
 def _name(row: Mapping[str, Any], lang: str) -> str:
     if lang == "en" and row.get("name_en"):
         return str(row["name_en"])
-    return str(row.get("name") or row.get("code"))
+    return str(row.get("name_zh") or row.get("name") or row.get("code"))
 
 
 def _body(
@@ -123,9 +134,7 @@ def _body(
    aria-controls="sheet-body"><span aria-hidden="true"></span>{esc(w["close"])}</button>
  <div id="sheet-body" class="sheet-body">
   <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch(PATH, lang)}</header>
-  <div class="who"><span>{esc(user.get("username"))}</span>
-   <form method="post" action="/logout"><button type="submit" class="btn link">
-   {esc(w["logout"])}</button></form></div>
+  {nav_bar(user, "hotspots", lang)}
   <form id="hs-form" class="filters">
    <label>{esc(w["method"])} <select id="hs-method">{choices["methods"]}</select></label>
    <label>{esc(w["grid"])} <select id="hs-grid">{choices["grids"]}</select></label>
@@ -171,7 +180,7 @@ def render_hotspots(
     )
     choices = {
         "methods": _options((m, w[m]) for m in METHODS),
-        "grids": _options((g, g) for g in GRIDS),
+        "grids": _options((g, GRID_NAMES[g][en]) for g in GRIDS),
         "types": _options(((str(t["code"]), _name(t, lang)) for t in types), w["all_types"]),
         "agencies": _options(
             ((str(a["code"]), _name(a, lang)) for a in agencies if a.get("code")),
@@ -209,7 +218,7 @@ def render_hotspots_forbidden(*, user: Mapping[str, Any], lang: str = "zh") -> s
     """The answer to a logged-in user whose role may not open the hot-spot map (403)."""
     w = pick(TEXTS, lang) | common_texts(lang)
     hint = w["forbidden_hint"].replace("{user}", str(user.get("username") or ""))
-    body = f"""<main>
+    body = f"""{nav_bar(user, None, lang)}<main class="workbench" id="main">
 <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch(PATH, lang)}</header>
 <section class="card error" role="alert"><p class="error-title">{esc(w["forbidden"])}</p>
 <p class="hint">{esc(hint)}</p></section>

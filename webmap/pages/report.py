@@ -13,6 +13,7 @@ from typing import Any
 
 from webmap.basemaps import Basemap
 from webmap.pages.common import common_texts, esc, lang_switch, map_page, pick, with_lang
+from webmap.pages.nav import nav_bar
 
 TEXTS: dict[str, tuple[str, str]] = {
     "title": ("随手报 · 物业管理问题上报", "Report a problem · property management"),
@@ -68,6 +69,19 @@ TEXTS: dict[str, tuple[str, str]] = {
     "track": ("查看办理进度", "Follow the case"),
     "due": ("办理期限", "Due"),
     "again": ("再报一件", "Report another"),
+    "staff_as": ("以工作人员身份上报：{channel}", "Filing as staff: {channel}"),
+    "staff_none": (
+        "当前账号不能上报案件，请退出登录后以群众身份上报",
+        "This account may not file reports: log out to report as a resident",
+    ),
+    "open_case": ("查看案件", "Open the case"),
+}
+#: The staff channels' names (incidents.intake.CHANNELS).
+CHANNEL_NAMES: dict[str, tuple[str, str]] = {
+    "phone": ("电话受理（记录来电人信息）", "a phone call (the caller's details)"),
+    "patrol_community": ("社区巡查发现", "the community's patrol"),
+    "patrol_property": ("物业巡查发现", "the property company's patrol"),
+    "agency": ("部门发现", "found by an agency"),
 }
 
 
@@ -80,7 +94,21 @@ def _type_entry(t: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _body(lang: str) -> str:
+def _staff_note(staff: Mapping[str, Any] | None, w: Mapping[str, str], lang: str) -> str:
+    """Who files, for a logged-in staff member: the menu and the channel (or why not)."""
+    if not staff:
+        return ""
+    channel = staff.get("channel")
+    if channel:
+        pair = CHANNEL_NAMES.get(str(channel), (str(channel), str(channel)))
+        text = w["staff_as"].replace("{channel}", pair[1 if lang == "en" else 0])
+        note = f'<p class="hint" data-testid="staff-channel">{esc(text)}</p>'
+    else:
+        note = f'<p class="error" data-testid="staff-channel">{esc(w["staff_none"])}</p>'
+    return nav_bar(staff, "report", lang) + note
+
+
+def _body(lang: str, staff: Mapping[str, Any] | None = None) -> str:
     w = pick(TEXTS, lang) | common_texts(lang)
     track = esc(with_lang("/track", lang))
     return f"""
@@ -89,6 +117,7 @@ def _body(lang: str) -> str:
    aria-controls="sheet-body"><span aria-hidden="true"></span>{esc(w["close"])}</button>
  <div id="sheet-body" class="sheet-body">
  <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch("/report", lang)}</header>
+ {_staff_note(staff, w, lang)}
  <form id="report-form" novalidate>
   <section class="step" aria-labelledby="h-place">
    <h2 id="h-place">{esc(w["step_place"])}</h2>
@@ -148,21 +177,27 @@ def render_report(
     boundaries: Mapping[str, Mapping[str, Any]],
     basemap: Basemap,
     lang: str = "zh",
+    staff: Mapping[str, Any] | None = None,
 ) -> str:
     """The report page; ``types`` are the reportable violation types (name_zh, name_en,
-    keywords), ``boundaries`` the WGS-84 town and community FeatureCollections."""
+    keywords), ``boundaries`` the WGS-84 town and community FeatureCollections; ``staff``
+    the logged-in staff member (``username``, ``role``, ``channel``: the channel their
+    reports go through, None if their role files none)."""
     words = pick(TEXTS, lang) | common_texts(lang)
     return map_page(
         basemap=basemap,
         lang=lang,
         title=words["title"],
         boundaries=boundaries,
-        body=_body(lang),
+        body=_body(lang, staff),
         config={
             "page": "report",
             "t": words,
             "types": [_type_entry(t) for t in types],
             "trackBase": "/track/",
+            "channel": (staff or {}).get("channel"),
+            "staffBlocked": bool(staff) and not (staff or {}).get("channel"),
+            "casePage": "/cases/" if staff else None,
         },
         scripts=["common", "report"],
     )

@@ -41,25 +41,53 @@
     errorBox.hidden = false;
   }
 
+  /* A destructive action asks first: a dialog naming it, "cancel" focused. */
+  function confirmed(form) {
+    return new Promise(function (resolve) {
+      if (!form.hasAttribute("data-confirm")) return resolve(true);
+      var label = form.querySelector("button[type=submit]").textContent;
+      var yes = S.el("button", { type: "button", class: "btn danger", "data-testid": "confirm-yes",
+        text: t("confirm_yes") });
+      var no = S.el("button", { type: "button", class: "btn secondary", "data-testid": "confirm-no",
+        text: t("confirm_no") });
+      var dlg = S.el("dialog", { class: "confirm", "data-testid": "confirm", "aria-labelledby": "confirm-title" }, [
+        S.el("h2", { id: "confirm-title", text: t("confirm") }),
+        S.el("p", { text: t("confirm_text", { action: label }) }),
+        S.el("p", { class: "row" }, [no, yes]),
+      ]);
+      document.body.appendChild(dlg);
+      function done(answer) { dlg.close(); dlg.remove(); resolve(answer); }
+      yes.addEventListener("click", function () { done(true); });
+      no.addEventListener("click", function () { done(false); });
+      dlg.addEventListener("cancel", function (ev) { ev.preventDefault(); done(false); });
+      dlg.showModal();
+      no.focus();
+    });
+  }
+
   document.querySelectorAll("form.action").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
-      var button = form.querySelector("button[type=submit]");
-      button.disabled = true;
-      errorBox.hidden = true;
-      S.fetchJSON(cfg.transitions, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", "If-Match": '"' + cfg.version + '"' },
-        body: JSON.stringify(bodyOf(form)),
-      }).then(function (r) {
-        if (r.ok) {
-          if (r.data && r.data.visible === false) location.href = "/map/dispatch";
-          else location.reload();
-          return;
-        }
-        button.disabled = false;
-        showError(r);
-      });
+      confirmed(form).then(function (ok) { if (ok) send(form); });
     });
   });
+
+  function send(form) {
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    errorBox.hidden = true;
+    S.fetchJSON(cfg.transitions, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "If-Match": '"' + cfg.version + '"' },
+      body: JSON.stringify(bodyOf(form)),
+    }).then(function (r) {
+      if (r.ok) {
+        if (r.data && r.data.visible === false) location.href = cfg.home; // e.g. referred away
+        else location.reload();
+        return;
+      }
+      button.disabled = false;
+      showError(r);
+    });
+  }
 })();

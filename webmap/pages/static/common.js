@@ -193,6 +193,26 @@
     S.map.fitBounds(cfg.fit, { paddingTopLeft: side, paddingBottomRight: below, animate: false });
   }
 
+  /* Leaflet's own controls speak English ("Zoom in", "Layers"): in Chinese on a Chinese page,
+     once every page script has added its controls. */
+  var CONTROL_WORDS = {
+    ".leaflet-control-zoom-in": "放大",
+    ".leaflet-control-zoom-out": "缩小",
+    ".leaflet-control-layers-toggle": "图层",
+    ".leaflet-control-fullscreen-button": "全屏",
+  };
+  S.localizeControls = function () {
+    if (cfg.lang === "en") return;
+    Object.keys(CONTROL_WORDS).forEach(function (sel) {
+      document.querySelectorAll(sel).forEach(function (node) {
+        node.setAttribute("title", CONTROL_WORDS[sel]);
+        node.setAttribute("aria-label", CONTROL_WORDS[sel]);
+      });
+    });
+  };
+  S.localizeControls();
+  document.addEventListener("DOMContentLoaded", S.localizeControls);
+
   /* Open the sheet (true when it was collapsed: the caller may need to reveal the pin). */
   S.expandSheet = function () {
     if (!sheet || !sheet.classList.contains("collapsed")) return false;

@@ -290,7 +290,7 @@
   var listSeq = 0, listTimer = null;
   function loadList() {
     clearTimeout(listTimer);
-    listTimer = setTimeout(fetchList, 150);
+    listTimer = setTimeout(function () { fetchList(); fetchNew(); }, 150);
   }
   function fetchList() {
     var seq = ++listSeq;
@@ -307,7 +307,35 @@
       more.hidden = total <= rows.length;
     });
   }
-  list.addEventListener("click", function (ev) {
+  /* --- the queue of new reports: the latest first, wherever they are (no bbox) ------------- */
+  var newList = $("new-list"), newHead = $("new-head"), seenNew = null;
+  function newQuery() {
+    var q = new URLSearchParams({ status: "reported", order: "newest", limit: String(cfg.newMax) });
+    if (F.agency.value) q.set("agency", F.agency.value);
+    if (F.type.value) q.set("type", F.type.value);
+    if (F.town.value) q.set("town", F.town.value);
+    return q.toString();
+  }
+  var newSeq = 0;
+  function fetchNew() {
+    var seq = ++newSeq;
+    return S.getJSON(cfg.listUrl + "?" + newQuery()).then(function (r) {
+      if (seq !== newSeq || !r.ok) return;
+      var rows = r.data.items || [], total = r.data.total || 0;
+      newHead.textContent = total ? t("new_n", { n: total }) : t("new_none");
+      var frag = document.createDocumentFragment(), seen = {};
+      rows.forEach(function (c) {
+        var li = item(c);
+        if (seenNew && !seenNew[c.id]) li.classList.add("fresh"); // arrived since the last look
+        seen[c.id] = true;
+        frag.appendChild(li);
+      });
+      seenNew = seen;
+      S.clear(newList).appendChild(frag);
+      newList.setAttribute("data-count", String(total));
+    });
+  }
+  function onRowClick(ev) {
     var li = ev.target.closest("li[data-id]");
     var e = li && cases.get(Number(li.getAttribute("data-id")));
     if (!e || !e.shown) return;
@@ -315,7 +343,9 @@
     map.setView(latLngOf(e.r), map.getMaxZoom(), { animate: false });
     render();
     openPopup(e);
-  });
+  }
+  list.addEventListener("click", onRowClick);
+  newList.addEventListener("click", onRowClick);
   map.on("moveend", function () { if (readyAt !== null) loadList(); });
 
   /* --- live ---------------------------------------------------------------------------------- */
@@ -458,5 +488,6 @@
     position: function (id) { var e = cases.get(id); return e ? L.latLng(latLngOf(e.r)) : null; },
     polls: function () { return polls; },
   };
+  fetchNew();
   load(fetchList()); // the list of the first view is asked for beside the feed
 })();

@@ -184,6 +184,7 @@
     fd.append("lat", String(state.pt.lat));
     fd.append("crs", state.pt.crs);
     fd.append("type", state.type.code);
+    if (cfg.channel) fd.append("channel", cfg.channel); // a logged-in staff member's channel
     ["description", "phone", "contact_name"].forEach(function (id) {
       fd.append(id, $(id).value.trim());
     });
@@ -212,6 +213,7 @@
     ev.preventDefault();
     if (busy || state.done) return;
     showError("");
+    if (cfg.staffBlocked) return showError(t("staff_none"));
     if (!state.pt || !state.res) return showError(t("need_place"));
     if (!state.type) return showError(t("need_type"));
     if (photoFiles().length > 6) return showError(t("too_many_photos"));
@@ -235,6 +237,10 @@
     S.show($("report-form"), false);
     $("code").textContent = body.tracking_code;
     var link = cfg.trackBase + encodeURIComponent(body.tracking_code);
+    if (cfg.casePage) { // staff follow the case on its page
+      link = cfg.casePage + encodeURIComponent(body.id);
+      $("track-link").textContent = t("open_case");
+    }
     $("track-link").setAttribute("href", cfg.lang === "en" ? link + "?lang=en" : link);
     var h = (body.routing && body.routing.handler) || {};
     var lines = [];

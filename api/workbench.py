@@ -1,0 +1,186 @@
+"""The staff's workbench pages: ``/`` (to the user's home), ``/work`` (我的待办), ``/cases``
+(every visible case), ``/meetings`` (the joint meetings) and ``/admin`` (the administrator's
+home). Thin: parse, authorise (the menu of :mod:`webmap.pages.nav`), call the services, render.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import Connection
+
+from abuse import service as abuse
+from accounts import service as accounts
+from accounts.exceptions import NotAuthenticated
+from accounts.router import current_principal, page_principal
+from accounts.service import Principal
+from incidents import service as cases
+from incidents import worklist
+from incidents.models import OPEN_STATUSES
+from jurisdictions import catalog, service
+from meetings import service as meetings
+from shudi.database import db_connection
+from webmap.assets import localize
+from webmap.pages import common, nav, workbench
+
+router = APIRouter(include_in_schema=False, tags=["pages"])
+Conn = Annotated[Connection, Depends(db_connection, scope="function")]
+Lang = Annotated[str | None, Query(description="`en` for English; Chinese otherwise.")]
+PAGE_SIZE = 50
+FORBIDDEN = {
+    "zh": ("无权访问此页面", "当前账号（{role}）不能使用此页面。"),
+    "en": ("You may not open this page", "This account ({role}) may not use this page."),
+}
+
+
+def _html(html: str, status_code: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        localize(html), status_code=status_code, headers={"Cache-Control": "no-cache"}
+    )
+
+
+def _user(p: Principal) -> dict[str, Any]:
+    return {"username": p.username, "role": p.role.value, "town_code": p.town_code}
+
+
+def _forbidden(p: Principal, lang: str) -> HTMLResponse:
+    """403 for a page outside the role's menu: says so, with the menu to go elsewhere."""
+    title, hint = FORBIDDEN[lang]
+    body = (
+        f"{nav.nav_bar(_user(p), None, lang)}<main class='workbench' id='main'>"
+        f"<section class='card error' role='alert' data-testid='error'>"
+        f"<p class='error-title'>{common.esc(title)}</p><p class='hint'>"
+        f"{common.esc(hint.replace('{role}', nav.role_name(p.role.value, lang)))}</p>"
+        f"</section><p><a class='btn primary' href='{nav.home_of(p.role.value)}'>"
+        f"{'回到首页' if lang == 'zh' else 'Home'}</a></p></main>"
+    )
+    return _html(common.plain_page(lang=lang, title=title, body=body), 403)
+
+
+def _principal(request: Request, conn: Connection, here: str, key: str, lang: str) -> Any:
+    """The user of page ``key``; a redirect to log in, or a 403 page outside their menu."""
+    principal = page_principal(request, conn, here=here + ("?lang=en" if lang == "en" else ""))
+    if not isinstance(principal, Principal):
+        return principal
+    if not nav.may_open(principal.role.value, key):
+        return _forbidden(principal, lang)
+    return principal
+
+
+def _types(conn: Connection, lang: str) -> dict[str, str]:
+    en = lang == "en"
+    return {
+        str(t["code"]): str((en and t.get("name_en")) or t.get("name_zh") or t["code"])
+        for t in catalog.list_types(conn)
+    }
+
+
+@router.get("/", response_model=None)
+def home(request: Request, conn: Conn) -> Response:
+    """A logged-in user to their home (the first page of their menu); others to /report."""
+    try:
+        principal = current_principal(request, conn)
+    except NotAuthenticated:
+        return RedirectResponse("/report", status_code=303)
+    return RedirectResponse(nav.home_of(principal.role.value), status_code=303)
+
+
+@router.get("/work", response_model=None)
+def work_page(
+    request: Request,
+    conn: Conn,
+    bucket: Annotated[str | None, Query(pattern="^(new|accept|handle|verify)?$")] = None,
+    overdue: bool = False,
+    type: Annotated[str | None, Query(max_length=64)] = None,
+    lang: Lang = None,
+) -> Response:
+    """我的待办: what waits for the user or their unit, overdue first, with counts."""
+    language = common.lang_of(lang)
+    principal = _principal(request, conn, "/work", "work", language)
+    if not isinstance(principal, Principal):
+        return principal
+    data = worklist.work_list(
+        conn, principal=principal, bucket=bucket or None, overdue_only=overdue, type_code=type
+    )
+    html = workbench.render_worklist(
+        data,
+        user=_user(principal),
+        names=service.area_names(conn),
+        types=_types(conn, language),
+        bucket=bucket or None,
+        overdue_only=overdue,
+        type_code=type,
+        lang=language,
+    )
+    return _html(html)
+
+
+@router.get("/cases", response_model=None)
+def cases_page(
+    request: Request,
+    conn: Conn,
+    status: Annotated[str | None, Query(max_length=32)] = None,
+    type: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    lang: Lang = None,
+) -> Response:
+    """Every case the user may see, by deadline, a page at a time."""
+    language = common.lang_of(lang)
+    principal = _principal(request, conn, "/cases", "cases", language)
+    if not isinstance(principal, Principal):
+        return principal
+    chosen = status or "open"
+    statuses = {"all": None, "open": list(OPEN_STATUSES)}.get(chosen, [chosen])
+    data = cases.list_cases(
+        conn,
+        principal=principal,
+        status=statuses,
+        type_code=type or None,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    html = workbench.render_case_list(
+        data,
+        user=_user(principal),
+        names=service.area_names(conn),
+        types=_types(conn, language),
+        status=chosen,
+        type_code=type,
+        page=page,
+        lang=language,
+    )
+    return _html(html)
+
+
+@router.get("/meetings", response_model=None)
+def meetings_page(request: Request, conn: Conn) -> Response:
+    """The joint meetings the user may read, each linking to its page."""
+    principal = _principal(request, conn, "/meetings", "meetings", "zh")
+    if not isinstance(principal, Principal):
+        return principal
+    html = workbench.render_meetings(
+        meetings.list_meetings(conn, principal=principal),
+        user=_user(principal),
+        towns=service.area_names(conn, layers=("town",)),
+    )
+    return _html(html)
+
+
+@router.get("/admin", response_model=None)
+def admin_page(request: Request, conn: Conn) -> Response:
+    """The administrator's home: what is loaded, and where each thing is managed."""
+    principal = _principal(request, conn, "/admin", "admin", "zh")
+    if not isinstance(principal, Principal):
+        return principal
+    counts = (
+        accounts.user_counts(conn)
+        | worklist.case_counts(conn)
+        | {
+            "layers": len(service.generations_at(conn)),
+            "bans": len(abuse.list_bans(conn)),
+            "meetings": len(meetings.list_meetings(conn, principal=principal)),
+        }
+    )
+    return _html(workbench.render_admin_home(user=_user(principal), counts=counts))
