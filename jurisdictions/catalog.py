@@ -32,6 +32,12 @@ class UnknownAgency(JurisdictionError):
     code = "unknown_agency"
 
 
+class InvalidQuery(JurisdictionError):
+    """A search parameter outside its vocabulary."""
+
+    code = "invalid_query"
+
+
 class InvalidContact(JurisdictionError):
     """A contact without a person or phone, or with a scope that is not a place."""
 
@@ -192,6 +198,28 @@ def list_types(
         text(sql), {"rep": reportable, "agency": agency, "scope": scope, "q": q or None}
     )
     return [dict(r) for r in rows.mappings()]
+
+
+def search_types(
+    conn: Connection,
+    *,
+    q: str | None = None,
+    audience: str = "resident",
+    reportable: bool | None = None,
+    agency: str | None = None,
+    scope: str | None = None,
+) -> list[dict[str, Any]]:
+    """Active types with their plain names, categories and urgent calls; with ``q``, only the
+    matching ones, best first (:func:`jurisdictions.resident.rank`: residents are never offered
+    mediation types or non-reportable duties; ``audience="staff"`` sees every type)."""
+    from jurisdictions import resident
+
+    if audience not in ("resident", "staff"):
+        raise InvalidQuery(f"audience must be resident or staff, not {audience!r}")
+    found = list_types(conn, reportable=reportable, agency=agency, scope=scope)
+    if q and q.strip():
+        found = resident.rank(found, q, audience="staff" if audience == "staff" else "resident")
+    return [resident.annotate(t) for t in found]
 
 
 def get_type(conn: Connection, *, code: str, reportable_only: bool = False) -> SimpleNamespace:

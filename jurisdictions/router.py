@@ -125,11 +125,25 @@ def list_violation_types(
     reportable: bool | None = None,
     agency: str | None = None,
     scope: str | None = None,
-    q: Annotated[str | None, Query(max_length=50, description="Name or keyword.")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="A word or a whole sentence in everyday Chinese."),
+    ] = None,
+    audience: Annotated[
+        str,
+        Query(
+            description="`resident` (default): with `q`, never mediation types or "
+            "non-reportable duties; `staff`: every type."
+        ),
+    ] = "resident",
 ) -> Response:
-    """The violation taxonomy: who handles what, citing the text (``source_ref``)."""
+    """The violation taxonomy: who handles what, citing the text (``source_ref``), with each
+    type's plain name, categories and numbers to call first; with ``q``, the matching types
+    best first."""
     return json_response(
-        catalog.list_types(conn, reportable=reportable, agency=agency, scope=scope, q=q)
+        catalog.search_types(
+            conn, q=q, audience=audience, reportable=reportable, agency=agency, scope=scope
+        )
     )
 
 
