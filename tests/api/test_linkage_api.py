@@ -61,6 +61,22 @@ def test_violation_types_and_search(client: TestClient) -> None:
     assert police and {t["agency"] for t in police} == {"public_security"}
 
 
+def test_violation_types_rank_a_resident_sentence(client: TestClient) -> None:
+    hits = client.get("/api/v1/violation-types", params={"q": "楼上半夜装修吵得睡不着"}).json()
+    assert hits[0]["code"] == "renovation_noise_night"  # 二（四）3: 夜间装修噪声, 公安
+    assert hits[0]["plain_zh"] and hits[0]["categories"] == ["noise"]
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert all(h["scope"] != "dispute" for h in hits)
+    lift = client.get("/api/v1/violation-types", params={"q": "电梯困人"}).json()[0]
+    assert lift["code"] == "lift_entrapment" and lift["urgent"][0]["number"] == "96333"
+    staff = client.get(
+        "/api/v1/violation-types", params={"q": "违建纠纷", "audience": "staff"}
+    ).json()
+    assert staff[0]["scope"] == "dispute"
+    bad = client.get("/api/v1/violation-types", params={"q": "x", "audience": "everyone"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_query"
+
+
 def test_route(client: TestClient) -> None:
     ptype = client.get(
         "/api/v1/violation-types", params={"scope": "property_service", "reportable": True}
