@@ -26,7 +26,7 @@ from incidents import feeds
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
 from incidents.workflow import BY_ACTION
-from jurisdictions import catalog, directory, service
+from jurisdictions import catalog, directory, resident, service
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
 from shudi.database import db_connection
 from shudi.errors import ShudiError
@@ -101,7 +101,8 @@ def report_page(conn: Conn, lang: Lang = None) -> HTMLResponse:
     """Report a problem: pin, type, details, one submission."""
     basemap = current_basemap()
     html = pages.render_report(
-        types=catalog.list_types(conn, reportable=True),
+        types=catalog.resident_types(conn),
+        categories=resident.categories(),
         boundaries=boundaries(conn),
         basemap=basemap,
         lang=pages.lang_of(lang),

@@ -222,6 +222,13 @@ def search_types(
     return [resident.annotate(t) for t in found]
 
 
+def resident_types(conn: Connection) -> list[dict[str, Any]]:
+    """The types offered to residents (no mediation, no duties), annotated, in category order."""
+    from jurisdictions import resident
+
+    return [resident.annotate(t) for t in resident.rank(list_types(conn), "")]
+
+
 def get_type(conn: Connection, *, code: str, reportable_only: bool = False) -> SimpleNamespace:
     """One active type as an attribute object, or :class:`UnknownViolationType`."""
     row = (
