@@ -137,11 +137,11 @@ def track_page(conn: Conn, tracking_code: str, lang: Lang = None) -> HTMLRespons
 
 
 @router.get("/directory", response_class=HTMLResponse)
-def directory_page(conn: Conn, lang: Lang = None) -> HTMLResponse:
-    """Who is responsible here: tap the map."""
+def directory_page(conn: Conn, lang: Lang = None, type: str | None = None) -> HTMLResponse:
+    """Who is responsible here: tap the map (``type``: list its agency early)."""
     basemap = current_basemap()
     html = pages.render_directory(
-        boundaries=boundaries(conn), basemap=basemap, lang=pages.lang_of(lang)
+        boundaries=boundaries(conn), basemap=basemap, lang=pages.lang_of(lang), type_code=type
     )
     return _page(html, basemap)
 

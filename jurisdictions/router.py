@@ -163,13 +163,26 @@ def route(
 
 @router.get("/directory", tags=["linkage"])
 def directory_here(
-    conn: Conn, lon: float, lat: float, crs: CoordSystem = CoordSystem.WGS84
+    conn: Conn,
+    lon: float,
+    lat: float,
+    crs: CoordSystem = CoordSystem.WGS84,
+    type: Annotated[
+        str | None, Query(description="A violation type: its agency is listed early.")
+    ] = None,
 ) -> Response:
-    """Every party responsible at this place, what it handles here and whom to call."""
-    return json_response(directory.directory_for_point(conn, lon=lon, lat=lat, crs=crs))
+    """Every party responsible at this place by who to call first (the estate's company, the
+    community, the town, the agency of ``type``), its utilities and the emergency numbers."""
+    return json_response(
+        directory.directory_for_point(conn, lon=lon, lat=lat, crs=crs, type_code=type)
+    )
 
 
 @router.get("/directory/{property_area_code}", tags=["linkage"])
-def directory_of_estate(conn: Conn, property_area_code: str) -> Response:
+def directory_of_estate(
+    conn: Conn, property_area_code: str, type: str | None = None
+) -> Response:
     """The responsibility directory of one property management area."""
-    return json_response(directory.directory_for_property_area(conn, code=property_area_code))
+    return json_response(
+        directory.directory_for_property_area(conn, code=property_area_code, type_code=type)
+    )
