@@ -8,6 +8,7 @@ and serves the HTML after :func:`webmap.assets.localize` (every library from
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -133,7 +134,12 @@ def track_page(conn: Conn, tracking_code: str, lang: Lang = None) -> HTMLRespons
     except CaseNotFound:
         html = pages.render_track_lookup(lang=language, code=tracking_code, not_found=True)
         return _page(html, status_code=404)
-    return _page(pages.render_track(data, lang=language))
+    basemap = current_basemap()
+    plain = resident.annotate({"code": data["type_code"], "name_zh": data.get("type_name")})
+    data |= {"plain_zh": plain["plain_zh"], "plain_en": plain["plain_en"]}
+    tiles = [dataclasses.asdict(layer) for layer in basemap.layers]
+    html = pages.render_track(data, lang=language, tiles=tiles, crs=basemap.coordinate_system.value)
+    return _page(html, basemap)
 
 
 @router.get("/directory", response_class=HTMLResponse)

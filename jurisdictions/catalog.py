@@ -331,9 +331,7 @@ def contacts_for(conn: Connection, *, scopes: Iterable[tuple[str, str]]) -> dict
     return best
 
 
-def utility_contacts_for(
-    conn: Connection, *, scopes: Iterable[tuple[str, str]]
-) -> dict[str, dict]:
+def utility_contacts_for(conn: Connection, *, scopes: Iterable[tuple[str, str]]) -> dict[str, dict]:
     """The most specific published contact per utility kind (water, power, gas, …)."""
     best: dict[str, dict] = {}
     for row in _contact_rows(conn, scopes):

@@ -19,8 +19,8 @@ Mediation types (scope ``dispute``) and non-reportable duties are never offered 
 from __future__ import annotations
 
 import re
-from collections import Counter
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path

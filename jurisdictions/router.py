@@ -179,9 +179,7 @@ def directory_here(
 
 
 @router.get("/directory/{property_area_code}", tags=["linkage"])
-def directory_of_estate(
-    conn: Conn, property_area_code: str, type: str | None = None
-) -> Response:
+def directory_of_estate(conn: Conn, property_area_code: str, type: str | None = None) -> Response:
     """The responsibility directory of one property management area."""
     return json_response(
         directory.directory_for_property_area(conn, code=property_area_code, type_code=type)

@@ -74,7 +74,7 @@ def load_demo_contacts(conn: Connection) -> int:
     for agency, office in DISTRICT_OFFICES.items():
         put(agency, "", "", office)
     for kind, (company, _) in UTILITIES.items():
-        person, phone = _pick(f"utility/{kind}")
+        _, phone = _pick(f"utility/{kind}")
         set_contact(
             conn, agency="utility", kind=kind, office=company, person="值班调度",
             phone=phone, hours=UTILITY_HOURS,

@@ -103,8 +103,10 @@ ERRORS: dict[str, tuple[str, str]] = {
         "Enter the phone as 5 to 20 digits (spaces, dashes or a leading + are fine), or leave "
         "it empty.",
     ),
-    "description": ("描述太长，请精简到4000字以内。", "The description is too long: keep it under "
-                    "4,000 characters."),
+    "description": (
+        "描述太长，请精简到4000字以内。",
+        "The description is too long: keep it under 4,000 characters.",
+    ),
     "photo_too_large": (
         "照片太大，请换一张较小的照片（或截图后再选）。",
         "A photo is too large: choose a smaller one.",
@@ -119,10 +121,14 @@ ERRORS: dict[str, tuple[str, str]] = {
         "照片分辨率太高，请换一张或截图后再选。",
         "A photo has too many pixels: choose another.",
     ),
-    "invalid_report": ("提交的内容有误，请检查后重试。", "Something in the report is not "
-                       "right: check it and try again."),
-    "invalid_request": ("提交的内容有误，请检查后重试。", "Something in the request is not "
-                        "right: check it and try again."),
+    "invalid_report": (
+        "提交的内容有误，请检查后重试。",
+        "Something in the report is not right: check it and try again.",
+    ),
+    "invalid_request": (
+        "提交的内容有误，请检查后重试。",
+        "Something in the request is not right: check it and try again.",
+    ),
     "idempotency_key_reused": (
         "此前已用相同凭据提交过不同内容，请再点一次提交。",
         "A different report was sent with this form before: press submit again.",
@@ -143,8 +149,10 @@ ERRORS: dict[str, tuple[str, str]] = {
         "上传内容太大，请减少照片数量或换较小的照片。",
         "The upload is too large: fewer or smaller photos.",
     ),
-    "database_unavailable": ("系统暂时繁忙，请稍后再试。", "The service is busy: try again "
-                             "shortly."),
+    "database_unavailable": (
+        "系统暂时繁忙，请稍后再试。",
+        "The service is busy: try again shortly.",
+    ),
     "database_busy": ("系统暂时繁忙，请稍后再试。", "The service is busy: try again shortly."),
     "query_timeout": ("系统暂时繁忙，请稍后再试。", "The service is busy: try again shortly."),
     "network": (
@@ -257,13 +265,30 @@ def set_html_lang(page: str, lang: str) -> str:
     return re.sub(r"<html(?=[\s>])", f'<html lang="{LANGS[lang]}"', page, count=1)
 
 
-def plain_page(*, lang: str, title: str, body: str, scripts: Sequence[str] = ()) -> str:
-    """A page without a map (e.g. tracking)."""
+#: Leaflet as vendored (webmap/assets.json), for pages that are not Folium maps.
+LEAFLET_CSS = "/static/vendor/leaflet@1.9.3/dist/leaflet.css"
+LEAFLET_JS = "/static/vendor/leaflet@1.9.3/dist/leaflet.js"
+
+
+def plain_page(
+    *,
+    lang: str,
+    title: str,
+    body: str,
+    scripts: Sequence[str] = (),
+    styles: Sequence[str] = (),
+    vendor_scripts: Sequence[str] = (),
+) -> str:
+    """A page without a full-screen map (e.g. tracking); ``styles`` and ``vendor_scripts`` are
+    local URLs loaded before the page's own."""
+    extra = "".join(f'<link rel="stylesheet" href="{esc(u)}">\n' for u in styles) + "".join(
+        f'<script defer src="{esc(u)}"></script>\n' for u in vendor_scripts
+    )
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{LANGS[lang]}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"{_head_links(lang, title)}{script_tags(scripts)}</head>\n"
+        f"{extra}{_head_links(lang, title)}{script_tags(scripts)}</head>\n"
         f'<body class="plain">\n{body}\n</body>\n</html>\n'
     )
 

@@ -61,7 +61,7 @@ def emergency_html(lang: str) -> str:
     w = pick(TEXTS, lang)
     items = "".join(
         f'<li><a class="btn call" href="tel:{num}"><span class="call-name">'
-        f"{esc(en if lang == 'en' else zh)}</span><strong class=\"call-number\"> {num}</strong>"
+        f'{esc(en if lang == "en" else zh)}</span><strong class="call-number"> {num}</strong>'
         "</a></li>"
         for num, zh, en in EMERGENCY
     )
@@ -82,11 +82,12 @@ def _utilities(data: Mapping[str, Any], w: Mapping[str, str], lang: str) -> str:
             f"{esc(u.get('name'))} · "
             f'<a href="{esc(_tel(phone))}">{esc(phone)}</a>{hours}</li>'
         )
-    body = f"<ul class=\"utilities\">{''.join(rows)}</ul>" if rows else (
-        f'<p class="hint">{esc(w["no_utilities"])}</p>'
+    body = (
+        f'<ul class="utilities">{"".join(rows)}</ul>'
+        if rows
+        else (f'<p class="hint">{esc(w["no_utilities"])}</p>')
     )
-    return f'<h2>{esc(w["utilities"])}</h2>{body}'
-
+    return f"<h2>{esc(w['utilities'])}</h2>{body}"
 
 
 def _tel(phone: str) -> str:

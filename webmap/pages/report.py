@@ -44,7 +44,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "step_type": ("② 遇到了什么问题", "② What is wrong"),
     "tiles_label": ("常见问题分类", "Common kinds of problem"),
-    "type_search": ("也可以直接说说遇到的问题，如：楼上半夜装修吵", "Or describe it in a few words"),
+    "type_search": (
+        "也可以直接说说遇到的问题，如：楼上半夜装修吵",
+        "Or describe it in a few words",
+    ),
     "type_none": (
         "没有找到匹配的问题，请换个说法，或点上面的分类",
         "Nothing matches: try other words, or pick a category above",
@@ -122,7 +125,9 @@ _PARTS = "一二三四五六七八九十"
 
 
 def clause(refs: Sequence[str], lang: str) -> str:
-    """Where the text says it, in words: ``4.2`` → 第二部分（四）第2项; ``S3.2`` → 第三部分（二）."""
+    """Where the text says it, in words.
+
+    ``4.2`` → 第二部分（四）第2项; ``S3.2`` → 第三部分（二）."""
     out = []
     for ref in refs:
         head, _, item = ref.partition(".")

@@ -19,9 +19,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "contact", sa.Column("kind", sa.String(32), nullable=False, server_default="")
-    )
+    op.add_column("contact", sa.Column("kind", sa.String(32), nullable=False, server_default=""))
     op.drop_constraint("uq_contact_scope", "contact", type_="unique")
     op.create_unique_constraint(
         "uq_contact_scope", "contact", ["agency", "kind", "scope_layer", "scope_code"]
