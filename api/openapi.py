@@ -50,6 +50,7 @@ ERRORS: dict[str, tuple[int, ...]] = {
     "GET /api/v1/cases/{case_id}/photos/{photo_id}": (404,),
     "POST /api/v1/cases/{case_id}/transitions": (403, 404, 409, 412, 428),
     "GET /api/v1/track/{tracking_code}": (404,),
+    "GET /api/v1/track/{tracking_code}/photos/{photo_id}": (404,),
     "POST /api/v1/track/{tracking_code}": (404, 409, 429),
     "GET /api/v1/bans": (403,),
     "POST /api/v1/bans": (403,),
