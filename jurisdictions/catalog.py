@@ -216,6 +216,8 @@ def search_types(
 
     if audience not in ("resident", "staff"):
         raise InvalidQuery(f"audience must be resident or staff, not {audience!r}")
+    if q and "\x00" in q:  # as the database would refuse it (api/errors.py: invalid input)
+        raise ValueError("q: a string literal cannot contain NUL (0x00) characters")
     found = list_types(conn, reportable=reportable, agency=agency, scope=scope)
     if q and q.strip():
         found = resident.rank(found, q, audience="staff" if audience == "staff" else "resident")
