@@ -172,11 +172,14 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def _terms(t: Mapping[str, Any], entry: ResidentType | None) -> list[str]:
-    raw = [str(t.get("name_zh") or ""), *(t.get("keywords") or [])]
-    if entry is not None:
-        raw += [entry.plain_zh, *entry.words]
-    return list(dict.fromkeys(n for n in map(_norm, raw) if n))
+def _terms(t: Mapping[str, Any], entry: ResidentType | None) -> tuple[str, ...]:
+    extra = (entry.plain_zh, *entry.words) if entry is not None else ()
+    return _normalised(str(t.get("name_zh") or ""), tuple(t.get("keywords") or ()), extra)
+
+
+@lru_cache(maxsize=1024)
+def _normalised(name: str, keywords: tuple[str, ...], extra: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(n for n in map(_norm, (name, *keywords, *extra)) if n))
 
 
 def score(query: str, terms: Sequence[str], df: Mapping[str, int] | None = None) -> float:
@@ -197,8 +200,13 @@ def score(query: str, terms: Sequence[str], df: Mapping[str, int] | None = None)
         return whole + inside
     # No term at all: shared character pairs, always less than one real (one-character) term.
     pairs = _bigrams(query)
-    known = set().union(*(_bigrams(t) for t in terms)) if terms else set()
+    known = _known_bigrams(tuple(terms))
     return min(0.9, 0.3 * len(pairs & known))
+
+
+@lru_cache(maxsize=1024)
+def _known_bigrams(terms: tuple[str, ...]) -> frozenset[str]:
+    return frozenset().union(*(_bigrams(t) for t in terms))
 
 
 def rank(
