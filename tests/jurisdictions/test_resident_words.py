@@ -4,8 +4,8 @@ phrasings (the benchmark figure of docs/benchmarks.md, "Words residents use").""
 from __future__ import annotations
 
 import pytest
-from benchmarks.resident_phrasings import PHRASINGS
 
+from benchmarks.resident_phrasings import PHRASINGS
 from jurisdictions import resident, taxonomy
 from jurisdictions.resident import ResidentWords
 

@@ -39,6 +39,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "report": ("我要上报问题", "Report a problem"),
     "estate_not_found": ("未找到该物业管理区域", "No such property management area"),
     "emergency": ("紧急和24小时电话", "Emergency and 24-hour numbers"),
+    "map_label": (
+        "地图。方向键移动地图，回车查看十字处的责任单位",
+        "Map. Arrow keys move it; Enter shows who is responsible at the cross",
+    ),
     "call_order": (
         "按先找谁排列：物业、社区、镇/街道，再到各职能部门",
         "In the order to call: the estate's company, the community, the town, then agencies",
