@@ -63,6 +63,9 @@ def set_(
     code: str = typer.Option("", help="The code of the town/estate/unit."),
     office: str = typer.Option("", help="Office or unit name."),
     hours: str = typer.Option("", help="Office hours."),
+    kind: str = typer.Option(
+        "", help="For agency utility: which company (water, power, gas, heat, telecom, …)."
+    ),
 ) -> None:
     """Publish the contact of an agency for a scope (the most specific one is shown)."""
     with transaction() as conn:
@@ -75,5 +78,6 @@ def set_(
             scope_code=code,
             office=office,
             hours=hours,
+            kind=kind,
         )
     typer.echo("contact published")
