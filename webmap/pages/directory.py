@@ -14,7 +14,6 @@ from typing import Any
 from webmap.basemaps import Basemap
 from webmap.pages.common import (
     common_texts,
-    error_texts,
     esc,
     lang_switch,
     large_text_toggle,
@@ -22,6 +21,7 @@ from webmap.pages.common import (
     pick,
     with_lang,
 )
+from webmap.pages.messages import error_texts
 
 TEXTS: dict[str, tuple[str, str]] = {
     "title": ("谁负责这里 · 物业管理责任清单", "Who is responsible here · property management"),

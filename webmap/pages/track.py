@@ -13,7 +13,6 @@ from webmap.pages.common import (
     LEAFLET_CSS,
     LEAFLET_JS,
     common_texts,
-    error_texts,
     esc,
     fmt_time,
     json_script,
@@ -23,6 +22,7 @@ from webmap.pages.common import (
     plain_page,
     with_lang,
 )
+from webmap.pages.messages import error_texts
 
 STATUS: dict[str, tuple[str, str]] = {
     "reported": ("已上报，待受理", "Reported, awaiting acceptance"),
