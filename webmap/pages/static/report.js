@@ -216,7 +216,7 @@
   });
 
   /* --- emergencies: the numbers to call before the form (the resident may still file) ---- */
-  function utilityNumber(kind, fallback) {
+  function utilityNumber(kind) {
     var u = (state.utilities || []).filter(function (x) { return x.kind === kind && x.phone; })[0];
     return u ? { number: u.phone.replace(/[^0-9+]/g, ""), label: u.phone, name: u.name } : null;
   }
