@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from abuse.router import router as abuse_router
 from accounts.router import router as accounts_router
-from api import errors, openapi, pages, workbench
+from api import docs, errors, openapi, pages, workbench
 from api.limits import BodySizeLimit
 from assessment.router import page_router as assessment_pages
 from assessment.router import router as assessment_router
@@ -66,6 +66,8 @@ def create_app() -> FastAPI:
         "law-enforcement linkage mechanism",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # api/docs.py serves both pages from the app's own assets
+        redoc_url=None,
     )
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
@@ -83,6 +85,7 @@ def create_app() -> FastAPI:
     app.include_router(assessment_pages)
     app.include_router(workbench.router)
     app.include_router(pages.router)
+    app.include_router(docs.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

@@ -53,6 +53,7 @@ ERRORS: dict[str, tuple[int, ...]] = {
     "POST /api/v1/staff/refusals": (403,),
     "POST /api/v1/cases/{case_id}/reporter-disclosure": (403, 404),
     "GET /api/v1/track/{tracking_code}": (404,),
+    "GET /api/v1/track/{tracking_code}/photos/{photo_id}": (404,),
     "POST /api/v1/track/{tracking_code}": (404, 409, 429),
     "GET /api/v1/bans": (403,),
     "POST /api/v1/bans": (403,),

@@ -8,6 +8,7 @@ and serves the HTML after :func:`webmap.assets.localize` (every library from
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -26,7 +27,7 @@ from incidents import feeds, intake
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
 from incidents.workflow import BY_ACTION, weight
-from jurisdictions import catalog, directory, service
+from jurisdictions import catalog, directory, resident, service
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
 from shudi.database import db_connection
 from shudi.errors import ShudiError
@@ -116,7 +117,8 @@ def report_page(request: Request, conn: Conn, lang: Lang = None) -> HTMLResponse
     through their own channel (a community worker's patrol, a property company's …)."""
     basemap = current_basemap()
     html = pages.render_report(
-        types=catalog.list_types(conn, reportable=True),
+        types=catalog.resident_types(conn),
+        categories=resident.categories(),
         boundaries=boundaries(conn),
         basemap=basemap,
         lang=pages.lang_of(lang),
@@ -148,15 +150,20 @@ def track_page(conn: Conn, tracking_code: str, lang: Lang = None) -> HTMLRespons
     except CaseNotFound:
         html = pages.render_track_lookup(lang=language, code=tracking_code, not_found=True)
         return _page(html, status_code=404)
-    return _page(pages.render_track(data, lang=language))
+    basemap = current_basemap()
+    plain = resident.annotate({"code": data["type_code"], "name_zh": data.get("type_name")})
+    data |= {"plain_zh": plain["plain_zh"], "plain_en": plain["plain_en"]}
+    tiles = [dataclasses.asdict(layer) for layer in basemap.layers]
+    html = pages.render_track(data, lang=language, tiles=tiles, crs=basemap.coordinate_system.value)
+    return _page(html, basemap)
 
 
 @router.get("/directory", response_class=HTMLResponse)
-def directory_page(conn: Conn, lang: Lang = None) -> HTMLResponse:
-    """Who is responsible here: tap the map."""
+def directory_page(conn: Conn, lang: Lang = None, type: str | None = None) -> HTMLResponse:
+    """Who is responsible here: tap the map (``type``: list its agency early)."""
     basemap = current_basemap()
     html = pages.render_directory(
-        boundaries=boundaries(conn), basemap=basemap, lang=pages.lang_of(lang)
+        boundaries=boundaries(conn), basemap=basemap, lang=pages.lang_of(lang), type_code=type
     )
     return _page(html, basemap)
 

@@ -77,12 +77,14 @@ def _check(report: Report, actor: Principal | None) -> None:
     if (actor.role if actor else None) not in roles:
         raise InvalidReport(f"the {report.channel} channel is not for this account")
     if len(report.description) > MAX_DESCRIPTION:
-        raise InvalidReport(f"the description is longer than {MAX_DESCRIPTION} characters")
+        raise InvalidReport(
+            f"the description is longer than {MAX_DESCRIPTION} characters", field="description"
+        )
     if report.urgency and actor is None:
         raise InvalidReport("urgency is set by staff, not in a resident's report")
     phone = report.phone.replace(" ", "").replace("-", "")
     if phone and not (phone.lstrip("+").isdigit() and 5 <= len(phone) <= 20):
-        raise InvalidReport("the phone number should be digits (5 to 20)")
+        raise InvalidReport("the phone number should be digits (5 to 20)", field="phone")
 
 
 def case_columns(res: Resolution, outcome: Routing) -> dict[str, Any]:

@@ -339,6 +339,17 @@ def track(conn: Conn, tracking_code: str) -> Response:
     return _json(service.track(conn, tracking_code=tracking_code))
 
 
+@router.get(
+    "/track/{tracking_code}/photos/{photo_id}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+)
+def track_photo(conn: Conn, tracking_code: str, photo_id: int) -> Response:
+    """A photo of the tracked case, for its tracking page (the code is the key)."""
+    content, mime = service.track_photo(conn, tracking_code=tracking_code, photo_id=photo_id)
+    return Response(content, media_type=mime, headers={"Cache-Control": "private, max-age=3600"})
+
+
 @router.post("/track/{tracking_code}")
 def resident_action(conn: Conn, tracking_code: str, body: ResidentActionIn) -> Response:
     """Rate the result (回访) or dispute it, with the tracking code."""

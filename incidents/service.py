@@ -384,6 +384,17 @@ def resident_action(
     return track(conn, tracking_code=tracking_code)
 
 
+def track_photo(conn: Connection, *, tracking_code: str, photo_id: int) -> tuple[bytes, str]:
+    """A photo of the case a tracking code follows (re-encoded on intake, without EXIF)."""
+    row = conn.execute(
+        text("SELECT content, mime FROM case_photo WHERE id = :p AND case_id = :c"),
+        {"p": photo_id, "c": _case_for_code(conn, tracking_code)},
+    ).first()
+    if row is None:
+        raise CaseNotFound("no such photo on the case of that tracking code")
+    return bytes(row.content), str(row.mime)
+
+
 def _case_for_code(conn: Connection, code: str) -> int:
     row = conn.execute(
         text("SELECT case_id FROM case_reporter WHERE tracking_code = :t"),
@@ -410,7 +421,12 @@ def track(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
         conn.execute(
             text("""SELECT c.status, c.type_code, vt.name_zh AS type_name,
             c.created_at, c.due_at, c.closed_at, c.outcome,
-            c.satisfaction, c.handler_name, c.town_code, c.community_code
+            c.satisfaction, c.handler_name, c.town_code, c.community_code,
+            c.description, c.lon, c.lat, c.input_crs,
+            c.routing->'territory'->'town'->>'name' AS town_name,
+            c.routing->'territory'->'community'->>'name' AS community_name,
+            c.routing->'property_area'->>'name' AS property_area_name,
+            ARRAY(SELECT p.id FROM case_photo p WHERE p.case_id = c.id ORDER BY p.id) AS photo_ids
         FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
         WHERE c.id = :id"""),
             {"id": case_id},
@@ -432,6 +448,7 @@ def track(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
     return {
         "tracking_code": tracking_code.strip().upper(),
         **dict(case),
+        "description": public_text.mask(case["description"]) if case["description"] else "",
         # the reason as told to the public (the staff's note on the rejection stays inside)
         "rejection_reason": public_text.mask(rejected[-1])
         if case["status"] == "rejected" and rejected and rejected[-1]

@@ -32,6 +32,12 @@ class UnknownAgency(JurisdictionError):
     code = "unknown_agency"
 
 
+class InvalidQuery(JurisdictionError):
+    """A search parameter outside its vocabulary."""
+
+    code = "invalid_query"
+
+
 class InvalidContact(JurisdictionError):
     """A contact without a person or phone, or with a scope that is not a place."""
 
@@ -197,6 +203,37 @@ def list_types(
     return [dict(r) for r in rows.mappings()]
 
 
+def search_types(
+    conn: Connection,
+    *,
+    q: str | None = None,
+    audience: str = "resident",
+    reportable: bool | None = None,
+    agency: str | None = None,
+    scope: str | None = None,
+) -> list[dict[str, Any]]:
+    """Active types with their plain names, categories and urgent calls; with ``q``, only the
+    matching ones, best first (:func:`jurisdictions.resident.rank`: residents are never offered
+    mediation types or non-reportable duties; ``audience="staff"`` sees every type)."""
+    from jurisdictions import resident
+
+    if audience not in ("resident", "staff"):
+        raise InvalidQuery(f"audience must be resident or staff, not {audience!r}")
+    if q and "\x00" in q:  # as the database would refuse it (api/errors.py: invalid input)
+        raise ValueError("q: a string literal cannot contain NUL (0x00) characters")
+    found = list_types(conn, reportable=reportable, agency=agency, scope=scope)
+    if q and q.strip():
+        found = resident.rank(found, q, audience="staff" if audience == "staff" else "resident")
+    return [resident.annotate(t) for t in found]
+
+
+def resident_types(conn: Connection) -> list[dict[str, Any]]:
+    """The types offered to residents (no mediation, no duties), annotated, in category order."""
+    from jurisdictions import resident
+
+    return [resident.annotate(t) for t in resident.rank(list_types(conn), "")]
+
+
 def get_type(conn: Connection, *, code: str, reportable_only: bool = False) -> SimpleNamespace:
     """One active type as an attribute object, or :class:`UnknownViolationType`."""
     row = (
@@ -226,8 +263,10 @@ def set_contact(
     scope_code: str = "",
     office: str = "",
     hours: str = "",
+    kind: str = "",
 ) -> None:
-    """Publish (or replace) the contact of an agency for a scope (most specific wins)."""
+    """Publish (or replace) the contact of an agency for a scope (most specific wins);
+    ``kind`` names one utility company of the ``utility`` agency (water, power, gas, …)."""
     if scope_layer not in SPECIFICITY or (scope_layer == "") != (scope_code == ""):
         raise InvalidContact(
             f"a contact's scope is a layer ({', '.join(SPECIFICITY[:-1])}) with a code, or "
@@ -235,17 +274,26 @@ def set_contact(
         )
     if not person.strip() or not phone.strip():
         raise InvalidContact("a published contact needs a person and a phone number")
-    if conn.execute(text("SELECT 1 FROM agency WHERE code = :a"), {"a": agency}).first() is None:
+    row = conn.execute(text("SELECT kinds FROM agency WHERE code = :a"), {"a": agency}).first()
+    if row is None:
         raise UnknownAgency(f"unknown agency {agency!r}")
+    kinds = [k["code"] for k in row.kinds or []]
+    if kind and kind not in kinds:
+        raise InvalidContact(
+            f"kind {kind!r} is not a kind of {agency}"
+            + (f" ({', '.join(kinds)})" if kinds else ": only the utility agency has kinds")
+        )
     conn.execute(
         text("""
-        INSERT INTO contact (agency, scope_layer, scope_code, office, person, phone, hours)
-        VALUES (:agency, :layer, :code, :office, :person, :phone, :hours)
-        ON CONFLICT (agency, scope_layer, scope_code) DO UPDATE SET office = EXCLUDED.office,
+        INSERT INTO contact (agency, kind, scope_layer, scope_code, office, person, phone, hours)
+        VALUES (:agency, :kind, :layer, :code, :office, :person, :phone, :hours)
+        ON CONFLICT (agency, kind, scope_layer, scope_code) DO UPDATE SET
+            office = EXCLUDED.office,
             person = EXCLUDED.person, phone = EXCLUDED.phone, hours = EXCLUDED.hours,
             updated_at = now()"""),
         {
             "agency": agency,
+            "kind": kind,
             "layer": scope_layer,
             "code": scope_code,
             "office": office,
@@ -260,12 +308,11 @@ def set_contact(
 SPECIFICITY = ("property_area", "community", "agency_unit", "town", "")
 
 
-def contacts_for(conn: Connection, *, scopes: Iterable[tuple[str, str]]) -> dict[str, dict]:
-    """The most specific published contact per agency for the given (layer, code) scopes."""
+def _contact_rows(conn: Connection, scopes: Iterable[tuple[str, str]]) -> list[Any]:
     pairs = [(layer, code) for layer, code in scopes if code] + [("", "")]
     rows = (
         conn.execute(
-            text("""SELECT agency, scope_layer, scope_code, office, person, phone, hours
+            text("""SELECT agency, kind, scope_layer, scope_code, office, person, phone, hours
                 FROM contact WHERE (scope_layer, scope_code) IN
                 (SELECT * FROM unnest(CAST(:layers AS text[]), CAST(:codes AS text[])))"""),
             {"layers": [p[0] for p in pairs], "codes": [p[1] for p in pairs]},
@@ -273,13 +320,26 @@ def contacts_for(conn: Connection, *, scopes: Iterable[tuple[str, str]]) -> dict
         .mappings()
         .all()
     )
+    return sorted(rows, key=lambda r: SPECIFICITY.index(r["scope_layer"]))
+
+
+_CONTACT_FIELDS = ("office", "person", "phone", "hours", "scope_layer", "scope_code")
+
+
+def contacts_for(conn: Connection, *, scopes: Iterable[tuple[str, str]]) -> dict[str, dict]:
+    """The most specific published contact per agency for the given (layer, code) scopes
+    (an agency's own contacts, not its utility companies')."""
     best: dict[str, dict] = {}
-    for row in sorted(rows, key=lambda r: SPECIFICITY.index(r["scope_layer"])):
-        best.setdefault(
-            row["agency"],
-            {
-                k: row[k]
-                for k in ("office", "person", "phone", "hours", "scope_layer", "scope_code")
-            },
-        )
+    for row in _contact_rows(conn, scopes):
+        if not row["kind"]:
+            best.setdefault(row["agency"], {k: row[k] for k in _CONTACT_FIELDS})
+    return best
+
+
+def utility_contacts_for(conn: Connection, *, scopes: Iterable[tuple[str, str]]) -> dict[str, dict]:
+    """The most specific published contact per utility kind (water, power, gas, …)."""
+    best: dict[str, dict] = {}
+    for row in _contact_rows(conn, scopes):
+        if row["kind"]:
+            best.setdefault(row["kind"], {k: row[k] for k in _CONTACT_FIELDS})
     return best

@@ -38,8 +38,32 @@ def _acting_unit(code: str, res: Resolution) -> dict[str, Any] | None:
     return {"code": place.code, "name": place.name} if place else None
 
 
-def directory_at(conn: Connection, *, res: Resolution) -> dict[str, Any]:
-    """The directory for a resolved place."""
+#: Numbers every directory shows, day and night.
+EMERGENCY_NUMBERS: tuple[dict[str, str], ...] = (
+    {"number": "110", "name_zh": "报警（公安）", "name_en": "Police"},
+    {"number": "119", "name_zh": "火警、抢险救援", "name_en": "Fire and rescue"},
+    {"number": "120", "name_zh": "急救", "name_en": "Ambulance"},
+    {"number": "96333", "name_zh": "电梯应急救援（电梯困人）", "name_en": "Lift rescue"},
+    {"number": "12345", "name_zh": "市民服务热线（24小时）", "name_en": "Citizens' hotline (24 h)"},
+)
+#: Whom a resident calls first about a place: the estate's company, the community, the town.
+CALL_FIRST = ("property_company", "community_committee", "town_government")
+
+
+def _call_order(agencies: list[dict[str, Any]], first_agency: str | None) -> list[dict[str, Any]]:
+    """Parties by who to call first: the estate's company, the community, the town, then the
+    agency handling the chosen type, then the others in the order of the text."""
+    lead = [*CALL_FIRST, *([first_agency] if first_agency else [])]
+    rank = {code: i for i, code in enumerate(dict.fromkeys(lead))}
+    return sorted(agencies, key=lambda a: rank.get(a["code"], len(rank)))
+
+
+def directory_at(
+    conn: Connection, *, res: Resolution, type_code: str | None = None
+) -> dict[str, Any]:
+    """The directory for a resolved place; with ``type_code``, that type's agency is listed
+    right after the estate's company, the community and the town."""
+    first_agency = catalog.get_type(conn, code=type_code).agency if type_code else None
     types = catalog.list_types(conn, reportable=True)
     handles: dict[str, list[dict[str, str]]] = {}
     for t in types:
@@ -53,8 +77,11 @@ def directory_at(conn: Connection, *, res: Resolution) -> dict[str, Any]:
     ]
     scopes += [("agency_unit", unit.code) for unit in res.agency_units.values()]
     contacts = catalog.contacts_for(conn, scopes=scopes)
+    utilities = catalog.utility_contacts_for(conn, scopes=scopes)
+    agencies = catalog.list_agencies(conn)
+    kinds = {k["code"]: k for a in agencies for k in a.get("kinds") or []}
     parties = []
-    for agency in catalog.list_agencies(conn):
+    for agency in _call_order(agencies, first_agency):
         code = agency["code"]
         parties.append(
             {
@@ -76,17 +103,38 @@ def directory_at(conn: Connection, *, res: Resolution) -> dict[str, Any]:
             for k in ("point", "town", "community", "property_area", "agency_units", "generation")
         },
         "parties": parties,
+        "utilities": [
+            {
+                "kind": code,
+                "name_zh": kind["name_zh"],
+                "name_en": kind["name_en"],
+                "name": utilities[code]["office"],
+                **utilities[code],
+            }
+            for code, kind in kinds.items()
+            if code in utilities
+        ],
+        "emergency": list(EMERGENCY_NUMBERS),
     }
 
 
 def directory_for_point(
-    conn: Connection, *, lon: Any, lat: Any, crs: str = "wgs84", at: datetime | None = None
+    conn: Connection,
+    *,
+    lon: Any,
+    lat: Any,
+    crs: str = "wgs84",
+    at: datetime | None = None,
+    type_code: str | None = None,
 ) -> dict[str, Any]:
     """The directory at a point."""
-    return directory_at(conn, res=resolve_one(conn, lon=lon, lat=lat, crs=crs, at=at))
+    res = resolve_one(conn, lon=lon, lat=lat, crs=crs, at=at)
+    return directory_at(conn, res=res, type_code=type_code)
 
 
-def directory_for_property_area(conn: Connection, *, code: str) -> dict[str, Any]:
+def directory_for_property_area(
+    conn: Connection, *, code: str, type_code: str | None = None
+) -> dict[str, Any]:
     """The directory of an active property management area (at a point inside it)."""
     row = conn.execute(
         text("""
@@ -101,4 +149,4 @@ def directory_for_property_area(conn: Connection, *, code: str) -> dict[str, Any
     (res,) = resolve_points(conn, lons=[row.x], lats=[row.y])
     if res.property_area is None or res.property_area.code != code:
         raise PropertyAreaNotFound(f"property management area {code!r} cannot be located")
-    return directory_at(conn, res=res)
+    return directory_at(conn, res=res, type_code=type_code)

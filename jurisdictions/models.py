@@ -194,6 +194,8 @@ class Contact(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     agency: Mapped[str] = mapped_column(ForeignKey("agency.code"), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False, server_default="")
+    """The kind of utility (water, power, gas, …) for the ``utility`` agency; else empty."""
     scope_layer: Mapped[str] = mapped_column(String(32), nullable=False, server_default="")
     scope_code: Mapped[str] = mapped_column(String(64), nullable=False, server_default="")
     office: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
@@ -205,7 +207,7 @@ class Contact(Base):
     )
 
     __table_args__ = (
-        UniqueConstraint("agency", "scope_layer", "scope_code", name="uq_contact_scope"),
+        UniqueConstraint("agency", "kind", "scope_layer", "scope_code", name="uq_contact_scope"),
         CheckConstraint(
             "scope_layer IN ('', 'town', 'community', 'property_area', 'agency_unit')",
             name="scope_layer",

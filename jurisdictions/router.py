@@ -125,11 +125,25 @@ def list_violation_types(
     reportable: bool | None = None,
     agency: str | None = None,
     scope: str | None = None,
-    q: Annotated[str | None, Query(max_length=50, description="Name or keyword.")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="A word or a whole sentence in everyday Chinese."),
+    ] = None,
+    audience: Annotated[
+        str,
+        Query(
+            description="`resident` (default): with `q`, never mediation types or "
+            "non-reportable duties; `staff`: every type."
+        ),
+    ] = "resident",
 ) -> Response:
-    """The violation taxonomy: who handles what, citing the text (``source_ref``)."""
+    """The violation taxonomy: who handles what, citing the text (``source_ref``), with each
+    type's plain name, categories and numbers to call first; with ``q``, the matching types
+    best first."""
     return json_response(
-        catalog.list_types(conn, reportable=reportable, agency=agency, scope=scope, q=q)
+        catalog.search_types(
+            conn, q=q, audience=audience, reportable=reportable, agency=agency, scope=scope
+        )
     )
 
 
@@ -149,13 +163,24 @@ def route(
 
 @router.get("/directory", tags=["linkage"])
 def directory_here(
-    conn: Conn, lon: float, lat: float, crs: CoordSystem = CoordSystem.WGS84
+    conn: Conn,
+    lon: float,
+    lat: float,
+    crs: CoordSystem = CoordSystem.WGS84,
+    type: Annotated[
+        str | None, Query(description="A violation type: its agency is listed early.")
+    ] = None,
 ) -> Response:
-    """Every party responsible at this place, what it handles here and whom to call."""
-    return json_response(directory.directory_for_point(conn, lon=lon, lat=lat, crs=crs))
+    """Every party responsible at this place by who to call first (the estate's company, the
+    community, the town, the agency of ``type``), its utilities and the emergency numbers."""
+    return json_response(
+        directory.directory_for_point(conn, lon=lon, lat=lat, crs=crs, type_code=type)
+    )
 
 
 @router.get("/directory/{property_area_code}", tags=["linkage"])
-def directory_of_estate(conn: Conn, property_area_code: str) -> Response:
+def directory_of_estate(conn: Conn, property_area_code: str, type: str | None = None) -> Response:
     """The responsibility directory of one property management area."""
-    return json_response(directory.directory_for_property_area(conn, code=property_area_code))
+    return json_response(
+        directory.directory_for_property_area(conn, code=property_area_code, type_code=type)
+    )

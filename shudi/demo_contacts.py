@@ -23,9 +23,24 @@ DISTRICT_OFFICES = {
     "market_regulation": "特种设备安全监察科",
     "town_government": "区物业管理联动办公室",
     "community_committee": "区社区建设办公室",
-    "utility": "专业经营单位联络组",
+    "utility": "区专业经营单位联络组（水、电、气、通信各单位见下方）",
     "property_company": "区物业服务行业协会",
 }
+
+
+#: The utility companies of the sample district (fictional): district-wide by default; the water
+#: and gas companies differ between the towns (a second company serves the towns of one supply
+#: area). Their lines are answered day and night.
+UTILITIES = {
+    "water": ("青江水务集团供水服务中心", "青江水务集团城北供水所"),
+    "power": ("国网青江供电公司抢修中心", None),
+    "gas": ("青江天然气公司燃气抢修中心", "青江港华燃气公司抢修站"),
+    "heat": ("青江热力公司客服中心", None),
+    "telecom": ("青江电信维修中心", None),
+    "broadband": ("青江宽带网络维修中心", None),
+    "cable_tv": ("青江广电网络客服中心", None),
+}
+UTILITY_HOURS = "24小时抢修"
 
 
 def _pick(seed: str) -> tuple[str, str]:
@@ -58,6 +73,13 @@ def load_demo_contacts(conn: Connection) -> int:
 
     for agency, office in DISTRICT_OFFICES.items():
         put(agency, "", "", office)
+    for kind, (company, _) in UTILITIES.items():
+        _, phone = _pick(f"utility/{kind}")
+        set_contact(
+            conn, agency="utility", kind=kind, office=company, person="值班调度",
+            phone=phone, hours=UTILITY_HOURS,
+        )  # fmt: skip
+        n += 1
     active = text("""SELECT b.layer, b.agency, b.code, b.name, b.property_company
                      FROM boundary b JOIN generation_period g
                        ON g.generation_id = b.generation_id AND g.valid_to IS NULL
@@ -67,6 +89,7 @@ def load_demo_contacts(conn: Connection) -> int:
             put(row.agency, "agency_unit", row.code, row.name)
         elif row.layer == "town":
             put("town_government", "town", row.code, f"{row.name}物业管理办公室")
+            n += _town_utilities(conn, row.code)
             put("housing_service_center", "town", row.code, f"{row.name}片区联络员")
         elif row.layer == "community":
             put("community_committee", "community", row.code, f"{row.name}居委会")
@@ -77,4 +100,28 @@ def load_demo_contacts(conn: Connection) -> int:
                 row.code,
                 f"{row.property_company}{row.name}客服中心",
             )
+    return n
+
+
+def _town_utilities(conn: Connection, town: str) -> int:
+    """The second water and gas companies serve every other town (by the town code's hash)."""
+    if int(hashlib.sha256(town.encode()).hexdigest(), 16) % 2 == 0:
+        return 0
+    n = 0
+    for kind, (_, second) in UTILITIES.items():
+        if second is None:
+            continue
+        _, phone = _pick(f"utility/{kind}/{town}")
+        set_contact(
+            conn,
+            agency="utility",
+            kind=kind,
+            scope_layer="town",
+            scope_code=town,
+            office=second,
+            person="值班调度",
+            phone=phone,
+            hours=UTILITY_HOURS,
+        )
+        n += 1
     return n

@@ -5,8 +5,14 @@ from __future__ import annotations
 import typer
 
 from jurisdictions import catalog
+from jurisdictions.resident import (
+    RESIDENT_WORDS_PATH,
+    check_resident_words,
+    load_resident_words,
+)
 from jurisdictions.taxonomy import (
     SPEC_PATH,
+    TaxonomyFileError,
     check_taxonomy,
     load_agencies,
     load_violation_types,
@@ -23,13 +29,18 @@ def check() -> None:
     problems = check_taxonomy(
         load_violation_types(), load_agencies(), SPEC_PATH.read_text(encoding="utf-8")
     )
+    try:
+        problems += check_resident_words(load_resident_words(), load_violation_types())
+    except TaxonomyFileError as exc:
+        problems.append(f"{RESIDENT_WORDS_PATH.name}: {exc}")
     for line in problems:
         typer.echo(line)
     if problems:
         fail(f"{len(problems)} problem(s) in the taxonomy")
     typer.echo(
         f"taxonomy ok: {len(load_violation_types())} types, "
-        f"{len(load_agencies())} agencies, every item of section 二 covered"
+        f"{len(load_agencies())} agencies, every item of section 二 covered, "
+        f"{len(load_resident_words().categories)} resident categories"
     )
 
 
@@ -52,6 +63,9 @@ def set_(
     code: str = typer.Option("", help="The code of the town/estate/unit."),
     office: str = typer.Option("", help="Office or unit name."),
     hours: str = typer.Option("", help="Office hours."),
+    kind: str = typer.Option(
+        "", help="For agency utility: which company (water, power, gas, heat, telecom, …)."
+    ),
 ) -> None:
     """Publish the contact of an agency for a scope (the most specific one is shown)."""
     with transaction() as conn:
@@ -64,5 +78,6 @@ def set_(
             scope_code=code,
             office=office,
             hours=hours,
+            kind=kind,
         )
     typer.echo("contact published")

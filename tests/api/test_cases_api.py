@@ -181,6 +181,13 @@ def test_tracking_shows_no_personal_data(server: tuple[str, str]) -> None:
     tracked = httpx.get(f"{base}/api/v1/track/{code}")
     assert tracked.status_code == 200 and tracked.json()["status"] == "reported"
     assert "13912345678" not in tracked.text and "李四" not in tracked.text
+    body = tracked.json()  # what was reported and where, for the tracking page
+    assert body["description"] == "楼顶加建" and body["photo_ids"] == []
+    assert (body["lon"], body["lat"]) == (120.002, 30.002)
+    assert (body["town_name"], body["community_name"]) == ("甲街道", "甲一社区")
+    assert body["property_area_name"] == "金桂苑"
+    photo = httpx.get(f"{base}/api/v1/track/{code}/photos/1")
+    assert photo.status_code == 404 and photo.json()["code"] == "case_not_found"
     assert httpx.get(f"{base}/api/v1/track/NOPE").status_code == 404
     foreign = login(base, "cw")  # a community worker of C21 cannot see a C11 case
     cases = httpx.get(f"{base}/api/v1/cases", headers=foreign).json()

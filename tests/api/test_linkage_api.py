@@ -61,6 +61,22 @@ def test_violation_types_and_search(client: TestClient) -> None:
     assert police and {t["agency"] for t in police} == {"public_security"}
 
 
+def test_violation_types_rank_a_resident_sentence(client: TestClient) -> None:
+    hits = client.get("/api/v1/violation-types", params={"q": "楼上半夜装修吵得睡不着"}).json()
+    assert hits[0]["code"] == "renovation_noise_night"  # 二（四）3: 夜间装修噪声, 公安
+    assert hits[0]["plain_zh"] and hits[0]["categories"] == ["noise"]
+    assert [h["score"] for h in hits] == sorted((h["score"] for h in hits), reverse=True)
+    assert all(h["scope"] != "dispute" for h in hits)
+    lift = client.get("/api/v1/violation-types", params={"q": "电梯困人"}).json()[0]
+    assert lift["code"] == "lift_entrapment" and lift["urgent"][0]["number"] == "96333"
+    staff = client.get(
+        "/api/v1/violation-types", params={"q": "违建纠纷", "audience": "staff"}
+    ).json()
+    assert staff[0]["scope"] == "dispute"
+    bad = client.get("/api/v1/violation-types", params={"q": "x", "audience": "everyone"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_query"
+
+
 def test_route(client: TestClient) -> None:
     ptype = client.get(
         "/api/v1/violation-types", params={"scope": "property_service", "reportable": True}
@@ -90,3 +106,29 @@ def test_directory(client: TestClient) -> None:
     assert "简易物业管理" in company["acting_unit"]["name"]
     missing = client.get("/api/v1/directory/NOPE")
     assert missing.status_code == 404 and missing.json()["code"] == "property_area_not_found"
+
+
+def test_directory_by_who_to_call_first(client: TestClient, conn: Connection) -> None:
+    catalog.set_contact(conn, agency="utility", kind="gas", office="甲燃气", person="调度",
+                        phone="0571-80000009", hours="24小时")  # fmt: skip
+    catalog.set_contact(conn, agency="utility", kind="gas", scope_layer="town", scope_code="T2",
+                        office="乙燃气", person="调度", phone="0571-80000010")  # fmt: skip
+    here = {"lon": 120.002, "lat": 30.002}
+    body = client.get("/api/v1/directory", params=here).json()
+    order = [p["agency"] for p in body["parties"]]
+    assert order[:3] == ["property_company", "community_committee", "town_government"]
+    assert sorted(order) == sorted(a["code"] for a in client.get("/api/v1/agencies").json())
+    lift = client.get("/api/v1/directory", params=here | {"type": "lift_entrapment"}).json()
+    assert [p["agency"] for p in lift["parties"]][3] == "market_regulation"  # 二（八）
+    assert [(u["kind"], u["name"]) for u in body["utilities"]] == [("gas", "甲燃气")]
+    in_t2 = client.get("/api/v1/directory", params={"lon": 120.03, "lat": 30.015}).json()
+    assert [u["name"] for u in in_t2["utilities"]] == ["乙燃气"]  # the town's own company
+    assert [e["number"] for e in body["emergency"]] == ["110", "119", "120", "96333", "12345"]
+
+
+def test_a_utility_contact_names_a_kind_of_the_utility_agency(conn: Connection) -> None:
+    catalog.sync_taxonomy(conn)
+    with pytest.raises(catalog.InvalidContact, match="not a kind of utility"):
+        catalog.set_contact(conn, agency="utility", kind="coal", person="x", phone="1")
+    with pytest.raises(catalog.InvalidContact, match="only the utility agency"):
+        catalog.set_contact(conn, agency="public_security", kind="gas", person="x", phone="1")

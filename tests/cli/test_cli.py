@@ -156,6 +156,10 @@ def test_taxonomy_check_and_contacts(sample_db: str) -> None:
         "town",
     )
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1
+    gas = ["contacts", "set", "--agency", "utility", "--person", "调度", "--phone", "96777"]
+    assert run(sample_db, *gas, "--kind", "gas", "--office", "燃气公司").returncode == 0
+    coal = run(sample_db, *gas, "--kind", "coal")
+    assert coal.returncode == 1 and "not a kind of utility" in coal.stderr
 
 
 def test_users_and_api_keys(sample_db: str) -> None:

@@ -91,6 +91,8 @@ def test_manifest_pins_exact_versions_and_sha512() -> None:
         "drmonty-leaflet-awesome-markers": "2.0.2",
         "leaflet.locatecontrol": "0.66.2",
         "@neos21/bootstrap3-glyphicons": "1.0.7",
+        "swagger-ui-dist": "5.36.0",  # /docs (api/docs.py)
+        "redoc": "2.5.4",  # /redoc
     }
     assert {name: p.version for name, p in npm.items()} == expected
     for p in npm.values():

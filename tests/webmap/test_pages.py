@@ -63,7 +63,7 @@ def a_type(base: str, agency: str = "urban_management") -> dict[str, Any]:
     types = httpx.get(
         f"{base}/api/v1/violation-types", params={"agency": agency, "reportable": True}
     ).json()
-    return dict(types[0])
+    return dict(next(t for t in types if t["scope"] != "dispute"))  # residents: no mediation
 
 
 def file_report(base: str, **over: object) -> dict[str, Any]:
@@ -86,7 +86,11 @@ def test_report_page_is_chinese_offline_and_embeds_the_types(server: str) -> Non
     assert assets.remote_urls(html) == []
     cfg = config(html)
     api = httpx.get(f"{server}/api/v1/violation-types", params={"reportable": True}).json()
-    assert [t["code"] for t in cfg["types"]] == [t["code"] for t in api]
+    # every reportable type but the mediation ones (never offered to residents)
+    offered = {t["code"] for t in api if t["scope"] != "dispute"}
+    assert {t["code"] for t in cfg["types"]} == offered and len(cfg["types"]) == len(offered)
+    assert [c["name_zh"] for c in cfg["categories"]][:3] == ["噪音", "违建", "群租"]
+    assert html.count('class="tile"') == 12
     assert cfg["crs"] == "wgs84" and cfg["crsLabel"] == "WGS-84"
     assert '"code": "T1"' in html and '"code": "C11"' in html  # boundaries come with the page
     for url in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
@@ -204,6 +208,8 @@ def test_resident_reports_a_problem(
         f"{server}/api/v1/route", params={"lon": lon, "lat": lat, "type": vtype["code"]}
     ).json()
     assert route["handler"]["name"] in page.inner_text(".handler-name")
+    assert "（三（" not in page.inner_text("#route")  # no clause numbers until tapped
+    page.click("#route details summary")
     assert route["reasons"][0]["zh"] in page.inner_text("#route")
     description = f"楼顶加建 {uuid.uuid4().hex[:8]}"
     page.fill('[data-testid="description"]', description)
@@ -254,9 +260,11 @@ def test_a_pin_outside_the_district_says_so(
     drop_pin(page, *OUTSIDE)
     page.wait_for_selector("#place .error")
     text_ = page.inner_text("#place")
-    assert "该位置不在本区服务范围内" in text_ and "乙镇" in text_
+    assert "不在本区服务范围内" in text_ and "乙镇" in text_
+    assert not re.search(r"\bT\d\b|outside|service area", text_)  # no codes, no English
     page.click("#submit")
-    assert "请先在地图上选择问题位置" in page.inner_text('[data-testid="error"]')
+    said = page.inner_text('[data-testid="error"]')
+    assert "不在本区服务范围内" in said and "请先在地图上选择问题位置" not in said
     screenshot(page, "report-outside")
 
 

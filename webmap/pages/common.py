@@ -27,7 +27,7 @@ from shudi.clock import beijing_text
 from webmap.basemaps import Basemap, new_map
 
 STATIC = "/static/pages"
-ASSET_VERSION = "6"  # bump when the files under webmap/pages/static change (browser caches)
+ASSET_VERSION = "7"  # bump when the files under webmap/pages/static change (browser caches)
 LANGS = {"zh": "zh-CN", "en": "en"}
 CHINA_TZ = timezone(timedelta(hours=8), "CST")  # no daylight saving time in China
 FALLBACK_CENTER = (104.0, 35.0, 4)  # lon, lat, zoom: all of China when there are no boundaries
@@ -70,6 +70,7 @@ COMMON: dict[str, tuple[str, str]] = {
     "loading": ("正在查询…", "Looking up…"),
     "network_error": ("网络错误，请稍后重试", "Network error, please try again"),
     "close": ("收起", "Hide"),
+    "crosshair": ("在十字处放置定位点", "Drop the pin at the cross"),
     "open": ("展开", "Show"),
 }
 
@@ -122,6 +123,15 @@ def lang_switch(path: str, lang: str) -> str:
     )
 
 
+def large_text_toggle(lang: str) -> str:
+    """The 适老化 large-text switch (common.js remembers the choice on this device)."""
+    label = ("Large text", "大字")[0 if lang == "en" else 1]
+    return (
+        f'<button type="button" class="btn link large-toggle" data-large-toggle '
+        f'aria-pressed="false">{esc(label)}</button>'
+    )
+
+
 def fmt_time(value: object) -> str:
     """A timestamp as Beijing time ``YYYY-MM-DD HH:MM`` (empty for ``None``): the one rule
     of :func:`shudi.clock.beijing_text`."""
@@ -150,13 +160,30 @@ def set_html_lang(page: str, lang: str) -> str:
     return re.sub(r"<html(?=[\s>])", f'<html lang="{LANGS[lang]}"', page, count=1)
 
 
-def plain_page(*, lang: str, title: str, body: str, scripts: Sequence[str] = ()) -> str:
-    """A page without a map (e.g. tracking)."""
+#: Leaflet as vendored (webmap/assets.json), for pages that are not Folium maps.
+LEAFLET_CSS = "/static/vendor/leaflet@1.9.3/dist/leaflet.css"
+LEAFLET_JS = "/static/vendor/leaflet@1.9.3/dist/leaflet.js"
+
+
+def plain_page(
+    *,
+    lang: str,
+    title: str,
+    body: str,
+    scripts: Sequence[str] = (),
+    styles: Sequence[str] = (),
+    vendor_scripts: Sequence[str] = (),
+) -> str:
+    """A page without a full-screen map (e.g. tracking); ``styles`` and ``vendor_scripts`` are
+    local URLs loaded before the page's own."""
+    extra = "".join(f'<link rel="stylesheet" href="{esc(u)}">\n' for u in styles) + "".join(
+        f'<script defer src="{esc(u)}"></script>\n' for u in vendor_scripts
+    )
     return (
         "<!DOCTYPE html>\n"
         f'<html lang="{LANGS[lang]}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"{_head_links(lang, title)}{script_tags(scripts)}</head>\n"
+        f"{extra}{_head_links(lang, title)}{script_tags(scripts)}</head>\n"
         f'<body class="plain">\n{body}\n</body>\n</html>\n'
     )
 

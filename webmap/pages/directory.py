@@ -12,7 +12,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from webmap.basemaps import Basemap
-from webmap.pages.common import common_texts, esc, lang_switch, map_page, pick, with_lang
+from webmap.pages.common import (
+    common_texts,
+    esc,
+    lang_switch,
+    large_text_toggle,
+    map_page,
+    pick,
+    with_lang,
+)
+from webmap.pages.messages import error_texts
 
 TEXTS: dict[str, tuple[str, str]] = {
     "title": ("谁负责这里 · 物业管理责任清单", "Who is responsible here · property management"),
@@ -29,7 +38,60 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_contact": ("暂无公布的联系方式", "No published contact"),
     "report": ("我要上报问题", "Report a problem"),
     "estate_not_found": ("未找到该物业管理区域", "No such property management area"),
+    "emergency": ("紧急和24小时电话", "Emergency and 24-hour numbers"),
+    "map_label": (
+        "地图。方向键移动地图，回车查看十字处的责任单位",
+        "Map. Arrow keys move it; Enter shows who is responsible at the cross",
+    ),
+    "call_order": (
+        "按先找谁排列：物业、社区、镇/街道，再到各职能部门",
+        "In the order to call: the estate's company, the community, the town, then agencies",
+    ),
+    "utilities": ("水电气等专业单位", "Utilities serving this place"),
+    "no_utilities": ("暂无公布的专业单位联系方式", "No published utility contacts"),
 }
+
+EMERGENCY: tuple[tuple[str, str, str], ...] = (
+    ("110", "报警（公安）", "Police"),
+    ("119", "火警、抢险救援", "Fire and rescue"),
+    ("120", "急救", "Ambulance"),
+    ("96333", "电梯应急救援（电梯困人）", "Lift rescue"),
+    ("12345", "市民服务热线（24小时）", "Citizens' hotline (24 h)"),
+)
+
+
+def emergency_html(lang: str) -> str:
+    """The numbers every directory page shows, before anything is tapped."""
+    w = pick(TEXTS, lang)
+    items = "".join(
+        f'<li><a class="btn call" href="tel:{num}"><span class="call-name">'
+        f'{esc(en if lang == "en" else zh)}</span><strong class="call-number"> {num}</strong>'
+        "</a></li>"
+        for num, zh, en in EMERGENCY
+    )
+    return (
+        f'<section class="emergency" aria-labelledby="h-emergency" data-testid="emergency">'
+        f'<h2 id="h-emergency">{esc(w["emergency"])}</h2><ul class="calls">{items}</ul></section>'
+    )
+
+
+def _utilities(data: Mapping[str, Any], w: Mapping[str, str], lang: str) -> str:
+    rows = []
+    for u in data.get("utilities") or []:
+        kind = u.get("name_en") if lang == "en" else u.get("name_zh")
+        phone = u.get("phone") or ""
+        hours = f' <span class="hint">{esc(u["hours"])}</span>' if u.get("hours") else ""
+        rows.append(
+            f'<li class="utility" data-kind="{esc(u.get("kind"))}"><strong>{esc(kind)}</strong> '
+            f"{esc(u.get('name'))} · "
+            f'<a href="{esc(_tel(phone))}">{esc(phone)}</a>{hours}</li>'
+        )
+    body = (
+        f'<ul class="utilities">{"".join(rows)}</ul>'
+        if rows
+        else (f'<p class="hint">{esc(w["no_utilities"])}</p>')
+    )
+    return f"<h2>{esc(w['utilities'])}</h2>{body}"
 
 
 def _tel(phone: str) -> str:
@@ -96,7 +158,9 @@ def directory_html(data: Mapping[str, Any], *, lang: str = "zh") -> str:
     return (
         _place(data.get("place") or {}, w)
         + f"<h2>{esc(heading)}</h2>"
+        + f'<p class="hint">{esc(w["call_order"])}</p>'
         + f'<ol class="parties">{"".join(_party(p, w, lang) for p in parties)}</ol>'
+        + _utilities(data, w, lang)
     )
 
 
@@ -108,6 +172,7 @@ def render_directory(
     data: Mapping[str, Any] | None = None,
     path: str = "/directory",
     not_found: str | None = None,
+    type_code: str | None = None,
 ) -> str:
     """The directory map; with ``data`` (one estate's directory) its panel is filled in and the
     map opens on the estate; ``not_found`` names an estate code that does not exist."""
@@ -129,9 +194,12 @@ def render_directory(
  <button type="button" class="sheet-handle" id="sheet-toggle" aria-expanded="true"
    aria-controls="sheet-body"><span aria-hidden="true"></span>{esc(w["close"])}</button>
  <div id="sheet-body" class="sheet-body">
-  <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch(path, lang)}</header>
+  <header class="sheet-head"><h1>{esc(w["heading"])}</h1>
+   <span class="head-tools">{large_text_toggle(lang)}{lang_switch(path, lang)}</span></header>
   <p class="hint">{esc(w["tap_hint"])}</p>
+  <div id="place-search" class="place-search-slot"></div>
   <div id="directory" aria-live="polite" data-testid="directory">{panel}</div>
+  {emergency_html(lang)}
   <p><a href="{esc(with_lang("/report", lang))}">{esc(w["report"])}</a></p>
  </div>
 </main>
@@ -142,7 +210,13 @@ def render_directory(
         title=w["title"],
         boundaries=boundaries,
         body=body,
-        config={"page": "directory", "t": w, "initial": initial},
+        config={
+            "page": "directory",
+            "t": w,
+            "errors": error_texts(lang),
+            "initial": initial,
+            "type": type_code,
+        },
         scripts=["common", "directory"],
         center=center,
     )

@@ -12,7 +12,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from webmap.basemaps import Basemap
-from webmap.pages.common import common_texts, esc, lang_switch, map_page, pick, with_lang
+from webmap.pages.common import (
+    common_texts,
+    esc,
+    lang_switch,
+    large_text_toggle,
+    map_page,
+    pick,
+    with_lang,
+)
+from webmap.pages.messages import error_texts
 from webmap.pages.nav import nav_bar
 
 TEXTS: dict[str, tuple[str, str]] = {
@@ -20,20 +29,43 @@ TEXTS: dict[str, tuple[str, str]] = {
     "heading": ("随手报", "Report a problem"),
     "step_place": ("① 问题位置", "① Where"),
     "tap_hint": ("点击地图放置定位点", "Tap the map to drop a pin"),
+    "keyboard_hint": (
+        "用键盘：按Tab进入地图，方向键移动，回车在十字处放置定位点",
+        "By keyboard: Tab to the map, move with the arrow keys, Enter drops the pin at the cross",
+    ),
+    "map_label": (
+        "地图。方向键移动地图，回车在十字处放置定位点",
+        "Map. Arrow keys move it; Enter drops the pin at the cross",
+    ),
     "locate": ("使用我的位置", "Use my location"),
     "locating": ("正在获取位置…", "Getting your position…"),
     "geo_unavailable": (
         "无法获取位置，请在地图上点选",
         "Your position is not available: tap the map instead",
     ),
-    "step_type": ("② 问题类型", "② What"),
+    "step_type": ("② 遇到了什么问题", "② What is wrong"),
+    "tiles_label": ("常见问题分类", "Common kinds of problem"),
     "type_search": (
-        "搜索问题类型，如：违建、噪音、漏水",
-        "Search, e.g. illegal building, noise, leak",
+        "也可以直接说说遇到的问题，如：楼上半夜装修吵",
+        "Or describe it in a few words",
     ),
-    "type_none": ("没有匹配的类型，请换个关键词", "No matching type: try another word"),
+    "type_none": (
+        "没有找到匹配的问题，请换个说法，或点上面的分类",
+        "Nothing matches: try other words, or pick a category above",
+    ),
+    "type_more": ("按回车选择，上下键切换", "Enter chooses, arrow keys move"),
     "type_change": ("更换", "Change"),
+    "back_tiles": ("返回全部分类", "All categories"),
+    "legal": ("法律依据", "Legal basis"),
+    "legal_name": ("规范名称：", "Formal name: "),
+    "urgent_title": ("紧急情况，请先拨打电话", "An emergency: call first"),
+    "urgent_then": (
+        "打完电话后，仍可继续填写下面的表单上报。",
+        "After calling you can still file the report below.",
+    ),
+    "calls_title": ("紧急情况请直接拨打", "In an emergency, call"),
     "handler": ("承办单位", "Handled by"),
+    "why": ("为什么由这个单位办理", "Why this unit"),
     "dups": ("附近已有{n}件同类未结案件", "{n} open report(s) of this kind nearby"),
     "dups_hint": (
         "如是同一问题，可无需重复上报；仍可继续提交。",
@@ -50,8 +82,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "take_photo": ("拍照", "Take a photo"),
     "choose_photo": ("从相册选择", "Choose photos"),
     "photos_n": ("已选{n}张照片", "{n} photo(s) chosen"),
-    "too_many_photos": ("照片最多6张", "At most 6 photos"),
+    "too_many_photos": ("照片最多6张，请去掉几张再提交。", "At most 6 photos: remove some."),
     "phone": ("联系电话（可选）", "Phone (optional)"),
+    "phone_ok": ("", ""),
     "name": ("称呼（可选）", "Name (optional)"),
     "privacy": (
         "电话和称呼仅受理和承办人员可见，不会公开。",
@@ -60,15 +93,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "submit": ("提交", "Submit"),
     "submitting": ("正在提交…", "Submitting…"),
     "need_place": ("请先在地图上选择问题位置", "Choose the place on the map first"),
-    "need_type": ("请选择问题类型", "Choose the kind of problem"),
-    "key_reused": (
-        "此前已用相同凭据提交过不同内容，请再点一次提交",
-        "A different report was sent with this form before: press submit again",
+    "need_inside": (
+        "所选位置不在本区服务范围内，请在地图上本区范围内重新选点。",
+        "The pin is outside the district: choose a place inside it on the map.",
     ),
+    "need_type": ("请选择问题类型（点分类或输入文字）", "Choose the kind of problem"),
     "done": ("已提交，请记下查询码", "Submitted. Keep your tracking code"),
     "track": ("查看办理进度", "Follow the case"),
+    "copy": ("复制查询码", "Copy the code"),
+    "copied": ("已复制", "Copied"),
     "due": ("办理期限", "Due"),
     "again": ("再报一件", "Report another"),
+    "large": ("大字", "Large text"),
     "staff_as": ("以工作人员身份上报：{channel}", "Filing as staff: {channel}"),
     "staff_none": (
         "当前账号不能上报案件，请退出登录后以群众身份上报",
@@ -90,7 +126,12 @@ def _type_entry(t: Mapping[str, Any]) -> dict[str, Any]:
         "code": t["code"],
         "name_zh": t.get("name_zh") or "",
         "name_en": t.get("name_en") or "",
-        "keywords": list(t.get("keywords") or []),
+        "plain_zh": t.get("plain_zh") or t.get("name_zh") or "",
+        "plain_en": t.get("plain_en") or t.get("name_en") or "",
+        "categories": list(t.get("categories") or []),
+        "urgent": list(t.get("urgent") or []),
+        "clause": clause(t.get("source_ref") or [], "zh"),
+        "clause_en": clause(t.get("source_ref") or [], "en"),
     }
 
 
@@ -108,7 +149,54 @@ def _staff_note(staff: Mapping[str, Any] | None, w: Mapping[str, str], lang: str
     return nav_bar(staff, "report", lang) + note
 
 
-def _body(lang: str, staff: Mapping[str, Any] | None = None) -> str:
+_PARTS = "一二三四五六七八九十"
+
+
+def clause(refs: Sequence[str], lang: str) -> str:
+    """Where the text says it, in words.
+
+    ``4.2`` → 第二部分（四）第2项; ``S3.2`` → 第三部分（二）."""
+    out = []
+    for ref in refs:
+        head, _, item = ref.partition(".")
+        if head.startswith("S"):
+            n = int(item)
+            out.append(f"part 3 ({n})" if lang == "en" else f"第三部分（{_numeral(n)}）")
+        elif item:
+            p = int(head)
+            out.append(
+                f"part 2 ({p}), item {item}"
+                if lang == "en"
+                else f"第二部分（{_numeral(p)}）第{item}项"
+            )
+        else:
+            p = int(head)
+            out.append(f"part 2 ({p})" if lang == "en" else f"第二部分（{_numeral(p)}）")
+    prefix = "the district's implementation opinions, " if lang == "en" else "依据《实施意见》"
+    return prefix + ("; " if lang == "en" else "、").join(out) if out else ""
+
+
+def _numeral(n: int) -> str:
+    if n <= 10:
+        return _PARTS[n - 1]
+    return "十" + _PARTS[n - 11] if n < 20 else str(n)
+
+
+def _tiles(categories: Sequence[Mapping[str, Any]], lang: str) -> str:
+    out = []
+    for c in categories:
+        name = c["name_en"] if lang == "en" else c["name_zh"]
+        out.append(
+            f'<button type="button" class="tile" data-category="{esc(c["code"])}">'
+            f'<i class="fa-solid {esc(c["icon"])}" aria-hidden="true"></i>'
+            f"<span>{esc(name)}</span></button>"
+        )
+    return "".join(out)
+
+
+def _body(
+    lang: str, categories: Sequence[Mapping[str, Any]], staff: Mapping[str, Any] | None = None
+) -> str:
     w = pick(TEXTS, lang) | common_texts(lang)
     track = esc(with_lang("/track", lang))
     return f"""
@@ -116,22 +204,41 @@ def _body(lang: str, staff: Mapping[str, Any] | None = None) -> str:
  <button type="button" class="sheet-handle" id="sheet-toggle" aria-expanded="true"
    aria-controls="sheet-body"><span aria-hidden="true"></span>{esc(w["close"])}</button>
  <div id="sheet-body" class="sheet-body">
- <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch("/report", lang)}</header>
+ <header class="sheet-head"><h1>{esc(w["heading"])}</h1>
+  <span class="head-tools">{large_text_toggle(lang)}{lang_switch("/report", lang)}</span></header>
  {_staff_note(staff, w, lang)}
  <form id="report-form" novalidate>
   <section class="step" aria-labelledby="h-place">
    <h2 id="h-place">{esc(w["step_place"])}</h2>
    <p class="hint" id="place-hint">{esc(w["tap_hint"])}</p>
+   <div id="place-search" class="place-search-slot"></div>
    <button type="button" class="btn secondary" id="locate">{esc(w["locate"])}</button>
+   <p class="hint kbd-hint">{esc(w["keyboard_hint"])}</p>
    <div id="place" class="place" aria-live="polite" data-testid="owner"></div>
   </section>
   <section class="step" aria-labelledby="h-type">
    <h2 id="h-type">{esc(w["step_type"])}</h2>
    <div id="type-picked" class="picked" hidden><span id="type-name"></span>
-    <button type="button" class="btn link" id="type-change">{esc(w["type_change"])}</button></div>
-   <div id="type-search-box"><input type="search" id="type-q" data-testid="type" autocomplete="off"
-     aria-label="{esc(w["type_search"])}" placeholder="{esc(w["type_search"])}">
-    <ul id="type-list" class="type-list"></ul></div>
+    <button type="button" class="btn link" id="type-change">{esc(w["type_change"])}</button>
+    <details id="type-legal" class="legal"><summary>{esc(w["legal"])}</summary>
+     <p id="type-legal-text" class="hint"></p></details></div>
+   <div id="urgent" class="urgent" role="alert" data-testid="urgent" hidden></div>
+   <div id="type-choose">
+    <div id="tiles" class="tiles" role="group" aria-label="{esc(w["tiles_label"])}">
+     {_tiles(categories, lang)}</div>
+    <div id="tile-panel" class="tile-panel" hidden>
+     <button type="button" class="btn link" id="tile-back">‹ {esc(w["back_tiles"])}</button>
+     <h3 id="tile-title"></h3><div id="tile-calls"></div><ul id="tile-types" class="type-list">
+     </ul></div>
+    <div class="combo">
+     <label for="type-q" class="label">{esc(w["type_search"])}</label>
+     <input type="text" id="type-q" data-testid="type" autocomplete="off" role="combobox"
+      aria-autocomplete="list" aria-expanded="false" aria-controls="type-list"
+      aria-describedby="type-help">
+     <p id="type-help" class="hint">{esc(w["type_more"])}</p>
+     <ul id="type-list" class="type-list" role="listbox" aria-label="{esc(w["step_type"])}"></ul>
+    </div>
+   </div>
    <div id="route" class="route" aria-live="polite"></div>
    <div id="dups" class="dups" aria-live="polite"></div>
   </section>
@@ -150,7 +257,9 @@ def _body(lang: str, staff: Mapping[str, Any] | None = None) -> str:
    <p id="photos-n" class="hint" aria-live="polite"></p>
    <label for="phone">{esc(w["phone"])}</label>
    <input type="tel" id="phone" data-testid="phone" name="phone" maxlength="32"
-    autocomplete="tel" inputmode="tel">
+    autocomplete="tel" inputmode="tel" aria-describedby="phone-error">
+   <p id="phone-error" class="error field-error" data-testid="phone-error" aria-live="polite"
+    hidden></p>
    <label for="contact_name">{esc(w["name"])}</label>
    <input type="text" id="contact_name" name="contact_name" maxlength="100" autocomplete="name">
    <p class="hint">{esc(w["privacy"])}</p>
@@ -162,6 +271,7 @@ def _body(lang: str, staff: Mapping[str, Any] | None = None) -> str:
  <section id="done" class="done" hidden aria-live="polite">
   <p>{esc(w["done"])}</p>
   <p class="code" id="code" data-testid="tracking-code"></p>
+  <p><button type="button" class="btn secondary" id="copy-code">{esc(w["copy"])}</button></p>
   <p id="done-handler" class="hint"></p>
   <p><a class="btn primary" id="track-link" href="{track}">{esc(w["track"])}</a></p>
   <p><button type="button" class="btn secondary" id="again">{esc(w["again"])}</button></p>
@@ -174,26 +284,32 @@ def _body(lang: str, staff: Mapping[str, Any] | None = None) -> str:
 def render_report(
     *,
     types: Sequence[Mapping[str, Any]],
+    categories: Sequence[Mapping[str, Any]] = (),
     boundaries: Mapping[str, Mapping[str, Any]],
     basemap: Basemap,
     lang: str = "zh",
     staff: Mapping[str, Any] | None = None,
 ) -> str:
-    """The report page; ``types`` are the reportable violation types (name_zh, name_en,
-    keywords), ``boundaries`` the WGS-84 town and community FeatureCollections; ``staff``
-    the logged-in staff member (``username``, ``role``, ``channel``: the channel their
-    reports go through, None if their role files none)."""
+    """The report page; ``types`` are the types offered to residents (with their plain names,
+    categories and urgent calls), ``categories`` the tiles, ``boundaries`` the WGS-84 town and
+    community FeatureCollections; ``staff`` the logged-in staff member (``username``, ``role``,
+    ``channel``: the channel their reports go through, None if their role files none)."""
     words = pick(TEXTS, lang) | common_texts(lang)
     return map_page(
         basemap=basemap,
         lang=lang,
         title=words["title"],
         boundaries=boundaries,
-        body=_body(lang, staff),
+        body=_body(lang, categories, staff),
         config={
             "page": "report",
             "t": words,
+            "errors": error_texts(lang),
             "types": [_type_entry(t) for t in types],
+            "categories": [
+                {k: c[k] for k in ("code", "name_zh", "name_en", "types", "calls")}
+                for c in categories
+            ],
             "trackBase": "/track/",
             "channel": (staff or {}).get("channel"),
             "staffBlocked": bool(staff) and not (staff or {}).get("channel"),

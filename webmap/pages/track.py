@@ -10,15 +10,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from webmap.pages.common import (
+    LEAFLET_CSS,
+    LEAFLET_JS,
     common_texts,
     esc,
     fmt_time,
     json_script,
     lang_switch,
+    large_text_toggle,
     pick,
     plain_page,
     with_lang,
 )
+from webmap.pages.messages import error_texts
 
 STATUS: dict[str, tuple[str, str]] = {
     "reported": ("已上报，待受理", "Reported, awaiting acceptance"),
@@ -95,6 +99,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Check the code (12 letters and digits) and try again.",
     ),
     "report": ("我要上报问题", "Report a problem"),
+    "reported": ("您报告的问题", "What you reported"),
+    "no_description": ("（未填写描述）", "(no description)"),
+    "place": ("位置", "Place"),
+    "photo": ("照片{n}", "Photo {n}"),
+    "next": ("下一步", "Next"),
+    "copy": ("复制查询码", "Copy the code"),
+    "share": ("分享", "Share"),
+    "copied": ("已复制", "Copied"),
+    "map_label": ("问题位置地图", "Map of the place"),
     "directory": ("查看各单位职责和联系方式", "Who is responsible where"),
 }
 
@@ -137,7 +150,6 @@ def _is_overdue(data: Mapping[str, Any]) -> bool:
 
 def _facts(data: Mapping[str, Any], w: Mapping[str, str], lang: str) -> str:
     rows: list[tuple[str, str]] = [
-        (w["type"], esc(data.get("type_name") or data.get("type_code"))),
         (w["handler"], esc(data.get("handler_name"))),
         (w["created"], esc(fmt_time(data.get("created_at")))),
     ]
@@ -195,26 +207,105 @@ def _forms(allowed: list[str], w: Mapping[str, str]) -> str:
     return "".join(out)
 
 
-def render_track(data: Mapping[str, Any], *, lang: str = "zh") -> str:
-    """The tracking page of one case (``data`` from ``incidents.service.track``)."""
+#: The next step a resident can expect, by status.
+NEXT: dict[str, tuple[str, str]] = {
+    "reported": ("受理人员审核后派给承办单位", "Staff check it and send it to the handler"),
+    "accepted": ("派给承办单位", "It is sent to the handler"),
+    "dispatched": ("承办单位到场处理", "The handler comes to deal with it"),
+    "in_progress": ("承办单位办结后核查", "Checked once the handler has finished"),
+    "joint": ("各部门完成后核查", "Checked once every agency has finished"),
+    "referred": ("责任单位处理", "The responsible unit deals with it"),
+    "postponed": ("延期后恢复办理", "Work resumes after the postponement"),
+    "reopened": ("承办单位重新处理", "The handler deals with it again"),
+    "resolved": ("核查后结案，届时可评价", "Checked and closed; then you can rate it"),
+}
+
+
+def _reported(data: Mapping[str, Any], w: Mapping[str, str], lang: str, code: str) -> str:
+    """What was reported: kind in plain words (the formal name on tap), text, photos, place."""
+    plain = data.get("plain_en" if lang == "en" else "plain_zh") or data.get("type_name") or ""
+    formal = data.get("type_name") or ""
+    legal = (
+        f'<details class="legal"><summary>{esc(w["type"])}</summary>'
+        f'<p class="hint">{esc(formal)}</p></details>'
+        if formal and formal != plain
+        else ""
+    )
+    text = data.get("description") or ""
+    photos = "".join(
+        f'<a href="/api/v1/track/{esc(code)}/photos/{int(pid)}" target="_blank">'
+        f'<img src="/api/v1/track/{esc(code)}/photos/{int(pid)}" loading="lazy" '
+        f'alt="{esc(w["photo"].replace("{n}", str(n)))}" data-testid="photo"></a>'
+        for n, pid in enumerate(data.get("photo_ids") or [], start=1)
+    )
+    names = [data.get(k) for k in ("town_name", "community_name", "property_area_name")]
+    place = " · ".join(esc(n) for n in names if n)
+    return (
+        f'<section class="card" data-testid="reported"><h2>{esc(w["reported"])}</h2>'
+        f'<p class="plain-type"><strong>{esc(plain)}</strong></p>{legal}'
+        f'<p class="description" data-testid="description">'
+        f"{esc(text) if text else esc(w['no_description'])}</p>"
+        + (f'<div class="thumbs">{photos}</div>' if photos else "")
+        + f'<p><span class="hint">{esc(w["place"])}：</span>{place}</p>'
+        f'<div id="mini-map" class="mini-map" role="img" aria-label="{esc(w["map_label"])}"'
+        ' data-testid="mini-map"></div></section>'
+    )
+
+
+def render_track(
+    data: Mapping[str, Any],
+    *,
+    lang: str = "zh",
+    tiles: list[dict[str, Any]] | None = None,
+    crs: str = "wgs84",
+) -> str:
+    """The tracking page of one case (``data`` from ``incidents.service.track``, with the
+    type's plain names); ``tiles`` are the basemap's tile layers for the small map (none: the
+    estate and community outlines alone)."""
     w = pick(TEXTS, lang) | common_texts(lang)
     code = str(data.get("tracking_code") or "")
     status = str(data.get("status") or "")
     allowed = [a for a in data.get("allowed_actions") or [] if a in ("rate", "dispute")]
     path = f"/track/{code}"
+    upcoming = NEXT.get(status)
+    next_step = (
+        f"<dt>{esc(w['next'])}</dt><dd>{esc(upcoming[1 if lang == 'en' else 0])}</dd>"
+        if upcoming
+        else ""
+    )
+    point = (
+        {"lon": float(data["lon"]), "lat": float(data["lat"])}
+        if data.get("lon") is not None and data.get("lat") is not None
+        else None
+    )
     body = f"""<main>
-<header class="sheet-head"><h1>{esc(w["title"])}</h1>{lang_switch(path, lang)}</header>
+<header class="sheet-head"><h1>{esc(w["title"])}</h1>
+<span class="head-tools">{large_text_toggle(lang)}{lang_switch(path, lang)}</span></header>
 <section class="card"><p class="hint">{esc(w["code"])}</p><p class="code">{esc(code)}</p>
+<p class="actions"><button type="button" class="btn secondary" id="copy-code">{esc(w["copy"])}
+</button><button type="button" class="btn secondary" id="share-code" hidden>{esc(w["share"])}
+</button></p>
 <p><span class="status {esc(status)}" id="status">{esc(_label(STATUS, status, lang))}</span></p>
-<dl class="facts">{_facts(data, w, lang)}</dl></section>
+<dl class="facts">{_facts(data, w, lang)}{next_step}</dl></section>
+{_reported(data, w, lang, code)}
 <section class="card"><h2>{esc(w["events"])}</h2>{_timeline(list(data.get("events") or []), lang)}
 </section>
 {_forms(allowed, w)}
 {_lookup_form(w, lang)}
 {_footer(w, lang)}
 </main>
-{json_script("shudi-config", {"code": code, "lang": lang, "t": w})}"""
-    return plain_page(lang=lang, title=f"{w['title']} · {code}", body=body, scripts=["track"])
+{json_script("shudi-config", {
+        "code": code, "lang": lang, "t": w, "errors": error_texts(lang), "point": point,
+        "tiles": tiles or [], "crs": crs, "names": [data.get("property_area_name") or ""],
+    })}"""  # fmt: skip
+    return plain_page(
+        lang=lang,
+        title=f"{w['title']} · {code}",
+        body=body,
+        scripts=["common", "track"],
+        styles=[LEAFLET_CSS],
+        vendor_scripts=[LEAFLET_JS],
+    )
 
 
 def render_track_lookup(*, lang: str = "zh", code: str = "", not_found: bool = False) -> str:

@@ -61,30 +61,41 @@
     );
   };
 
-  /* An API error {code, message} as text; outside the district names the nearest town. */
+  /* An API error {code, message, ...} as the page's words (cfg.errors: what happened and what
+     to do next, in the page's language). The API's own message is for developers: it is shown
+     only by pages without an error table (staff pages). */
+  var E = cfg.errors || null;
   S.errorText = function (data) {
     data = data || {};
+    if (!E) {
+      if (data.code === "outside_service_area") return S.t("outside");
+      return data.message || data.code || S.t("network_error");
+    }
+    var s;
     if (data.code === "outside_service_area") {
-      var s = S.t("outside");
+      s = E.outside_service_area;
       var n = data.nearest;
       if (n && n.name) {
-        s += "。" + S.t("nearest") + n.name;
+        s += " " + S.t("nearest") + n.name;
         if (typeof n.distance_m === "number") {
           s += "（" + (n.distance_m / 1000).toFixed(1) + " " + S.t("km") + "）";
         }
       }
       return s;
     }
-    return data.message || data.code || S.t("network_error");
+    if (data.code === "rate_limited") {
+      var wait = typeof data.retry_after_s === "number"
+        ? E.wait_s.split("{n}").join(String(Math.ceil(data.retry_after_s))) : E.wait_later;
+      return E.rate_limited.split("{wait}").join(wait);
+    }
+    if (data.photo_error && E[data.photo_error]) return E[data.photo_error];
+    if (data.field && E[data.field]) return E[data.field];
+    return E[data.code] || E.unknown;
   };
   S.errorNode = function (data) {
-    var box = S.el("div", { class: "error", role: "alert" }, [
+    return S.el("div", { class: "error", role: "alert" }, [
       S.el("p", { class: "error-title", text: S.errorText(data) }),
     ]);
-    if (data && data.code === "outside_service_area" && data.message) {
-      box.appendChild(S.el("p", { class: "hint", text: data.message }));
-    }
-    return box;
   };
 
   /* --- coordinates ------------------------------------------------------------------------ */
@@ -218,5 +229,75 @@
     if (!sheet || !sheet.classList.contains("collapsed")) return false;
     toggle.click();
     return true;
+  };
+
+  /* Where the crosshair is: the middle of the map's visible part (above the sheet on phones). */
+  S.visibleCenter = function () {
+    var size = S.map.getSize();
+    var r = sheet && !sheet.classList.contains("collapsed") ? sheet.getBoundingClientRect() : null;
+    if (!r) return L.point(size.x / 2, size.y / 2);
+    if (r.left <= 1) return L.point(size.x / 2, Math.max(r.top, 40) / 2);
+    return L.point((r.right + size.x) / 2, size.y / 2);
+  };
+  /* Keyboard: Tab to the map, arrow keys pan it (Leaflet), Enter drops the pin at the cross. */
+  S.keyboardPin = function (handler) {
+    if (!S.map) return;
+    var box = S.map.getContainer();
+    box.setAttribute("tabindex", "0");
+    box.setAttribute("role", "application");
+    if (cfg.t && cfg.t.map_label) box.setAttribute("aria-label", cfg.t.map_label);
+    var cross = S.el("div", { class: "crosshair", "aria-hidden": "true", "data-testid": "crosshair" });
+    box.appendChild(cross);
+    function place() {
+      var c = S.visibleCenter();
+      cross.style.left = c.x + "px";
+      cross.style.top = c.y + "px";
+    }
+    box.addEventListener("focus", function () { place(); box.classList.add("kbd"); });
+    box.addEventListener("blur", function () { box.classList.remove("kbd"); });
+    box.addEventListener("keydown", function (ev) {
+      if (ev.target !== box || (ev.key !== "Enter" && ev.key !== " ")) return;
+      ev.preventDefault();
+      var ll = S.map.containerPointToLatLng(S.visibleCenter()).wrap();
+      handler({ lon: ll.lng, lat: ll.lat, crs: cfg.crs });
+    });
+    window.addEventListener("resize", place);
+  };
+
+  /* 适老化: large text, remembered on this device. */
+  var LARGE = "shudi.large-text";
+  function setLarge(on) {
+    document.documentElement.classList.toggle("large-text", on);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-large-toggle]"), function (b) {
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+    try { localStorage.setItem(LARGE, on ? "1" : ""); } catch (e) { /* private mode */ }
+  }
+  try { if (localStorage.getItem(LARGE) === "1") setLarge(true); } catch (e) { /* none */ }
+  Array.prototype.forEach.call(document.querySelectorAll("[data-large-toggle]"), function (b) {
+    b.addEventListener("click", function () {
+      setLarge(!document.documentElement.classList.contains("large-text"));
+      if (S.map) S.map.invalidateSize();
+    });
+  });
+
+  /* Copy text (a tracking code), or share it where the phone offers sharing. */
+  S.copyText = function (text, button, done) {
+    function ok() {
+      var was = button.textContent;
+      button.textContent = done;
+      setTimeout(function () { button.textContent = was; }, 2000);
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(ok, fallback);
+    } else fallback();
+    function fallback() {
+      var area = S.el("textarea", { readonly: true, class: "offscreen" });
+      area.value = text;
+      document.body.appendChild(area);
+      area.select();
+      try { document.execCommand("copy"); ok(); } catch (e) { /* the code stays visible */ }
+      document.body.removeChild(area);
+    }
   };
 })();

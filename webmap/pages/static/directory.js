@@ -51,7 +51,9 @@
     if (S.expandSheet()) S.reveal(S.onMap(pt));
     S.clear(box).appendChild(el("p", { class: "coords", text: S.pointLabel(pt) }));
     box.appendChild(el("p", { class: "hint", text: t("loading") }));
-    S.getJSON("/api/v1/directory", { lon: pt.lon, lat: pt.lat, crs: pt.crs }).then(function (r) {
+    var q = { lon: pt.lon, lat: pt.lat, crs: pt.crs };
+    if (cfg.type) q.type = cfg.type;
+    S.getJSON("/api/v1/directory", q).then(function (r) {
       if (mine !== seq) return;
       S.clear(box);
       if (!r.ok) {
@@ -64,11 +66,25 @@
       var parties = r.data.parties || [];
       box.appendChild(el("h2", { text: t("parties", { n: parties.length }) }));
       var list = el("ol", { class: "parties" });
+      box.appendChild(el("p", { class: "hint", text: t("call_order") }));
       parties.forEach(function (p) { list.appendChild(party(p)); });
       box.appendChild(list);
+      box.appendChild(el("h2", { text: t("utilities") }));
+      var us = r.data.utilities || [];
+      if (!us.length) box.appendChild(el("p", { class: "hint", text: t("no_utilities") }));
+      var ul = el("ul", { class: "utilities" });
+      us.forEach(function (u) {
+        ul.appendChild(el("li", { class: "utility", "data-kind": u.kind }, [
+          el("strong", { text: pick(u, "name_zh", "name_en") }), " " + (u.name || "") + " · ",
+          el("a", { href: "tel:" + (u.phone || "").replace(/[^0-9+]/g, ""), text: u.phone }),
+          u.hours ? el("span", { class: "hint", text: " " + u.hours }) : null,
+        ]));
+      });
+      box.appendChild(ul);
     });
   }
   S.onTap(show);
+  S.keyboardPin(show);
   if (cfg.initial) {
     S.setPin(cfg.initial, false);
     S.reveal(S.onMap(cfg.initial));

@@ -3,7 +3,7 @@
   "use strict";
   var S = window.Shudi, cfg = S.cfg, t = S.t, el = S.el;
   var $ = function (id) { return document.getElementById(id); };
-  var state = { pt: null, res: null, type: null, done: false, seq: 0 };
+  var state = { pt: null, res: null, outside: false, type: null, done: false, seq: 0 };
   var busy = false;
   var KEY = "shudi.report.idempotency-key";
 
@@ -39,6 +39,9 @@
     var seq = ++state.seq;
     state.pt = pt;
     state.res = null;
+    state.outside = false;
+    state.utilities = null;
+    showError("");
     S.setPin(pt, false);
     if (S.expandSheet()) S.reveal(S.onMap(pt));
     var box = S.clear($("place"));
@@ -53,12 +56,15 @@
       } else {
         box.appendChild(el("p", { class: "coords", text: S.pointLabel(pt) }));
         box.appendChild(S.errorNode(r.data));
+        state.outside = !!(r.data && r.data.code === "outside_service_area");
         S.setPin(pt, true);
       }
       updateRoute();
+      renderUrgent();
     });
   }
   S.onTap(setPoint);
+  S.keyboardPin(setPoint);
 
   $("locate").addEventListener("click", function () {
     var box = S.clear($("place"));
@@ -81,48 +87,169 @@
     );
   });
 
-  /* --- what ------------------------------------------------------------------------------- */
+  /* --- what: category tiles, or words searched by the server's ranking (an ARIA combobox) -- */
   var types = cfg.types || [];
-  function matches(ty, q) {
-    if (!q) return true;
-    if (ty.name_zh.indexOf(q) >= 0 || ty.name_en.toLowerCase().indexOf(q) >= 0) return true;
-    return ty.keywords.some(function (k) {
-      k = k.toLowerCase();
-      return k.indexOf(q) >= 0 || q.indexOf(k) >= 0;
+  var byCode = {};
+  types.forEach(function (ty) { byCode[ty.code] = ty; });
+  var en = cfg.lang === "en";
+  function plain(ty) { return (en ? ty.plain_en : ty.plain_zh) || ty.name_zh; }
+  function callLink(c, number) {
+    return el("a", { class: "btn call", href: "tel:" + number, "data-number": number }, [
+      el("span", { class: "call-name", text: en ? c.name_en : c.name_zh }),
+      el("strong", { class: "call-number", text: " " + number }),
+    ]);
+  }
+  function optionNode(ty, tag, extra) {
+    var node = el(tag, Object.assign({ class: "type-option", "data-code": ty.code }, extra || {}), [
+      el("span", { class: "plain", text: plain(ty) }),
+    ]);
+    if (ty.urgent && ty.urgent.length) node.classList.add("is-urgent");
+    node.addEventListener("click", function () { chooseType(ty); });
+    return node;
+  }
+
+  var tiles = $("tiles"), panel = $("tile-panel");
+  function openTile(code) {
+    var cat = (cfg.categories || []).filter(function (c) { return c.code === code; })[0];
+    if (!cat) return;
+    $("tile-title").textContent = en ? cat.name_en : cat.name_zh;
+    var calls = S.clear($("tile-calls"));
+    (cat.calls || []).forEach(function (c) { calls.appendChild(callLink(c, c.number)); });
+    var list = S.clear($("tile-types"));
+    cat.types.forEach(function (code) {
+      var ty = byCode[code];
+      if (ty) list.appendChild(el("li", {}, [optionNode(ty, "button", { type: "button" })]));
+    });
+    S.show(tiles, false);
+    S.show(panel, true);
+    var first = list.querySelector("button");
+    if (first) first.focus();
+  }
+  Array.prototype.forEach.call(tiles.querySelectorAll(".tile"), function (b) {
+    b.addEventListener("click", function () { openTile(b.getAttribute("data-category")); });
+  });
+  $("tile-back").addEventListener("click", function () {
+    S.show(panel, false);
+    S.show(tiles, true);
+    var b = tiles.querySelector(".tile");
+    if (b) b.focus();
+  });
+
+  var input = $("type-q"), listbox = $("type-list");
+  var shown = [], active = -1, searchSeq = 0, timer = null;
+  function setActive(i) {
+    var opts = listbox.querySelectorAll('[role="option"]');
+    active = Math.max(-1, Math.min(i, opts.length - 1));
+    Array.prototype.forEach.call(opts, function (o, n) {
+      o.setAttribute("aria-selected", n === active ? "true" : "false");
+      o.classList.toggle("active", n === active);
+    });
+    if (active >= 0) {
+      input.setAttribute("aria-activedescendant", opts[active].id);
+      opts[active].scrollIntoView({ block: "nearest" });
+    } else {
+      input.removeAttribute("aria-activedescendant");
+    }
+  }
+  function renderOptions(found) {
+    shown = found;
+    S.clear(listbox);
+    found.forEach(function (ty, n) {
+      listbox.appendChild(optionNode(ty, "li", { role: "option", id: "type-opt-" + n,
+        "aria-selected": "false" }));
+    });
+    if (!found.length && input.value.trim()) {
+      listbox.appendChild(el("li", { class: "hint", role: "presentation", text: t("type_none") }));
+    }
+    input.setAttribute("aria-expanded", found.length ? "true" : "false");
+    setActive(-1);
+  }
+  function localMatches(q) { // offline fallback: the plain and formal names
+    return types.filter(function (ty) {
+      return plain(ty).indexOf(q) >= 0 || ty.name_zh.indexOf(q) >= 0 ||
+        ty.name_en.toLowerCase().indexOf(q.toLowerCase()) >= 0;
     });
   }
-  function typeLabel(ty) {
-    return cfg.lang === "en" ? ty.name_en || ty.name_zh : ty.name_zh;
-  }
-  function renderTypes() {
-    var q = $("type-q").value.trim().toLowerCase();
-    var list = S.clear($("type-list"));
-    var shown = types.filter(function (ty) { return matches(ty, q); });
-    shown.forEach(function (ty) {
-      var b = el("button", { type: "button", class: "type-option",
-        "data-code": ty.code, text: typeLabel(ty) });
-      if (cfg.lang === "en") b.appendChild(el("span", { class: "alt", text: ty.name_zh }));
-      b.addEventListener("click", function () { chooseType(ty); });
-      list.appendChild(el("li", {}, [b]));
+  function search() {
+    var q = input.value.trim(), mine = ++searchSeq;
+    if (!q) return renderOptions([]);
+    S.getJSON("/api/v1/violation-types", { q: q, reportable: "true" }).then(function (r) {
+      if (mine !== searchSeq) return;
+      if (!r.ok) return renderOptions(localMatches(q));
+      renderOptions(r.data.map(function (x) { return byCode[x.code]; }).filter(Boolean).slice(0, 12));
     });
-    if (!shown.length) list.appendChild(el("li", { class: "hint", text: t("type_none") }));
   }
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(search, 120);
+  });
+  input.addEventListener("keydown", function (ev) {
+    if (ev.key === "ArrowDown") { ev.preventDefault(); setActive(active + 1); }
+    else if (ev.key === "ArrowUp") { ev.preventDefault(); setActive(active - 1); }
+    else if (ev.key === "Escape") { renderOptions([]); }
+    else if (ev.key === "Enter") {
+      ev.preventDefault(); // never submits the form from here
+      var pick = shown[active >= 0 ? active : 0];
+      if (pick) chooseType(pick);
+    }
+  });
+
   function chooseType(ty) {
     state.type = ty;
-    $("type-name").textContent = typeLabel(ty);
-    S.show($("type-picked"), !!ty);
-    S.show($("type-search-box"), !ty);
+    $("type-name").textContent = plain(ty);
+    $("type-legal-text").textContent = t("legal_name") + (en ? ty.name_en : ty.name_zh) +
+      (ty.clause ? "（" + (en ? ty.clause_en : ty.clause) + "）" : "");
+    S.show($("type-picked"), true);
+    S.show($("type-choose"), false);
+    input.setAttribute("aria-expanded", "false");
+    renderUrgent();
     updateRoute();
+    $("type-change").focus();
   }
-  $("type-q").addEventListener("input", renderTypes);
   $("type-change").addEventListener("click", function () {
     state.type = null;
     S.show($("type-picked"), false);
-    S.show($("type-search-box"), true);
+    S.show($("type-choose"), true);
+    renderUrgent();
     updateRoute();
-    $("type-q").focus();
+    input.focus();
   });
-  renderTypes();
+
+  /* --- emergencies: the numbers to call before the form (the resident may still file) ---- */
+  function utilityNumber(kind) {
+    var u = (state.utilities || []).filter(function (x) { return x.kind === kind && x.phone; })[0];
+    return u ? { number: u.phone.replace(/[^0-9+]/g, ""), label: u.phone, name: u.name } : null;
+  }
+  function renderUrgent() {
+    var box = S.clear($("urgent"));
+    var ty = state.type;
+    if (!ty || !ty.urgent || !ty.urgent.length) return S.show(box, false);
+    box.appendChild(el("p", { class: "urgent-title", text: t("urgent_title") }));
+    ty.urgent.forEach(function (c) {
+      if (c.utility) {
+        var u = utilityNumber(c.utility);
+        if (u) {
+          var a = callLink(c, u.number);
+          a.appendChild(el("span", { class: "call-who", text: u.name || "" }));
+          box.appendChild(a);
+          return;
+        }
+        if (state.pt && state.res && state.utilities === null) loadUtilities();
+      }
+      box.appendChild(callLink(c, c.number));
+    });
+    box.appendChild(el("p", { class: "hint", text: t("urgent_then") }));
+    S.show(box, true);
+  }
+  function loadUtilities() {
+    var seq = state.seq, pt = state.pt;
+    state.utilities = [];
+    S.getJSON("/api/v1/directory", { lon: pt.lon, lat: pt.lat, crs: pt.crs }).then(function (r) {
+      if (seq !== state.seq || !r.ok) return;
+      state.utilities = r.data.utilities || [];
+      renderUrgent();
+    });
+  }
 
   /* --- who handles it, and was it reported already ---------------------------------------- */
   function updateRoute() {
@@ -141,7 +268,12 @@
         el("strong", { text: t("handler") + "：" }), el("span", { class: "handler-name", text: who }),
       ]));
       var reason = (r.data.reasons || [])[0];
-      if (reason) route.appendChild(el("p", { class: "hint", text: reason[cfg.lang] || reason.zh }));
+      if (reason) {
+        route.appendChild(el("details", { class: "legal" }, [
+          el("summary", { text: t("why") }),
+          el("p", { class: "hint", text: reason[cfg.lang] || reason.zh }),
+        ]));
+      }
     });
     S.getJSON("/api/v1/reports/duplicates", q).then(function (r) {
       if (seq !== state.seq || !state.type || state.type.code !== code) return;
@@ -166,6 +298,22 @@
       $("photos-n").textContent = n ? t("photos_n", { n: n }) : "";
     });
   });
+
+  /* --- the phone, checked when the resident leaves the field (the server's rule) ---------- */
+  function phoneProblem() {
+    var v = $("phone").value.replace(/[ -]/g, ""); // as the server: spaces and dashes dropped
+    if (!v) return "";
+    return /^\+*[0-9]+$/.test(v) && v.length >= 5 && v.length <= 20 ? "" : cfg.errors.phone;
+  }
+  function checkPhone() {
+    var msg = phoneProblem(), box = $("phone-error");
+    box.textContent = msg;
+    S.show(box, !!msg);
+    $("phone").setAttribute("aria-invalid", msg ? "true" : "false");
+    return !msg;
+  }
+  $("phone").addEventListener("blur", checkPhone);
+  $("phone").addEventListener("input", function () { if (!$("phone-error").hidden) checkPhone(); });
 
   /* --- submit once ------------------------------------------------------------------------ */
   function showError(text) {
@@ -205,6 +353,7 @@
         showError(t("key_reused"));
       } else {
         showError(S.errorText(r.data)); // network errors keep the key: a retry is safe
+        if (r.data && r.data.field === "phone") checkPhone();
       }
       setBusy(false);
     });
@@ -214,8 +363,10 @@
     if (busy || state.done) return;
     showError("");
     if (cfg.staffBlocked) return showError(t("staff_none"));
+    if (state.pt && state.outside) return showError(t("need_inside"));
     if (!state.pt || !state.res) return showError(t("need_place"));
     if (!state.type) return showError(t("need_type"));
+    if (!checkPhone()) { $("phone").focus(); return showError(cfg.errors.phone); }
     if (photoFiles().length > 6) return showError(t("too_many_photos"));
     setBusy(true);
     send(formKey(false), 0);
@@ -251,4 +402,7 @@
     S.expandSheet();
   }
   $("again").addEventListener("click", function () { window.location.reload(); });
+  $("copy-code").addEventListener("click", function () {
+    S.copyText($("code").textContent, $("copy-code"), t("copied"));
+  });
 })();
