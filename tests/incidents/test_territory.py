@@ -8,7 +8,7 @@ from support import HOLE, box, collection, feature, file_report, type_of
 
 from incidents import service
 from incidents.territory import reresolve_open_cases
-from jurisdictions.generations import activate_generation, import_layer
+from jurisdictions.generations import activate, import_layer
 
 
 def test_open_cases_follow_new_borders(conn: Connection, world: dict) -> None:
@@ -31,8 +31,8 @@ def test_open_cases_follow_new_borders(conn: Connection, world: dict) -> None:
     )
     gdf = gpd.GeoDataFrame.from_features(towns["features"], crs="EPSG:4326")
     gen = import_layer(conn, gdf=gdf, layer="town", source="v2").generation_id
-    activate_generation(conn, generation_id=gen)
-    assert reresolve_open_cases(conn) == {"open": 1, "changed": 1}
+    done = activate(conn, generation_id=gen)
+    assert (done.open_cases, done.moved) == (1, 1)
     moved = service.get_case(conn, case_id=open_case, principal=d)
     assert moved["town_code"] == "T2" and moved["generations"]["town"] == gen
     ev = service.events(conn, case_id=open_case, principal=d)[-1]
