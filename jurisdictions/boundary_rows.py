@@ -15,6 +15,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from jurisdictions.exceptions import BoundaryImportRejected
 from jurisdictions.models import Layer
 
 #: Canonical attribute names an import fills beside code, name and parent_code.
@@ -62,7 +63,7 @@ def boundary_rows(
 ) -> list[dict[str, Any]]:
     extra = [c for c in gdf.columns if c not in ("code", "name", "parent_code", "geometry")]
     picked = {
-        attr: sources.get(attr)
+        attr: _column(gdf, sources.get(attr))
         or next((c for c in DEFAULT_SOURCES[attr] if c in gdf.columns), None)
         for attr in ATTRIBUTES
     }
@@ -103,6 +104,20 @@ def boundary_rows(
             }
         )
     return rows
+
+
+def _column(gdf: gpd.GeoDataFrame, name: str | None) -> str | None:
+    """A source column named by ``--field``; gis.io lower-cases attribute columns, so match
+    either way."""
+    if not name:
+        return None
+    for candidate in (name, name.lower()):
+        if candidate in gdf.columns:
+            return candidate
+    raise BoundaryImportRejected(
+        f"no column {name!r} in the file; columns: {', '.join(map(str, gdf.columns))}",
+        problems=[],
+    )
 
 
 def _strip_nul(value: Any) -> Any:
