@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import geopandas as gpd
@@ -97,6 +98,25 @@ def test_own_district_from_an_empty_database(scratch_db_url: str, tmp_path: Path
     ok(url, "users", "add", "disp", "--role", "dispatcher", "--password", PASSWORD)
     ok(url, "users", "add", "cw-dongpo", "--role", "community_worker",
        "--community", DONGPO, "--password", PASSWORD)  # fmt: skip
+    ok(url, "users", "add", "town-songlin", "--role", "town_coordinator",
+       "--town", "440399001", "--password", PASSWORD)  # fmt: skip
+    ok(url, "users", "add", "ps01", "--role", "agency_officer", "--agency", "public_security",
+       "--unit", "440399PS01", "--password", PASSWORD)  # fmt: skip
+    ok(url, "users", "add", "cuiyuan", "--role", "property_company",
+       "--company", "松林物业服务有限公司", "--password", PASSWORD)  # fmt: skip
+    past = ok(url, "cases", "import", str(DATA / "12345-export.csv"),
+              "--field", "due_at=承诺办结时间")  # fmt: skip
+    assert "2 case(s) imported" in past
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        imported = dict(
+            conn.execute(
+                text("SELECT status, due_at FROM case_file WHERE channel = 'import'")
+            ).all()
+        )
+    engine.dispose()
+    # the open one keeps the export's deadline (17:30 Shanghai), the closed one has none
+    assert imported == {"in_progress": datetime(2026, 11, 13, 9, 30, tzinfo=UTC), "closed": None}
 
     resolved = ok(url, "resolve", *map(str, IN_CUIYUAN))
     assert "翠苑小区" in resolved and "松林物业服务有限公司" in resolved and "东坡社区" in resolved
@@ -138,7 +158,8 @@ def test_own_district_from_an_empty_database(scratch_db_url: str, tmp_path: Path
         engine = create_engine(url)
         with engine.connect() as conn:
             rows = conn.execute(
-                text("SELECT id, community_code FROM case_file WHERE status <> 'closed'")
+                text("""SELECT id, community_code FROM case_file
+                        WHERE status <> 'closed' AND channel <> 'import'""")
             ).all()
             events = conn.execute(
                 text("SELECT case_id FROM case_event WHERE action = 'boundary_change'")
