@@ -110,8 +110,13 @@ def activation(n: int | None = None) -> Section:
         sec.notes.append(f"UNEXPECTED: first run moved {moved:,}, second {still:,}")
     name = "bare join, open cases × active parts"
     sec.results += [
-        Result(f"activation, {looked:,} open cases, every one moves", first, "s",
-               baseline=bare, baseline_name=name),  # fmt: skip
+        Result(
+            f"activation, {looked:,} open cases, every one moves",
+            first,
+            "s",
+            baseline=bare,
+            baseline_name=name,
+        ),
         Result("activation, nothing moves", second, "s", baseline=bare, baseline_name=name),
     ]
     sec.notes.append(f"bare join: {inside:,} (case, area part) hits, {bare:.2f} s")

@@ -13,6 +13,7 @@ updated and their events written in one statement each.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
@@ -68,7 +69,7 @@ ORDER BY r.id
 """).bindparams(bindparam("rows", type_=JSONB))
 
 
-def _resolutions(conn: Connection, rows: list[Any]) -> dict[int, Resolution]:
+def _resolutions(conn: Connection, rows: Sequence[Any]) -> dict[int, Resolution]:
     """A resolution per case: one per distinct set of areas, from a representative point
     (a case whose areas the representative's resolution does not reproduce gets its own)."""
     groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)

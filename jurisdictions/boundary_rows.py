@@ -145,5 +145,3 @@ def without_nul(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     for column in columns:
         out[column] = out[column].map(_strip_nul)
     return out
-
-

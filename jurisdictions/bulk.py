@@ -5,7 +5,8 @@ the open cases (:func:`jurisdictions.generations.activate` → ``incidents.terri
 :func:`reresolve_table` runs it over any table of points and writes the owners back (what the
 resolver benchmark times over a million points). The join runs polygons-outer (each
 subdivided part probes the GiST index of the points), which measured about 6× faster than
-PostgreSQL's default points-outer plan for a million points; ties on shared borders are broken as in :mod:`jurisdictions.service`.
+PostgreSQL's default points-outer plan for a million points; ties on shared borders are broken
+as in :mod:`jurisdictions.service`.
 """
 
 from __future__ import annotations
@@ -162,9 +163,7 @@ def reresolve_table(
     transaction.
     """
     names = _names(table, id_column, geom_column) | {"where": "true"}
-    points, gens = owners(
-        conn, table=table, id_column=id_column, geom_column=geom_column, at=at
-    )
+    points, gens = owners(conn, table=table, id_column=id_column, geom_column=geom_column, at=at)
     changed = conn.execute(text(WRITE_BACK.format(**names))).rowcount
     changed += conn.execute(text(CLEAR_OUTSIDE.format(**names))).rowcount
     conn.execute(text("DROP TABLE _shudi_owners"))
