@@ -41,6 +41,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_reference_data")),
     )
+    # which version of the rules was loaded when is administration: audited like `agency`
+    op.execute(
+        "CREATE TRIGGER reference_data_audit AFTER INSERT OR UPDATE OR DELETE ON reference_data "
+        "FOR EACH ROW EXECUTE FUNCTION audit_admin_change('name')"
+    )
 
 
 def downgrade() -> None:
