@@ -151,7 +151,9 @@ def sync_taxonomy(conn: Connection) -> dict[str, int]:
     conn.execute(
         text("""INSERT INTO reference_data (name, sha256, counts) VALUES (:n, :s, :c)
                 ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256,
-                    counts = EXCLUDED.counts, loaded_at = now()""").bindparams(
+                    counts = EXCLUDED.counts, loaded_at = now()
+                WHERE (reference_data.sha256, reference_data.counts)
+                      IS DISTINCT FROM (EXCLUDED.sha256, EXCLUDED.counts)""").bindparams(
             bindparam("c", type_=JSONB)
         ),
         {"n": TAXONOMY, "s": version, "c": counts},
