@@ -4,7 +4,9 @@
    clients against a one-query FastAPI app over the same PostGIS.
 2. ``POST /api/v1/resolve/batch``: points/s for 10,000-point batches against shapely's STRtree.
 3. :func:`jurisdictions.bulk.reresolve_table` over 1,000,000 stored points against the bare
-   polygons-outer PostGIS join.
+   polygons-outer PostGIS join: :func:`jurisdictions.bulk.owners` (the re-resolve every
+   activation runs over the open cases) and a write-back. The whole activation path is timed
+   by :mod:`benchmarks.activation`.
 """
 
 from __future__ import annotations

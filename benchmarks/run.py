@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from benchmarks import audit, history, hotspots, intake, map, report, resolve, words
+from benchmarks import activation, audit, history, hotspots, intake, map, report, resolve, words
 from benchmarks.common import (
     ROOT,
     BBox,
@@ -47,6 +47,7 @@ GROUPS: dict[str, Callable[[Context], Section]] = {
     "single": lambda c: resolve.single_point(c.bbox, c.workdir),
     "batch": lambda c: resolve.batch(c.engine, c.bbox, c.workdir),
     "bulk": lambda c: resolve.bulk(c.engine, c.bbox),
+    "activation": lambda c: activation.activation(),
     "intake": lambda c: intake.intake(c.workdir),
     "map": lambda c: map.dispatch_map(c.workdir),
     "history": lambda c: history.history(c.workdir),
@@ -100,6 +101,12 @@ METHOD = """\
   `reresolve_table`'s docstring asks (two fresh tables). The baseline is the bare
   polygons-outer join of the points with the active property areas (`count(*)`, median over
   all fresh tables); the same join with every active layer's parts is shown beside it.
+- **Activation**: `jurisdictions.generations.activate` — the function every activation path
+  runs — over 100,000 open cases at random points of the sample district, in a scratch
+  database, timed with its commit: first a new generation of the communities (the cases were
+  stored without owners, so every case inside the district moves: bulk re-resolve, routing,
+  one UPDATE, one INSERT of events), then the previous generation back (nothing moves). The
+  baseline is the bare join of the open cases with every active layer's parts.
 - Statement breakdowns come from SQLAlchemy cursor events around the service's own code."""
 
 

@@ -10,9 +10,12 @@ Decisions
       no reporter (exports' personal data is not imported, so no resident can track them) and
       one non-public ``import`` event at ``reported_at`` naming the file, its SHA-256, the line
       and the row's key. ``created_at`` is ``reported_at``; ``updated_at`` the end time.
-    * Deadlines are left empty: the time limits of the day were the hotline's, and a computed
-      deadline in the past would only flood reminders. Open imported cases do follow boundary
-      changes like live ones.
+    * Open imported cases are on the clock (:mod:`incidents.history_deadlines`): the file's own
+      deadline column (办理时限 / 截止时间, or ``--field due_at=COLUMN``) when it has one, else
+      the type's time limit counted from the reported time on the working-day calendar, so
+      they appear in reminders, overdue lists, agendas and the assessment like live ones.
+      Closed ones keep no deadline unless the file gives one. Open imported cases also follow
+      boundary changes like live ones.
     * Idempotency per row: the key is ``ext:<external_id>`` when the file has that column,
       else a digest of the row's values with the occurrence number of identical rows. Rows
       whose key was imported before are skipped, so re-importing a file, or an export that
@@ -23,7 +26,7 @@ Decisions
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +39,7 @@ from sqlalchemy import Connection
 from gis.coords import CoordSystem
 from incidents import history_store
 from incidents.exceptions import HistoryImportRejected
+from incidents.history_deadlines import deadline_columns
 from incidents.history_place import place_rows
 from incidents.history_read import read_rows
 from incidents.history_rows import check_rows
@@ -101,14 +105,16 @@ def import_cases(
     sheet: str | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    fields: Mapping[str, str] | None = None,
 ) -> ImportSummary:
-    """Import a history file's good rows as cases in ``conn``'s transaction (see above)."""
+    """Import a history file's good rows as cases in ``conn``'s transaction (see above);
+    ``fields`` maps canonical column names to the file's headers (``{"due_at": "办理时限"}``)."""
     note = progress or (lambda _stage, _done, _total: None)
     if default_crs not in {c.value for c in CoordSystem}:
         allowed = ", ".join(c.value for c in CoordSystem)
         raise HistoryImportRejected(f"unknown crs {default_crs!r}; use one of {allowed}")
     note("reading", 0, None)
-    raw = read_rows(path, encoding=encoding, sheet=sheet)
+    raw = read_rows(path, encoding=encoding, sheet=sheet, fields=fields)
     note("checking", 0, None)
     history_store.begin(conn)
     checked = check_rows(
@@ -161,6 +167,15 @@ def import_cases(
         us = stamps.to_numpy(dtype="datetime64[us]").astype(np.int64)
         return np.where(stamps.notna().to_numpy(), us, history_store.NO_TIME)
 
+    note("deadlines", 0, None)
+    clock = deadline_columns(
+        status=checked.status.iloc[rows],
+        type_code=checked.type_code.iloc[rows],
+        scope_of={t["code"]: t["scope"] for t in catalog.list_types(conn)},
+        reported_at=checked.reported_at.iloc[rows],
+        file_due=checked.due_at.iloc[rows],
+        file=path.name,
+    )
     frame = pd.DataFrame(
         {
             "line": lines[rows],
@@ -172,6 +187,11 @@ def import_cases(
             "reported_at": micros(checked.reported_at),
             "closed_at": micros(checked.closed_at),
             "resolved_at": micros(checked.resolved_at),
+            "respond_due_at": clock.respond_due_at,
+            "stop_due_at": clock.stop_due_at,
+            "due_at": clock.due_at,
+            "urgency": clock.urgency,
+            "basis": clock.basis,
             "key": take(checked.key),
             "description": take(checked.description.str.replace("\x00", "", regex=False)),
         }

@@ -52,6 +52,7 @@ class Checked:
     reported_at: pd.Series  # datetime64 UTC
     closed_at: pd.Series  # datetime64 UTC (NaT: none); set for closed and rejected
     resolved_at: pd.Series  # datetime64 UTC (NaT: none)
+    due_at: pd.Series  # datetime64 UTC (NaT: the file gives no deadline)
     status: pd.Series
     description: pd.Series
     key: pd.Series  # idempotency key of the row
@@ -205,6 +206,18 @@ def _times(raw: pd.DataFrame, now: datetime, reasons: _Reasons) -> tuple[pd.Seri
     return reported, closed
 
 
+def _deadline(raw: pd.DataFrame, reported: pd.Series, reasons: _Reasons) -> pd.Series:
+    """The file's own deadline (办理时限 / 截止时间), when it has one."""
+    cells = raw["due_at"] if "due_at" in raw else pd.Series("", index=raw.index)
+    due = parse_times(cells)
+    reasons.add(
+        ((cells.str.strip() != "") & due.isna()).to_numpy(),
+        _labelled("due_at (the deadline) is not a date and time: ", cells),
+    )
+    reasons.add((due < reported).to_numpy(), "due_at (the deadline) is before reported_at")
+    return due
+
+
 def _statuses(raw: pd.DataFrame, closed: pd.Series, reasons: _Reasons) -> pd.Series:
     words = {s: s for s in STATUSES} | STATUS_WORDS
     cells = raw["status"] if "status" in raw else pd.Series("", index=raw.index)
@@ -264,6 +277,7 @@ def check_rows(
     lon, lat = _coordinates(raw, crs, reasons)
     type_code = _types(raw, type_names, reasons)
     reported, closed = _times(raw, now, reasons)
+    due = _deadline(raw, reported, reasons)
     status = _statuses(raw, closed, reasons)
     desc = raw["description"] if "description" in raw else pd.Series("", index=raw.index)
     reasons.add(
@@ -283,6 +297,7 @@ def check_rows(
         reported_at=reported,
         closed_at=closed.where(finished),
         resolved_at=closed.where(status.isin(["resolved", "closed"])),
+        due_at=due,
         status=status,
         description=desc.str.strip(),
         key=row_keys(raw, crs, type_code, reported),

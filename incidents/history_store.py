@@ -24,6 +24,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from gis.coords import CoordSystem
+from incidents.history_deadlines import URGENCIES
 from incidents.intake import TRACKING_ALPHABET, TRACKING_LENGTH
 from incidents.models import STATUSES
 
@@ -44,6 +45,10 @@ FIXED = (
     ("reported_at", "bigint", ">i8"),
     ("closed_at", "bigint", ">i8"),
     ("resolved_at", "bigint", ">i8"),
+    ("respond_due_at", "bigint", ">i8"),
+    ("stop_due_at", "bigint", ">i8"),
+    ("due_at", "bigint", ">i8"),
+    ("urgency", "smallint", ">i2"),
     ("tracking_code", "text", f"S{TRACKING_LENGTH}"),
 )
 ROUTE_COLUMNS = (
@@ -67,7 +72,8 @@ CREATE TEMP TABLE _history_row (
     id bigint NOT NULL DEFAULT nextval('{{seq}}'),
     {", ".join(f"{name} {sql}" for name, sql, _ in FIXED)}
 ) ON COMMIT DROP;
-CREATE TEMP TABLE _history_text (n integer, key text, description text) ON COMMIT DROP;
+CREATE TEMP TABLE _history_text (n integer, key text, description text, basis text)
+    ON COMMIT DROP;
 CREATE TEMP TABLE _history_route (
     route_id integer PRIMARY KEY, type_code text, scope text, town_code text,
     community_code text, property_area_code text, property_company text, agency_units jsonb,
@@ -90,16 +96,18 @@ INSERT_CASES = f"""
 INSERT INTO case_file (id, tracking_code, type_code, scope, urgency, status, channel,
     description, address_text, input_crs, lon, lat, geom, town_code, community_code,
     property_area_code, property_company, agency_units, handler_party, handler_unit_code,
-    handler_name, routing, generations, created_at, updated_at, deadline_basis, resolved_at,
-    closed_at)
-SELECT s.id, s.tracking_code, r.type_code, r.scope, 'ordinary', {_pick("s.status", STATUSES)},
+    handler_name, routing, generations, created_at, updated_at, respond_due_at, stop_due_at,
+    due_at, deadline_basis, resolved_at, closed_at)
+SELECT s.id, s.tracking_code, r.type_code, r.scope, {_pick("s.urgency", URGENCIES)},
+    {_pick("s.status", STATUSES)},
     '{CHANNEL}', COALESCE(t.description, ''), '', {_pick("s.crs", CRS_CODES)}, s.lon, s.lat,
     ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), r.town_code, r.community_code,
     r.property_area_code, r.property_company, r.agency_units, r.handler_party,
     r.handler_unit_code, COALESCE(r.handler_name, ''), r.routing, r.generations,
     {_stamp("s.reported_at")},
     COALESCE({_stamp("s.closed_at")}, {_stamp("s.resolved_at")}, {_stamp("s.reported_at")}),
-    '', {_stamp("s.resolved_at")}, {_stamp("s.closed_at")}
+    {_stamp("s.respond_due_at")}, {_stamp("s.stop_due_at")}, {_stamp("s.due_at")},
+    COALESCE(t.basis, ''), {_stamp("s.resolved_at")}, {_stamp("s.closed_at")}
 FROM (SELECT * FROM _history_row ORDER BY route_id) s  -- area by area: index pages stay hot
     JOIN _history_route r USING (route_id) JOIN _history_text t USING (n)
 """
@@ -180,7 +188,7 @@ def _copy(conn: Connection, sql: str, data: io.IOBase) -> None:
 
 
 def _copy_csv(conn: Connection, table: str, columns: list[list[Any]]) -> None:
-    names = {"_history_text": "n, key, description"}.get(table, ", ".join(ROUTE_COLUMNS))
+    names = {"_history_text": "n, key, description, basis"}.get(table, ", ".join(ROUTE_COLUMNS))
     rows = list(zip(*columns, strict=True))
     for start in range(0, len(rows), COPY_CHUNK):
         buf = io.StringIO()
@@ -200,9 +208,9 @@ def store(
 ) -> int:
     """Insert the cases and their ``import`` events; the number of cases stored.
 
-    ``rows`` has ``line``, ``route_id``, ``status`` and ``crs`` (as text), ``lon``, ``lat``,
-    the three times as integer microseconds (:data:`NO_TIME` for none), ``key`` and
-    ``description``.
+    ``rows`` has ``line``, ``route_id``, ``status``, ``crs`` and ``urgency`` (as text),
+    ``lon``, ``lat``, the times and deadlines as integer microseconds (:data:`NO_TIME` for
+    none), ``key``, ``description`` and ``basis`` (of the deadline).
     """
     n = len(rows)
     seq = conn.execute(text("SELECT pg_get_serial_sequence('case_file', 'id')")).scalar_one()
@@ -215,6 +223,7 @@ def store(
         "n": np.arange(n),
         "status": pd.Categorical(rows["status"], categories=STATUSES).codes,
         "crs": pd.Categorical(rows["crs"], categories=CRS_CODES).codes,
+        "urgency": pd.Categorical(rows["urgency"], categories=URGENCIES).codes,
         "tracking_code": tracking_codes(n),
     }
     fixed = "COPY _history_row ({}) FROM STDIN WITH (FORMAT binary)"
@@ -224,9 +233,8 @@ def store(
         _copy(conn, fixed, io.BytesIO(binary_rows(part)))
         progress("copying", min(n, start + COPY_CHUNK), n)
     progress("copying texts", 0, None)
-    _copy_csv(
-        conn, "_history_text", [list(range(n)), rows["key"].tolist(), rows["description"].tolist()]
-    )
+    texts = [list(range(n)), rows["key"].tolist(), rows["description"].tolist()]
+    _copy_csv(conn, "_history_text", [*texts, rows["basis"].tolist()])
     progress("copying routes", 0, None)
     table = [[r[c] for r in routes] for c in ROUTE_COLUMNS]
     for i, col in enumerate(ROUTE_COLUMNS):

@@ -135,6 +135,12 @@ class Case(Base):
         ),
         Index("ix_case_file_geom", "geom", postgresql_using="gist"),
         Index(
+            "ix_case_file_open_geom",
+            "geom",
+            postgresql_using="gist",
+            postgresql_where=text("status NOT IN ('closed', 'rejected')"),
+        ),
+        Index(
             "ix_case_file_open",
             "status",
             "due_at",

@@ -1,21 +1,29 @@
 """Keeping open cases' territory current when a new boundary generation is activated.
 
+Run by :func:`jurisdictions.generations.activate` (every activation, in its transaction).
 Closed cases keep the owners they were handled by; every open case whose town, community,
 property area, field unit or handler changes is re-routed and gets a ``boundary_change`` event.
+
+Set-based: the open cases are resolved in the database by :func:`jurisdictions.bulk.owners`
+(the measured bulk re-resolve, over the partial GiST index of open cases); each distinct
+(areas, type) pair is routed once, from one representative point; the changed cases are
+updated and their events written in one statement each.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from incidents.intake import add_event, case_columns
-from incidents.models import OPEN_STATUSES
-from jurisdictions import catalog
+from incidents.intake import case_columns
+from incidents.models import OPEN_STATUSES, STATUSES
+from jurisdictions import bulk, catalog
 from jurisdictions.routing import route
-from jurisdictions.service import resolve_points
+from jurisdictions.service import Resolution, resolve_points
 
 TRACKED = (
     "town_code",
@@ -25,63 +33,121 @@ TRACKED = (
     "handler_party",
     "handler_unit_code",
 )
+#: The predicate of the partial GiST index ``ix_case_file_open_geom`` (migration 0011).
+OPEN = "t.status NOT IN ('closed', 'rejected')"
+
+if set(STATUSES) - {"closed", "rejected"} != set(OPEN_STATUSES):  # pragma: no cover
+    raise RuntimeError("OPEN no longer matches incidents.models.OPEN_STATUSES")
+
+OPEN_CASES = text(f"""
+SELECT c.id, c.type_code, c.status, c.lon, c.lat, {", ".join("c." + k for k in TRACKED)},
+       c.handler_name, c.routing, o.town, o.community, o.pa, o.units, o.on_border
+FROM _shudi_owners o JOIN case_file c ON c.id = o.pid
+WHERE o.town IS NOT NULL
+ORDER BY c.id
+""")
 
 UPDATE = text("""
-UPDATE case_file SET town_code = :town_code, community_code = :community_code,
-    property_area_code = :property_area_code, property_company = :property_company,
-    agency_units = :agency_units, handler_party = :handler_party,
-    handler_unit_code = :handler_unit_code, handler_name = :handler_name, routing = :routing,
-    generations = :generations, version = version + 1, updated_at = now()
-WHERE id = :id
-""").bindparams(*(bindparam(n, type_=JSONB) for n in ("agency_units", "routing", "generations")))
+UPDATE case_file c SET town_code = r.town_code, community_code = r.community_code,
+    property_area_code = r.property_area_code, property_company = r.property_company,
+    agency_units = r.agency_units, handler_party = r.handler_party,
+    handler_unit_code = r.handler_unit_code, handler_name = r.handler_name,
+    routing = r.routing, generations = r.generations, version = c.version + 1,
+    updated_at = now()
+FROM jsonb_to_recordset(:rows) AS r(id bigint, town_code text, community_code text,
+    property_area_code text, property_company text, agency_units jsonb, handler_party text,
+    handler_unit_code text, handler_name text, routing jsonb, generations jsonb)
+WHERE c.id = r.id
+""").bindparams(bindparam("rows", type_=JSONB))
+
+EVENTS = text("""
+INSERT INTO case_event (case_id, actor_id, actor_role, actor_label, action, from_status,
+                        to_status, note, data, public)
+SELECT r.id, NULL, 'system', '', 'boundary_change', r.status, r.status, '', r.data, false
+FROM jsonb_to_recordset(:rows) AS r(id bigint, status text, data jsonb)
+ORDER BY r.id
+""").bindparams(bindparam("rows", type_=JSONB))
+
+
+def _resolutions(conn: Connection, rows: Sequence[Any]) -> dict[int, Resolution]:
+    """A resolution per case: one per distinct set of areas, from a representative point
+    (a case whose areas the representative's resolution does not reproduce gets its own)."""
+    groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    for r in rows:
+        units = tuple(sorted((r.units or {}).items()))
+        groups[(r.town, r.community, r.pa, units, r.on_border)].append(r)
+    keys = list(groups)
+    reps = [groups[k][0] for k in keys]
+    resolved = resolve_points(
+        conn, lons=[r.lon for r in reps], lats=[r.lat for r in reps], with_nearest=False
+    )
+    out: dict[int, Resolution] = {}
+    odd: list[Any] = []
+    for key, res in zip(keys, resolved, strict=True):
+        town, community, pa, units, _ = key
+        same = (
+            (res.town.code if res.town else None) == town
+            and (res.community.code if res.community else None) == community
+            and (res.property_area.code if res.property_area else None) == pa
+            and tuple(sorted((k, v.code) for k, v in res.agency_units.items())) == units
+        )
+        if same:
+            out |= {r.id: res for r in groups[key]}
+        else:
+            odd += groups[key]
+    if odd:
+        own = resolve_points(
+            conn, lons=[r.lon for r in odd], lats=[r.lat for r in odd], with_nearest=False
+        )
+        out |= {r.id: res for r, res in zip(odd, own, strict=True)}
+    return out
 
 
 def reresolve_open_cases(conn: Connection) -> dict[str, int]:
-    """Re-resolve and re-route every open case against the active generations."""
-    rows = (
-        conn.execute(
-            text(f"""SELECT id, type_code, lon, lat, status, {", ".join(TRACKED)}, handler_name,
-                        routing FROM case_file WHERE status = ANY(:open) ORDER BY id"""),
-            {"open": list(OPEN_STATUSES)},
-        )
-        .mappings()
-        .all()
-    )
+    """Re-resolve and re-route every open case against the active generations; how many open
+    cases there are and how many changed owner (see the module docstring)."""
+    looked_at, _ = bulk.owners(conn, table="case_file", where=OPEN)
+    rows = conn.execute(OPEN_CASES).all()
+    conn.execute(text("DROP TABLE _shudi_owners"))
     if not rows:
-        return {"open": 0, "changed": 0}
-    resolved = resolve_points(
-        conn, lons=[r["lon"] for r in rows], lats=[r["lat"] for r in rows], with_nearest=False
-    )
+        return {"open": looked_at, "changed": 0}
+    resolutions = _resolutions(conn, rows)
     agencies = catalog.agencies_by_code(conn)
     types: dict[str, Any] = {}
-    changed = 0
-    for row, res in zip(rows, resolved, strict=True):
+    routed: dict[tuple[int, str], dict[str, Any]] = {}
+    updates: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for row in rows:
+        res = resolutions[row.id]
         if not res.inside:  # moved out of every town: keep it and let a dispatcher decide
             continue
-        vtype = types.get(row["type_code"]) or catalog.get_type(conn, code=row["type_code"])
-        types[row["type_code"]] = vtype
-        cols = case_columns(res, route(resolution=res, vtype=vtype, agencies=agencies))
+        if row.type_code not in types:
+            types[row.type_code] = catalog.get_type(conn, code=row.type_code)
+        key = (id(res), row.type_code)
+        if key not in routed:
+            outcome = route(resolution=res, vtype=types[row.type_code], agencies=agencies)
+            routed[key] = case_columns(res, outcome)
+        cols = dict(routed[key])
         decided = ("referrals", "escalations")
-        if any(row["routing"].get(k) for k in decided) or row["status"] == "joint":
+        if any(row.routing.get(k) for k in decided) or row.status == "joint":
             # a referral, escalation or joint enforcement decided by people is not undone by a map
-            cols |= {k: row[k] for k in ("handler_party", "handler_unit_code", "handler_name")}
-            cols["routing"] = row["routing"] | {"territory": cols["routing"]["territory"]}
-        elif row["routing"].get("correction_orders"):  # the town's order stays on record
-            cols["routing"]["correction_orders"] = row["routing"]["correction_orders"]
-        diff = {k: (row[k], cols[k]) for k in TRACKED if row[k] != cols[k]}
+            cols |= {k: getattr(row, k) for k in ("handler_party", "handler_unit_code")}
+            cols["handler_name"] = row.handler_name
+            cols["routing"] = row.routing | {"territory": cols["routing"]["territory"]}
+        elif row.routing.get("correction_orders"):  # the town's order stays on record
+            cols["routing"] = cols["routing"] | {"correction_orders": row.routing["correction_orders"]}
+        diff = {k: [getattr(row, k), cols[k]] for k in TRACKED if getattr(row, k) != cols[k]}
         if not diff:
             continue
-        conn.execute(UPDATE, cols | {"id": row["id"]})
-        add_event(
-            conn,
-            case_id=row["id"],
-            actor=None,
-            action="boundary_change",
-            from_status=row["status"],
-            to_status=row["status"],
-            public=False,
-            role="system",
-            data={"changed": {k: list(v) for k, v in diff.items()}, "generations": res.generations},
+        updates.append({k: v for k, v in cols.items() if k not in ("lon", "lat")} | {"id": row.id})
+        events.append(
+            {
+                "id": row.id,
+                "status": row.status,
+                "data": {"changed": diff, "generations": res.generations},
+            }
         )
-        changed += 1
-    return {"open": len(rows), "changed": changed}
+    if updates:
+        conn.execute(UPDATE, {"rows": updates})
+        conn.execute(EVENTS, {"rows": events})
+    return {"open": looked_at, "changed": len(updates)}

@@ -1,9 +1,12 @@
 """Re-resolve every stored point of a table in the database, writing back only what changed.
 
-Used when a new boundary generation is activated (cases keep their territory up to date) and
-for history imports. The join runs polygons-outer (each subdivided part probes the GiST index of
-the points), which measured about 6× faster than PostgreSQL's default points-outer plan for a
-million points; ties on shared borders are broken as in :mod:`jurisdictions.service`.
+:func:`owners` is the one in-database re-resolve: activating a boundary generation runs it over
+the open cases (:func:`jurisdictions.generations.activate` → ``incidents.territory``), and
+:func:`reresolve_table` runs it over any table of points and writes the owners back (what the
+resolver benchmark times over a million points). The join runs polygons-outer (each
+subdivided part probes the GiST index of the points), which measured about 6× faster than
+PostgreSQL's default points-outer plan for a million points; ties on shared borders are broken
+as in :mod:`jurisdictions.service`.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ SELECT pt.id AS pid, b.layer, b.agency, b.code, b.parent_code
 FROM boundary_part bp
 JOIN boundary b ON b.id = bp.boundary_id
 CROSS JOIN LATERAL (
-    SELECT t.{id} AS id FROM {table} t WHERE ST_Covers(bp.geom, t.{geom}) OFFSET 0
+    SELECT t.{id} AS id FROM {table} t WHERE ST_Covers(bp.geom, t.{geom}) AND ({where}) OFFSET 0
 ) pt
 WHERE bp.generation_id = ANY(:gens)
 """
@@ -78,10 +81,13 @@ WHERE t.{id} = o.pid
 CLEAR_OUTSIDE = """
 UPDATE {table} t
 SET town_code = NULL, community_code = NULL, property_area_code = NULL, agency_units = '{{}}'
-WHERE NOT EXISTS (SELECT 1 FROM _shudi_owners o WHERE o.pid = t.{id})
+WHERE ({where}) AND NOT EXISTS (SELECT 1 FROM _shudi_owners o WHERE o.pid = t.{id})
   AND (t.town_code IS NOT NULL OR t.community_code IS NOT NULL
        OR t.property_area_code IS NOT NULL OR t.agency_units IS DISTINCT FROM '{{}}')
 """
+
+
+TEMPS = ("_shudi_hits", "_shudi_owners", "_shudi_border")
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,53 @@ class BulkResult:
     points: int
     changed: int
     generations: dict[str, int]
+
+
+def _names(table: str, id_column: str, geom_column: str) -> dict[str, str]:
+    for name in (table, id_column, geom_column):
+        if not IDENT.match(name):
+            raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return {"table": table, "id": id_column, "geom": geom_column}
+
+
+def owners(
+    conn: Connection,
+    *,
+    table: str,
+    id_column: str = "id",
+    geom_column: str = "geom",
+    where: str = "true",
+    at: datetime | None = None,
+) -> tuple[int, dict[str, int]]:
+    """Resolve ``table``'s points (those matching ``where``) against the generations valid at
+    ``at``, into the temporary table ``_shudi_owners`` (pid, pa, community, town, units)
+    that lives until the transaction ends; returns how many points were looked at and the
+    generations used. Points no area covers have no row.
+
+    ``where`` is trusted SQL over the table's alias ``t`` (written by the caller, never taken
+    from input), e.g. the predicate of a partial GiST index on the points.
+    """
+    names = _names(table, id_column, geom_column) | {"where": where}
+    gens = generations_at(conn, at=at)
+    agencies = sorted(k.split(":", 1)[1] for k in gens if k.startswith("agency_unit:"))
+    units = ", ".join(
+        f"CAST(:a{i} AS text), min(code) FILTER (WHERE layer = 'agency_unit' AND agency = :a{i})"
+        for i in range(len(agencies))
+    )
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    points = conn.execute(text(f"SELECT count(*) FROM {table} t WHERE ({where})")).scalar_one()
+    for temp in TEMPS:
+        conn.execute(text(f"DROP TABLE IF EXISTS {temp}"))
+    conn.execute(
+        text(HITS.format(**names)).bindparams(bindparam("gens", type_=ARRAY(INTEGER))),
+        {"gens": list(gens.values())},
+    )
+    conn.execute(text(OWNERS.format(units=units)), {f"a{i}": a for i, a in enumerate(agencies)})
+    conn.execute(text(BORDER_HITS))
+    conn.execute(text("CREATE INDEX ON _shudi_border (pid)"))
+    conn.execute(text(BORDER_FIX))
+    conn.execute(text("DROP TABLE _shudi_hits, _shudi_border"))
+    return int(points), gens
 
 
 def reresolve_table(
@@ -109,30 +162,9 @@ def reresolve_table(
     touches no index — measured 2 s instead of 12 s for a million rows. Runs in the caller's
     transaction.
     """
-    for name in (table, id_column, geom_column):
-        if not IDENT.match(name):
-            raise ValueError(f"not a plain SQL identifier: {name!r}")
-    gens = generations_at(conn, at=at)
-    agencies = sorted(k.split(":", 1)[1] for k in gens if k.startswith("agency_unit:"))
-    units = ", ".join(
-        f"CAST(:a{i} AS text), min(code) FILTER (WHERE layer = 'agency_unit' AND agency = :a{i})"
-        for i in range(len(agencies))
-    )
-    names = {"table": table, "id": id_column, "geom": geom_column}
-    conn.execute(text("SET LOCAL work_mem = '256MB'"))
-    points = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-    for temp in ("_shudi_hits", "_shudi_owners", "_shudi_border"):
-        conn.execute(text(f"DROP TABLE IF EXISTS {temp}"))
-    conn.execute(
-        text(HITS.format(**names)).bindparams(bindparam("gens", type_=ARRAY(INTEGER))),
-        {"gens": list(gens.values())},
-    )
-    conn.execute(text(OWNERS.format(units=units)), {f"a{i}": a for i, a in enumerate(agencies)})
-    conn.execute(text(BORDER_HITS))
-    conn.execute(text("CREATE INDEX ON _shudi_border (pid)"))
-    conn.execute(text(BORDER_FIX))
+    names = _names(table, id_column, geom_column) | {"where": "true"}
+    points, gens = owners(conn, table=table, id_column=id_column, geom_column=geom_column, at=at)
     changed = conn.execute(text(WRITE_BACK.format(**names))).rowcount
     changed += conn.execute(text(CLEAR_OUTSIDE.format(**names))).rowcount
-    for temp in ("_shudi_hits", "_shudi_owners", "_shudi_border"):
-        conn.execute(text(f"DROP TABLE IF EXISTS {temp}"))
+    conn.execute(text("DROP TABLE _shudi_owners"))
     return BulkResult(points=points, changed=changed, generations=gens)

@@ -2,11 +2,16 @@
 
 The YAML files under ``data/`` are the source (reviewed like code); ``sync_taxonomy`` loads
 them in one transaction. Types missing from the file are retired (``active = false``), never
-deleted, since cases keep referring to them.
+deleted, since cases keep referring to them; cases' stored routing is never touched.
+
+The rules are product data: ``shudi db migrate`` calls :func:`load_reference_data`, which
+loads the files when their SHA-256 differs from the version recorded in ``reference_data``
+(on an empty database, and after every change of the files), and does nothing otherwise.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -17,7 +22,13 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from jurisdictions.exceptions import JurisdictionError
-from jurisdictions.taxonomy import load_agencies, load_violation_types
+from jurisdictions.taxonomy import (
+    AGENCIES_PATH,
+    VIOLATION_TYPES_PATH,
+    clear_caches,
+    load_agencies,
+    load_violation_types,
+)
 
 
 class UnknownViolationType(JurisdictionError):
@@ -99,8 +110,35 @@ AGENCY_COLUMNS = (
 )
 
 
+#: The reference data set the taxonomy files make (a row of ``reference_data``).
+TAXONOMY = "taxonomy"
+
+
+def taxonomy_version() -> str:
+    """The SHA-256 of agencies.yaml and violation_types.yaml as they are on disk."""
+    digest = hashlib.sha256()
+    for path in (AGENCIES_PATH, VIOLATION_TYPES_PATH):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_reference_data(conn: Connection) -> dict[str, int] | None:
+    """Bring the taxonomy in the database to the files (see the module docstring): the counts
+    of :func:`sync_taxonomy` when it loaded them, None when they were current already."""
+    conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('shudi.reference_data'))"))
+    stored = conn.execute(
+        text("SELECT sha256 FROM reference_data WHERE name = :n"), {"n": TAXONOMY}
+    ).scalar_one_or_none()
+    if stored == taxonomy_version():
+        return None
+    clear_caches()  # read the files as they are now
+    return sync_taxonomy(conn)
+
+
 def sync_taxonomy(conn: Connection) -> dict[str, int]:
-    """Load agencies.yaml and violation_types.yaml into the database (upsert, retire)."""
+    """Load agencies.yaml and violation_types.yaml into the database (upsert, retire) and
+    record their version."""
+    version = taxonomy_version()
     agencies = [a.model_dump(mode="json") for a in load_agencies()]
     types = [t.model_dump(mode="json") for t in load_violation_types()]
     conn.execute(
@@ -118,7 +156,18 @@ def sync_taxonomy(conn: Connection) -> dict[str, int]:
         text("UPDATE violation_type SET active = false WHERE active AND NOT code = ANY(:codes)"),
         {"codes": [t["code"] for t in types]},
     ).rowcount
-    return {"agencies": len(agencies), "types": len(types), "retired": retired}
+    counts = {"agencies": len(agencies), "types": len(types), "retired": retired}
+    conn.execute(
+        text("""INSERT INTO reference_data (name, sha256, counts) VALUES (:n, :s, :c)
+                ON CONFLICT (name) DO UPDATE SET sha256 = EXCLUDED.sha256,
+                    counts = EXCLUDED.counts, loaded_at = now()
+                WHERE (reference_data.sha256, reference_data.counts)
+                      IS DISTINCT FROM (EXCLUDED.sha256, EXCLUDED.counts)""").bindparams(
+            bindparam("c", type_=JSONB)
+        ),
+        {"n": TAXONOMY, "s": version, "c": counts},
+    )
+    return counts
 
 
 def list_agencies(conn: Connection) -> list[dict[str, Any]]:

@@ -1,13 +1,17 @@
 """Boundary generations: import a layer as a new generation, activate it, list and check them.
 
 An import validates the whole file before anything is written and runs in the caller's
-transaction, so a failed import leaves the store unchanged. Activation retires the layer's
-active generation and opens the new one's validity period in one transaction; older answers
-stay reachable with ``at=``.
+transaction, so a failed import leaves the store unchanged. :func:`activate` is the one way a
+generation becomes active (``shudi boundaries import --activate``, ``shudi boundaries
+activate``, the sample loader, tests): it retires the layer's active generation, opens the new
+one's validity period and re-resolves the open cases, all in the caller's transaction; older
+answers stay reachable with ``at=``.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +24,8 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gis.validation import Problem, repair, validate_layer
+from jurisdictions.boundary_rows import boundary_rows, without_nul
+from jurisdictions.catalog import UnknownAgency
 from jurisdictions.exceptions import (
     BoundaryImportRejected,
     GenerationNotFound,
@@ -29,19 +35,7 @@ from jurisdictions.exceptions import (
 from jurisdictions.models import PARENT_LAYER, Layer
 from jurisdictions.service import generation_key, generations_at
 
-#: Canonical attribute names an import fills beside code, name and parent_code.
-ATTRIBUTES = ("name_en", "kind", "property_company", "owners_committee", "households")
-#: Where the canonical attributes are looked for when no ``--field`` names them.
-DEFAULT_SOURCES = {
-    "name_en": ("name_en", "name_pinyin", "pinyin"),
-    "kind": ("kind",),
-    "property_company": ("property_company",),
-    "owners_committee": ("owners_committee",),
-    "households": ("households",),
-}
 SUBDIVIDE_MAX_VERTICES = 256
-TRUE_WORDS = {"1", "true", "t", "yes", "y", "是", "有"}
-FALSE_WORDS = {"0", "false", "f", "no", "n", "否", "无", "", "none", "nan"}
 
 INSERT_BOUNDARY = text("""
 INSERT INTO boundary (generation_id, layer, agency, code, name, name_en, kind, parent_code,
@@ -58,9 +52,26 @@ FROM boundary WHERE generation_id = :g
 """)
 
 
+#: What keeps stored points current when a generation is activated, as ``module:function``
+#: taking the connection and returning ``{"open": n, "changed": m}``. Late-bound because the
+#: case store sits above this package (docs/design.md); every activation runs every one.
+FOLLOWERS = ("incidents.territory:reresolve_open_cases",)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """What an activation did: whether the generation became active (False: it already was),
+    and how many open cases there were and how many moved to a new owner."""
+
+    generation_id: int
+    changed: bool
+    open_cases: int = 0
+    moved: int = 0
+
+
 @dataclass
 class ImportResult:
-    """What an import stored, and the warnings it passed over."""
+    """What an import stored, the warnings it passed over, and its activation if asked for."""
 
     generation_id: int
     layer: str
@@ -68,6 +79,7 @@ class ImportResult:
     feature_count: int
     activated: bool
     warnings: list[Problem] = field(default_factory=list)
+    moved: int = 0
 
 
 def check_layer(layer: str, agency: str | None) -> tuple[Layer, str]:
@@ -85,118 +97,14 @@ def check_layer(layer: str, agency: str | None) -> tuple[Layer, str]:
     return lay, agency
 
 
-def _as_bool(value: Any) -> bool | None:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    return None
-
-
-def _as_int(value: Any) -> int | None:
-    try:
-        return None if value is None or pd.isna(value) else int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _town_kind(name: str, given: Any) -> str:
-    if isinstance(given, str) and given.strip() in ("town", "subdistrict"):
-        return given.strip()
-    return "subdistrict" if name.endswith("街道") or "街道" in str(given or "") else "town"
-
-
-def _rows(
-    gdf: gpd.GeoDataFrame, lay: Layer, agency: str, gen: int, sources: Mapping[str, str]
-) -> list[dict[str, Any]]:
-    extra = [c for c in gdf.columns if c not in ("code", "name", "parent_code", "geometry")]
-    picked = {
-        attr: sources.get(attr)
-        or next((c for c in DEFAULT_SOURCES[attr] if c in gdf.columns), None)
-        for attr in ATTRIBUTES
-    }
-    rows = []
-    for rec, geom in zip(gdf.to_dict("records"), gdf.geometry, strict=True):
-
-        def attr(name: str, rec: dict[str, Any] = rec) -> Any:
-            col = picked[name]
-            return rec.get(col) if col else None
-
-        name = str(rec["name"]).strip()
-        rows.append(
-            {
-                "generation_id": gen,
-                "layer": lay.value,
-                "agency": agency,
-                "code": rec["code"],
-                "name": name,
-                "name_en": str(attr("name_en") or ""),
-                "kind": _town_kind(name, attr("kind")) if lay is Layer.town else None,
-                "parent_code": rec.get("parent_code") or None,
-                "property_company": (
-                    str(attr("property_company") or "").strip()
-                    if lay is Layer.property_area
-                    else None
-                ),
-                "owners_committee": (
-                    bool(_as_bool(attr("owners_committee"))) if lay is Layer.property_area else None
-                ),
-                "households": _as_int(attr("households")),
-                "attrs": {
-                    k: rec[k]
-                    for k in extra
-                    if k not in picked.values()
-                    and not (isinstance(rec[k], float) and pd.isna(rec[k]))
-                },
-                "wkb": shapely.to_wkb(shapely.force_2d(geom)),  # the column is 2D
-            }
-        )
-    return rows
-
-
-def _column(gdf: gpd.GeoDataFrame, name: str | None) -> str | None:
-    """A source column by name; gis.io lower-cases attribute columns, so match either way."""
-    if not name:
-        return None
-    for candidate in (name, name.lower()):
-        if candidate in gdf.columns:
-            return candidate
-    raise BoundaryImportRejected(
-        f"no column {name!r} in the file; columns: {', '.join(map(str, gdf.columns))}",
-        problems=[],
+def check_agency(conn: Connection, agency: str) -> None:
+    """Refuse an agency code that is not a party of the mechanism, naming the known ones."""
+    codes = list(
+        conn.execute(text("SELECT code FROM agency ORDER BY party NULLS LAST, code")).scalars()
     )
-
-
-def _strip_nul(value: Any) -> Any:
-    """``value`` with NUL characters removed from its text, also inside lists and objects."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, dict):
-        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strip_nul(v) for v in value]
-    return value
-
-
-def _without_nul(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Text as PostgreSQL can store it: NUL characters removed (GDAL drops them from files)."""
-    columns = [
-        c
-        for c in gdf.columns
-        if c != gdf.geometry.name
-        and (pd.api.types.is_object_dtype(gdf[c]) or pd.api.types.is_string_dtype(gdf[c]))
-    ]
-    if not columns:
-        return gdf
-    out = gdf.copy()
-    for column in columns:
-        out[column] = out[column].map(_strip_nul)
-    return out
+    if agency not in codes:
+        listed = ", ".join(codes) or "none (run `shudi db migrate` to load the taxonomy)"
+        raise UnknownAgency(f"unknown agency {agency!r}; known agencies: {listed}", agency=agency)
 
 
 def load_layer(
@@ -231,6 +139,61 @@ def load_generation(conn: Connection, *, generation_id: int) -> gpd.GeoDataFrame
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"))
 
 
+def import_file(
+    conn: Connection,
+    *,
+    path: str | os.PathLike[str],
+    layer: str,
+    agency: str | None = None,
+    fields: Mapping[str, str] | None = None,
+    encoding: str | None = None,
+    src_crs: str | None = None,
+    file_layer: str | None = None,
+    source: str | None = None,
+    description: str = "",
+    do_repair: bool = False,
+    activate: bool = False,
+    progress: Callable[[str], None] | None = None,
+    read_progress: Callable[[int, int], None] | None = None,
+    tolerances: Mapping[str, float] | None = None,
+    max_features: int | None = None,
+    max_vertices: int | None = None,
+) -> ImportResult:
+    """Read a boundary file (any CRS, encoding and field names) and import it as a new
+    generation of ``layer``, activated with its open cases re-resolved when ``activate``: the
+    use case behind ``shudi boundaries import`` and the sample loader, in the caller's
+    transaction."""
+    from gis.io import read_boundaries  # GDAL: only for the commands that read files
+
+    lay, agency = check_layer(layer, agency)
+    if lay is Layer.agency_unit:
+        check_agency(conn, agency)
+    fields = dict(fields or {})
+    gdf = read_boundaries(
+        path,
+        fields={k: v for k, v in fields.items() if k in ("code", "name", "parent_code")},
+        encoding=encoding,
+        src_crs=src_crs,
+        file_layer=file_layer,
+        progress=read_progress,
+        max_features=max_features,
+        max_vertices=max_vertices,
+    )
+    return import_layer(
+        conn,
+        gdf=gdf,
+        layer=layer,
+        agency=agency,
+        source=str(path) if source is None else source,
+        description=description,
+        fields=fields,
+        do_repair=do_repair,
+        activate=activate,
+        progress=progress,
+        tolerances=tolerances,
+    )
+
+
 def import_layer(
     conn: Connection,
     *,
@@ -245,10 +208,13 @@ def import_layer(
     progress: Callable[[str], None] | None = None,
     tolerances: Mapping[str, float] | None = None,
 ) -> ImportResult:
-    """Validate ``gdf`` and store it as a new generation of ``layer`` (all or nothing)."""
+    """Validate ``gdf`` and store it as a new generation of ``layer`` (all or nothing); with
+    ``activate``, activate it through :func:`activate` (open cases follow)."""
     lay, agency = check_layer(layer, agency)
+    if lay is Layer.agency_unit:
+        check_agency(conn, agency)
     note = progress or (lambda _msg: None)
-    gdf = _without_nul(gdf)
+    gdf = without_nul(gdf)
     if do_repair:
         gdf = repair(gdf)
     parent_layer = PARENT_LAYER[lay]
@@ -267,18 +233,37 @@ def import_layer(
         {"l": lay.value, "a": agency, "s": source, "d": description, "n": len(gdf)},
     ).scalar_one()
     note("storing")
-    conn.execute(INSERT_BOUNDARY, _rows(gdf, lay, agency, gen, fields or {}))
+    conn.execute(INSERT_BOUNDARY, boundary_rows(gdf, lay, agency, gen, fields or {}))
     note("subdividing")
     conn.execute(INSERT_PARTS, {"g": gen})
+    moved = 0
     if activate:
-        activate_generation(conn, generation_id=gen)
-    return ImportResult(
-        gen, lay.value, agency, len(gdf), activate, [p for p in problems if p.severity != "error"]
-    )
+        note("activating; re-resolving open cases")
+        moved = _activate(conn, generation_id=gen).moved
+    warnings = [p for p in problems if p.severity != "error"]
+    return ImportResult(gen, lay.value, agency, len(gdf), activate, warnings, moved)
 
 
-def activate_generation(conn: Connection, *, generation_id: int) -> bool:
-    """Make a generation its layer's active one; False when it already was."""
+def activate(conn: Connection, *, generation_id: int) -> Activation:
+    """Make a generation its layer's active one and bring the open cases to their new owners,
+    in the caller's transaction: the one way a generation becomes active."""
+    if not _open_period(conn, generation_id=generation_id):
+        return Activation(generation_id, changed=False)
+    open_cases = moved = 0
+    for follower in FOLLOWERS:
+        module, _, name = follower.partition(":")
+        counts = getattr(importlib.import_module(module), name)(conn)
+        open_cases += counts["open"]
+        moved += counts["changed"]
+    return Activation(generation_id, changed=True, open_cases=open_cases, moved=moved)
+
+
+_activate = activate  # for import_layer, whose flag of the same name hides the function
+
+
+def _open_period(conn: Connection, *, generation_id: int) -> bool:
+    """Close the layer's open validity period and open one for ``generation_id``; False when
+    it was the active one already."""
     row = conn.execute(
         text("SELECT layer, agency FROM boundary_generation WHERE id = :g"), {"g": generation_id}
     ).first()

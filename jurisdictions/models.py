@@ -215,3 +215,16 @@ class Contact(Base):
         CheckConstraint("(scope_layer = '') = (scope_code = '')", name="scope_code"),
         Index("ix_contact_scope", "scope_layer", "scope_code"),
     )
+
+
+class ReferenceData(Base):
+    """The version (SHA-256 of the files) of a reference data set last loaded, e.g. taxonomy."""
+
+    __tablename__ = "reference_data"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    counts: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    loaded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )

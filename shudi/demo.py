@@ -9,8 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, text
 
-from gis.io import read_boundaries
 from jurisdictions import generations
+from jurisdictions.catalog import load_reference_data
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "sample"
 
@@ -32,10 +32,11 @@ def _source_tag(path: Path) -> str:
 def load_sample_district(
     conn: Connection, *, sample_dir: Path = SAMPLE_DIR, note: Callable[[str], None] = print
 ) -> int:
-    """Import and activate each sample layer unless its active generation is that file already.
-
-    Returns the number of layers imported.
+    """Import and activate each sample layer unless its active generation is that file already
+    (after the linkage rules, which ``shudi db migrate`` normally loaded: agency units need
+    their parties). Returns the number of layers imported.
     """
+    load_reference_data(conn)
     loaded = 0
     for name, layer, agency in SAMPLE_LAYERS:
         path = sample_dir / name
@@ -50,9 +51,9 @@ def load_sample_district(
         if active:
             note(f"{layer} {agency}: sample already active".replace("  ", " "))
             continue
-        result = generations.import_layer(
+        result = generations.import_file(
             conn,
-            gdf=read_boundaries(path),
+            path=path,
             layer=layer,
             agency=agency,
             source=tag,

@@ -107,11 +107,14 @@ MINI = {
 
 
 def load_mini(conn: Connection, **overrides: dict) -> dict[str, int]:
-    """Import and activate the mini district in ``conn``'s transaction; generation per layer."""
+    """Import and activate the mini district in ``conn``'s transaction; generation per layer
+    (after the linkage rules, as ``shudi db migrate`` leaves a database)."""
     import geopandas as gpd
 
+    from jurisdictions.catalog import load_reference_data
     from jurisdictions.generations import import_layer
 
+    load_reference_data(conn)
     gens = {}
     for (layer, agency), fc in MINI.items():
         fc = overrides.get(layer, fc)

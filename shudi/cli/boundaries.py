@@ -59,8 +59,11 @@ def import_(
     overlap_m2: float = typer.Option(1.0, help="Sibling overlap area tolerated, in m²."),
     gap_m2: float = typer.Option(100.0, help="Gap between communities reported, in m²."),
 ) -> None:
-    """Import a boundary file as a new generation of LAYER (validated; all or nothing)."""
-    from gis.io import read_boundaries
+    """Import a boundary file as a new generation of LAYER (validated; all or nothing).
+
+    With --activate it becomes the active generation and open cases move to their new owners,
+    in the same transaction.
+    """
     from gis.validation import summarise
     from jurisdictions import generations
 
@@ -73,35 +76,29 @@ def import_(
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        gdf = read_boundaries(
-            path,
-            fields={k: v for k, v in fields.items() if k in ("code", "name", "parent_code")},
-            encoding=encoding,
-            src_crs=src_crs,
-            file_layer=file_layer,
-            progress=tick,
-            max_features=settings.boundary_max_features,
-            max_vertices=settings.boundary_max_vertices,
-        )
-        bar.update(task, description="validating and storing", completed=0, total=None)
         try:
             with transaction() as conn:
-                result = generations.import_layer(
+                result = generations.import_file(
                     conn,
-                    gdf=gdf,
+                    path=path,
                     layer=layer,
                     agency=agency,
-                    source=str(path),
-                    description=description,
                     fields=fields,
+                    encoding=encoding,
+                    src_crs=src_crs,
+                    file_layer=file_layer,
+                    description=description,
                     do_repair=repair,
                     activate=activate,
-                    progress=lambda msg: bar.update(task, description=msg),
+                    progress=lambda msg: bar.update(task, description=msg, total=None),
+                    read_progress=tick,
                     tolerances={
                         "tolerance_m": tolerance_m,
                         "overlap_tolerance_m2": overlap_m2,
                         "gap_tolerance_m2": gap_m2,
                     },
+                    max_features=settings.boundary_max_features,
+                    max_vertices=settings.boundary_max_vertices,
                 )
         except BoundaryImportRejected as exc:
             bar.stop()
@@ -110,7 +107,7 @@ def import_(
     if result.warnings:
         typer.echo(summarise(result.warnings))
     state = (
-        "active"
+        f"active; {result.moved} open case(s) moved to a new owner"
         if result.activated
         else f"inactive; activate with `shudi boundaries activate {result.generation_id}`"
     )
@@ -121,17 +118,15 @@ def import_(
 
 @app.command()
 def activate(generation: int = typer.Argument(..., help="The generation id.")) -> None:
-    """Make GENERATION its layer's active one (atomically); open cases are re-resolved."""
-    from incidents.territory import reresolve_open_cases
+    """Make GENERATION its layer's active one; open cases are re-resolved (one transaction)."""
     from jurisdictions import generations
 
     with transaction() as conn:
-        changed = generations.activate_generation(conn, generation_id=generation)
-        moved = reresolve_open_cases(conn) if changed else {"changed": 0}
+        done = generations.activate(conn, generation_id=generation)
     typer.echo(
         f"generation {generation} "
-        + ("activated" if changed else "was already active")
-        + f"; {moved['changed']} open case(s) moved to a new owner"
+        + ("activated" if done.changed else "was already active")
+        + f"; {done.moved} open case(s) moved to a new owner"
     )
 
 

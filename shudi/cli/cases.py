@@ -44,10 +44,23 @@ def import_(
     encoding: str | None = typer.Option(None, help="CSV encoding (default: UTF-8, else GB18030)."),
     sheet: str | None = typer.Option(None, help="Excel sheet (default: the first)."),
     errors: Path | None = typer.Option(None, help="Write every bad row (line, reason) as CSV."),
+    field: list[str] = typer.Option(
+        [], help="NAME=COLUMN: the file's column for a field, e.g. due_at=办理时限 (repeatable)."
+    ),
 ) -> None:
-    """Import historical cases, each resolved and routed as of its date (one transaction)."""
+    """Import historical cases, each resolved and routed as of its date (one transaction).
+
+    Open cases get a deadline: the file's own (办理时限 / 截止时间, or --field due_at=COLUMN),
+    else the type's time limit from the reported time on the working-day calendar.
+    """
     from incidents.history import import_cases
 
+    fields = {}
+    for pair in field:
+        name, sep, column = pair.partition("=")
+        if not sep or not name.strip() or not column.strip():
+            fail(f"--field wants NAME=COLUMN, got {pair!r}")
+        fields[name.strip()] = column.strip()
     console = Console(stderr=True)
     with Progress(
         TextColumn("{task.description}"),
@@ -66,7 +79,7 @@ def import_(
         with transaction() as conn:
             summary = import_cases(
                 conn, path=path, strict=strict, default_crs=crs, encoding=encoding,
-                sheet=sheet, progress=tick,
+                sheet=sheet, progress=tick, fields=fields,
             )  # fmt: skip
             tick("committing", 0, None)
     if errors is not None:

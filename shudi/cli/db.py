@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from shudi import embedded
-from shudi.cli.common import echo_json, fail
+from shudi.cli.common import echo_json, fail, transaction
 from shudi.database import cluster_for, database_url
 from shudi.migrate import upgrade
 from shudi.settings import get_settings
@@ -53,6 +53,20 @@ def url() -> None:
 
 @app.command()
 def migrate(revision: str = typer.Argument("head")) -> None:
-    """Run the Alembic migrations up to REVISION."""
+    """Run the Alembic migrations up to REVISION, then bring the linkage rules (parties,
+    violation types) to the data files shipped with this version."""
+    from jurisdictions.catalog import load_reference_data
+
     upgrade(database_url(), revision)
     typer.echo(f"migrated to {revision}")
+    if revision != "head":
+        return  # an older schema may not hold today's reference data
+    with transaction() as conn:
+        counts = load_reference_data(conn)
+    if counts is None:
+        typer.echo("linkage rules: current")
+    else:
+        typer.echo(
+            f"linkage rules loaded: {counts['agencies']} parties, {counts['types']} violation "
+            f"types ({counts['retired']} retired)"
+        )

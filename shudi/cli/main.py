@@ -86,7 +86,6 @@ def demo(
     cases: int = typer.Option(400, min=0, help="How many demo cases to file (once)."),
 ) -> None:
     """Load the sample district, taxonomy, contacts, users and demo cases (idempotent)."""
-    from jurisdictions.catalog import sync_taxonomy
     from shudi.demo import load_sample_district
     from shudi.demo_cases import load_demo_cases
     from shudi.demo_contacts import load_demo_contacts
@@ -94,14 +93,10 @@ def demo(
 
     with transaction() as conn:
         n = load_sample_district(conn, note=typer.echo)
-        counts = sync_taxonomy(conn)
         contacts = load_demo_contacts(conn)
         accounts = load_demo_users(conn)
         made = load_demo_cases(conn, count=cases) if cases else 0
-    typer.echo(
-        f"taxonomy: {counts['agencies']} agencies, {counts['types']} violation types; "
-        f"{contacts} published contacts"
-    )
+    typer.echo(f"{contacts} published contacts")
     typer.echo(f"demo cases: {made} made now" if made else "demo cases: none made")
     typer.echo("demo users (new passwords on every run):")
     for username, password in accounts.items():

@@ -33,6 +33,7 @@ ADMIN_TABLES = {
     "generation_period",
     "agency",
     "violation_type",
+    "reference_data",
     "contact",
 }
 

@@ -97,7 +97,11 @@ def test_rows_are_routed_with_the_boundaries_of_their_date(
     assert old["status"] == "closed" and old["closed_at"] == datetime(2022, 6, 3, 9, tzinfo=UTC)
     assert old["created_at"] == datetime(2022, 6, 1, 1, tzinfo=UTC)  # 09:00 Shanghai time
     assert new["status"] == "in_progress" and new["closed_at"] is None
-    assert new["due_at"] is None and new["channel"] == "import"
+    assert new["channel"] == "import"
+    # open imported cases are on the clock; closed ones without a deadline in the file are not.
+    # Saturday 1 June 2024: 7 working days from Monday 3 June, Monday 10 June (端午) off →
+    # the close of Wednesday 12 June, 17:30 Shanghai
+    assert new["due_at"] == datetime(2024, 6, 12, 9, 30, tzinfo=UTC) and old["due_at"] is None
     assert new["event_at"] == new["created_at"] and new["event"]["line"] == 4
     assert {s["rows"] for s in summary.generation_sets} == {2, 1}
 

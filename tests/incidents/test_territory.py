@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import geopandas as gpd
 from sqlalchemy import Connection, text
-from support import HOLE, box, collection, feature, file_report, type_of
+from support import HOLE, IN_P111, MINI, box, collection, feature, file_report, type_of
 
 from incidents import service
 from incidents.territory import reresolve_open_cases
-from jurisdictions.generations import activate_generation, import_layer
+from jurisdictions.generations import activate, import_layer
 
 
 def test_open_cases_follow_new_borders(conn: Connection, world: dict) -> None:
@@ -31,8 +33,8 @@ def test_open_cases_follow_new_borders(conn: Connection, world: dict) -> None:
     )
     gdf = gpd.GeoDataFrame.from_features(towns["features"], crs="EPSG:4326")
     gen = import_layer(conn, gdf=gdf, layer="town", source="v2").generation_id
-    activate_generation(conn, generation_id=gen)
-    assert reresolve_open_cases(conn) == {"open": 1, "changed": 1}
+    done = activate(conn, generation_id=gen)
+    assert (done.open_cases, done.moved) == (1, 1)
     moved = service.get_case(conn, case_id=open_case, principal=d)
     assert moved["town_code"] == "T2" and moved["generations"]["town"] == gen
     ev = service.events(conn, case_id=open_case, principal=d)[-1]
@@ -43,3 +45,31 @@ def test_open_cases_follow_new_borders(conn: Connection, world: dict) -> None:
     ).scalar_one()
     assert kept == "T1"
     assert reresolve_open_cases(conn)["changed"] == 0
+
+
+def test_import_with_activate_moves_open_cases_to_a_renumbered_community(
+    conn: Connection, world: dict
+) -> None:
+    """A community layer in which C11 is renumbered C19, imported with activate=True (as
+    ``shudi boundaries import --activate`` does): the open cases are found on C19 at once, in
+    the community workers' and the dispatcher's lists alike."""
+    code = type_of(conn, agency="urban_management")
+    opened = file_report(conn, IN_P111, code)["id"]
+    features = [dict(f) for f in MINI[("community", "")]["features"]]
+    features[0] = feature("C19", "甲一社区", [box(120.00, 30.00, 120.01, 30.02), HOLE],
+                          parent_code="T1")  # fmt: skip
+    gdf = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
+    result = import_layer(conn, gdf=gdf, layer="community", source="renumbered", activate=True)
+    assert result.activated and result.moved == 1
+    row = conn.execute(
+        text("SELECT community_code FROM case_file WHERE id = :i"), {"i": opened}
+    ).scalar_one()
+    assert row == "C19"
+
+    def ids(who: str) -> set[int]:
+        return {c["id"] for c in service.list_cases(conn, principal=world[who])["items"]}
+
+    assert opened in ids("dispatcher")
+    assert opened not in ids("community_c11")  # C11 no longer exists: its worker loses it
+    c19 = replace(world["community_c11"], community_code="C19")
+    assert opened in {c["id"] for c in service.list_cases(conn, principal=c19)["items"]}

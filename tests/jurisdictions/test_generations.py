@@ -20,7 +20,7 @@ from jurisdictions.exceptions import (
     UnknownLayer,
 )
 from jurisdictions.generations import (
-    activate_generation,
+    activate,
     check_store,
     import_layer,
     list_generations,
@@ -130,14 +130,14 @@ def test_generation_switch_keeps_old_answers(conn: Connection, mini: dict) -> No
     res = import_layer(conn, gdf=gdf(towns), layer="town", source="v2")
     assert not res.activated
     assert resolve_one(conn, lon=120.012, lat=30.015).town.code == "T1"  # inactive: no effect
-    assert activate_generation(conn, generation_id=res.generation_id)
+    assert activate(conn, generation_id=res.generation_id).changed
     now = resolve_one(conn, lon=120.012, lat=30.015)
     assert now.town.code == "T2" and now.generations["town"] == res.generation_id
     old = resolve_one(conn, lon=120.012, lat=30.015, at=before)
     assert old.town.code == "T1" and old.generations["town"] == mini["town"]
-    assert not activate_generation(conn, generation_id=res.generation_id)  # idempotent
+    assert not activate(conn, generation_id=res.generation_id).changed  # idempotent
     # switching back opens a new period; the history of both stays
-    assert activate_generation(conn, generation_id=mini["town"])
+    assert activate(conn, generation_id=mini["town"]).changed
     assert resolve_one(conn, lon=120.012, lat=30.015).town.code == "T1"
     periods = conn.execute(text("SELECT count(*) FROM generation_period WHERE layer='town'"))
     assert periods.scalar_one() == 3
@@ -154,7 +154,7 @@ def test_unknown_layer_and_generation(conn: Connection) -> None:
     with pytest.raises(UnknownLayer, match="--agency"):
         import_layer(conn, gdf=gdf(MINI[("town", "")]), layer="agency_unit")
     with pytest.raises(GenerationNotFound):
-        activate_generation(conn, generation_id=999_999)
+        activate(conn, generation_id=999_999)
 
 
 def test_check_store_reports_clean_mini(conn: Connection, mini: dict) -> None:

@@ -1,7 +1,7 @@
 """Public replies on case events and sensitive violation types (issue 19).
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-07 16:00:00
 
 ``case_event.public_reply`` is what an action says *to the public* (Open311 ``status_notes`` and
@@ -13,7 +13,7 @@ selling) whose cases no public listing shows. The audit payload also digests the
 from alembic import op
 
 revision = "0012"
-down_revision = "0009"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
