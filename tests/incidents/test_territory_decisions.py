@@ -11,8 +11,7 @@ from support import HOLE, box, collection, feature, file_report
 
 from accounts.service import Principal
 from incidents import service
-from incidents.territory import reresolve_open_cases
-from jurisdictions.generations import activate_generation, import_layer
+from jurisdictions.generations import import_layer
 
 PLACE = (120.012, 30.015)  # T1 / C12 today; T2 after the new town layer
 
@@ -36,10 +35,8 @@ def test_decisions_survive_a_new_generation(conn: Connection, world: dict) -> No
         feature("T2", "乙镇", [[box(120.01, 30.00, 120.04, 30.02)], [HOLE]]),
     )
     gdf = gpd.GeoDataFrame.from_features(towns["features"], crs="EPSG:4326")
-    activate_generation(
-        conn, generation_id=import_layer(conn, gdf=gdf, layer="town", source="v2").generation_id
-    )
-    reresolve_open_cases(conn)
+    # activation re-resolves the open cases in the same transaction (the one path)
+    import_layer(conn, gdf=gdf, layer="town", source="v2", activate=True)
     esc = service.get_case(conn, case_id=dispute, principal=d)
     assert esc["town_code"] == "T2"
     assert esc["handler_party"] == "town_government"  # not back to the community committee
