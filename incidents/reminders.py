@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from incidents.intake import add_event
+from notify.service import enqueue_for_event
 
 #: Which deadline applies while a case is in which states.
 DEADLINES = (
@@ -70,13 +71,14 @@ def send_reminders(
                 note=note,
                 public=False,
                 role="system",
-                data={
+                data=(data := {
                     "deadline": column,
                     "at": stamp,
                     "overdue": overdue,
                     "handler": row["handler_name"],
-                },
+                }),
             )
+            enqueue_for_event(conn, case_id=row["id"], action="reminder", data=data)
             sent.append(
                 {
                     "case": row["id"],
