@@ -60,14 +60,14 @@ def reseal(
                 WHERE contact_name <> '' OR phone <> '' OR email <> '' ORDER BY id""")
     ).all()
     stale = [
-        r
-        for r in todo
-        if not all(cipher.is_current(v) for v in (r.contact_name, r.phone, r.email))
+        r for r in todo if not all(cipher.is_current(v) for v in (r.contact_name, r.phone, r.email))
     ]
     for start in range(0, len(stale), BATCH):
         rows = stale[start : start + BATCH]
         conn.execute(
-            text("UPDATE case_reporter SET contact_name = :n, phone = :p, email = :e WHERE id = :i"),
+            text(
+                "UPDATE case_reporter SET contact_name = :n, phone = :p, email = :e WHERE id = :i"
+            ),
             [
                 {
                     "i": r.id,

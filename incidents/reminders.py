@@ -60,7 +60,12 @@ def send_reminders(
             overdue = row["deadline"] <= now
             when = f"{row['deadline']:%Y-%m-%d %H:%M} UTC"
             note = f"{label}期限{'已超时' if overdue else '将至'}：{when}"
-            stamp = row["stamp"]
+            data = {
+                "deadline": column,
+                "at": row["stamp"],
+                "overdue": overdue,
+                "handler": row["handler_name"],
+            }
             add_event(
                 conn,
                 case_id=row["id"],
@@ -71,12 +76,7 @@ def send_reminders(
                 note=note,
                 public=False,
                 role="system",
-                data=(data := {
-                    "deadline": column,
-                    "at": stamp,
-                    "overdue": overdue,
-                    "handler": row["handler_name"],
-                }),
+                data=data,
             )
             enqueue_for_event(conn, case_id=row["id"], action="reminder", data=data)
             sent.append(

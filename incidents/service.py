@@ -304,7 +304,7 @@ def _apply(
         data=data,
         public=step.public,
     )
-    enqueue_for_event(conn, case_id=case["id"], action=action, data=data, note=str(payload.get("note", "")))
+    enqueue_for_event(conn, case_id=case["id"], action=action, data=data, note=payload)
 
 
 def resident_action(

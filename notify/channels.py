@@ -32,8 +32,13 @@ from notify.signing import aliyun_signature, dingtalk_sign, webhook_signature
 
 TIMEOUT_S = 10.0
 #: Alibaba Cloud answers that retrying cannot fix.
-ALIYUN_PERMANENT = ("isv.MOBILE_NUMBER_ILLEGAL", "isv.INVALID_PARAMETERS", "isv.SMS_TEMPLATE_ILLEGAL",
-                    "isv.SMS_SIGNATURE_ILLEGAL", "isv.BLACK_KEY_CONTROL_LIMIT")  # fmt: skip
+ALIYUN_PERMANENT = (
+    "isv.MOBILE_NUMBER_ILLEGAL",
+    "isv.INVALID_PARAMETERS",
+    "isv.SMS_TEMPLATE_ILLEGAL",
+    "isv.SMS_SIGNATURE_ILLEGAL",
+    "isv.BLACK_KEY_CONTROL_LIMIT",
+)
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ class FileSink:
 def _post(url: str, data: bytes, headers: dict[str, str]) -> bytes:
     req = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:  # noqa: S310 (configured URL)
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
             return bytes(resp.read())
     except urllib.error.HTTPError as exc:
         body = exc.read()[:300].decode(errors="replace")
@@ -151,7 +156,12 @@ class AliyunSms:
     def __init__(
         self, *, key_id: str, secret: str, endpoint: str, sign_name: str, templates: str
     ) -> None:
-        self.key_id, self.secret, self.endpoint, self.sign_name = key_id, secret, endpoint, sign_name
+        self.key_id, self.secret, self.endpoint, self.sign_name = (
+            key_id,
+            secret,
+            endpoint,
+            sign_name,
+        )
         self.templates: dict[str, str] = {}
         for entry in filter(None, (e.strip() for e in templates.split(","))):
             name, eq, code = entry.partition("=")
@@ -249,7 +259,9 @@ class DingTalk:
         url = self.url
         if self.secret:
             ms = int(time.time() * 1000)
-            url += f"{'&' if '?' in url else '?'}timestamp={ms}&sign={dingtalk_sign(self.secret, ms)}"
+            url += (
+                f"{'&' if '?' in url else '?'}timestamp={ms}&sign={dingtalk_sign(self.secret, ms)}"
+            )
         body = json.dumps(
             {"msgtype": "text", "text": {"content": f"{msg.subject}\n{msg.body}"}},
             ensure_ascii=False,

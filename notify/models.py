@@ -39,9 +39,7 @@ class NotifyMessage(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
-    case_id: Mapped[int | None] = mapped_column(
-        ForeignKey("case_file.id", ondelete="SET NULL")
-    )
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(16), nullable=False)
     audience: Mapped[str] = mapped_column(String(16), nullable=False)
     template: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -44,7 +44,9 @@ CLAIM = text("""SELECT id, key, channel, audience, template, urgent, recipient,
 def transports_for(settings: Settings) -> dict[str, Transport]:
     """The transport of each channel: its own when configured, else the webhook, else the
     file sink."""
-    sink: Transport = FileSink(settings.notify_sink or settings.home.resolve() / "notify-sink.jsonl")
+    sink: Transport = FileSink(
+        settings.notify_sink or settings.home.resolve() / "notify-sink.jsonl"
+    )
     fallback: Transport = sink
     if settings.notify_webhook_url:
         fallback = Webhook(settings.notify_webhook_url, settings.notify_webhook_secret)
@@ -136,10 +138,13 @@ def deliver_due(
     done = {"sent": 0, "retry": 0, "dead": 0, "deferred": 0, "suppressed": 0}
     for m in conn.execute(CLAIM, {"now": now, "n": limit}).mappings().all():
         resident = m["audience"] == "resident"
-        if resident and conn.execute(
-            text("SELECT 1 FROM notify_optout WHERE recipient_digest = :d"),
-            {"d": m["recipient_digest"]},
-        ).first():
+        if (
+            resident
+            and conn.execute(
+                text("SELECT 1 FROM notify_optout WHERE recipient_digest = :d"),
+                {"d": m["recipient_digest"]},
+            ).first()
+        ):
             _set(conn, m["id"], state="suppressed", last_error="opted out")
             done["suppressed"] += 1
             continue
@@ -159,7 +164,7 @@ def deliver_due(
         attempts = m["attempts"] + 1
         try:
             transport.send(out)
-        except Exception as exc:  # noqa: BLE001 — any failure is this message's, not the batch's
+        except Exception as exc:
             permanent = isinstance(exc, ChannelError) and exc.permanent
             error = _scrub(f"{type(exc).__name__}: {exc}")
             dead = permanent or attempts >= s.notify_max_attempts

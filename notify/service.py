@@ -151,10 +151,13 @@ def enqueue_for_event(
     case_id: int,
     action: str,
     data: dict[str, Any] | None = None,
-    note: str = "",
+    note: str | dict[str, Any] = "",
 ) -> int:
     """Store the messages ``action`` on case ``case_id`` causes, in the caller's transaction
-    (so they exist exactly when the change does); how many."""
+    (so they exist exactly when the change does); how many. ``note`` is the actor's note, or
+    the action's payload holding it."""
+    if isinstance(note, dict):
+        note = str(note.get("note") or "")
     rule = RULES.get(action)
     if rule is None:
         return 0
@@ -188,8 +191,11 @@ def enqueue_for_event(
     conn.execute(
         INSERT,
         [
-            r | {"case_id": case_id,
-                 "state": "suppressed" if r["digest"] in opted else "pending"}  # fmt: skip
+            r
+            | {
+                "case_id": case_id,
+                "state": "suppressed" if r["digest"] in opted else "pending",
+            }
             for r in rows
         ],
     )
@@ -340,8 +346,12 @@ def reseal_recipients(conn: Connection, *, cipher: Cipher) -> int:
         conn.execute(
             text("UPDATE notify_message SET recipient = :r WHERE id = :i"),
             [
-                {"i": r.id, "r": cipher.seal(cipher.open(r.recipient, column=RECIPIENT_COLUMN),
-                                             column=RECIPIENT_COLUMN)}  # fmt: skip
+                {
+                    "i": r.id,
+                    "r": cipher.seal(
+                        cipher.open(r.recipient, column=RECIPIENT_COLUMN), column=RECIPIENT_COLUMN
+                    ),
+                }
                 for r in stale
             ],
         )

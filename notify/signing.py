@@ -24,9 +24,7 @@ def percent_encode(value: str) -> str:
 
 
 def aliyun_string_to_sign(params: dict[str, str], method: str = "POST") -> str:
-    query = "&".join(
-        f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items())
-    )
+    query = "&".join(f"{percent_encode(k)}={percent_encode(v)}" for k, v in sorted(params.items()))
     return f"{method}&{percent_encode('/')}&{percent_encode(query)}"
 
 

@@ -100,12 +100,11 @@ def demo(
 ) -> None:
     """Load the sample district, taxonomy, contacts, users and demo cases (idempotent)."""
     from jurisdictions.catalog import sync_taxonomy
+    from notify.service import discard_this_transaction
     from shudi.demo import load_sample_district
     from shudi.demo_cases import load_demo_cases
     from shudi.demo_contacts import load_demo_contacts
     from shudi.demo_users import load_demo_users
-
-    from notify.service import discard_this_transaction
 
     with transaction() as conn:
         n = load_sample_district(conn, note=typer.echo)

@@ -17,9 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "case_reporter", sa.Column("email", sa.Text(), server_default="", nullable=False)
-    )
+    op.add_column("case_reporter", sa.Column("email", sa.Text(), server_default="", nullable=False))
     op.create_table(
         "notify_message",
         sa.Column("id", sa.BigInteger(), sa.Identity(), nullable=False),
@@ -41,20 +39,28 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), server_default="", nullable=False),
         sa.Column("transport", sa.String(16), server_default="", nullable=False),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
             nullable=False,
         ),
         sa.Column(
-            "next_attempt_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
+            "next_attempt_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
             nullable=False,
         ),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "state IN ('pending', 'sent', 'dead', 'suppressed')", name="ck_notify_message_state"
         ),
-        sa.CheckConstraint("channel IN ('sms', 'email', 'staff')", name="ck_notify_message_channel"),
+        sa.CheckConstraint(
+            "channel IN ('sms', 'email', 'staff')", name="ck_notify_message_channel"
+        ),
         sa.ForeignKeyConstraint(
-            ["case_id"], ["case_file.id"], name="fk_notify_message_case_id_case_file",
+            ["case_id"],
+            ["case_file.id"],
+            name="fk_notify_message_case_id_case_file",
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name="pk_notify_message"),
@@ -62,18 +68,24 @@ def upgrade() -> None:
     )
     op.create_index("ix_notify_message_case", "notify_message", ["case_id", "id"])
     op.create_index(
-        "ix_notify_message_due", "notify_message", ["next_attempt_at"],
+        "ix_notify_message_due",
+        "notify_message",
+        ["next_attempt_at"],
         postgresql_where=sa.text("state = 'pending'"),
     )
     op.create_index(
-        "ix_notify_message_recipient_sent", "notify_message", ["recipient_digest", "sent_at"],
+        "ix_notify_message_recipient_sent",
+        "notify_message",
+        ["recipient_digest", "sent_at"],
         postgresql_where=sa.text("state = 'sent'"),
     )
     op.create_table(
         "notify_optout",
         sa.Column("recipient_digest", sa.String(64), nullable=False),
         sa.Column(
-            "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"),
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
             nullable=False,
         ),
         sa.PrimaryKeyConstraint("recipient_digest", name="pk_notify_optout"),
