@@ -18,7 +18,7 @@ from accounts.service import Principal
 from incidents import access
 from incidents.exceptions import CaseNotFound
 from notify import templates as tpl
-from notify.exceptions import MessageNotFound
+from notify.exceptions import MessageNotFound, TemplateError
 from shudi.pii import Cipher, get_cipher
 from shudi.settings import Settings, get_settings
 
@@ -48,9 +48,9 @@ CASE = text("""SELECT c.id, c.tracking_code, c.status, c.type_code, vt.name_zh A
   FROM case_file c JOIN violation_type vt ON vt.code = c.type_code WHERE c.id = :c""")
 INSERT = text("""INSERT INTO notify_message (key, case_id, channel, audience, template,
     template_version, urgent, recipient, recipient_masked, recipient_digest, subject, body,
-    params, state)
+    params, state, last_error)
   VALUES (:key, :case_id, :channel, :audience, :template, :version, :urgent, :recipient,
-    :masked, :digest, :subject, :body, :params, :state)""").bindparams(
+    :masked, :digest, :subject, :body, :params, :state, :error)""").bindparams(
     bindparam("params", type_=JSONB)
 )
 
@@ -112,10 +112,20 @@ def _resident_rows(
         phone = cipher.open(rep.phone, column="phone")
         email = cipher.open(rep.email, column="email")
         if phone:
-            body = tpl.render_sms(
-                template, p, sign=s.notify_sms_sign_name, max_segments=s.notify_sms_max_segments
-            )
-            rows.append(_row(template, p, "sms", phone, tpl.mask_phone(phone), "", body, cipher))
+            try:  # a message that cannot be rendered must not stop the case change
+                body, error = (
+                    tpl.render_sms(
+                        template,
+                        p,
+                        sign=s.notify_sms_sign_name,
+                        max_segments=s.notify_sms_max_segments,
+                    ),
+                    "",
+                )
+            except TemplateError as exc:
+                body, error = "", str(exc)
+            row = _row(template, p, "sms", phone, tpl.mask_phone(phone), "", body, cipher)
+            rows.append(row | ({"state": "dead", "error": error} if error else {}))
         if email:
             subject, body = tpl.render_email(template, p)
             rows.append(
@@ -194,7 +204,8 @@ def enqueue_for_event(
             r
             | {
                 "case_id": case_id,
-                "state": "suppressed" if r["digest"] in opted else "pending",
+                "state": r.get("state") or ("suppressed" if r["digest"] in opted else "pending"),
+                "error": r.get("error", ""),
             }
             for r in rows
         ],
