@@ -40,7 +40,7 @@ def http_server(answer: Answer) -> Iterator[HttpRecorder]:
     recorder = HttpRecorder(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             parts = urlsplit(self.path)
             length = int(self.headers.get("Content-Length", "0"))
             got = Received(

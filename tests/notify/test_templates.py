@@ -63,8 +63,9 @@ def test_bad_signature_and_personal_variables_are_refused() -> None:
     with pytest.raises(TemplateError):
         t.check_sign_name("【x】")
     with pytest.raises(TemplateError):
-        t._template("x", {"version": 1, "audience": "resident", "sms": "{phone}",
-                          "zh": {"subject": "", "body": ""}, "en": {"subject": "", "body": ""}})  # fmt: skip
+        empty = {"subject": "", "body": ""}
+        spec = {"version": 1, "audience": "resident", "sms": "{phone}", "zh": empty, "en": empty}
+        t._template("x", spec)
 
 
 def test_masks() -> None:
