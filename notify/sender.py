@@ -176,7 +176,7 @@ def deliver_due(
                         ", dead" if dead else "", error)  # fmt: skip
             done["dead" if dead else "retry"] += 1
             continue
-        _set(conn, m["id"], state="sent", attempts=attempts, sent_at=datetime.now(UTC),
+        _set(conn, m["id"], state="sent", attempts=attempts, sent_at=now,
              transport=transport.name, last_error="")  # fmt: skip
         log.info("message %s (%s) sent to %s via %s", m["key"], m["template"],
                  m["recipient_masked"], transport.name)  # fmt: skip
