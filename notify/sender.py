@@ -214,6 +214,11 @@ def run_forever(
 def start_thread(engine_factory: Callable[[], Engine]) -> tuple[threading.Thread, threading.Event]:
     """The sender in a daemon thread of this process (``shudi serve``'s lifespan)."""
     transports = transports_for(get_settings())  # a bad setting fails here, at start-up
+    if not log.handlers:  # beside uvicorn's lines: what was sent to whom (masked)
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     stop = threading.Event()
     thread = threading.Thread(
         target=run_forever,
