@@ -117,3 +117,12 @@ def test_notify_commands(engine: Engine, scratch_db_url: str, tmp_path: Path) ->
     assert bad.returncode == 1 and bad.stderr.startswith("shudi: error: no template 'no_such'")
     missing = shudi(scratch_db_url, tmp_path, "notify", "retry", "999999")
     assert missing.returncode == 1 and len(missing.stderr.splitlines()) == 1
+
+
+def test_compose_runs_a_sender_beside_the_app() -> None:
+    import yaml
+
+    compose = yaml.safe_load((Path(__file__).parents[2] / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert services["notify"]["command"] == ["shudi", "notify", "run"]
+    assert services["app"]["environment"]["SHUDI_NOTIFY_IN_SERVER"] == "0"

@@ -211,7 +211,8 @@ def render_case(
         for t in case.get("tasks") or ()
     )
     reporters = "".join(
-        f"<li>{esc(r.get('contact_name') or '—')} {esc(r.get('phone') or '')}</li>"
+        f"<li>{esc(r.get('contact_name') or '—')} {esc(r.get('phone') or '')} "
+        f"{esc(r.get('email') or '')}</li>"
         for r in case.get("reporters") or ()
     )
     history = "".join(

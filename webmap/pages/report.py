@@ -51,10 +51,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "photos_n": ("已选{n}张照片", "{n} photo(s) chosen"),
     "too_many_photos": ("照片最多6张", "At most 6 photos"),
     "phone": ("联系电话（可选）", "Phone (optional)"),
+    "email": ("电子邮箱（可选，接收办理进度）", "E-mail (optional, for progress updates)"),
     "name": ("称呼（可选）", "Name (optional)"),
     "privacy": (
-        "电话和称呼仅受理和承办人员可见，不会公开。",
-        "Your phone and name are seen only by the staff handling the case, never published.",
+        "电话、邮箱和称呼仅受理和承办人员可见，不会公开；留下电话或邮箱即可收到办理进度通知。",
+        "Your phone, e-mail and name are seen only by the staff handling the case, never "
+        "published; leave a phone or e-mail to be told of progress.",
     ),
     "submit": ("提交", "Submit"),
     "submitting": ("正在提交…", "Submitting…"),
@@ -122,6 +124,9 @@ def _body(lang: str) -> str:
    <label for="phone">{esc(w["phone"])}</label>
    <input type="tel" id="phone" data-testid="phone" name="phone" maxlength="32"
     autocomplete="tel" inputmode="tel">
+   <label for="email">{esc(w["email"])}</label>
+   <input type="email" id="email" data-testid="email" name="email" maxlength="254"
+    autocomplete="email" inputmode="email">
    <label for="contact_name">{esc(w["name"])}</label>
    <input type="text" id="contact_name" name="contact_name" maxlength="100" autocomplete="name">
    <p class="hint">{esc(w["privacy"])}</p>

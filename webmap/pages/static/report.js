@@ -184,7 +184,7 @@
     fd.append("lat", String(state.pt.lat));
     fd.append("crs", state.pt.crs);
     fd.append("type", state.type.code);
-    ["description", "phone", "contact_name"].forEach(function (id) {
+    ["description", "phone", "email", "contact_name"].forEach(function (id) {
       fd.append(id, $(id).value.trim());
     });
     photoFiles().forEach(function (f) { fd.append("photos", f, f.name); });
