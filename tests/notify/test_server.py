@@ -102,7 +102,7 @@ class Inbox:
     def __init__(self) -> None:
         self.mails: list[bytes] = []
 
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
         self.mails.append(envelope.content)
         return "250 OK"
 
