@@ -272,6 +272,12 @@ def test_staff_see_a_cases_messages_masked(
         f"/api/v1/cases/{case['id']}/messages", headers={"Authorization": f"Bearer {other}"}
     )
     assert hidden.status_code == 404 and hidden.json()["code"] == "case_not_found"
+    client.cookies.set("shudi_session", token)
+    html = client.get(f"/cases/{case['id']}")
+    client.cookies.clear()
+    assert html.status_code == 200 and 'data-testid="messages"' in html.text
+    section = html.text.split('data-testid="messages"', 1)[1].split("</section>", 1)[0]
+    assert "138****0000" in section and "case_accepted" in section and PHONE not in section
     page = client.post(f"/track/{case['tracking_code']}/optout")
     assert page.status_code == 200 and "已退订" in page.text
     assert {r["state"] for r in messages(conn, case["id"]) if r["audience"] == "resident"} == {

@@ -53,6 +53,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "task_open": ("未完成", "open"),
     "reporters": ("举报人", "Reporters"),
     "events": ("办理记录", "History"),
+    "messages": ("通知（收件人已遮蔽）", "Messages (recipients masked)"),
+    "msg_states": ("待发送|已发送|发送失败|未发送", "pending|sent|failed|not sent"),
     "photos": ("照片", "Photos"),
     "no_photos": ("无照片", "No photos"),
     "actions": ("可执行操作", "Actions"),
@@ -151,6 +153,26 @@ def _actions(
     return "".join(forms)
 
 
+def _messages(messages: Sequence[Mapping[str, Any]], w: Mapping[str, str]) -> str:
+    """The messages the case caused and their delivery state (recipients come masked)."""
+    if not messages:
+        return ""
+    states = ("pending", "sent", "dead", "suppressed")
+    names = dict(zip(states, w["msg_states"].split("|"), strict=True))
+    rows = "".join(
+        f"<li><time>{esc(fmt_time(m['created_at']))}</time> {esc(m['channel'])} · "
+        f"{esc(m['template'])} → {esc(m['recipient'])} · "
+        f"<b>{esc(names.get(m['state'], m['state']))}</b>"
+        + (f' <span class="hint">{esc(m["last_error"])}</span>' if m.get("last_error") else "")
+        + "</li>"
+        for m in messages
+    )
+    return (
+        f'<section class="card"><h2>{esc(w["messages"])}</h2>'
+        f'<ol class="events" data-testid="messages">{rows}</ol></section>'
+    )
+
+
 def render_case(
     case: Mapping[str, Any],
     *,
@@ -162,6 +184,7 @@ def render_case(
     user: Mapping[str, Any],
     lang: str = "zh",
     now: datetime | None = None,
+    messages: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """One case for a staff user. ``actions`` are the allowed ones (``action``, ``summary``,
     ``requires``); ``agencies`` and ``types`` map codes to names (the forms' choices)."""
@@ -266,6 +289,7 @@ def render_case(
 <section class="card"><h2>{esc(w["photos"])}</h2><div class="photos">{pictures}</div></section>
 <section class="card"><h2>{esc(w["events"])}</h2><ol class="events" data-testid="events">
 {history}</ol></section>
+{_messages(messages, w)}
 </main>
 {
         json_script(
