@@ -26,8 +26,8 @@ BEIJING = timezone(timedelta(hours=8))
 RECIPIENT_COLUMN = "notify_recipient"
 #: action -> (the resident's template, the staff template, who on the staff side)
 RULES: dict[str, tuple[str | None, str | None, str]] = {
-    "report": ("case_accepted", "unit_assigned", "handler"),
-    "dispatch": (None, "unit_assigned", "new_handler"),
+    "report": ("case_accepted", None, ""),
+    "dispatch": (None, "unit_assigned", "handler"),  # 派单: the unit hears of it now
     "refer": ("case_referred", "unit_referred", "handler"),
     "joint": ("case_joint", "unit_joint", "tasks"),
     "postpone": ("case_postponed", None, ""),
@@ -91,8 +91,6 @@ def _staff_targets(case: dict[str, Any], who: str, data: dict[str, Any]) -> list
     """(recipient, label) of the units told: ``party/unit`` codes, no personal data."""
     if who == "tasks":
         return [(f"{t['party']}/", str(t.get("unit") or t["party"])) for t in data.get("tasks", [])]
-    if who == "new_handler" and "overrode" not in data:
-        return []  # dispatched to the unit already told at intake
     return [(f"{case['handler_party']}/{case['handler_unit_code'] or ''}", case["handler_name"])]
 
 
@@ -184,7 +182,10 @@ def enqueue_for_event(
     params = _params(case, data, note, s)
     rows: list[dict[str, Any]] = []
     if resident_name:
-        rows += _resident_rows(conn, case_id, tpl.get_template(resident_name), params, cipher, s)
+        told = _resident_rows(conn, case_id, tpl.get_template(resident_name), params, cipher, s)
+        if case["urgency"] == "emergency":  # not held by quiet hours
+            told = [r | {"urgent": True} for r in told]
+        rows += told
     if staff_name:
         if staff_name == "deadline":
             staff_name = "deadline_passed" if data.get("overdue") else "deadline_near"

@@ -17,6 +17,7 @@ from support import IN_P111, app_client, file_report, type_of
 
 from accounts.service import Principal, issue_token
 from incidents import privacy, reminders, service
+from incidents.intake import Report, create_case
 from notify import service as notify
 from notify.channels import FileSink, Transport, Webhook
 from notify.sender import deliver_due
@@ -58,16 +59,23 @@ def case(conn: Connection, world: dict[str, Principal]) -> dict[str, Any]:
     return file_report(conn, IN_P111, code, email=EMAIL)
 
 
+@pytest.fixture
+def dispatched(conn: Connection, world: dict[str, Principal], case: dict[str, Any]) -> dict:
+    """The case accepted and dispatched (派单): its unit has a notice too."""
+    act(conn, world["dispatcher"], case["id"], "accept")
+    act(conn, world["dispatcher"], case["id"], "dispatch")
+    return case
+
+
 def test_a_report_writes_its_messages_in_its_own_transaction(
-    conn: Connection, case: dict[str, Any]
+    conn: Connection, world: dict[str, Principal], case: dict[str, Any]
 ) -> None:
+    got = sorted((r["channel"], r["template"], r["state"]) for r in messages(conn, case["id"]))
+    assert got == [("email", "case_accepted", "pending"), ("sms", "case_accepted", "pending")]
+    act(conn, world["dispatcher"], case["id"], "accept")  # the resident was told already
+    assert len(messages(conn, case["id"])) == 2
+    act(conn, world["dispatcher"], case["id"], "dispatch")
     rows = messages(conn, case["id"])
-    got = sorted((r["channel"], r["template"], r["state"]) for r in rows)
-    assert got == [
-        ("email", "case_accepted", "pending"),
-        ("sms", "case_accepted", "pending"),
-        ("staff", "unit_assigned", "pending"),
-    ]
     sms = next(r for r in rows if r["channel"] == "sms")
     email = next(r for r in rows if r["channel"] == "email")
     staff = next(r for r in rows if r["channel"] == "staff")
@@ -87,12 +95,10 @@ def test_a_report_writes_its_messages_in_its_own_transaction(
 
 
 def test_who_is_told_what_along_the_workflow(
-    conn: Connection, world: dict[str, Principal], case: dict[str, Any]
+    conn: Connection, world: dict[str, Principal], dispatched: dict[str, Any]
 ) -> None:
     d, urban, c11 = world["dispatcher"], world["urban"], world["community_c11"]
-    cid = case["id"]
-    act(conn, d, cid, "accept")
-    act(conn, d, cid, "dispatch")
+    cid = dispatched["id"]
     act(conn, urban, cid, "start")
     act(conn, d, cid, "postpone", note="等待业主配合", due_at="2031-03-20T17:30:00+08:00")
     act(conn, urban, cid, "resume")
@@ -147,7 +153,7 @@ def test_deadline_reminders_enqueue_notices_to_the_handler(
 
 
 def test_sender_delivers_due_messages_once(
-    conn: Connection, case: dict[str, Any], tmp_path: Path
+    conn: Connection, dispatched: dict[str, Any], tmp_path: Path
 ) -> None:
     sink = tmp_path / "sink.jsonl"
     done = deliver_due(conn, transports=sinks(sink), settings=quiet_off(), now=MORNING)
@@ -155,19 +161,19 @@ def test_sender_delivers_due_messages_once(
     lines = [json.loads(line) for line in sink.read_text().splitlines()]
     by_channel = {m["channel"]: m for m in lines}
     assert by_channel["sms"]["to"] == PHONE and by_channel["email"]["to"] == EMAIL
-    assert {r["state"] for r in messages(conn, case["id"])} == {"sent"}
+    assert {r["state"] for r in messages(conn, dispatched["id"])} == {"sent"}
     assert deliver_due(conn, transports=sinks(sink), settings=quiet_off(), now=MORNING)["sent"] == 0
     assert len(sink.read_text().splitlines()) == 3
 
 
 def test_quiet_hours_hold_residents_sms_only(
-    conn: Connection, case: dict[str, Any], tmp_path: Path
+    conn: Connection, dispatched: dict[str, Any], tmp_path: Path
 ) -> None:
     night = (MORNING + timedelta(days=1)).replace(hour=23, minute=30)
     s = Settings(notify_quiet_hours="22:00-08:00")
     done = deliver_due(conn, transports=sinks(tmp_path / "s.jsonl"), settings=s, now=night)
     assert done["sent"] == 2 and done["deferred"] == 1  # e-mail and the unit's notice go
-    sms = next(r for r in messages(conn, case["id"]) if r["channel"] == "sms")
+    sms = next(r for r in messages(conn, dispatched["id"]) if r["channel"] == "sms")
     assert sms["state"] == "pending"
     assert sms["next_attempt_at"] == (night + timedelta(days=1)).replace(hour=8, minute=0)
     early = night.replace(hour=7, minute=59) + timedelta(days=1)
@@ -181,14 +187,27 @@ def test_quiet_hours_hold_residents_sms_only(
     )
 
 
+def test_an_emergency_case_is_not_held_by_quiet_hours(
+    conn: Connection, world: dict[str, Principal], tmp_path: Path
+) -> None:
+    code = type_of(conn, agency="urban_management", scope="enforcement")
+    report = Report(lon=IN_P111[0], lat=IN_P111[1], type=code, phone=PHONE, channel="phone",
+                    urgency="emergency")  # fmt: skip
+    filed = create_case(conn, report=report, actor=world["dispatcher"])
+    night = (MORNING + timedelta(days=1)).replace(hour=23, minute=30)
+    s = Settings(notify_quiet_hours="22:00-08:00")
+    done = deliver_due(conn, transports=sinks(tmp_path / "s.jsonl"), settings=s, now=night)
+    assert done["sent"] == 1 and done["deferred"] == 0
+    assert [r["urgent"] for r in messages(conn, filed["id"])] == [True]
+
+
 def test_rate_cap_defers_the_next_message_to_one_address(
     conn: Connection, world: dict[str, Principal], case: dict[str, Any], tmp_path: Path
 ) -> None:
-    d = world["dispatcher"]
-    act(conn, d, case["id"], "reject", note="不属于受理范围")
+    act(conn, world["dispatcher"], case["id"], "reject", note="不属于受理范围")
     s = quiet_off(notify_rate_per_hour=1)
     done = deliver_due(conn, transports=sinks(tmp_path / "s.jsonl"), settings=s, now=MORNING)
-    assert done["sent"] == 3 and done["deferred"] == 2  # one per address, then wait
+    assert done["sent"] == 2 and done["deferred"] == 2  # one per address, then wait
     held = [r for r in messages(conn, case["id"]) if r["state"] == "pending"]
     assert sorted(r["template"] for r in held) == ["case_rejected", "case_rejected"]
     first = {r["channel"]: r["sent_at"] for r in messages(conn, case["id"]) if r["sent_at"]}
@@ -197,7 +216,7 @@ def test_rate_cap_defers_the_next_message_to_one_address(
 
 
 def test_failures_back_off_then_dead_letter_then_retry(
-    conn: Connection, case: dict[str, Any]
+    conn: Connection, dispatched: dict[str, Any]
 ) -> None:
     state = {"status": 503}
     keys: list[str] = []
@@ -212,19 +231,19 @@ def test_failures_back_off_then_dead_letter_then_retry(
         transports: dict[str, Transport] = {"sms": hook, "email": hook, "staff": hook}
         now = MORNING
         assert deliver_due(conn, transports=transports, settings=s, now=now)["retry"] == 3
-        row = messages(conn, case["id"])[0]
+        row = messages(conn, dispatched["id"])[0]
         wait = (row["next_attempt_at"] - now).total_seconds()
         assert row["attempts"] == 1 and 5 <= wait <= 5.5  # 5 s, +0-10 % jitter
         assert "503" in row["last_error"] and PHONE not in row["last_error"]
         now += timedelta(seconds=6)
         assert deliver_due(conn, transports=transports, settings=s, now=now)["retry"] == 3
-        row = messages(conn, case["id"])[0]
+        row = messages(conn, dispatched["id"])[0]
         assert 10 <= (row["next_attempt_at"] - now).total_seconds() <= 11  # doubled
         now += timedelta(seconds=12)
         assert deliver_due(conn, transports=transports, settings=s, now=now)["dead"] == 3
-        assert {r["state"] for r in messages(conn, case["id"])} == {"dead"}
+        assert {r["state"] for r in messages(conn, dispatched["id"])} == {"dead"}
         assert len(notify.status(conn)["dead"]) >= 3
-        assert notify.retry(conn, ids=[r["id"] for r in messages(conn, case["id"])]) == 3
+        assert notify.retry(conn, ids=[r["id"] for r in messages(conn, dispatched["id"])]) == 3
         state["status"] = 200
         assert deliver_due(conn, transports=transports, settings=s, now=now)["sent"] == 3
     # every try of a message carried the same key: the receiver can drop repeats
@@ -235,11 +254,14 @@ def test_opt_out_suppresses_pending_and_future_messages(
     conn: Connection, world: dict[str, Principal], case: dict[str, Any], tmp_path: Path
 ) -> None:
     assert notify.opt_out(conn, tracking_code=case["tracking_code"].lower()) == 2
-    act(conn, world["dispatcher"], case["id"], "reject", note="重复")
+    act(conn, world["dispatcher"], case["id"], "accept")
+    act(conn, world["dispatcher"], case["id"], "dispatch")
+    act(conn, world["dispatcher"], case["id"], "postpone", note="待协调",
+        due_at="2031-01-01T12:00:00+08:00")  # fmt: skip
     states = {(r["audience"], r["template"], r["state"]) for r in messages(conn, case["id"])}
     assert states == {
         ("resident", "case_accepted", "suppressed"),
-        ("resident", "case_rejected", "suppressed"),
+        ("resident", "case_postponed", "suppressed"),
         ("staff", "unit_assigned", "pending"),
     }
     sink = tmp_path / "s.jsonl"
@@ -253,8 +275,9 @@ def client(conn: Connection) -> Iterator[TestClient]:
 
 
 def test_staff_see_a_cases_messages_masked(
-    conn: Connection, world: dict[str, Principal], case: dict[str, Any], client: TestClient
+    conn: Connection, world: dict[str, Principal], dispatched: dict[str, Any], client: TestClient
 ) -> None:
+    case = dispatched
     token, _ = issue_token(conn, principal=world["dispatcher"])
     r = client.get(
         f"/api/v1/cases/{case['id']}/messages", headers={"Authorization": f"Bearer {token}"}

@@ -58,6 +58,11 @@ def file(base: str, **extra: Any) -> dict[str, Any]:
     return dict(r.json())
 
 
+def token(base: str) -> str:
+    r = httpx.post(f"{base}/api/v1/auth/token", data={"username": "disp", "password": PASSWORD})
+    return str(r.json()["access_token"])
+
+
 def sink_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text().splitlines()] if path.exists() else []
 
@@ -77,17 +82,14 @@ def test_accepted_sms_reaches_the_file_sink_within_2s(district: str, tmp_path: P
         elapsed = time.monotonic() - start
         assert sms, f"no SMS in the sink after {elapsed:.2f} s"
         print(f"accepted SMS in the sink {elapsed:.2f} s after the 201")
-        token = httpx.post(
-            f"{base}/api/v1/auth/token", data={"username": "disp", "password": PASSWORD}
-        ).json()["access_token"]
         shown = httpx.get(
             f"{base}/api/v1/cases/{case['id']}/messages",
-            headers={"Authorization": f"Bearer {token}"},
+            headers={"Authorization": f"Bearer {token(base)}"},
         )
     assert sms[0]["to"] == PHONE and sms[0]["body"].startswith("【属地】")
     assert sms[0]["template"] == "case_accepted" and "/track/" in sms[0]["body"]
     assert stat.S_IMODE(os.stat(sink).st_mode) == 0o600
-    assert {m["channel"] for m in shown.json()} == {"sms", "staff"}
+    assert [(m["channel"], m["state"]) for m in shown.json()] == [("sms", "sent")]
     assert PHONE not in shown.text and "139****5678" in shown.text
     assert PHONE not in log.read_text() and "139****5678" in log.read_text()
 
@@ -154,6 +156,14 @@ def test_configured_channels_over_their_protocols(
         }
         with live_server(district, log=log, **env) as base:
             case = file(base, email="li.si@example.com")
+            auth = {"Authorization": f"Bearer {token(base)}"}
+            for version, action in enumerate(("accept", "dispatch"), start=1):
+                moved = httpx.post(
+                    f"{base}/api/v1/cases/{case['id']}/transitions",
+                    json={"action": action},
+                    headers=auth | {"If-Match": f'"{version}"'},
+                )
+                assert moved.status_code == 200, moved.text
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and not (sms_ok and robot_ok and inbox.mails):
                 time.sleep(0.1)
