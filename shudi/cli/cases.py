@@ -19,7 +19,8 @@ app = typer.Typer(help="Jobs on cases.", no_args_is_help=True)
 def remind(
     within_hours: float = typer.Option(4.0, help="Remind this long before a deadline."),
 ) -> None:
-    """Add a reminder (督办) event to cases whose deadlines passed or are near (once each)."""
+    """Add a reminder (督办) event to cases whose deadlines passed or are near (once each), and
+    a notice to the handling unit in the outbox."""
     from incidents.reminders import send_reminders
 
     with transaction() as conn:

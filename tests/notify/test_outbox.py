@@ -325,3 +325,28 @@ def test_anonymising_erases_the_outbox_addresses(
     assert privacy.anonymise(conn, days=365, now=later) == 1
     rows = [r for r in messages(conn, case["id"]) if r["audience"] == "resident"]
     assert rows and all(r["recipient"] == "" and r["state"] == "suppressed" for r in rows)
+
+
+def test_key_rotation_reseals_the_outbox_addresses(conn: Connection, case: dict[str, Any]) -> None:
+    from shudi.pii import Cipher, get_cipher, new_key_line, parse_keys
+
+    old = get_cipher()
+    rotated = Cipher(tuple(parse_keys(new_key_line())) + old.keys)
+    assert privacy.reseal(conn, cipher=rotated) >= 3  # the reporter row and two messages
+    for row in (r for r in messages(conn, case["id"]) if r["audience"] == "resident"):
+        assert rotated.is_current(row["recipient"])
+        assert rotated.open(row["recipient"], column="notify_recipient") in (PHONE, EMAIL)
+
+
+def test_the_outbox_status_is_for_admins_and_dispatchers(
+    conn: Connection, world: dict[str, Principal], case: dict[str, Any], client: TestClient
+) -> None:
+    def get(who: str) -> Any:
+        token, _ = issue_token(conn, principal=world[who])
+        return client.get("/api/v1/notify/status", headers={"Authorization": f"Bearer {token}"})
+
+    ok = get("admin")
+    assert ok.status_code == 200 and {"counts", "oldest_pending_s", "dead"} <= ok.json().keys()
+    pending = {(c["state"], c["channel"]): c["n"] for c in ok.json()["counts"]}
+    assert pending[("pending", "sms")] >= 1 and pending[("pending", "email")] >= 1
+    assert get("police_ps1").status_code == 403
