@@ -117,18 +117,12 @@ def _resident_rows(
         phone = cipher.open(rep["phone"], column="phone")
         email = cipher.open(rep["email"], column="email")
         if phone:
+            sign, parts = s.notify_sms_sign_name, s.notify_sms_max_segments
+            body, error = "", ""
             try:  # a message that cannot be rendered must not stop the case change
-                body, error = (
-                    tpl.render_sms(
-                        template,
-                        p,
-                        sign=s.notify_sms_sign_name,
-                        max_segments=s.notify_sms_max_segments,
-                    ),
-                    "",
-                )
+                body = tpl.render_sms(template, p, sign=sign, max_segments=parts)
             except TemplateError as exc:
-                body, error = "", str(exc)
+                error = str(exc)
             row = _row(template, p, "sms", phone, tpl.mask_phone(phone), "", body, cipher)
             rows.append(row | ({"state": "dead", "error": error} if error else {}))
         if email:

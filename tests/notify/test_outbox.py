@@ -350,3 +350,21 @@ def test_the_outbox_status_is_for_admins_and_dispatchers(
     pending = {(c["state"], c["channel"]): c["n"] for c in ok.json()["counts"]}
     assert pending[("pending", "sms")] >= 1 and pending[("pending", "email")] >= 1
     assert get("police_ps1").status_code == 403
+
+
+def test_a_message_that_cannot_fit_never_stops_the_report(
+    conn: Connection, world: dict[str, Principal], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shudi.settings import get_settings
+
+    monkeypatch.setenv("SHUDI_NOTIFY_SMS_MAX_SEGMENTS", "1")  # the link alone needs more
+    get_settings.cache_clear()
+    try:
+        code = type_of(conn, agency="urban_management", scope="enforcement")
+        filed = file_report(conn, IN_P111, code)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    (sms,) = messages(conn, filed["id"])
+    assert sms["state"] == "dead" and "cannot fit 1 part" in sms["last_error"]
+    assert filed["status"] == "reported"
