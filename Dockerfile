@@ -16,6 +16,7 @@ COPY documents ./documents
 COPY meetings ./meetings
 COPY assessment ./assessment
 COPY hotspots ./hotspots
+COPY notify ./notify
 COPY api ./api
 COPY webmap ./webmap
 COPY data ./data
@@ -24,7 +25,7 @@ COPY data ./data
 RUN apt-get update && apt-get install -y --no-install-recommends npm fonts-wqy-zenhei \
     && pip install --no-cache-dir -e . && python -m webmap.assets fetch \
     && apt-get purge -y npm && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* \
-    && chown -R shudi /app
+    && chown -R shudi /app && mkdir -p /var/lib/shudi && chown shudi /var/lib/shudi
 USER shudi
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \

@@ -29,6 +29,8 @@ from incidents.router import router as incidents_router
 from incidents.worklist_router import router as worklist_router
 from jurisdictions.router import router as jurisdictions_router
 from meetings.router import router as meetings_router
+from notify import sender as notify_sender
+from notify.router import router as notify_router
 from shudi.database import check_durability, get_engine
 from shudi.settings import get_settings
 
@@ -37,7 +39,8 @@ log = logging.getLogger("shudi")
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    """Refuse to serve on a database that can lose acknowledged writes; seal the audit log."""
+    """Refuse to serve on a database that can lose acknowledged writes; seal the audit log;
+    run the outbox's sender (unless ``SHUDI_NOTIFY_IN_SERVER=0`` / ``serve --no-notify``)."""
     settings = get_settings()
     pages.check_basemap()  # a page would answer 500 on every load: refuse to start instead
     if settings.require_durable_db:
@@ -51,7 +54,11 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     sealer = None
     if settings.audit_seal_interval_s > 0:
         sealer = asyncio.create_task(seal_forever(settings.audit_seal_interval_s, get_engine))
+    outbox = notify_sender.start_thread(get_engine) if settings.notify_in_server else None
     yield
+    if outbox is not None:
+        outbox[1].set()  # the sender finishes its batch (its transaction) and stops
+        await asyncio.to_thread(outbox[0].join, 15)
     if sealer is not None:
         sealer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -80,6 +87,7 @@ def create_app() -> FastAPI:
     app.include_router(abuse_router)
     app.include_router(meetings_router)
     app.include_router(hotspots_router)
+    app.include_router(notify_router)
     app.include_router(hotspots_pages)
     app.include_router(assessment_router)
     app.include_router(assessment_pages)

@@ -20,6 +20,7 @@ from incidents import exceptions as ix
 from jurisdictions import catalog, directory
 from jurisdictions import exceptions as jx
 from meetings import exceptions as mx
+from notify import exceptions as nx
 from shudi.database import DatabaseBusy, DatabaseUnavailable, QueryTimeout, database_error
 from shudi.errors import DomainError
 
@@ -73,6 +74,9 @@ STATUS: dict[type[DomainError], int] = {
     mx.MeetingAlreadyHeld: 409,
     mx.ActionAlreadyDone: 409,
     mx.MeetingForbidden: 403,
+    nx.MessageNotFound: 404,
+    nx.TemplateError: 422,
+    nx.ChannelConfigError: 500,
 }
 
 

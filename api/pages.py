@@ -29,6 +29,7 @@ from incidents.exceptions import CaseNotFound
 from incidents.workflow import BY_ACTION, weight
 from jurisdictions import catalog, directory, resident, service
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
+from notify import service as notify
 from shudi.database import db_connection
 from shudi.errors import ShudiError
 from shudi.settings import get_settings
@@ -268,6 +269,7 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
         case = cases.get_case(conn, case_id=case_id, principal=principal)
         history = cases.events(conn, case_id=case_id, principal=principal)
         photos = cases.photos(conn, case_id=case_id, principal=principal)
+        messages = notify.case_messages(conn, case_id=case_id, principal=principal)
     except CaseNotFound:
         user = {"username": principal.username, "role": principal.role.value}
         html = case_page_view.render_case_not_found(case_id=case_id, lang=language, user=user)
@@ -278,6 +280,7 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
         case,
         events=history,
         photos=photos,
+        messages=messages,
         actions=[
             {
                 "action": a,

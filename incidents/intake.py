@@ -6,6 +6,7 @@ together, and only then is the answer (with the tracking code) given.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,9 +24,11 @@ from incidents.tasks import add_task
 from jurisdictions import catalog
 from jurisdictions.routing import Routing, route
 from jurisdictions.service import Resolution, resolve_one
+from notify.service import enqueue_for_event
 from shudi.pii import get_cipher
 
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
+EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")
 TRACKING_LENGTH = 12  # 31**12 ≈ 2**59 codes
 MAX_DESCRIPTION = 4000
 #: Channels and the roles that may use them (residents are anonymous: role None).
@@ -60,6 +63,7 @@ class Report:
     address_text: str = ""
     contact_name: str = ""
     phone: str = ""
+    email: str = ""
     urgency: str | None = None
     channel: str = "resident"
     photos: list[SanitizedPhoto] = field(default_factory=list)
@@ -85,6 +89,8 @@ def _check(report: Report, actor: Principal | None) -> None:
     phone = report.phone.replace(" ", "").replace("-", "")
     if phone and not (phone.lstrip("+").isdigit() and 5 <= len(phone) <= 20):
         raise InvalidReport("the phone number should be digits (5 to 20)", field="phone")
+    if report.email.strip() and not EMAIL.match(report.email.strip()):
+        raise InvalidReport("the e-mail address should look like name@example.com", field="email")
 
 
 def case_columns(res: Resolution, outcome: Routing) -> dict[str, Any]:
@@ -122,8 +128,8 @@ WITH c AS (
       :respond_due_at, :stop_due_at, :due_at, :deadline_basis, :now, :now)
   RETURNING id
 ), reporter AS (
-  INSERT INTO case_reporter (case_id, tracking_code, contact_name, phone)
-  SELECT id, :tracking_code, :contact_name, :phone FROM c
+  INSERT INTO case_reporter (case_id, tracking_code, contact_name, phone, email)
+  SELECT id, :tracking_code, :contact_name, :phone, :email FROM c
 ), event AS (
   INSERT INTO case_event (case_id, actor_id, actor_role, actor_label, action, from_status,
       to_status, note, data, public)
@@ -211,6 +217,7 @@ def create_case(
             "now": now,
             "contact_name": cipher.seal(report.contact_name.strip(), column="contact_name"),
             "phone": cipher.seal(report.phone.strip(), column="phone"),
+            "email": cipher.seal(report.email.strip(), column="email"),
             "actor_id": actor.user_id if actor else None,
             "actor_role": actor.role.value if actor else "resident",
             "actor_label": actor.label if actor else "",
@@ -245,6 +252,7 @@ def create_case(
             kind="joint_proposal",
             note="; ".join(r.zh for r in outcome.reasons if r.rule == "joint_enforcement_proposed"),
         )
+    enqueue_for_event(conn, case_id=case_id, action="report")  # notify/: the outbox
     return {
         "id": case_id,
         "tracking_code": code,

@@ -167,6 +167,7 @@ class CaseReporter(Base):
     contact_name: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     #: sealed at rest (shudi.pii), as is ``contact_name``
     phone: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    email: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )

@@ -231,6 +231,7 @@ def submit(
         address_text=_opt(form, "address_string") or "",
         contact_name=_contact_name(_opt(form, "first_name") or "", _opt(form, "last_name") or ""),
         phone=_opt(form, "phone") or "",
+        email=_opt(form, "email") or "",
         channel="open311",
     )
     with conn.begin_nested():  # nothing stays behind when the report is refused

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from accounts.service import Principal
+from notify import service as notify
 from shudi.pii import Cipher, get_cipher
 
 BATCH = 1000
@@ -22,16 +23,16 @@ BATCH = 1000
 def reporters(conn: Connection, *, case_id: int, principal: Principal) -> list[dict[str, Any]]:
     """The reporters' names and phones, opened, and this read recorded (``pii_access``)."""
     rows = conn.execute(
-        text("""SELECT contact_name, phone, created_at FROM (
-            SELECT r.id, r.contact_name, r.phone, r.created_at
+        text("""SELECT contact_name, phone, email, created_at FROM (
+            SELECT r.id, r.contact_name, r.phone, r.email, r.created_at
             FROM case_reporter r WHERE r.case_id = :c
             UNION ALL  -- and the reporters of the cases merged into this one
-            SELECT r.id, r.contact_name, r.phone, r.created_at
+            SELECT r.id, r.contact_name, r.phone, r.email, r.created_at
             FROM case_file m JOIN case_reporter r ON r.case_id = m.id WHERE m.merged_into = :c
         ) both_ ORDER BY id"""),
         {"c": case_id},
     ).all()
-    if not any(r.contact_name or r.phone for r in rows):
+    if not any(r.contact_name or r.phone or r.email for r in rows):
         return [dict(r._mapping) for r in rows]
     conn.execute(
         text("""INSERT INTO pii_access (case_id, actor_id, actor, purpose)
@@ -43,6 +44,7 @@ def reporters(conn: Connection, *, case_id: int, principal: Principal) -> list[d
         {
             "contact_name": cipher.open(r.contact_name, column="contact_name"),
             "phone": cipher.open(r.phone, column="phone"),
+            "email": cipher.open(r.email, column="email"),
             "created_at": r.created_at,
         }
         for r in rows
@@ -54,16 +56,18 @@ def reseal(
 ) -> int:
     """Seal every stored name and phone under the current key (older keys, or none); a count."""
     todo = conn.execute(
-        text("""SELECT id, contact_name, phone FROM case_reporter
-                WHERE contact_name <> '' OR phone <> '' ORDER BY id""")
+        text("""SELECT id, contact_name, phone, email FROM case_reporter
+                WHERE contact_name <> '' OR phone <> '' OR email <> '' ORDER BY id""")
     ).all()
     stale = [
-        r for r in todo if not (cipher.is_current(r.contact_name) and cipher.is_current(r.phone))
+        r for r in todo if not all(cipher.is_current(v) for v in (r.contact_name, r.phone, r.email))
     ]
     for start in range(0, len(stale), BATCH):
         rows = stale[start : start + BATCH]
         conn.execute(
-            text("UPDATE case_reporter SET contact_name = :n, phone = :p WHERE id = :i"),
+            text(
+                "UPDATE case_reporter SET contact_name = :n, phone = :p, email = :e WHERE id = :i"
+            ),
             [
                 {
                     "i": r.id,
@@ -71,13 +75,14 @@ def reseal(
                         cipher.open(r.contact_name, column="contact_name"), column="contact_name"
                     ),
                     "p": cipher.seal(cipher.open(r.phone, column="phone"), column="phone"),
+                    "e": cipher.seal(cipher.open(r.email, column="email"), column="email"),
                 }
                 for r in rows
             ],
         )
         if progress:
             progress(start + len(rows), len(stale))
-    return len(stale)
+    return len(stale) + notify.reseal_recipients(conn, cipher=cipher)
 
 
 ANONYMISE = text("""
@@ -85,9 +90,9 @@ WITH due AS (
   SELECT DISTINCT c.id FROM case_file c JOIN case_reporter r ON r.case_id = c.id
   WHERE c.status IN ('closed', 'rejected')
     AND COALESCE(c.closed_at, c.updated_at) < CAST(:cutoff AS timestamptz)
-    AND (r.contact_name <> '' OR r.phone <> '')
+    AND (r.contact_name <> '' OR r.phone <> '' OR r.email <> '')
 ), erased AS (
-  UPDATE case_reporter r SET contact_name = '', phone = ''
+  UPDATE case_reporter r SET contact_name = '', phone = '', email = ''
   FROM due WHERE r.case_id = due.id
   RETURNING r.case_id
 ), logged AS (
@@ -107,4 +112,6 @@ def anonymise(conn: Connection, *, days: int, now: datetime | None = None) -> in
     if days < 1:
         raise ValueError("the retention period is at least one day")
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
-    return int(conn.execute(ANONYMISE, {"cutoff": cutoff, "days": days}).scalar_one())
+    n = int(conn.execute(ANONYMISE, {"cutoff": cutoff, "days": days}).scalar_one())
+    notify.forget_recipients(conn, closed_before=cutoff)  # the outbox's copies go too
+    return n

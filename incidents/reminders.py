@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from incidents.intake import add_event
+from notify.service import enqueue_for_event
 
 #: Which deadline applies while a case is in which states.
 DEADLINES = (
@@ -59,7 +60,12 @@ def send_reminders(
             overdue = row["deadline"] <= now
             when = f"{row['deadline']:%Y-%m-%d %H:%M} UTC"
             note = f"{label}期限{'已超时' if overdue else '将至'}：{when}"
-            stamp = row["stamp"]
+            data = {
+                "deadline": column,
+                "at": row["stamp"],
+                "overdue": overdue,
+                "handler": row["handler_name"],
+            }
             add_event(
                 conn,
                 case_id=row["id"],
@@ -70,13 +76,9 @@ def send_reminders(
                 note=note,
                 public=False,
                 role="system",
-                data={
-                    "deadline": column,
-                    "at": stamp,
-                    "overdue": overdue,
-                    "handler": row["handler_name"],
-                },
+                data=data,
             )
+            enqueue_for_event(conn, case_id=row["id"], action="reminder", data=data)
             sent.append(
                 {
                     "case": row["id"],

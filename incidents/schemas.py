@@ -21,6 +21,7 @@ class ReportIn(BaseModel):
     address_text: str = Field(default="", max_length=500)
     contact_name: str = Field(default="", max_length=100)
     phone: str = Field(default="", max_length=32)
+    email: str = Field(default="", max_length=254)
     channel: Literal["resident", "phone", "patrol_community", "patrol_property", "agency"] = (
         "resident"
     )

@@ -25,6 +25,7 @@ from incidents.feeds import cases_geojson as cases_geojson  # the feeds' former 
 from incidents.feeds import heat_points as heat_points
 from incidents.intake import add_event
 from incidents.workflow import BY_ACTION, allowed_actions
+from notify.service import enqueue_for_event
 
 CASE_FIELDS = """c.id, c.tracking_code, c.type_code, c.scope, c.urgency, c.status, c.channel,
     c.description, c.address_text, c.input_crs, c.lon, c.lat, c.town_code, c.community_code,
@@ -356,6 +357,7 @@ def system_action(conn: Connection, *, case_id: int, action: str, payload: dict[
         payload=payload,
         role="system",
     )
+    enqueue_for_event(conn, case_id=case["id"], action=action, data=data, note=payload)
 
 
 def resident_action(

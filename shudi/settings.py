@@ -103,6 +103,65 @@ class Settings(BaseSettings):
         default=10, ge=7, le=12, description="H3 resolution of that cell (10: ~0.015 km²)."
     )
 
+    # --- notifications (notify/): the outbox's sender and its channels ---------------------
+    notify_in_server: bool = Field(
+        default=True, description="`shudi serve` runs the outbox sender too (--no-notify: off)."
+    )
+    notify_public_url: str = Field(
+        default="http://127.0.0.1:8000", description="Base of the links put in messages."
+    )
+    notify_poll_s: float = Field(default=0.5, gt=0, description="How often the sender looks.")
+    notify_max_attempts: int = Field(default=8, ge=1, description="Tries before dead-letter.")
+    notify_backoff_s: float = Field(
+        default=5.0, gt=0, description="First retry delay; doubles each try (at most 1 h)."
+    )
+    notify_rate_per_hour: int = Field(
+        default=6, ge=1, description="Most messages one resident's address gets in an hour."
+    )
+    notify_quiet_hours: str = Field(
+        default="22:00-08:00",
+        description="Beijing time when residents get no SMS except urgent types (off: none).",
+    )
+    notify_sink: Path | None = Field(
+        default=None,
+        description="The file sink (one JSON line per message, mode 0600) used by channels "
+        "with no transport configured; default $SHUDI_HOME/notify-sink.jsonl.",
+    )
+    notify_smtp_url: str | None = Field(
+        default=None, description="smtp://[user:pass@]host:port[?starttls=1] for e-mail."
+    )
+    notify_smtp_from: str = Field(default="shudi@localhost", description="The From address.")
+    notify_smtp_ca_file: Path | None = Field(
+        default=None, description="CA bundle trusted for STARTTLS (default: the system's)."
+    )
+    notify_sms_access_key_id: str | None = Field(
+        default=None, description="Alibaba Cloud AccessKey ID for SMS (SendSms)."
+    )
+    notify_sms_access_key_secret: str | None = Field(default=None, description="Its secret.")
+    notify_sms_endpoint: str = Field(
+        default="https://dysmsapi.aliyuncs.com/", description="The SendSms endpoint."
+    )
+    notify_sms_sign_name: str = Field(default="属地", description="The SMS signature (签名).")
+    notify_sms_templates: str = Field(
+        default="",
+        description="Provider template codes per template: name=SMS_123,name2=SMS_456.",
+    )
+    notify_sms_max_segments: int = Field(
+        default=3, ge=1, le=10, description="Longest SMS in parts (70 chars, 67 when split)."
+    )
+    notify_dingtalk_url: str | None = Field(
+        default=None, description="DingTalk group-robot webhook (…/robot/send?access_token=…)."
+    )
+    notify_dingtalk_secret: str | None = Field(
+        default=None, description="The robot's signing secret (SEC…)."
+    )
+    notify_webhook_url: str | None = Field(
+        default=None, description="A generic webhook for channels with no other transport."
+    )
+    notify_webhook_secret: str | None = Field(
+        default=None, description="Its HMAC-SHA256 key (X-Shudi-Signature header)."
+    )
+
     @property
     def pg_dir(self) -> Path:
         """The embedded cluster's folder."""

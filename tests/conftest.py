@@ -24,6 +24,8 @@ from shudi.migrate import scratch_database, upgrade
 # (tests/abuse exercises them). Servers the tests start inherit this.
 for _kind in ("IP", "PHONE", "CELL"):
     os.environ.setdefault(f"SHUDI_REPORT_LIMIT_{_kind}", "off")
+# No outbox sender in the servers tests start, unless a test asks for one (tests/notify).
+os.environ.setdefault("SHUDI_NOTIFY_IN_SERVER", "0")
 
 
 def _test_url() -> str:

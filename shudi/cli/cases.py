@@ -19,7 +19,9 @@ app = typer.Typer(help="Jobs on cases.", no_args_is_help=True)
 def remind(
     within_hours: float = typer.Option(4.0, help="Remind this long before a deadline."),
 ) -> None:
-    """Add a reminder (督办) event to cases whose deadlines passed or are near (once each)."""
+    """Add a reminder (督办) event to cases whose deadlines passed or are near (once each), and
+    a notice to the handling unit in the outbox; escalate disputes the community did not settle
+    in time to the town's mediation."""
     from incidents.escalation import escalate_overdue
     from incidents.reminders import send_reminders
 

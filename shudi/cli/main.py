@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from shudi.cli import (
     db,
     hotspots,
     meetings,
+    notify,
     pii,
     taxonomy,
     users,
@@ -44,6 +46,7 @@ app.command(name="assessment")(assessment.assessment)
 app.add_typer(audit.app, name="audit")
 app.add_typer(meetings.app, name="meetings")
 app.add_typer(hotspots.app, name="hotspots")
+app.add_typer(notify.app, name="notify")
 
 
 @app.command()
@@ -56,6 +59,9 @@ def serve(
         help="Proxies trusted to set X-Forwarded-For (comma-separated; default 127.0.0.1): "
         "behind a load balancer, its address, so that rate limits see each client.",
     ),
+    no_notify: bool = typer.Option(
+        False, "--no-notify", help="Do not run the outbox sender here (run `shudi notify run`)."
+    ),
 ) -> None:
     """Serve the API and the map pages."""
     import uvicorn
@@ -65,8 +71,15 @@ def serve(
     from shudi.database import check_durability, get_engine
     from shudi.settings import get_settings
 
+    if no_notify:  # read by each worker's settings
+        os.environ["SHUDI_NOTIFY_IN_SERVER"] = "0"
+        get_settings.cache_clear()
     settings = get_settings()
     Policy.from_settings(settings)  # a bad rate-limit setting stops here, in one line
+    if settings.notify_in_server:
+        from notify.sender import transports_for
+
+        transports_for(settings)  # and so does a bad channel setting
     check_basemap()  # and so does a bad basemap setting
     if settings.require_durable_db:
         check_durability(get_engine())
@@ -86,6 +99,7 @@ def demo(
     cases: int = typer.Option(400, min=0, help="How many demo cases to file (once)."),
 ) -> None:
     """Load the sample district, taxonomy, contacts, users and demo cases (idempotent)."""
+    from notify.service import discard_this_transaction
     from shudi.demo import load_sample_district
     from shudi.demo_cases import load_demo_cases
     from shudi.demo_contacts import load_demo_contacts
@@ -96,6 +110,7 @@ def demo(
         contacts = load_demo_contacts(conn)
         accounts = load_demo_users(conn)
         made = load_demo_cases(conn, count=cases) if cases else 0
+        discard_this_transaction(conn, reason="demo")  # back-dated demo cases tell no one
     typer.echo(f"{contacts} published contacts")
     typer.echo(f"demo cases: {made} made now" if made else "demo cases: none made")
     typer.echo("demo users (new passwords on every run):")

@@ -82,6 +82,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "task_open": ("未完成", "open"),
     "reporters": ("举报人", "Reporters"),
     "events": ("办理记录（北京时间）", "History (Beijing time)"),
+    "messages": ("通知（收件人已遮蔽）", "Messages (recipients masked)"),
+    "msg_states": ("待发送|已发送|发送失败|未发送", "pending|sent|failed|not sent"),
+    "msg_channels": ("短信|邮件|工作通知", "SMS|e-mail|staff notice"),
     "photos": ("照片", "Photos"),
     "no_photos": ("无照片", "No photos"),
     "actions": ("可执行操作", "Actions"),
@@ -259,6 +262,28 @@ def _history(events: Sequence[Mapping[str, Any]], labels: Mapping[str, str], lan
     )
 
 
+def _messages(messages: Sequence[Mapping[str, Any]], w: Mapping[str, str]) -> str:
+    """The messages the case caused and their delivery state (recipients come masked)."""
+    if not messages:
+        return ""
+    states = ("pending", "sent", "dead", "suppressed")
+    names = dict(zip(states, w["msg_states"].split("|"), strict=True))
+    kinds = ("sms", "email", "staff")
+    channels = dict(zip(kinds, w["msg_channels"].split("|"), strict=True))
+    rows = "".join(
+        f"<li><time>{esc(fmt_time(m['created_at']))}</time> {esc(channels.get(m['channel'], m['channel']))} · "
+        f"→ {esc(m['recipient'])} · "
+        f"<b>{esc(names.get(m['state'], m['state']))}</b>"
+        + (f' <span class="hint">{esc(m["last_error"])}</span>' if m.get("last_error") else "")
+        + "</li>"
+        for m in messages
+    )
+    return (
+        f'<section class="card"><h2>{esc(w["messages"])}</h2>'
+        f'<ol class="events" data-testid="messages">{rows}</ol></section>'
+    )
+
+
 def render_case(
     case: Mapping[str, Any],
     *,
@@ -272,6 +297,7 @@ def render_case(
     now: datetime | None = None,
     event_labels: Mapping[str, str] | None = None,
     basemap: Basemap | None = None,
+    messages: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """One case for a staff user. ``actions`` are the allowed ones (``action``, ``summary``,
     ``requires``, ``weight``: primary, secondary or destructive); ``agencies`` and ``types``
@@ -324,7 +350,8 @@ def render_case(
         for t in case.get("tasks") or ()
     )
     reporters = "".join(
-        f"<li>{esc(r.get('contact_name') or '—')} {esc(r.get('phone') or '')}</li>"
+        f"<li>{esc(r.get('contact_name') or '—')} {esc(r.get('phone') or '')} "
+        f"{esc(r.get('email') or '')}</li>"
         for r in case.get("reporters") or ()
     )
     history = _history(events, event_labels or {}, lang)
@@ -368,6 +395,7 @@ def render_case(
 <section class="card"><h2>{esc(w["photos"])}</h2><div class="photos">{pictures}</div></section>
 <section class="card"><h2>{esc(w["events"])}</h2><ol class="events" data-testid="events">
 {history}</ol></section>
+{_messages(messages, w)}
 </main>
 {
         json_script(

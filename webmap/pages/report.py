@@ -85,10 +85,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "too_many_photos": ("照片最多6张，请去掉几张再提交。", "At most 6 photos: remove some."),
     "phone": ("联系电话（可选）", "Phone (optional)"),
     "phone_ok": ("", ""),
+    "email": ("电子邮箱（可选，接收办理进度）", "E-mail (optional, for progress updates)"),
     "name": ("称呼（可选）", "Name (optional)"),
     "privacy": (
-        "电话和称呼仅受理和承办人员可见，不会公开。",
-        "Your phone and name are seen only by the staff handling the case, never published.",
+        "电话、邮箱和称呼仅受理和承办人员可见，不会公开；留下电话或邮箱即可收到办理进度通知。",
+        "Your phone, e-mail and name are seen only by the staff handling the case, never "
+        "published; leave a phone or e-mail to be told of progress.",
     ),
     "submit": ("提交", "Submit"),
     "submitting": ("正在提交…", "Submitting…"),
@@ -260,6 +262,9 @@ def _body(
     autocomplete="tel" inputmode="tel" aria-describedby="phone-error">
    <p id="phone-error" class="error field-error" data-testid="phone-error" aria-live="polite"
     hidden></p>
+   <label for="email">{esc(w["email"])}</label>
+   <input type="email" id="email" data-testid="email" name="email" maxlength="254"
+    autocomplete="email" inputmode="email">
    <label for="contact_name">{esc(w["name"])}</label>
    <input type="text" id="contact_name" name="contact_name" maxlength="100" autocomplete="name">
    <p class="hint">{esc(w["privacy"])}</p>

@@ -333,7 +333,7 @@
     fd.append("crs", state.pt.crs);
     fd.append("type", state.type.code);
     if (cfg.channel) fd.append("channel", cfg.channel); // a logged-in staff member's channel
-    ["description", "phone", "contact_name"].forEach(function (id) {
+    ["description", "phone", "email", "contact_name"].forEach(function (id) {
       fd.append(id, $(id).value.trim());
     });
     photoFiles().forEach(function (f) { fd.append("photos", f, f.name); });

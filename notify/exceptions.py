@@ -1,0 +1,33 @@
+"""Errors of notifications."""
+
+from __future__ import annotations
+
+from shudi.errors import DomainError
+
+
+class TemplateError(DomainError):
+    """A template is missing, malformed or cannot be rendered."""
+
+    code = "template_error"
+
+
+class ChannelError(DomainError):
+    """A channel refused or failed a message: retried later unless ``permanent``."""
+
+    code = "channel_error"
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class ChannelConfigError(DomainError):
+    """A channel's settings are malformed."""
+
+    code = "channel_config_error"
+
+
+class MessageNotFound(DomainError):
+    """No such message."""
+
+    code = "message_not_found"

@@ -1,0 +1,90 @@
+"""ORM models of the outbox: one row per message, and residents' opt-outs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shudi.orm import Base
+
+STATES = ("pending", "sent", "dead", "suppressed")
+CHANNELS = ("sms", "email", "staff")
+
+
+class NotifyMessage(Base):
+    """One message: written in the transaction of the change that causes it, sent later.
+
+    ``recipient`` is sealed (shudi.pii) for residents and a unit code for staff;
+    ``recipient_masked`` is what staff see; ``recipient_digest`` keys rate caps and opt-outs.
+    ``key`` is the idempotency key the channel receives (SMTP Message-ID, HTTP header, OutId).
+    """
+
+    __tablename__ = "notify_message"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    audience: Mapped[str] = mapped_column(String(16), nullable=False)
+    template: Mapped[str] = mapped_column(String(64), nullable=False)
+    template_version: Mapped[int] = mapped_column(Integer, nullable=False)
+    urgent: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    recipient: Mapped[str] = mapped_column(Text, nullable=False)
+    recipient_masked: Mapped[str] = mapped_column(Text, nullable=False)
+    recipient_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    subject: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    params: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    state: Mapped[str] = mapped_column(String(16), nullable=False, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    last_error: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    transport: Mapped[str] = mapped_column(String(16), nullable=False, server_default="")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(f"state IN {STATES!r}", name="state"),
+        CheckConstraint(f"channel IN {CHANNELS!r}", name="channel"),
+        Index("ix_notify_message_case", "case_id", "id"),
+        Index(
+            "ix_notify_message_due", "next_attempt_at", postgresql_where=text("state = 'pending'")
+        ),
+        Index(
+            "ix_notify_message_recipient_sent",
+            "recipient_digest",
+            "sent_at",
+            postgresql_where=text("state = 'sent'"),
+        ),
+    )
+
+
+class NotifyOptOut(Base):
+    """A resident's address that asked for no more messages (by its keyed digest only)."""
+
+    __tablename__ = "notify_optout"
+
+    recipient_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )

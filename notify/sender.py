@@ -1,0 +1,231 @@
+"""The sender: claims due messages (``FOR UPDATE SKIP LOCKED``, so several senders can run),
+delivers each through its channel's transport, and records the outcome in the same
+transaction. A crash between sending and that commit leaves the message pending: it is sent
+again with the same idempotency key (at-least-once; the channel drops the repeat where it
+honours the key).
+
+Residents get no non-urgent SMS in quiet hours (Beijing time) and at most
+``notify_rate_per_hour`` messages an hour per address: such messages wait, they are not
+dropped. Failures are retried with exponential back-off; after ``notify_max_attempts`` (or at
+once when the channel says retrying cannot help) a message is dead until ``shudi notify
+retry``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from notify.channels import AliyunSms, DingTalk, FileSink, Outgoing, Smtp, Transport, Webhook
+from notify.exceptions import ChannelConfigError, ChannelError
+from notify.service import BEIJING, RECIPIENT_COLUMN
+from shudi.pii import get_cipher
+from shudi.settings import Settings, get_settings
+
+log = logging.getLogger("shudi.notify")
+BATCH = 20
+MAX_BACKOFF_S = 3600.0
+_DIGITS = re.compile(r"\d{7,}")
+
+CLAIM = text("""SELECT id, key, channel, audience, template, urgent, recipient,
+    recipient_masked, recipient_digest, subject, body, params, attempts
+  FROM notify_message WHERE state = 'pending' AND next_attempt_at <= :now
+  ORDER BY next_attempt_at, id LIMIT :n FOR UPDATE SKIP LOCKED""")
+
+
+def transports_for(settings: Settings) -> dict[str, Transport]:
+    """The transport of each channel: its own when configured, else the webhook, else the
+    file sink."""
+    sink: Transport = FileSink(
+        settings.notify_sink or settings.home.resolve() / "notify-sink.jsonl"
+    )
+    fallback: Transport = sink
+    if settings.notify_webhook_url:
+        fallback = Webhook(settings.notify_webhook_url, settings.notify_webhook_secret)
+    out: dict[str, Transport] = {"sms": fallback, "email": fallback, "staff": fallback}
+    if settings.notify_smtp_url:
+        out["email"] = Smtp(
+            settings.notify_smtp_url, settings.notify_smtp_from, settings.notify_smtp_ca_file
+        )
+    if settings.notify_sms_access_key_id:
+        if not settings.notify_sms_access_key_secret:
+            raise ChannelConfigError("SHUDI_NOTIFY_SMS_ACCESS_KEY_ID needs its secret")
+        out["sms"] = AliyunSms(
+            key_id=settings.notify_sms_access_key_id,
+            secret=settings.notify_sms_access_key_secret,
+            endpoint=settings.notify_sms_endpoint,
+            sign_name=settings.notify_sms_sign_name,
+            templates=settings.notify_sms_templates,
+        )
+    if settings.notify_dingtalk_url:
+        out["staff"] = DingTalk(settings.notify_dingtalk_url, settings.notify_dingtalk_secret)
+    return out
+
+
+def quiet_window(spec: str) -> tuple[time, time] | None:
+    """``22:00-08:00`` as two times (``off``: None)."""
+    if spec.strip().lower() in ("", "off", "none"):
+        return None
+    try:
+        start, end = (time.fromisoformat(p.strip()) for p in spec.split("-"))
+    except ValueError as exc:
+        raise ChannelConfigError("SHUDI_NOTIFY_QUIET_HOURS is HH:MM-HH:MM or off") from exc
+    return start, end
+
+
+def quiet_until(now: datetime, window: tuple[time, time] | None) -> datetime | None:
+    """When the quiet hours around ``now`` end (Beijing time), or None outside them."""
+    if window is None:
+        return None
+    start, end = window
+    local = now.astimezone(BEIJING)
+    t = local.time()
+    inside = (start <= t or t < end) if start > end else (start <= t < end)
+    if not inside:
+        return None
+    until = local.replace(hour=end.hour, minute=end.minute, second=0, microsecond=0)
+    if until <= local:
+        until += timedelta(days=1)
+    return until.astimezone(UTC)
+
+
+def backoff(attempts: int, base_s: float) -> timedelta:
+    """The wait after the ``attempts``-th failure: base·2^(n-1), at most an hour, +0-10%."""
+    wait = min(base_s * 2 ** max(attempts - 1, 0), MAX_BACKOFF_S)
+    return timedelta(seconds=wait * (1 + random.random() / 10))
+
+
+def _scrub(error: str) -> str:
+    """An error as stored and logged: long digit runs (numbers) masked."""
+    return _DIGITS.sub(lambda m: m.group()[:3] + "****", error)[:500]
+
+
+def _rate_wait(conn: Connection, digest: str, now: datetime, cap: int) -> datetime | None:
+    rows = conn.execute(
+        text("""SELECT sent_at FROM notify_message WHERE state = 'sent' AND recipient_digest = :d
+                AND sent_at > :since ORDER BY sent_at DESC LIMIT :cap"""),
+        {"d": digest, "since": now - timedelta(hours=1), "cap": cap},
+    ).all()
+    return rows[-1].sent_at + timedelta(hours=1) if len(rows) >= cap else None
+
+
+def _set(conn: Connection, msg_id: int, **cols: Any) -> None:
+    sets = ", ".join(f"{k} = :{k}" for k in cols)
+    conn.execute(text(f"UPDATE notify_message SET {sets} WHERE id = :id"), cols | {"id": msg_id})
+
+
+def deliver_due(
+    conn: Connection,
+    *,
+    transports: dict[str, Transport],
+    settings: Settings | None = None,
+    now: datetime | None = None,
+    limit: int = BATCH,
+) -> dict[str, int]:
+    """Claim up to ``limit`` due messages in ``conn``'s transaction and deliver them; counts."""
+    s = settings or get_settings()
+    now = now or datetime.now(UTC)
+    window = quiet_window(s.notify_quiet_hours)
+    cipher = get_cipher()
+    done = {"sent": 0, "retry": 0, "dead": 0, "deferred": 0, "suppressed": 0}
+    for m in conn.execute(CLAIM, {"now": now, "n": limit}).mappings().all():
+        resident = m["audience"] == "resident"
+        if (
+            resident
+            and conn.execute(
+                text("SELECT 1 FROM notify_optout WHERE recipient_digest = :d"),
+                {"d": m["recipient_digest"]},
+            ).first()
+        ):
+            _set(conn, m["id"], state="suppressed", last_error="opted out")
+            done["suppressed"] += 1
+            continue
+        later = None
+        if resident and m["channel"] == "sms" and not m["urgent"]:
+            later = quiet_until(now, window)
+        if resident and later is None:
+            later = _rate_wait(conn, m["recipient_digest"], now, s.notify_rate_per_hour)
+        if later is not None:
+            _set(conn, m["id"], next_attempt_at=later)
+            done["deferred"] += 1
+            continue
+        to = cipher.open(m["recipient"], column=RECIPIENT_COLUMN) if resident else m["recipient"]
+        transport = transports[m["channel"]]
+        out = Outgoing(m["key"], m["channel"], to, m["subject"], m["body"], m["template"],
+                       dict(m["params"]))  # fmt: skip
+        attempts = m["attempts"] + 1
+        try:
+            transport.send(out)
+        except Exception as exc:
+            permanent = isinstance(exc, ChannelError) and exc.permanent
+            error = _scrub(f"{type(exc).__name__}: {exc}")
+            dead = permanent or attempts >= s.notify_max_attempts
+            _set(conn, m["id"], attempts=attempts, last_error=error, transport=transport.name,
+                 state="dead" if dead else "pending",
+                 next_attempt_at=now + backoff(attempts, s.notify_backoff_s))  # fmt: skip
+            log.warning("message %s to %s via %s failed (try %d%s): %s", m["key"],
+                        m["recipient_masked"], transport.name, attempts,
+                        ", dead" if dead else "", error)  # fmt: skip
+            done["dead" if dead else "retry"] += 1
+            continue
+        _set(conn, m["id"], state="sent", attempts=attempts, sent_at=now,
+             transport=transport.name, last_error="")  # fmt: skip
+        log.info("message %s (%s) sent to %s via %s", m["key"], m["template"],
+                 m["recipient_masked"], transport.name)  # fmt: skip
+        done["sent"] += 1
+    return done
+
+
+def run_once(engine: Engine, *, transports: dict[str, Transport], limit: int = BATCH) -> int:
+    """One batch in one transaction; how many messages it handled."""
+    with engine.begin() as conn:
+        return sum(deliver_due(conn, transports=transports, limit=limit).values())
+
+
+def run_forever(
+    stop: threading.Event,
+    *,
+    engine_factory: Callable[[], Engine],
+    transports: dict[str, Transport] | None = None,
+) -> None:
+    """Deliver until ``stop`` is set: batches back to back while there is work, then a poll
+    every ``notify_poll_s``; a database outage is logged and waited out."""
+    s = get_settings()
+    transports = transports or transports_for(s)
+    while not stop.is_set():
+        try:
+            handled = run_once(engine_factory(), transports=transports)
+        except SQLAlchemyError as exc:
+            log.warning("outbox sender: database error, retrying (%s)", type(exc).__name__)
+            handled = 0
+            stop.wait(max(s.notify_poll_s, 2.0))
+        if not handled:
+            stop.wait(s.notify_poll_s)
+
+
+def start_thread(engine_factory: Callable[[], Engine]) -> tuple[threading.Thread, threading.Event]:
+    """The sender in a daemon thread of this process (``shudi serve``'s lifespan)."""
+    transports = transports_for(get_settings())  # a bad setting fails here, at start-up
+    if not log.handlers:  # beside uvicorn's lines: what was sent to whom (masked)
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_forever,
+        args=(stop,),
+        kwargs={"engine_factory": engine_factory, "transports": transports},
+        name="shudi-notify",
+        daemon=True,
+    )
+    thread.start()
+    return thread, stop

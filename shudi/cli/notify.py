@@ -1,0 +1,84 @@
+"""``shudi notify``: the outbox's sender and the operator's commands."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+import typer
+
+from shudi.cli.common import echo_json, transaction
+
+app = typer.Typer(help="Notifications: the outbox sender, status, retries.", no_args_is_help=True)
+
+
+@app.command()
+def run(
+    once: bool = typer.Option(False, "--once", help="Deliver what is due now, then stop."),
+) -> None:
+    """Deliver the outbox until stopped (SIGINT/SIGTERM finish the current batch first)."""
+    from notify.sender import run_forever, run_once, transports_for
+    from shudi.database import get_engine
+    from shudi.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    transports = transports_for(get_settings())
+    if once:
+        total = 0
+        while handled := run_once(get_engine(), transports=transports):
+            total += handled
+        typer.echo(f"{total} message(s) handled")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    run_forever(stop, engine_factory=get_engine, transports=transports)
+
+
+@app.command()
+def status() -> None:
+    """Messages per state and channel, the oldest pending one's age, the latest dead letters."""
+    from notify.service import status as outbox_status
+
+    with transaction() as conn:
+        echo_json(outbox_status(conn))
+
+
+@app.command()
+def retry(
+    ids: list[int] | None = typer.Argument(None, help="Message ids (default: every dead one)."),
+) -> None:
+    """Queue dead letters again (attempts reset)."""
+    from notify.service import retry as requeue
+
+    with transaction() as conn:
+        n = requeue(conn, ids=list(ids) if ids else None)
+    typer.echo(f"{n} message(s) queued again")
+
+
+@app.command()
+def purge(
+    days: int = typer.Option(90, min=1, help="Keep sent and suppressed messages this long."),
+) -> None:
+    """Delete sent and suppressed messages older than DAYS (dead letters are kept)."""
+    from notify.service import purge as delete_old
+
+    with transaction() as conn:
+        n = delete_old(conn, days=days)
+    typer.echo(f"{n} message(s) purged (older than {days} day(s))")
+
+
+@app.command()
+def preview(
+    template: str = typer.Argument(..., help="Template name (notify/data/templates.yaml)."),
+    case: int = typer.Option(..., "--case", help="The case to fill it with."),
+) -> None:
+    """Render TEMPLATE for case ID without sending anything (no recipient is shown)."""
+    from notify.service import preview as render
+
+    with transaction() as conn:
+        out = render(conn, template=template, case_id=case)
+    if out.get("sms_segments", 1) > 1:
+        typer.echo(f"# SMS: {out['sms_chars']} characters, {out['sms_segments']} parts", err=True)
+    echo_json(out)
