@@ -28,6 +28,7 @@ from incidents.open311_router import router as open311_router
 from incidents.router import router as incidents_router
 from jurisdictions.router import router as jurisdictions_router
 from meetings.router import router as meetings_router
+from places.router import router as places_router
 from shudi.database import check_durability, get_engine
 from shudi.settings import get_settings
 
@@ -70,6 +71,7 @@ def create_app() -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
     app.add_middleware(BodySizeLimit)  # outermost: 413 before anything reads the body
     app.include_router(jurisdictions_router)
+    app.include_router(places_router)
     app.include_router(accounts_router)
     app.include_router(incidents_router)
     app.include_router(open311_router)

@@ -19,6 +19,7 @@ from shudi.cli import (
     hotspots,
     meetings,
     pii,
+    places,
     taxonomy,
     users,
 )
@@ -44,6 +45,7 @@ app.command(name="assessment")(assessment.assessment)
 app.add_typer(audit.app, name="audit")
 app.add_typer(meetings.app, name="meetings")
 app.add_typer(hotspots.app, name="hotspots")
+app.add_typer(places.app, name="places")
 
 
 @app.command()
