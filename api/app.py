@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from abuse.router import router as abuse_router
 from accounts.router import router as accounts_router
-from api import errors, openapi, pages
+from api import errors, openapi, pages, tiles
 from api.limits import BodySizeLimit
 from assessment.router import page_router as assessment_pages
 from assessment.router import router as assessment_router
@@ -82,6 +82,7 @@ def create_app() -> FastAPI:
     app.include_router(assessment_router)
     app.include_router(assessment_pages)
     app.include_router(pages.router)
+    app.include_router(tiles.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

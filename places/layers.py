@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
+from places.search import active_generations
+
 _ROADS = text("""
     SELECT coalesce(json_build_object('type', 'FeatureCollection', 'features',
         coalesce(json_agg(json_build_object(
@@ -29,3 +31,17 @@ def roads_geojson(
     xmin, ymin, xmax, ymax = bbox if bbox else (None, None, None, None)
     params = {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "tol": tolerance}
     return str(conn.execute(_ROADS, params).scalar_one())
+
+
+_LABELS = text("""
+    SELECT kind, code, name, round(ST_X(point)::numeric, 6)::float8 AS lon,
+           round(ST_Y(point)::numeric, 6)::float8 AS lat
+    FROM place WHERE generation_id = ANY(:gens)
+    ORDER BY array_position(ARRAY['town', 'community', 'estate'], kind::text), code
+""")
+
+
+def labels(conn: Connection) -> list[dict[str, object]]:
+    """Where the maps write the names of the active towns, communities and estates."""
+    gens = active_generations(conn)
+    return [dict(r._mapping) for r in conn.execute(_LABELS, {"gens": gens})]

@@ -17,11 +17,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from pypinyin import Style, lazy_pinyin
+from pypinyin import Style, lazy_pinyin, load_single_dict
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _RUN = re.compile(r"[a-z0-9]+")
 MAX_QUERY = 40  # characters of a query that are looked at
+
+# Readings of place-name characters whose everyday reading pypinyin's default misses:
+# 幢 in addresses is zhuàng (3幢, "building 3"), 弄 in lane names lòng (弄堂), 堡 in place
+# names varies by region and is left to pypinyin.
+load_single_dict({ord("幢"): "zhuàng,chuáng", ord("弄"): "lòng,nòng"})
 
 
 @dataclass(frozen=True)

@@ -67,3 +67,14 @@ async def roads(
             return layers.roads_geojson(conn, bbox=box, tolerance=simplify_tolerance(zoom))
 
     return Response(await run_in_threadpool(work), media_type="application/geo+json")
+
+
+@router.get("/places/labels.json")
+async def labels(opener: Opener) -> Response:
+    """The names the maps write, with where: towns, communities and estates (WGS-84)."""
+
+    def work() -> bytes:
+        with opener() as conn:
+            return orjson.dumps(layers.labels(conn))
+
+    return Response(await run_in_threadpool(work), media_type="application/json")

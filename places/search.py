@@ -71,7 +71,7 @@ _ACTIVE = text("""
 """)
 
 
-def _active_generations(conn: Connection) -> list[int]:
+def active_generations(conn: Connection) -> list[int]:
     """The active town, community and estate generations, copied into ``place`` if need be
     (one index probe each; the copy runs once per newly active generation)."""
     rows = conn.execute(_ACTIVE).all()
@@ -133,7 +133,7 @@ def search(conn: Connection, *, q: str, limit: int = 10) -> list[dict[str, Any]]
     if not query:
         return []
     params: dict[str, Any] = {
-        "gens": _active_generations(conn),
+        "gens": active_generations(conn),
         "kinds": list(KINDS),
         "limit": limit,
     }

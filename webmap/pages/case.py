@@ -22,6 +22,7 @@ from webmap.pages.common import (
     pick,
     plain_page,
 )
+from webmap.pages.placesearch import place_search
 from webmap.pages.dispatch import ROLES
 from webmap.pages.track import ACTIONS, OUTCOME, STATUS
 
@@ -254,6 +255,7 @@ def render_case(
 <header class="sheet-head"><h1>{esc(title)} <small>{esc(case.get("tracking_code"))}</small></h1>
 {lang_switch(path, lang)}</header>
 <p class="who">{esc(role)} {esc(user.get("username"))}{back}</p>
+{place_search(href=("/map/dispatch" if back else "/directory") + "#place={lon},{lat},{zoom}")}
 <section class="card"><dl class="facts" data-testid="case-facts">{facts}</dl></section>
 <section class="card"><h2>{esc(w["routing"])}</h2><ul>{reasons}</ul>
 {f"<p>{esc(w['participants'])}：{esc(participants)}</p>" if participants else ""}

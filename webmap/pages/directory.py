@@ -13,6 +13,7 @@ from typing import Any
 
 from webmap.basemaps import Basemap
 from webmap.pages.common import common_texts, esc, lang_switch, map_page, pick, with_lang
+from webmap.pages.placesearch import place_search
 
 TEXTS: dict[str, tuple[str, str]] = {
     "title": ("谁负责这里 · 物业管理责任清单", "Who is responsible here · property management"),
@@ -130,6 +131,7 @@ def render_directory(
    aria-controls="sheet-body"><span aria-hidden="true"></span>{esc(w["close"])}</button>
  <div id="sheet-body" class="sheet-body">
   <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch(path, lang)}</header>
+  {place_search()}
   <p class="hint">{esc(w["tap_hint"])}</p>
   <div id="directory" aria-live="polite" data-testid="directory">{panel}</div>
   <p><a href="{esc(with_lang("/report", lang))}">{esc(w["report"])}</a></p>

@@ -35,6 +35,7 @@ from webmap.pages.common import (
     pick,
     plain_page,
 )
+from webmap.pages.placesearch import place_search
 from webmap.pages.track import STATUS
 
 PATH = "/map/dispatch"
@@ -254,6 +255,7 @@ def _body(
   <div class="who"><span>{esc(role)} {esc(user.get("username"))}</span>
    <form method="post" action="/logout"><button type="submit" class="btn link">
    {esc(w["logout"])}</button></form></div>
+  {place_search()}
   <p id="live" class="live" aria-live="polite"><span class="dot" aria-hidden="true"></span>
    <span id="live-text">{esc(w["loading"])}</span></p>
   <form id="filters" class="filters" aria-label="{esc(w["filters"])}">

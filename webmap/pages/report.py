@@ -13,6 +13,7 @@ from typing import Any
 
 from webmap.basemaps import Basemap
 from webmap.pages.common import common_texts, esc, lang_switch, map_page, pick, with_lang
+from webmap.pages.placesearch import place_search
 
 TEXTS: dict[str, tuple[str, str]] = {
     "title": ("随手报 · 物业管理问题上报", "Report a problem · property management"),
@@ -92,6 +93,7 @@ def _body(lang: str) -> str:
  <form id="report-form" novalidate>
   <section class="step" aria-labelledby="h-place">
    <h2 id="h-place">{esc(w["step_place"])}</h2>
+   {place_search()}
    <p class="hint" id="place-hint">{esc(w["tap_hint"])}</p>
    <button type="button" class="btn secondary" id="locate">{esc(w["locate"])}</button>
    <div id="place" class="place" aria-live="polite" data-testid="owner"></div>
