@@ -204,6 +204,11 @@ def read_boundaries(
     except (RuntimeError, OSError, ValueError, LookupError, ShapelyError) as exc:
         raise BoundaryFileError(f"cannot read {label}: {_first_line(exc)}") from exc
 
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+        raise BoundaryFileError(
+            f"{label} has no geometry (a CSV file needs longitude/latitude or x/y columns, or "
+            "a WKT column)"
+        )
     if max_vertices is not None:
         vertices = int(shapely.get_num_coordinates(frame.geometry.to_numpy()).sum())
         if vertices > max_vertices:

@@ -12,7 +12,9 @@ A dataset is replaced as a whole when imported again under the same name.
 
 from __future__ import annotations
 
+import codecs
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ import geopandas as gpd
 import shapely
 from sqlalchemy import Connection
 
+from gis.errors import BoundaryFileError
 from gis.gazetteer import derived_code, infer_kind, validate_gazetteer
 from gis.io import read_boundaries
 from gis.validation import Problem
@@ -64,7 +67,43 @@ def read_gazetteer(
     ``kind`` given) the one their geometry implies."""
     fields = dict(fields or {})
     csv = Path(os.fspath(path)).suffix.lower() in (".csv", ".tsv", ".txt")
-    frame = read_boundaries(
+    with tempfile.TemporaryDirectory(prefix="shudi-gazetteer-") as scratch:
+        if csv and encoding and _codec(encoding) != "utf-8":
+            # GDAL matches the coordinate column names before any decoding: hand it UTF-8
+            path, encoding = _utf8_copy(Path(os.fspath(path)), encoding, Path(scratch)), None
+        frame = _read(path, csv, fields, encoding, src_crs, file_layer, max_features)
+    return _shape(frame, kind, fields)
+
+
+def _codec(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise BoundaryFileError(f"unknown encoding {encoding!r}") from exc
+
+
+def _utf8_copy(path: Path, encoding: str, folder: Path) -> Path:
+    try:
+        text = path.read_bytes().decode(encoding)
+    except FileNotFoundError as exc:
+        raise BoundaryFileError(f"{path}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise BoundaryFileError(f"cannot read {path}: the text is not {encoding}") from exc
+    copy = folder / path.name
+    copy.write_text(text, encoding="utf-8")
+    return copy
+
+
+def _read(
+    path: str | os.PathLike[str],
+    csv: bool,
+    fields: dict[str, str],
+    encoding: str | None,
+    src_crs: str | None,
+    file_layer: str | None,
+    max_features: int | None,
+) -> gpd.GeoDataFrame:
+    return read_boundaries(
         path,
         fields={k: v for k, v in fields.items() if k in ("code", "name")},
         encoding=encoding,
@@ -74,7 +113,12 @@ def read_gazetteer(
         optional=("code", "parent_code"),
         open_options=CSV_OPTIONS if csv else None,
     )
+
+
+def _shape(frame: gpd.GeoDataFrame, kind: str | None, fields: dict[str, str]) -> gpd.GeoDataFrame:
     kind_column = fields.get("kind", "kind").lower()
+    if "kind" in fields and kind_column not in frame.columns:
+        raise BoundaryFileError(f"the file has no column {fields['kind']!r} for kind")
     given = frame[kind_column].tolist() if kind_column in frame.columns else [None] * len(frame)
     geoms = frame.geometry.tolist()
     kinds = [
