@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from benchmarks import audit, history, hotspots, intake, map, report, resolve
+from benchmarks import audit, history, hotspots, intake, map, places, report, resolve
 from benchmarks.common import (
     ROOT,
     BBox,
@@ -52,6 +52,7 @@ GROUPS: dict[str, Callable[[Context], Section]] = {
     "history": lambda c: history.history(c.workdir),
     "hotspots": lambda c: hotspots.hotspots(),
     "audit": lambda c: audit.audit(),
+    "places": lambda c: places.place_search(c.engine, c.bbox, c.workdir),
 }
 
 COMMANDS = """\

@@ -90,7 +90,7 @@ def syllable_pattern(key: str, *, gapped: bool) -> str:
     space (the next one); when ``gapped``, any number of whole syllables may be skipped too.
 
     >>> syllable_pattern("tey", gapped=False)
-    '(^| )t([a-z0-9]* )?e([a-z0-9]* )?y'
+    '(?:^| )t(?:[a-z0-9]* )?e(?:[a-z0-9]* )?y'
     >>> import re
     >>> bool(re.search(syllable_pattern("tiany", gapped=True), "tian e ya yuan"))
     True
@@ -99,5 +99,5 @@ def syllable_pattern(key: str, *, gapped: bool) -> str:
     """
     if not key or not _RUN.fullmatch(key):
         raise ValueError(f"not a search key: {key!r}")
-    step = "([a-z0-9 ]* )?" if gapped else "([a-z0-9]* )?"
-    return "(^| )" + step.join(key)
+    step = "(?:[a-z0-9 ]* )?" if gapped else "(?:[a-z0-9]* )?"  # no captures: faster in PG
+    return "(?:^| )" + step.join(key)

@@ -13,12 +13,16 @@ Best first, by tier (a better kind of match always wins), then shorter names, th
  68   the initials start with the query (``tey`` → 天鹅雅苑)
  60   mixed pinyin from the first syllable (``tianey``, ``teya``)
  50   mixed pinyin from a later syllable (``yayuan`` → 天鹅雅苑: part of a name)
- 30   gapped pinyin: whole syllables skipped (``tiany``: 天 … 雅)
+ 30   gapped pinyin: whole syllables skipped (``tiany``: 天 … 雅), ranked by :func:`gap_cost`
 ====  ==================================================================
 
 A Chinese query is matched against names (tiers 100–80), a Latin one against the pinyin; both
-only among the rows of the active boundary generations and the gazetteer. One SQL statement;
-the trigram and ``text_pattern_ops`` indexes of migration ``0015`` serve the filters.
+only among the rows of the active boundary generations and the gazetteer. A Latin query runs
+in up to two steps (measured in docs/benchmarks.md): tiers 76–60 all start at the first
+syllable, so the ``text_pattern_ops`` index on the initials narrows them to names with the
+key's first letter; only when they give fewer than ``limit`` places are tiers 50 and 30
+looked for (one regular expression over every name), the gapped ones ranked by
+:func:`gap_cost` only when the tier above leaves room. The name's trigram index serves Chinese substrings.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from places.pinyin import latin_key, normalise_query, syllable_pattern
 
 KINDS = ("estate", "community", "town", "road", "address", "poi")
 MAX_LIMIT = 50
-GAPPED_WINDOW = 200  # Latin queries: this many candidates are re-ranked by :func:`gap_cost`
+GAPPED_WINDOW = 100  # Latin queries: this many candidates are re-ranked by :func:`gap_cost`
 
 _RANKED = """
 SELECT kind, code, name, context, syllables, ST_X(point) AS lon, ST_Y(point) AS lat,
@@ -52,15 +56,17 @@ _CHINESE_TIER = """CASE WHEN p.name = :q THEN 100
     WHEN starts_with(p.name, :q) THEN 90 ELSE 80 END"""
 _CHINESE_FILTER = "p.name LIKE :like"
 
-_LATIN_TIER = """CASE WHEN p.pinyin = :k THEN 76 WHEN p.initials = :k THEN 74
-    WHEN p.pinyin LIKE :prefix THEN 70 WHEN p.initials LIKE :prefix THEN 68
-    WHEN p.syllables ~ :first THEN 60 WHEN p.syllables ~ :mixed THEN 50
-    ELSE 30 END"""
-_LATIN_FILTER = "p.syllables ~ :gapped"
+_FROM_START = """p.pinyin LIKE :prefix OR p.initials LIKE :prefix OR p.syllables ~ :first"""
+_START_TIER = """CASE WHEN p.pinyin = :k THEN 76 WHEN p.initials = :k THEN 74
+    WHEN p.pinyin LIKE :prefix THEN 70 WHEN p.initials LIKE :prefix THEN 68 ELSE 60 END"""
+_START_FILTER = f"p.initials LIKE :k0 AND ({_FROM_START})"
+_LATER_TIER = "CASE WHEN p.syllables ~ :mixed THEN 50 ELSE 30 END"
+_LATER_FILTER = f"p.syllables ~ :gapped AND NOT (p.initials LIKE :k0 AND ({_FROM_START}))"
 
 _SQL = {
     "zh": text(_RANKED.format(tier=_CHINESE_TIER, filter=_CHINESE_FILTER)),
-    "latin": text(_RANKED.format(tier=_LATIN_TIER, filter=_LATIN_FILTER)),
+    "start": text(_RANKED.format(tier=_START_TIER, filter=_START_FILTER)),
+    "later": text(_RANKED.format(tier=_LATER_TIER, filter=_LATER_FILTER)),
 }
 
 _ACTIVE = text("""
@@ -138,22 +144,27 @@ def search(conn: Connection, *, q: str, limit: int = 10) -> list[dict[str, Any]]
         "limit": limit,
     }
     key = latin_key(query)
-    if key is not None:
-        sql = _SQL["latin"]
-        params["limit"] = max(limit, GAPPED_WINDOW)
+    if key is None:
+        params |= {"q": query, "like": f"%{_like_escape(query)}%"}
+        rows = conn.execute(_SQL["zh"], params).all()
+    else:
         params |= {
             "k": key,
+            "k0": key[0] + "%",
             "prefix": key + "%",
-            "first": "^" + syllable_pattern(key, gapped=False).removeprefix("(^| )"),
+            "first": "^" + syllable_pattern(key, gapped=False).removeprefix("(?:^| )"),
             "mixed": syllable_pattern(key, gapped=False),
             "gapped": syllable_pattern(key, gapped=True),
         }
-    else:
-        sql = _SQL["zh"]
-        params |= {"q": query, "like": f"%{_like_escape(query)}%"}
-    rows = conn.execute(sql, params).all()
-    if key is not None:
-        rows = sorted(rows, key=lambda r: (-r.tier, *gap_cost(key, r.syllables)))[:limit]
+        rows = conn.execute(_SQL["start"], params).all()
+        if len(rows) < limit:
+            later = conn.execute(_SQL["later"], params | {"limit": GAPPED_WINDOW}).all()
+            rows += [r for r in later if r.tier == 50][: limit - len(rows)]
+            if len(rows) < limit:
+                gapped = sorted(
+                    (r for r in later if r.tier == 30), key=lambda r: gap_cost(key, r.syllables)
+                )
+                rows += gapped[: limit - len(rows)]
     return [
         {
             "kind": r.kind,
