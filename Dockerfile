@@ -16,6 +16,7 @@ COPY documents ./documents
 COPY meetings ./meetings
 COPY assessment ./assessment
 COPY hotspots ./hotspots
+COPY places ./places
 COPY api ./api
 COPY webmap ./webmap
 COPY data ./data

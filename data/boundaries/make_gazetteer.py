@@ -31,6 +31,7 @@ M_LAT = 110_860.0
 M_LON = 111_320.0 * math.cos(math.radians(LAT0))
 LANE_GAP_M = 40.0  # estates closer than this have a lane between them
 MIN_ROAD_M = 60.0
+ACCESS_M = 25.0  # an estate farther than this from every road gets an access lane
 HERE = Path(__file__).resolve().parent
 
 ROAD_WORDS = (
@@ -146,6 +147,7 @@ def build(sample: Path, rng: np.random.Generator) -> list[dict[str, Any]]:
         for k, line in enumerate(sorted(lines, key=lambda g: (-g.length, g.centroid.x))):
             suffix = f"{NUMERALS[k]}弄" if k < len(NUMERALS) else f"{k + 1}弄"
             roads.append((f"{comm_word[code]}{suffix}", line))
+    roads += access_roads(estates, roads)
     for n, (name, line) in enumerate(roads, 1):
         features.append(feature(f"R{n:04d}", name, "road", line))
     road_tree = STRtree([g for _, g in roads])
@@ -153,7 +155,7 @@ def build(sample: Path, rng: np.random.Generator) -> list[dict[str, Any]]:
     serial = 0
     for props, estate in estates:
         serial += 1
-        r = int(road_tree.query_nearest(estate.centroid)[0])
+        r = int(road_tree.query_nearest(estate)[0])
         road_name, road = roads[r]
         gate = shapely.shortest_line(estate.exterior, road).coords[0]
         number = 2 * max(1, round(road.project(Point(gate)) / 25)) + (serial % 2)
@@ -181,6 +183,26 @@ def build(sample: Path, rng: np.random.Generator) -> list[dict[str, Any]]:
             feature(f"P{props['code']}", props["name"] + office, "poi", town.point_on_surface())
         )
     return features
+
+
+def access_roads(
+    estates: list[tuple[dict[str, Any], Geom]], roads: list[tuple[str, Geom]]
+) -> list[tuple[str, Geom]]:
+    """A lane from each estate farther than :data:`ACCESS_M` from every road to the nearest
+    road, unless it would cross another estate; named after the estate (天鹅雅苑 → 天鹅支路)."""
+    inner = STRtree([g.buffer(-1) for _, g in estates])
+    network = shapely.union_all([g for _, g in roads])
+    out: list[tuple[str, Geom]] = []
+    for props, estate in estates:
+        if estate.distance(network) <= ACCESS_M:
+            continue
+        link = shapely.shortest_line(estate.exterior, network)
+        crossed = inner.query(link, predicate="intersects")
+        if len(crossed):
+            continue
+        out.append((f"{props['name'][:2]}支路", link))
+        network = shapely.union(network, link)
+    return out
 
 
 def points_inside(poly: Geom, n: int, rng: np.random.Generator) -> list[Point]:
