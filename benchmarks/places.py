@@ -12,7 +12,6 @@ from __future__ import annotations
 import random
 import statistics
 import time
-from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
 

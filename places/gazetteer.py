@@ -122,8 +122,7 @@ def _shape(frame: gpd.GeoDataFrame, kind: str | None, fields: dict[str, str]) ->
     given = frame[kind_column].tolist() if kind_column in frame.columns else [None] * len(frame)
     geoms = frame.geometry.tolist()
     kinds = [
-        kind if kind else infer_kind(value, geom)
-        for value, geom in zip(given, geoms, strict=True)
+        kind if kind else infer_kind(value, geom) for value, geom in zip(given, geoms, strict=True)
     ]
     codes = [
         code if code else derived_code(k or "poi", str(name or ""), geom)
@@ -165,7 +164,13 @@ def import_gazetteer(
         )
     keep = gdf[good]
     rows = [
-        {"kind": k, "code": c, "name": str(n).strip(), "wkt": shapely.to_wkt(g, rounding_precision=8), "attrs": a}
+        {
+            "kind": k,
+            "code": c,
+            "name": str(n).strip(),
+            "wkt": shapely.to_wkt(g, rounding_precision=8),
+            "attrs": a,
+        }
         for k, c, n, g, a in zip(
             keep["kind"], keep["code"], keep["name"], keep.geometry, keep["attrs"], strict=True
         )

@@ -39,7 +39,7 @@ class Romanised:
 def _tokens(name: str) -> list[tuple[str, bool]]:
     """(token, is_chinese) in order."""
     out: list[tuple[str, bool]] = []
-    for chunk in lazy_pinyin(name, style=Style.NORMAL, errors=lambda text: [f"\0{text}"]):
+    for chunk in lazy_pinyin(name, style=Style.NORMAL, errors=lambda text: f"\0{text}"):
         if chunk.startswith("\0"):
             text = unicodedata.normalize("NFKC", chunk[1:]).lower()
             out.extend((run, False) for run in _RUN.findall(text))

@@ -22,12 +22,13 @@ in up to two steps (measured in docs/benchmarks.md): tiers 76–60 all start at 
 syllable, so the ``text_pattern_ops`` index on the initials narrows them to names with the
 key's first letter; only when they give fewer than ``limit`` places are tiers 50 and 30
 looked for (one regular expression over every name), the gapped ones ranked by
-:func:`gap_cost` only when the tier above leaves room. The name's trigram index serves Chinese substrings.
+:func:`gap_cost` only when the tier above leaves room. The name's trigram index serves
+Chinese substrings.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -101,7 +102,7 @@ def gap_cost(key: str, syllables: str) -> tuple[int, float, int]:
     n, m = len(key), len(syl)
     worst = (n + m + 1, 0.0, m)
 
-    @lru_cache(maxsize=None)
+    @cache
     def best(i: int, j: int) -> tuple[int, float]:
         if i == n:
             return (0, 0.0)
@@ -146,7 +147,7 @@ def search(conn: Connection, *, q: str, limit: int = 10) -> list[dict[str, Any]]
     key = latin_key(query)
     if key is None:
         params |= {"q": query, "like": f"%{_like_escape(query)}%"}
-        rows = conn.execute(_SQL["zh"], params).all()
+        rows = list(conn.execute(_SQL["zh"], params))
     else:
         params |= {
             "k": key,
@@ -156,7 +157,7 @@ def search(conn: Connection, *, q: str, limit: int = 10) -> list[dict[str, Any]]
             "mixed": syllable_pattern(key, gapped=False),
             "gapped": syllable_pattern(key, gapped=True),
         }
-        rows = conn.execute(_SQL["start"], params).all()
+        rows = list(conn.execute(_SQL["start"], params))
         if len(rows) < limit:
             later = conn.execute(_SQL["later"], params | {"limit": GAPPED_WINDOW}).all()
             rows += [r for r in later if r.tier == 50][: limit - len(rows)]

@@ -118,10 +118,7 @@ def sync_boundaries(conn: Connection) -> int:
         if rows:
             added = conn.execute(_INSERT_BOUNDARY, rows).rowcount or 0
     stale = conn.execute(
-        text(
-            "DELETE FROM place WHERE generation_id IS NOT NULL "
-            "AND NOT (generation_id = ANY(:g))"
-        ),
+        text("DELETE FROM place WHERE generation_id IS NOT NULL AND NOT (generation_id = ANY(:g))"),
         {"g": active},
     ).rowcount
     if missing or stale:

@@ -287,9 +287,7 @@ def basemap_from_settings(
         return package(name[len("file:") :], crs)
     name = _ALIASES.get(name.lower(), name.lower())
     if name not in KINDS:
-        raise ValueError(
-            f"unknown basemap {kind!r}; choose one of {', '.join(KINDS)} or file:PATH"
-        )
+        raise ValueError(f"unknown basemap {kind!r}; choose one of {', '.join(KINDS)} or file:PATH")
     if name == "local":
         return local(url or "", crs or "wgs84", attribution)
     if url:

@@ -44,11 +44,15 @@ class TilePackage:
         """The tile at XYZ ``z/x/y`` (``None`` when the package has none there)."""
         if not (0 <= z <= 30 and 0 <= x < 2**z and 0 <= y < 2**z):
             return None
-        row = _connection(self.path).execute(
-            "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? "
-            "AND tile_row = ?",
-            (z, x, (1 << z) - 1 - y),
-        ).fetchone()
+        row = (
+            _connection(self.path)
+            .execute(
+                "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? "
+                "AND tile_row = ?",
+                (z, x, (1 << z) - 1 - y),
+            )
+            .fetchone()
+        )
         return bytes(row[0]) if row else None
 
 

@@ -34,12 +34,74 @@ MIN_ROAD_M = 60.0
 ACCESS_M = 25.0  # an estate farther than this from every road gets an access lane
 HERE = Path(__file__).resolve().parent
 
-ROAD_WORDS = (
-    "梧桐 银杏 香樟 玉兰 海棠 紫薇 丹桂 石榴 枇杷 杨梅 青松 翠柏 红枫 金桂 白玉 碧波 清波 "
-    "明珠 望仙 迎春 凤鸣 鹤鸣 龙井 虎跑 延安 解放 建国 复兴 学院 文晖 文二 文三 教工 保俶 "
-    "莫干 古墩 丰潭 紫金 三墩 振华 西溪 留下 石祥 秋涛 德胜 东新 新塘 天城 机场 九堡 "
-    "钱江 之江 江晖 滨盛 长河 浦沿 闻涛 听涛 观澜 临江 沿江 望湖 环湖 湖墅 运河 仓基"
-).split()
+ROAD_WORDS = [
+    "梧桐",
+    "银杏",
+    "香樟",
+    "玉兰",
+    "海棠",
+    "紫薇",
+    "丹桂",
+    "石榴",
+    "枇杷",
+    "杨梅",
+    "青松",
+    "翠柏",
+    "红枫",
+    "金桂",
+    "白玉",
+    "碧波",
+    "清波",
+    "明珠",
+    "望仙",
+    "迎春",
+    "凤鸣",
+    "鹤鸣",
+    "龙井",
+    "虎跑",
+    "延安",
+    "解放",
+    "建国",
+    "复兴",
+    "学院",
+    "文晖",
+    "文二",
+    "文三",
+    "教工",
+    "保俶",
+    "莫干",
+    "古墩",
+    "丰潭",
+    "紫金",
+    "三墩",
+    "振华",
+    "西溪",
+    "留下",
+    "石祥",
+    "秋涛",
+    "德胜",
+    "东新",
+    "新塘",
+    "天城",
+    "机场",
+    "九堡",
+    "钱江",
+    "之江",
+    "江晖",
+    "滨盛",
+    "长河",
+    "浦沿",
+    "闻涛",
+    "听涛",
+    "观澜",
+    "临江",
+    "沿江",
+    "望湖",
+    "环湖",
+    "湖墅",
+    "运河",
+    "仓基",
+]
 ROAD_KINDS = ("路", "路", "路", "街", "大道")
 NUMERALS = "一二三四五六七八九十"
 
@@ -152,9 +214,7 @@ def build(sample: Path, rng: np.random.Generator) -> list[dict[str, Any]]:
         features.append(feature(f"R{n:04d}", name, "road", line))
     road_tree = STRtree([g for _, g in roads])
     used: set[str] = set()
-    serial = 0
-    for props, estate in estates:
-        serial += 1
+    for serial, (props, estate) in enumerate(estates, 1):
         r = int(road_tree.query_nearest(estate)[0])
         road_name, road = roads[r]
         gate = shapely.shortest_line(estate.exterior, road).coords[0]
@@ -169,9 +229,7 @@ def build(sample: Path, rng: np.random.Generator) -> list[dict[str, Any]]:
         buildings = int(min(8, max(1, (props.get("households") or 100) // 120)))
         for b, point in enumerate(points_inside(estate, buildings, rng), 1):
             code = f"A{serial:05d}-{b:02d}"
-            features.append(
-                feature(code, f"{props['name']}{b}幢", "address", point, extra)
-            )
+            features.append(feature(code, f"{props['name']}{b}幢", "address", point, extra))
     for props, comm in comms:
         office = "村民委员会" if props["name"].endswith("村") else "居民委员会"
         features.append(

@@ -35,9 +35,7 @@ def test_kinds_codes_and_names(gazetteer: gpd.GeoDataFrame) -> None:
     assert (gazetteer[gazetteer["kind"] == "address"].geom_type == "Point").all()
 
 
-def test_roads_run_between_estates(
-    gazetteer: gpd.GeoDataFrame, estates: gpd.GeoDataFrame
-) -> None:
+def test_roads_run_between_estates(gazetteer: gpd.GeoDataFrame, estates: gpd.GeoDataFrame) -> None:
     """No road enters an estate by more than 1 m (they run in the gaps between them)."""
     roads = gazetteer[gazetteer["kind"] == "road"]
     inner = estates.geometry.buffer(-1.0)

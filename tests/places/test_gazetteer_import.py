@@ -74,7 +74,7 @@ def test_gbk_csv_with_chinese_columns(conn: Connection, mini: dict, tmp_path: Pa
     got = stored(conn, "社区卫生服务站")
     assert got["kind"] == "poi" and got["code"].startswith("poi-")
     assert (got["x"], got["y"]) == pytest.approx(GATE)
-    with pytest.raises(BoundaryFileError, match="UTF-8|encoding|name"):
+    with pytest.raises(BoundaryFileError, match=r"UTF-8|encoding|name"):
         read_gazetteer(path, fields={"name": "名称"})  # GBK read as UTF-8
 
 
@@ -137,9 +137,7 @@ def test_bad_rows_refuse_the_file(conn: Connection, mini: dict, tmp_path: Path) 
     assert stored(conn, "金桂路8号")["code"] == "A1"
 
 
-def test_cli_one_line_error_and_import(
-    scratch_db_url: str, tmp_path: Path
-) -> None:
+def test_cli_one_line_error_and_import(scratch_db_url: str, tmp_path: Path) -> None:
     env = os.environ | {"SHUDI_DATABASE_URL": scratch_db_url}
     run = subprocess.run(
         [SHUDI, "places", "import", str(bad_file(tmp_path))],
@@ -150,9 +148,7 @@ def test_cli_one_line_error_and_import(
     assert last.startswith("shudi: error: 4 problem(s) in the gazetteer; nothing stored")
     assert "ERROR missing_name" in run.stderr
     good = tmp_path / "good.geojson"
-    gpd.GeoDataFrame(
-        {"name": ["金桂路8号"]}, geometry=[Point(GATE)], crs="EPSG:4326"
-    ).to_file(good)
+    gpd.GeoDataFrame({"name": ["金桂路8号"]}, geometry=[Point(GATE)], crs="EPSG:4326").to_file(good)
     run = subprocess.run(
         [SHUDI, "places", "import", str(good), "--dataset", "gates"],
         env=env, capture_output=True, text=True, check=False,
@@ -164,4 +160,6 @@ def test_cli_one_line_error_and_import(
         env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert missing.returncode == 1
-    assert missing.stderr.strip().splitlines() == [f"shudi: error: {tmp_path / 'nope.csv'}: no such file"]
+    assert missing.stderr.strip().splitlines() == [
+        f"shudi: error: {tmp_path / 'nope.csv'}: no such file"
+    ]

@@ -122,9 +122,12 @@ def test_api_feature_collection(conn: Connection, mini: dict) -> None:
             for f in client.get("/api/v1/places", params={"q": "甲"}).json()["features"]
         }
         assert kinds == {"甲街道": "town", "甲一社区": "community", "甲二社区": "community"}
-        assert client.get("/api/v1/places", params={"q": "jia", "limit": 2}).json()[
-            "features"
-        ].__len__() == 2
+        assert (
+            client.get("/api/v1/places", params={"q": "jia", "limit": 2})
+            .json()["features"]
+            .__len__()
+            == 2
+        )
         bad = client.get("/api/v1/places", params={"q": "x", "limit": 0})
         assert bad.status_code == 422 and bad.json()["code"]
         assert client.get("/api/v1/places").status_code == 422
@@ -133,17 +136,15 @@ def test_api_feature_collection(conn: Connection, mini: dict) -> None:
 def test_a_new_generation_is_searchable_at_once(conn: Connection, mini: dict) -> None:
     assert names(conn, "金桂苑") == ["金桂苑"]
     estates = [
-        f if f["properties"]["code"] != "P111" else {
-            **f, "properties": {**f["properties"], "name": "银杏苑"}
-        }
+        f
+        if f["properties"]["code"] != "P111"
+        else {**f, "properties": {**f["properties"], "name": "银杏苑"}}
         for f in MINI[("property_area", "")]["features"]
     ]
     gdf = gpd.GeoDataFrame.from_features(collection(*estates)["features"], crs="EPSG:4326")
     import_layer(conn, gdf=gdf, layer="property_area", source="renamed", activate=True)
     assert names(conn, "金桂苑") == []
     assert names(conn, "yxy") == ["银杏苑"]
-    old = conn.execute(
-        text("SELECT count(*) FROM place WHERE name = '金桂苑'")
-    ).scalar_one()
+    old = conn.execute(text("SELECT count(*) FROM place WHERE name = '金桂苑'")).scalar_one()
     assert old == 0  # the old generation's names are gone, not only filtered out
     assert feature  # (support's helpers build the mini district)

@@ -19,6 +19,7 @@ from shudi.demo import load_sample_district
 from webmap.basemaps import basemap_from_settings
 
 PHONE = {"width": 390, "height": 844}
+HAS_LABEL = "([css, name]) => [...document.querySelectorAll(css)].some(e => e.textContent === name)"
 COLOURS = {0: (200, 30, 30), 1: (30, 160, 30), 2: (30, 30, 200)}  # one colour per zoom
 
 
@@ -95,8 +96,6 @@ def test_a_bad_package_is_refused_in_one_line(tmp_path: Path) -> None:
         basemap_from_settings(f"file:{tmp_path / 'missing.mbtiles'}", None, None)
 
 
-
-
 def test_find_an_estate_by_initials_on_a_phone(
     sample_server: str, browser_page: Any, screenshot: Any
 ) -> None:
@@ -133,10 +132,10 @@ def test_find_an_estate_by_initials_on_a_phone(
     )
     assert inside, "the estate is not in view beside the sheet"
     # at street zoom the estate's outline and its name are drawn from the app's own data
+    page.wait_for_function(HAS_LABEL, arg=[".orient-estate", "天鹅雅苑"])
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.orient-estate')].some(e => e.textContent === '天鹅雅苑')"
+        "() => document.querySelectorAll('.leaflet-orient-roads-pane path').length > 20"
     )
-    page.wait_for_function("() => document.querySelectorAll('.leaflet-orient-roads-pane path').length > 20")
     screenshot(page, "places-teyy-phone")
     assert tiles and all(u.startswith(f"{sample_server}/tiles/basemap/") for u in tiles)
 
@@ -147,9 +146,7 @@ def test_town_and_community_names_farther_out(sample_server: str, browser_page: 
     page.goto(f"{sample_server}/directory")
     page.wait_for_function("() => window.shudiMap && window.ShudiOrient")
     page.evaluate("() => window.shudiMap.setView([30.28, 120.2], 12, {animate: false})")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.orient-town')].some(e => e.textContent === '望江街道')"
-    )
+    page.wait_for_function(HAS_LABEL, arg=[".orient-town", "望江街道"])
     page.evaluate("() => window.shudiMap.setZoom(14, {animate: false})")
     page.wait_for_function("() => document.querySelectorAll('.orient-community').length > 0")
     assert page.locator(".orient-town").count() == 0

@@ -22,8 +22,8 @@ from webmap.pages.common import (
     pick,
     plain_page,
 )
-from webmap.pages.placesearch import place_search
 from webmap.pages.dispatch import ROLES
+from webmap.pages.placesearch import place_search
 from webmap.pages.track import ACTIONS, OUTCOME, STATUS
 
 PATH = "/cases/{id}"

@@ -19,7 +19,8 @@ def _css() -> str:
 
 def place_search(*, href: str | None = None, placeholder: str | None = None) -> str:
     """The search box. On a page without a map, picking a place follows ``href`` (with
-    ``{lon}``, ``{lat}``, ``{zoom}``, ``{code}``), e.g. ``/map/dispatch#place={lon},{lat},{zoom}``."""
+    ``{lon}``, ``{lat}``, ``{zoom}``, ``{code}``), e.g. ``/directory#place={lon},{lat},{zoom}``.
+    """
     attrs = ""
     if href:
         attrs += f' data-place-href="{esc(href)}"'
