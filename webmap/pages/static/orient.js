@@ -45,8 +45,42 @@
     return got[url];
   }
 
-  var outlines = null, roads = null, roadLabels = L.layerGroup(), labelLayer = L.layerGroup();
-  var labels = null;
+  /* Names as plain DOM in their own pane: one layer, not a marker per name (cheaper, and
+     nothing here looks like a pin to the page's scripts). */
+  var Labels = L.Layer.extend({
+    initialize: function () { this._items = []; },
+    onAdd: function (m) {
+      this._el = L.DomUtil.create("div", "orient-names leaflet-zoom-hide", m.getPane("orient-labels"));
+      m.on("zoomend moveend viewreset", this._draw, this);
+      this._draw();
+    },
+    onRemove: function (m) {
+      m.off("zoomend moveend viewreset", this._draw, this);
+      L.DomUtil.remove(this._el);
+    },
+    set: function (items) { this._items = items; if (this._map) this._draw(); },
+    _draw: function () {
+      var m = this._map, el = this._el;
+      while (el.firstChild) el.removeChild(el.firstChild);
+      var view = m.getBounds().pad(0.1), n = 0;
+      for (var i = 0; i < this._items.length && n < MAX_LABELS; i++) {
+        var it = this._items[i];
+        if (!view.contains(it.at)) continue;
+        var p = m.latLngToLayerPoint(it.at);
+        var div = document.createElement("div");
+        div.className = "orient-label orient-" + it.kind;
+        var span = document.createElement("span");
+        span.textContent = it.name;
+        div.appendChild(span);
+        L.DomUtil.setPosition(div, p);
+        el.appendChild(div);
+        n++;
+      }
+    },
+  });
+
+  var outlines = null, roads = null, roadLabels = new Labels(), labelLayer = new Labels();
+  var labels = null, labelZoom = null;
   function drawOutlines(fc) {
     outlines = L.geoJSON(fc, {
       pane: "orient-roads",
@@ -64,30 +98,22 @@
       .addTo(roads);
     var top = L.geoJSON(fc, Object.assign({ style: { color: "#ffffff", weight: 4.5, opacity: 1 } },
                                           opts)).addTo(roads);
+    var names = [];
     top.eachLayer(function (line) {
       var name = line.feature && line.feature.properties.name;
       var pts = line.getLatLngs();
       while (pts.length && Array.isArray(pts[0])) pts = pts[0];
       if (!name || pts.length < 2) return;
-      var a = pts[Math.floor((pts.length - 1) / 2)], b = pts[Math.floor((pts.length - 1) / 2) + 1];
-      roadLabels.addLayer(label(L.latLng((a.lat + b.lat) / 2, (a.lng + b.lng) / 2), name, "road"));
+      var k = Math.floor((pts.length - 1) / 2), a = pts[k], b = pts[k + 1];
+      names.push({ at: L.latLng((a.lat + b.lat) / 2, (a.lng + b.lng) / 2), name: name,
+                   kind: "road" });
     });
-  }
-  function label(at, text, kind) {
-    var span = document.createElement("span");
-    span.textContent = text;
-    var wrap = document.createElement("div");
-    wrap.appendChild(span);
-    return L.marker(at, {
-      pane: "orient-labels", interactive: false, keyboard: false,
-      icon: L.divIcon({ className: "orient-label orient-" + kind, html: wrap.innerHTML,
-                        iconSize: null }),
-    });
+    roadLabels.set(names);
   }
   function within(z, range) { return z >= range[0] && z <= range[1]; }
 
   function update() {
-    var z = map.getZoom(), view = map.getBounds().pad(0.1);
+    var z = map.getZoom();
     if (z >= Z.outline) {
       if (outlines) { if (!map.hasLayer(outlines)) outlines.addTo(map); }
       else load("/api/v1/layers/property_area.geojson?zoom=16").then(function (fc) {
@@ -105,19 +131,18 @@
 
     if (!labels) {
       load("/api/v1/places/labels.json").then(function (rows) {
-        if (rows && !labels) { labels = rows; update(); }
+        if (rows && !labels) {
+          labels = rows.map(function (r) {
+            return { at: ll(r.lon, r.lat), name: r.name, kind: r.kind };
+          });
+          update();
+        }
       });
       return;
     }
-    labelLayer.clearLayers();
-    var n = 0;
-    for (var i = 0; i < labels.length && n < MAX_LABELS; i++) {
-      var r = labels[i];
-      if (!within(z, Z[r.kind] || [99, 99])) continue;
-      var at = ll(r.lon, r.lat);
-      if (!view.contains(at)) continue;
-      labelLayer.addLayer(label(at, r.name, r.kind));
-      n++;
+    if (z !== labelZoom) {  // moves within a zoom are redrawn by the layer itself
+      labelZoom = z;
+      labelLayer.set(labels.filter(function (r) { return within(z, Z[r.kind] || [99, 99]); }));
     }
     if (!map.hasLayer(labelLayer)) labelLayer.addTo(map);
   }
