@@ -20,8 +20,8 @@ A Chinese query is matched against names (tiers 100–80), a Latin one against t
 only among the rows of the active boundary generations and the gazetteer. A Latin query runs
 in up to two steps (measured in docs/benchmarks.md): tiers 76–60 all start at the first
 syllable, so the ``text_pattern_ops`` index on the initials narrows them to names with the
-key's first letter; only when they give fewer than ``limit`` places are tiers 50 and 30
-looked for (one regular expression over every name), the gapped ones ranked by
+key's first letter; only when they give fewer than three places (or ``limit``) are tiers 50
+and 30 looked for (one regular expression over every name), the gapped ones ranked by
 :func:`gap_cost` only when the tier above leaves room. The name's trigram index serves
 Chinese substrings.
 """
@@ -38,7 +38,8 @@ from places.pinyin import latin_key, normalise_query, syllable_pattern
 
 KINDS = ("estate", "community", "town", "road", "address", "poi")
 MAX_LIMIT = 50
-GAPPED_WINDOW = 100  # Latin queries: this many candidates are re-ranked by :func:`gap_cost`
+GAPPED_WINDOW = 100  # Latin queries: at most this many gapped matches are ranked by gap_cost
+FALLBACK_BELOW = 3  # Latin: later-syllable and gapped matches only when the first tiers give fewer
 
 _RANKED = """
 SELECT kind, code, name, context, syllables, ST_X(point) AS lon, ST_Y(point) AS lat,
@@ -62,7 +63,10 @@ _START_TIER = """CASE WHEN p.pinyin = :k THEN 76 WHEN p.initials = :k THEN 74
     WHEN p.pinyin LIKE :prefix THEN 70 WHEN p.initials LIKE :prefix THEN 68 ELSE 60 END"""
 _START_FILTER = f"p.initials LIKE :k0 AND ({_FROM_START})"
 _LATER_TIER = "CASE WHEN p.syllables ~ :mixed THEN 50 ELSE 30 END"
-_LATER_FILTER = f"p.syllables ~ :gapped AND NOT (p.initials LIKE :k0 AND ({_FROM_START}))"
+_LATER_FILTER = (  # the LIKE (letters in order) is cheap and rules out most names first
+    f"p.pinyin LIKE :letters AND p.syllables ~ :gapped "
+    f"AND NOT (p.initials LIKE :k0 AND ({_FROM_START}))"
+)
 
 _SQL = {
     "zh": text(_RANKED.format(tier=_CHINESE_TIER, filter=_CHINESE_FILTER)),
@@ -156,9 +160,10 @@ def search(conn: Connection, *, q: str, limit: int = 10) -> list[dict[str, Any]]
             "first": "^" + syllable_pattern(key, gapped=False).removeprefix("(?:^| )"),
             "mixed": syllable_pattern(key, gapped=False),
             "gapped": syllable_pattern(key, gapped=True),
+            "letters": "%" + "%".join(key) + "%",
         }
         rows = list(conn.execute(_SQL["start"], params))
-        if len(rows) < limit:
+        if len(rows) < min(limit, FALLBACK_BELOW):
             later = conn.execute(_SQL["later"], params | {"limit": GAPPED_WINDOW}).all()
             rows += [r for r in later if r.tier == 50][: limit - len(rows)]
             if len(rows) < limit:
