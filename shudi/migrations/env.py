@@ -11,6 +11,7 @@ import hotspots.models  # noqa: F401
 import incidents.models  # noqa: F401
 import jurisdictions.models  # noqa: F401
 import meetings.models  # noqa: F401
+import places.models  # noqa: F401
 from shudi.database import database_url
 from shudi.orm import Base
 

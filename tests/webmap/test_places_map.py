@@ -150,3 +150,20 @@ def test_town_and_community_names_farther_out(sample_server: str, browser_page: 
     page.evaluate("() => window.shudiMap.setZoom(14, {animate: false})")
     page.wait_for_function("() => document.querySelectorAll('.orient-community').length > 0")
     assert page.locator(".orient-town").count() == 0
+
+
+def test_every_public_map_page_has_the_box_and_a_place_link_opens_there(
+    sample_server: str, browser_page: Any
+) -> None:
+    for path in ("/report", "/directory", "/report?lang=en"):
+        html = httpx.get(f"{sample_server}{path}").text
+        assert html.count("data-place-search") == 1 and "/static/pages/places.js" in html
+        assert "/static/pages/orient.js" in html
+    page = browser_page
+    page.set_viewport_size(PHONE)
+    # the case page's box leads staff to a map page at the place picked
+    page.goto(f"{sample_server}/directory#place=120.2449638,30.2626583,17")
+    page.wait_for_function("() => window.shudiMap && window.ShudiPlaces")
+    centre = page.evaluate("() => [shudiMap.getCenter().lng, shudiMap.getCenter().lat]")
+    assert centre == pytest.approx([120.2449638, 30.2626583], abs=1e-6)
+    assert page.evaluate("() => shudiMap.getZoom()") == 17
