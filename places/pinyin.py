@@ -65,8 +65,11 @@ def romanise(name: str) -> Romanised:
 
 
 def normalise_query(q: str) -> str:
-    """The query as searched: NFKC, trimmed, at most :data:`MAX_QUERY` characters."""
-    return unicodedata.normalize("NFKC", q or "").strip()[:MAX_QUERY]
+    """The query as searched: NFKC, control characters dropped, trimmed, at most
+    :data:`MAX_QUERY` characters."""
+    text = unicodedata.normalize("NFKC", q or "")
+    text = "".join(c for c in text if unicodedata.category(c)[0] != "C")
+    return text.strip()[:MAX_QUERY]
 
 
 def latin_key(q: str) -> str | None:

@@ -100,6 +100,8 @@ def test_nothing_for_nothing(sample: Connection) -> None:
     assert search.search(sample, q="   ", limit=5) == []
     assert search.search(sample, q="%_%", limit=5) == []
     assert search.search(sample, q="qqqqqqqq", limit=5) == []
+    assert search.search(sample, q="\x00\x1f", limit=5) == []  # control characters dropped
+    assert names(sample, "天鹅雅苑\x00", 1) == ["天鹅雅苑"]
 
 
 def test_api_feature_collection(conn: Connection, mini: dict) -> None:
