@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from webmap.pages.common import ASSET_VERSION, STATIC, esc
 
-PLACES_VERSION = "2"  # bump when places.js, places.css or orient.js change
+PLACES_VERSION = "3"  # bump when places.js, places.css or orient.js change
 
 
 def _css() -> str:

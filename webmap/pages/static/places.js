@@ -82,7 +82,9 @@
   function fromHash(map) {
     var m = /(?:^#|&)place=(-?[\d.]+),(-?[\d.]+)(?:,(\d+))?/.exec(location.hash || "");
     if (!m || !map) return;
-    map.setView(toMap(+m[1], +m[2]), +(m[3] || 17), { animate: false });
+    var ll = toMap(+m[1], +m[2]), zoom = +(m[3] || 17);
+    if (window.Shudi && window.Shudi.reveal) window.Shudi.reveal(ll, zoom);
+    else map.setView(ll, zoom, { animate: false });
   }
 
   function mount(box) {
