@@ -17,6 +17,7 @@ COPY meetings ./meetings
 COPY assessment ./assessment
 COPY hotspots ./hotspots
 COPY notify ./notify
+COPY places ./places
 COPY api ./api
 COPY webmap ./webmap
 COPY data ./data

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from abuse.router import router as abuse_router
 from accounts.router import router as accounts_router
-from api import docs, errors, openapi, pages, workbench
+from api import docs, errors, openapi, pages, tiles, workbench
 from api.limits import BodySizeLimit
 from assessment.router import page_router as assessment_pages
 from assessment.router import router as assessment_router
@@ -31,6 +31,7 @@ from jurisdictions.router import router as jurisdictions_router
 from meetings.router import router as meetings_router
 from notify import sender as notify_sender
 from notify.router import router as notify_router
+from places.router import router as places_router
 from shudi.database import check_durability, get_engine
 from shudi.settings import get_settings
 
@@ -80,6 +81,7 @@ def create_app() -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
     app.add_middleware(BodySizeLimit)  # outermost: 413 before anything reads the body
     app.include_router(jurisdictions_router)
+    app.include_router(places_router)
     app.include_router(accounts_router)
     app.include_router(incidents_router)
     app.include_router(open311_router)
@@ -94,6 +96,7 @@ def create_app() -> FastAPI:
     app.include_router(workbench.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
+    app.include_router(tiles.router)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

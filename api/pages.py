@@ -60,9 +60,10 @@ class BasemapSettingError(ShudiError):
 def current_basemap() -> Basemap:
     """The basemap the settings name (``SHUDI_BASEMAP`` …); ``none`` by default."""
     s = get_settings()
-    local = s.basemap.strip().lower() == "local"
+    kind = s.basemap.strip().lower()
+    own_crs = kind == "local" or kind.startswith("file:")  # the other kinds have a fixed CRS
     return basemap_from_settings(
-        s.basemap, s.basemap_url, s.tianditu_key, s.basemap_crs if local else None
+        s.basemap, s.basemap_url, s.tianditu_key, s.basemap_crs if own_crs else None
     )
 
 

@@ -266,6 +266,15 @@ def open_loop(url: str, path: str, points: np.ndarray, rate: float, limit: int =
     return asyncio.run(_open_loop(url, request_paths(path, points), rate, limit))
 
 
+def open_loop_paths(url: str, paths: list[str], rate: float, limit: int = 64) -> LoadResult:
+    """Send one GET per path (already URL-encoded) at ``rate`` per second (open loop)."""
+    raw = [
+        f"GET {p} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: shudi-bench\r\n\r\n".encode()
+        for p in paths
+    ]
+    return asyncio.run(_open_loop(url, raw, rate, limit))
+
+
 async def _closed_loop(
     url: str, requests: list[bytes], connections: int, seconds: float
 ) -> LoadResult:

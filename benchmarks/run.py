@@ -19,7 +19,18 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from benchmarks import activation, audit, history, hotspots, intake, map, report, resolve, words
+from benchmarks import (
+    activation,
+    audit,
+    history,
+    hotspots,
+    intake,
+    map,
+    places,
+    report,
+    resolve,
+    words,
+)
 from benchmarks.common import (
     ROOT,
     BBox,
@@ -54,6 +65,7 @@ GROUPS: dict[str, Callable[[Context], Section]] = {
     "hotspots": lambda c: hotspots.hotspots(),
     "audit": lambda c: audit.audit(),
     "words": lambda c: words.words(),
+    "places": lambda c: places.place_search(c.engine, c.bbox, c.workdir),
 }
 
 COMMANDS = """\

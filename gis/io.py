@@ -113,6 +113,8 @@ def read_boundaries(
     progress: Callable[[int, int], None] | None = None,
     max_features: int | None = None,
     max_vertices: int | None = None,
+    optional: tuple[str, ...] = ("parent_code",),
+    open_options: Mapping[str, str] | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a local boundary file into a canonical EPSG:4326 GeoDataFrame.
 
@@ -138,6 +140,12 @@ def read_boundaries(
     max_features, max_vertices
         Caps on the file: its feature count is checked before any geometry is read, its
         total vertex count before any is converted; ``None`` for no cap.
+    optional
+        Canonical fields that may be absent from the file (then all ``None``) unless mapped
+        explicitly in ``fields``; the gazetteer (:mod:`places.gazetteer`) reads files whose
+        rows may have no code.
+    open_options
+        GDAL dataset open options, e.g. ``{"X_POSSIBLE_NAMES": "lon,x"}`` for a CSV file.
 
     Returns
     -------
@@ -184,13 +192,23 @@ def read_boundaries(
         _check_feature_count(source, layer, label, max_features)
     try:
         frame = gpd.read_file(
-            source, engine="pyogrio", layer=layer, encoding=encoding, on_invalid="ignore"
+            source,
+            engine="pyogrio",
+            layer=layer,
+            encoding=encoding,
+            on_invalid="ignore",
+            **dict(open_options or {}),
         )
     except UnicodeDecodeError as exc:
         raise BoundaryFileError(f"cannot read {label}: text is not UTF-8; pass --encoding") from exc
     except (RuntimeError, OSError, ValueError, LookupError, ShapelyError) as exc:
         raise BoundaryFileError(f"cannot read {label}: {_first_line(exc)}") from exc
 
+    if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
+        raise BoundaryFileError(
+            f"{label} has no geometry (a CSV file needs longitude/latitude or x/y columns, or "
+            "a WKT column)"
+        )
     if max_vertices is not None:
         vertices = int(shapely.get_num_coordinates(frame.geometry.to_numpy()).sum())
         if vertices > max_vertices:
@@ -199,7 +217,7 @@ def read_boundaries(
                 "simplify it or split it into several imports"
             )
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]
-    mapping = _resolve_fields(columns, fields, label)
+    mapping = _resolve_fields(columns, fields, label, optional)
     if target_crs is None:
         if frame.crs is None:
             raise BoundaryFileError(f"{label} has no CRS; pass --src-crs")
@@ -364,7 +382,10 @@ def _choose_layer(source: str, file_layer: str | None, label: str) -> str:
 
 
 def _resolve_fields(
-    columns: list[str], fields: Mapping[str, str] | None, label: str
+    columns: list[str],
+    fields: Mapping[str, str] | None,
+    label: str,
+    optional: tuple[str, ...] = ("parent_code",),
 ) -> dict[str, str | None]:
     """Map each canonical field to a source column (``None`` for an absent ``parent_code``)."""
     wanted = dict(fields or {})
@@ -380,7 +401,7 @@ def _resolve_fields(
         if column is None:
             folded = [c for c in columns if c.casefold() == source.casefold()]
             column = folded[0] if len(folded) == 1 else None
-        if column is None and (key != "parent_code" or key in wanted):
+        if column is None and (key not in optional or key in wanted):
             raise BoundaryFileError(
                 f"{label} has no column {source!r} for {key}; "
                 f"available columns: {', '.join(columns) or 'none'}"

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, text
 
 from jurisdictions import generations
 from jurisdictions.catalog import load_reference_data
+from places.sample import load_sample_gazetteer
 
 SAMPLE_DIR = Path(__file__).resolve().parents[1] / "data" / "boundaries" / "sample"
 
@@ -65,4 +66,5 @@ def load_sample_district(
             f"{result.feature_count} features".replace("  ", " ")
         )
         loaded += 1
+    load_sample_gazetteer(conn, note=note)  # roads, addresses, POIs; names made searchable
     return loaded

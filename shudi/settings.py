@@ -58,14 +58,16 @@ class Settings(BaseSettings):
     )
     basemap: str = Field(
         default="none",
-        description="Map pages' basemap: none (boundaries only, offline) | osm | tianditu | "
-        "amap | local (see webmap/basemaps.py).",
+        description="Map pages' basemap: none (the app's own names, outlines and roads; "
+        "offline) | osm | tianditu | amap | local | file:PATH (an MBTiles tile package the app "
+        "serves itself; see docs/basemaps.md).",
     )
     basemap_url: str | None = Field(
         default=None, description="The XYZ tile URL template of the local basemap."
     )
     basemap_crs: str = Field(
-        default="wgs84", description="The CRS of the local basemap's tiles: wgs84 | gcj02."
+        default="wgs84",
+        description="The CRS of the local or file: basemap's tiles: wgs84 | gcj02.",
     )
     tianditu_key: str | None = Field(default=None, description="The Tianditu key (tk).")
     hotspot_processes: int = Field(

@@ -10,6 +10,9 @@ Shudi stores WGS-84. A basemap's tiles are drawn in its :attr:`Basemap.coordinat
 * ``amap`` — 高德 (AutoNavi) road tiles, **GCJ-02**: overlays must be shifted onto them.
 * ``local`` — a tile server of your own: an XYZ URL template and the CRS its tiles are in
   (``wgs84``, ``cgcs2000`` or ``gcj02``).
+* ``file:PATH`` — a tile package (MBTiles) the district supplies, served by the app itself at
+  ``/tiles/basemap/{z}/{x}/{y}`` (:mod:`webmap.tiles`): no tile server, no internet. Its CRS
+  is ``SHUDI_BASEMAP_CRS`` (``wgs84`` by default; ``gcj02`` for a package cut from Amap tiles).
 
 On a GCJ-02 basemap everything drawn from Shudi's data goes through :meth:`Basemap.from_wgs84`,
 :meth:`Basemap.shift_geojson` or :meth:`Basemap.shift_geometry` (``gis.coords.from_wgs84(...,
@@ -19,10 +22,12 @@ converts. :func:`new_map` shifts the map's centre itself.
 
 Settings (read by the caller, passed to :func:`basemap_from_settings`); suggested names:
 
-* ``SHUDI_BASEMAP`` — ``none`` (default) | ``osm`` | ``tianditu`` | ``amap`` | ``local``
+* ``SHUDI_BASEMAP`` — ``none`` (default) | ``osm`` | ``tianditu`` | ``amap`` | ``local`` |
+  ``file:/path/to/basemap.mbtiles``
 * ``SHUDI_BASEMAP_URL`` — the tile URL template for ``local``, e.g.
   ``http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png`` or a same-origin ``/tiles/{z}/{x}/{y}.png``
-* ``SHUDI_BASEMAP_CRS`` — the CRS of the ``local`` tiles: ``wgs84`` (default) | ``gcj02``
+* ``SHUDI_BASEMAP_CRS`` — the CRS of the ``local`` or ``file:`` tiles: ``wgs84`` (default) |
+  ``gcj02``
 * ``SHUDI_TIANDITU_KEY`` — the Tianditu key (``tk``)
 
 Folium note: ``folium.Map(tiles=None)`` leaves ``maxZoom`` out of the map's options, and a map
@@ -43,6 +48,8 @@ import shapely
 
 from gis.coords import CoordSystem, from_wgs84, to_wgs84
 from webmap.assets import localize
+from webmap.tiles import URL as PACKAGE_URL
+from webmap.tiles import TilePackageError, open_package
 
 KINDS = ("none", "osm", "tianditu", "amap", "local")
 _ALIASES = {"": "none", "off": "none", "openstreetmap": "osm", "gaode": "amap", "autonavi": "amap"}
@@ -229,6 +236,36 @@ def local(url: str, crs: str = "wgs84", attribution: str | None = None) -> Basem
     return Basemap(kind="local", coordinate_system=system, layers=(layer,), max_zoom=18)
 
 
+def _tile_system(crs: str | None) -> CoordSystem:
+    try:
+        system = CoordSystem((crs or "wgs84").strip().lower())
+    except ValueError:
+        system = None
+    if system not in _TILE_SYSTEMS:
+        raise ValueError(f"the tiles' CRS must be wgs84, cgcs2000 or gcj02, not {crs!r}")
+    return system
+
+
+def package(path: str, crs: str | None = "wgs84") -> Basemap:
+    """A tile package (MBTiles) served by the app at ``/tiles/basemap/{z}/{x}/{y}``; tiles
+    are drawn past the package's deepest zoom by scaling its deepest tiles."""
+    path = (path or "").strip()
+    if not path:
+        raise ValueError("the file basemap needs a path: SHUDI_BASEMAP=file:/path/basemap.mbtiles")
+    try:
+        tiles = open_package(path)
+    except TilePackageError as exc:
+        raise ValueError(str(exc)) from exc
+    layer = TileSpec(PACKAGE_URL, tiles.attribution, tiles.name, "", max_native_zoom=tiles.max_zoom)
+    return Basemap(
+        kind="file",
+        coordinate_system=_tile_system(crs),
+        layers=(layer,),
+        min_zoom=0,
+        max_zoom=19,
+    )
+
+
 def basemap_from_settings(
     kind: str | None,
     url: str | None,
@@ -243,10 +280,14 @@ def basemap_from_settings(
     ``"wgs84"``) is ignored for them; a ``url`` with another kind raises ``ValueError``, as it
     means the configuration is not what its author thinks.
     """
-    name = (kind or "").strip().lower()
-    name = _ALIASES.get(name, name)
+    name = (kind or "").strip()
+    if name.lower().startswith("file:"):
+        if url:
+            raise ValueError("a tile URL (SHUDI_BASEMAP_URL) is not used by a file: basemap")
+        return package(name[len("file:") :], crs)
+    name = _ALIASES.get(name.lower(), name.lower())
     if name not in KINDS:
-        raise ValueError(f"unknown basemap {kind!r}; choose one of {', '.join(KINDS)}")
+        raise ValueError(f"unknown basemap {kind!r}; choose one of {', '.join(KINDS)} or file:PATH")
     if name == "local":
         return local(url or "", crs or "wgs84", attribution)
     if url:

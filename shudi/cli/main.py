@@ -21,6 +21,7 @@ from shudi.cli import (
     meetings,
     notify,
     pii,
+    places,
     taxonomy,
     users,
 )
@@ -47,6 +48,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(meetings.app, name="meetings")
 app.add_typer(hotspots.app, name="hotspots")
 app.add_typer(notify.app, name="notify")
+app.add_typer(places.app, name="places")
 
 
 @app.command()

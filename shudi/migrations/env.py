@@ -12,6 +12,7 @@ import incidents.models  # noqa: F401
 import jurisdictions.models  # noqa: F401
 import meetings.models  # noqa: F401
 import notify.models  # noqa: F401
+import places.models  # noqa: F401
 from shudi.database import database_url
 from shudi.orm import Base
 

@@ -23,7 +23,8 @@ from webmap.pages.common import (
     pick,
     plain_page,
 )
-from webmap.pages.nav import home_of, nav_bar, role_name
+from webmap.pages.nav import ROLE_PAGES, home_of, nav_bar, role_name
+from webmap.pages.placesearch import place_search
 from webmap.pages.track import ACTIONS, OUTCOME, STATUS
 
 PATH = "/cases/{id}"
@@ -377,12 +378,15 @@ def render_case(
         },
     }
     path = PATH.replace("{id}", str(cid))
+    maps = "dispatch" in ROLE_PAGES.get(str(user.get("role")), ())
+    place_href = ("/map/dispatch" if maps else "/directory") + "#place={lon},{lat},{zoom}"
     hidden = f'<p class="badge late">{esc(w["hidden"])}</p>' if case.get("hidden") else ""
     body = f"""{nav_bar(user, "cases", lang)}
 <main class="case-page" id="main" data-testid="case" data-case-id="{esc(cid)}"
  data-status="{esc(case["status"])}" data-version="{esc(case["version"])}">
 <header class="sheet-head"><h1>{esc(title)} <small>{esc(case.get("tracking_code"))}</small></h1>
 {lang_switch(path, lang)}</header>{hidden}
+{place_search(href=place_href)}
 <section class="card"><dl class="facts" data-testid="case-facts">{facts}</dl></section>
 {_map_card(case, actions, w, basemap)}
 <section class="card"><h2>{esc(w["routing"])}</h2><ul>{reasons}</ul>

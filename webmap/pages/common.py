@@ -287,7 +287,9 @@ def map_page(
     # the stable test hook of every map (Folium names the map's div after its variable)
     page = page.replace(f'id="{m.get_name()}"', f'id="{m.get_name()}" data-testid="map"', 1)
     # After Folium's own stylesheets (Bootstrap's reboot among them), so that ours win.
-    head = _head_links(lang, title) + script_tags(scripts)
+    from webmap.pages.placesearch import orientation  # (it imports this module)
+
+    head = _head_links(lang, title) + script_tags(scripts) + orientation()
     page = page.replace("</head>", head + "</head>", 1)
     return set_html_lang(page, lang)
 

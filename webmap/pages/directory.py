@@ -22,6 +22,7 @@ from webmap.pages.common import (
     with_lang,
 )
 from webmap.pages.messages import error_texts
+from webmap.pages.placesearch import place_search
 
 TEXTS: dict[str, tuple[str, str]] = {
     "title": ("谁负责这里 · 物业管理责任清单", "Who is responsible here · property management"),
@@ -196,8 +197,8 @@ def render_directory(
  <div id="sheet-body" class="sheet-body">
   <header class="sheet-head"><h1>{esc(w["heading"])}</h1>
    <span class="head-tools">{large_text_toggle(lang)}{lang_switch(path, lang)}</span></header>
+  {place_search()}
   <p class="hint">{esc(w["tap_hint"])}</p>
-  <div id="place-search" class="place-search-slot"></div>
   <div id="directory" aria-live="polite" data-testid="directory">{panel}</div>
   {emergency_html(lang)}
   <p><a href="{esc(with_lang("/report", lang))}">{esc(w["report"])}</a></p>

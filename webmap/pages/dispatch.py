@@ -36,6 +36,7 @@ from webmap.pages.common import (
     plain_page,
 )
 from webmap.pages.nav import home_of, nav_bar
+from webmap.pages.placesearch import place_search
 from webmap.pages.track import STATUS
 
 PATH = "/map/dispatch"
@@ -257,6 +258,7 @@ def _body(
  <div id="sheet-body" class="sheet-body">
   <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch(PATH, lang)}</header>
   {nav_bar(user, "dispatch", lang)}
+  {place_search()}
   <p id="live" class="live" aria-live="polite"><span class="dot" aria-hidden="true"></span>
    <span id="live-text">{esc(w["loading"])}</span></p>
   <section class="new-queue" data-testid="new-queue" aria-labelledby="new-head">

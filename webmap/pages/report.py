@@ -23,6 +23,7 @@ from webmap.pages.common import (
 )
 from webmap.pages.messages import error_texts
 from webmap.pages.nav import nav_bar
+from webmap.pages.placesearch import place_search
 
 TEXTS: dict[str, tuple[str, str]] = {
     "title": ("随手报 · 物业管理问题上报", "Report a problem · property management"),
@@ -212,8 +213,8 @@ def _body(
  <form id="report-form" novalidate>
   <section class="step" aria-labelledby="h-place">
    <h2 id="h-place">{esc(w["step_place"])}</h2>
+   {place_search()}
    <p class="hint" id="place-hint">{esc(w["tap_hint"])}</p>
-   <div id="place-search" class="place-search-slot"></div>
    <button type="button" class="btn secondary" id="locate">{esc(w["locate"])}</button>
    <p class="hint kbd-hint">{esc(w["keyboard_hint"])}</p>
    <div id="place" class="place" aria-live="polite" data-testid="owner"></div>
