@@ -272,8 +272,8 @@ def _messages(messages: Sequence[Mapping[str, Any]], w: Mapping[str, str]) -> st
     kinds = ("sms", "email", "staff")
     channels = dict(zip(kinds, w["msg_channels"].split("|"), strict=True))
     rows = "".join(
-        f"<li><time>{esc(fmt_time(m['created_at']))}</time> {esc(channels.get(m['channel'], m['channel']))} · "
-        f"→ {esc(m['recipient'])} · "
+        f"<li><time>{esc(fmt_time(m['created_at']))}</time> "
+        f"{esc(channels.get(m['channel'], m['channel']))} → {esc(m['recipient'])} · "
         f"<b>{esc(names.get(m['state'], m['state']))}</b>"
         + (f' <span class="hint">{esc(m["last_error"])}</span>' if m.get("last_error") else "")
         + "</li>"
