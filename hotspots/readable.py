@@ -30,7 +30,7 @@ NEUTRAL = {"gi_bin": 0, "moran_label": "ns", "category": "no_pattern"}
 CELL_CASES_LIMIT = 500
 
 CELL_CASES = text(
-    "SELECT c.id, c.type_code, t.name_zh AS type_name, c.status, c.created_at "
+    "SELECT c.id, c.type_code, t.name_zh AS type_name, c.status, c.created_at, c.town_code "
     + service.CASES.replace(
         "FROM case_file c", "FROM case_file c LEFT JOIN violation_type t ON t.code = c.type_code"
     )
@@ -92,6 +92,7 @@ def cell_cases(
             "type_name": r["type_name"] or r["type_code"],
             "status": r["status"],
             "created_at": r["created_at"].isoformat(),
+            "town": r["town_code"],
         }
         for r in rows
     ]

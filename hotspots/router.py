@@ -17,6 +17,7 @@ from accounts.router import CurrentPrincipal
 from accounts.service import Principal
 from hotspots import export, readable, service
 from hotspots.analysis import png_bounds
+from hotspots.exceptions import InvalidHotspotQuery
 from hotspots.schemas import HotspotQuery
 from shudi.database import db_connection
 from shudi.settings import get_settings
@@ -134,6 +135,40 @@ def hotspot_cell_cases(
         cell=cell,
         min_count=settings.hotspot_min_count,
         processes=settings.hotspot_processes,
+    )
+
+
+@router.post("/hotspots/cells/{cell}/agenda", status_code=201)
+def hotspot_cell_to_agenda(
+    conn: Conn,
+    who: Annotated[Principal, Depends(analyst)],
+    cell: str,
+    query: Annotated[HotspotQuery, Query()],
+) -> dict[str, Any]:
+    """Propose one cell, with its cases, for its town's next joint meeting (the town chosen,
+    else the town most of the cell's cases lie in)."""
+    from meetings.proposals import propose_hotspot
+
+    settings = get_settings()
+    listed = readable.cell_cases(
+        conn,
+        query=scoped(who, query),
+        cell=cell,
+        min_count=settings.hotspot_min_count,
+        processes=settings.hotspot_processes,
+    )
+    towns = [c["town"] for c in listed["cases"] if c["town"]]
+    town = query.town or who.town_code or max(set(towns), key=towns.count, default=None)
+    if town is None:
+        raise InvalidHotspotQuery("this cell has no cases in a town; choose a town first")
+    title = f"{listed['name'] or '网格 ' + cell}（{len(listed['cases'])} 件）"
+    return propose_hotspot(
+        conn,
+        town=town,
+        cell=cell,
+        title=title,
+        case_ids=[c["id"] for c in listed["cases"] if c["town"] == town],
+        proposed_by=who.username,
     )
 
 

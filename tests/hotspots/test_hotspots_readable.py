@@ -163,3 +163,34 @@ def test_density_as_geotiff_and_png(site: tuple[str, dict[str, object]]) -> None
     assert png.status_code == 200 and png.content[:8] == b"\x89PNG\r\n\x1a\n"
     bad = httpx.get(f"{base}/api/v1/hotspots/density.jpg", headers=auth)
     assert bad.status_code in (404, 422)
+
+
+def test_a_cell_goes_on_its_towns_next_agenda_and_stays(
+    site: tuple[str, dict[str, object]], module_scratch_db_url: str
+) -> None:
+    from meetings.service import prepare
+
+    base, facts = site
+    cell = h3.latlng_to_cell(P[1], P[0], 9)
+    url = f"{base}/api/v1/hotspots/cells/{cell}/agenda"
+    params = {"method": "count", "grid": "h3:9", "type": facts["few"]}
+    first = httpx.post(url, params=params, headers=bearer(base, "plan"), timeout=60)
+    assert first.status_code == 201, first.text
+    again = httpx.post(url, params=params, headers=bearer(base, "plan"), timeout=60)
+    assert again.json()["already"] is True and again.json()["item_id"] == first.json()["item_id"]
+    eng = create_engine(module_scratch_db_url)
+    with eng.begin() as conn:
+        town = conn.execute(
+            text("SELECT town_code FROM meeting WHERE id = :m"), {"m": first.json()["meeting_id"]}
+        ).scalar()
+        assert town == "T2"  # P lies in T2
+        # the coordinator refreshes the draft agenda: the proposed item stays, once
+        prepare(conn, town="T2", month=None, principal=None)
+        items = conn.execute(
+            text("SELECT kind, title, case_ids, position FROM meeting_item WHERE meeting_id = :m"),
+            {"m": first.json()["meeting_id"]},
+        ).all()
+    eng.dispose()
+    proposed = [i for i in items if i.kind == "hotspot" and "（5 件）" in i.title]
+    assert len(proposed) == 1 and sorted(proposed[0].case_ids) == facts["at_p"]
+    assert len({i.position for i in items}) == len(items)
