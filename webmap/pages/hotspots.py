@@ -267,9 +267,9 @@ def _body(
    <button type="submit" class="btn primary">{esc(w["run"])}</button>
   </form>
   <p id="hs-status" class="hint" aria-live="polite"></p>
+  <section id="hs-cell" class="cell-cases" aria-live="polite" hidden></section>
   <section id="hs-legend" class="legend" aria-label="{esc(w["legend"])}"></section>
   {_explain(w, lang, min_cases)}
-  <section id="hs-cell" class="cell-cases" aria-live="polite" hidden></section>
   <p class="export">{esc(w["export"])}：{cells}</p>
   <p class="export">{esc(w["export_density"])}：{density}</p>
  </div>
