@@ -81,6 +81,7 @@ def hotspot_map(
         months=service.case_months(conn),
         user=user,
         min_count=get_settings().hotspot_min_count,
+        min_cases=get_settings().hotspot_min_cases,
         lang=language,
     )
     return HTMLResponse(

@@ -6,7 +6,7 @@ blocks the event loop.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import Connection
@@ -15,8 +15,9 @@ from accounts.exceptions import Forbidden
 from accounts.models import Role
 from accounts.router import CurrentPrincipal
 from accounts.service import Principal
-from hotspots import export, service
+from hotspots import export, readable, service
 from hotspots.analysis import png_bounds
+from hotspots.exceptions import InvalidHotspotQuery
 from hotspots.schemas import HotspotQuery
 from shudi.database import db_connection
 from shudi.settings import get_settings
@@ -49,12 +50,14 @@ def scoped(principal: Principal, query: HotspotQuery) -> HotspotQuery:
 
 def _answer(conn: Connection, query: HotspotQuery) -> service.Outcome:
     settings = get_settings()
-    return service.hotspots(
+    outcome = service.hotspots(
         conn,
         query=query,
         min_count=settings.hotspot_min_count,
         processes=settings.hotspot_processes,
     )
+    answer = readable.small_sample(outcome.answer, min_cases=settings.hotspot_min_cases)
+    return service.Outcome(answer, cached=outcome.cached, stamp=outcome.stamp)
 
 
 @router.get(
@@ -111,6 +114,85 @@ def hotspots_file(
         media_type=export.MEDIA_TYPES[kind],
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@router.get("/hotspots/cells/{cell}")
+def hotspot_cell_cases(
+    conn: Conn,
+    who: Annotated[Principal, Depends(analyst)],
+    cell: str,
+    query: Annotated[HotspotQuery, Query()],
+) -> dict[str, Any]:
+    """The cases inside one cell of the analysis ``query`` (id, type, status, report time),
+    limited to the caller's scope (a coordinator: its own town)."""
+    settings = get_settings()
+    return readable.cell_cases(
+        conn,
+        query=scoped(who, query),
+        cell=cell,
+        min_count=settings.hotspot_min_count,
+        processes=settings.hotspot_processes,
+    )
+
+
+@router.post("/hotspots/cells/{cell}/agenda", status_code=201)
+def hotspot_cell_to_agenda(
+    conn: Conn,
+    who: Annotated[Principal, Depends(analyst)],
+    cell: str,
+    query: Annotated[HotspotQuery, Query()],
+) -> dict[str, Any]:
+    """Propose one cell, with its cases, for its town's next joint meeting (the town chosen,
+    else the town most of the cell's cases lie in)."""
+    from meetings.proposals import propose_hotspot
+
+    settings = get_settings()
+    listed = readable.cell_cases(
+        conn,
+        query=scoped(who, query),
+        cell=cell,
+        min_count=settings.hotspot_min_count,
+        processes=settings.hotspot_processes,
+    )
+    towns = [c["town"] for c in listed["cases"] if c["town"]]
+    town = query.town or who.town_code or max(set(towns), key=towns.count, default=None)
+    if town is None:
+        raise InvalidHotspotQuery("this cell has no cases in a town; choose a town first")
+    title = f"{listed['name'] or '网格 ' + cell}（{len(listed['cases'])} 件）"
+    return propose_hotspot(
+        conn,
+        town=town,
+        cell=cell,
+        title=title,
+        case_ids=[c["id"] for c in listed["cases"] if c["town"] == town],
+        proposed_by=who.username,
+    )
+
+
+@router.get(
+    "/hotspots/density.{kind}",
+    response_model=None,
+    responses={200: {"content": {"image/png": {}, "image/tiff": {}}}},
+)
+def hotspot_density_file(
+    conn: Conn,
+    who: Annotated[Principal, Depends(analyst)],
+    kind: Literal["png", "tif"],
+    query: Annotated[HotspotQuery, Query()],
+) -> Response:
+    """The density surface as a download: PNG (the map's picture) or GeoTIFF (cases per km²)."""
+    query = scoped(who, query)
+    body = readable.density_file(
+        conn, query=query, min_count=get_settings().hotspot_min_count, kind=kind
+    )
+    return Response(
+        body,
+        media_type="image/png" if kind == "png" else "image/tiff",
+        headers={
+            "Content-Disposition": f'attachment; filename="hotspots-density.{kind}"',
             "Cache-Control": "private, no-store",
         },
     )

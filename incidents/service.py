@@ -334,6 +334,7 @@ def _apply(
         role=role,
         public_reply=reply,
     )
+    enqueue_for_event(conn, case_id=case["id"], action=action, data=data, note=payload)
 
 
 def system_action(conn: Connection, *, case_id: int, action: str, payload: dict[str, Any]) -> None:
@@ -357,7 +358,6 @@ def system_action(conn: Connection, *, case_id: int, action: str, payload: dict[
         payload=payload,
         role="system",
     )
-    enqueue_for_event(conn, case_id=case["id"], action=action, data=data, note=payload)
 
 
 def resident_action(

@@ -93,8 +93,20 @@ def prepare(
             meeting_id=row.id,
         )
     w = window(town=town, month=first, as_of=now, meeting_id=row.id)
-    conn.execute(text("DELETE FROM meeting_item WHERE meeting_id = :m"), {"m": row.id})
-    for pos, item in enumerate(build_items(conn, w, hotspot=hotspot), start=1):
+    # items proposed from outside the rules (meetings.proposals) stay, after the built ones
+    conn.execute(
+        text("DELETE FROM meeting_item WHERE meeting_id = :m AND NOT data ? 'proposed_by'"),
+        {"m": row.id},
+    )
+    built = build_items(conn, w, hotspot=hotspot)
+    conn.execute(
+        text("""UPDATE meeting_item i SET position = :n + k.rank
+                FROM (SELECT id, row_number() OVER (ORDER BY position, id) AS rank
+                      FROM meeting_item WHERE meeting_id = :m) k
+                WHERE i.id = k.id"""),
+        {"m": row.id, "n": len(built)},
+    )
+    for pos, item in enumerate(built, start=1):
         conn.execute(
             text("""INSERT INTO meeting_item (meeting_id, position, kind, title, case_ids, data)
                     VALUES (:m, :p, :k, :t, :c, :d)""").bindparams(bindparam("d", type_=JSONB)),

@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     hotspot_min_count: int = Field(
         default=3, ge=1, description="Hot-spot cells with fewer cases have their counts withheld."
     )
+    hotspot_min_cases: int = Field(
+        default=30,
+        ge=1,
+        description="An analysis of fewer cases draws no conclusion: no hot/cold classes, and "
+        "the map says so (the small-sample rule, hotspots/readable.py).",
+    )
 
     pii_keys: str | None = Field(
         default=None,

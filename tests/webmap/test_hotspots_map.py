@@ -63,7 +63,7 @@ def test_planner_maps_hot_spots_density_and_months_and_exports(
     page.wait_for_function("() => Shudi.hotspots && Shudi.hotspots.cells() > 0", timeout=30_000)
     assert page.evaluate("() => Shudi.hotspots.current().method") == "gi_star"
     legend = page.inner_text("#hs-legend")
-    assert "热点 99%" in legend and "冷点 99%" in legend and "H3 grid_disk k=1" in legend
+    assert "热点（置信度 99%）" in legend and "冷点（置信度 99%）" in legend
     assert "600 件案件" in page.inner_text("#hs-status")
     assert page.locator(".leaflet-control-layers-overlays label").count() == 1
     screenshot(page, "hotspots-gi-star")
@@ -89,3 +89,110 @@ def test_planner_maps_hot_spots_density_and_months_and_exports(
     assert href.startswith("/api/v1/hotspots.csv?") and "method=count" in href
     got = page.evaluate("(u) => fetch(u).then(r => r.text().then(t => [r.status, t]))", href)
     assert got[0] == 200 and got[1].lstrip("\ufeff").startswith("cell,")
+
+
+LATIN_ALLOWED = {"English", "GeoJSON", "GeoPackage", "CSV", "PNG", "GeoTIFF", "FDR", "Leaflet"}
+
+
+def log_in(page: Any, server: str) -> None:
+    page.goto(f"{server}/login?next=/map/hotspots")
+    page.fill('input[name="username"]', "plan")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_url("**/map/hotspots")
+    page.wait_for_function("() => Shudi.hotspots && Shudi.hotspots.cells() > 0", timeout=30_000)
+
+
+def test_planner_reads_the_map_in_chinese_and_opens_a_cells_cases(
+    server: str, browser_page: Any, screenshot: Shot, module_scratch_db_url: str
+) -> None:
+    import re
+
+    import h3
+    from hotspot_cases import CLUSTER
+    from sqlalchemy import text
+
+    page = browser_page
+    page.set_viewport_size({"width": 1400, "height": 900})
+    log_in(page, server)
+
+    # filters list names from the catalogue, never codes (codes are lower_snake_case)
+    for select in ("#hs-type", "#hs-agency", "#hs-grid", "#hs-method"):
+        labels = page.eval_on_selector_all(f"{select} option", "os => os.map(o => o.text)")
+        assert labels and not [t for t in labels if re.search(r"[a-z]+_[a-z]+", t)], labels
+    assert "区城管局" in " ".join(  # the unit the specification names
+        page.eval_on_selector_all("#hs-agency option", "os => os.map(o => o.text)")
+    )
+    # the explanation of the method, of confidence and of FDR, and the stated minimum
+    explain = page.inner_text("#hs-explain")
+    assert "置信度 95%" in explain and "错误发现率" in explain and "少于 30 件" in explain
+
+    # a real click on the cluster's H3 cell lists exactly the cases inside it
+    cell = h3.latlng_to_cell(CLUSTER[1], CLUSTER[0], 9)
+    point = page.evaluate(
+        """(cell) => {
+          const c = Shudi.hotspots.current();
+          let hit = null;
+          Shudi.map.eachLayer(l => {
+            if (l.feature && l.feature.properties.cell === cell) hit = l;
+          });
+          const p = Shudi.map.latLngToContainerPoint(hit.getBounds().getCenter());
+          const box = Shudi.map.getContainer().getBoundingClientRect();
+          return [box.left + p.x, box.top + p.y, c.method];
+        }""",
+        cell,
+    )
+    page.mouse.move(point[0], point[1])
+    tip = page.locator(".leaflet-tooltip").inner_text()
+    assert "热点（置信度" in tip and "件" in tip and "Gi" not in tip
+    page.mouse.click(point[0], point[1])
+    page.wait_for_selector('[data-testid="cell-cases"] a[data-case-id]', timeout=30_000)
+    ids = {
+        int(i)
+        for i in page.eval_on_selector_all(
+            '[data-testid="cell-cases"] a', "as => as.map(a => a.dataset.caseId)"
+        )
+    }
+    eng = create_engine(module_scratch_db_url)
+    with eng.connect() as conn:
+        rows = conn.execute(text("SELECT id, lon, lat FROM case_file")).all()
+    eng.dispose()
+    inside = {r.id for r in rows if h3.latlng_to_cell(r.lat, r.lon, 9) == cell}
+    assert ids == inside and len(inside) > 30
+    first = page.locator('[data-testid="cell-cases"] a').first
+    assert re.fullmatch(r"/cases/\d+", first.get_attribute("href") or "")
+    page.click("#hs-to-agenda")
+    page.wait_for_function(
+        "() => document.querySelector('#hs-cell').innerText.includes('已加入')", timeout=30_000
+    )
+    screenshot(page, "hotspots-cell-cases")
+
+    # keyboard focus is visible: the control reached with Tab carries the page's outline
+    page.focus("#hs-method")
+    page.keyboard.press("Tab")
+    style = page.evaluate(
+        "() => { const s = getComputedStyle(document.activeElement);"
+        " return [document.activeElement.id, s.outlineStyle, s.outlineWidth]; }"
+    )
+    assert style == ["hs-grid", "solid", "3px"], style
+
+    # no Latin words outside the allow-list (the user's own name aside)
+    words = set(re.findall(r"[A-Za-z][A-Za-z*']+", page.inner_text("body"))) - {"plan"}
+    assert words <= LATIN_ALLOWED, words - LATIN_ALLOWED
+
+    # an empty result clears the map and says so in Chinese
+    runs = page.evaluate("() => Shudi.hotspots.runs()")
+    page.select_option("#hs-agency", "public_security")
+    page.click('#hs-form button[type="submit"]')
+    page.wait_for_function(
+        f"() => Shudi.hotspots.runs() > {runs} && Shudi.hotspots.idle()", timeout=30_000
+    )
+    assert page.evaluate("() => Shudi.hotspots.layerCount()") == 0
+    assert page.evaluate("() => Shudi.hotspots.current()") is None
+    assert "地图已清空" in page.inner_text("#hs-status")
+    screenshot(page, "hotspots-empty")
+
+    # zoom to the chosen town: the map's view lies within the town's extent
+    page.select_option("#hs-agency", "")
+    page.select_option("#hs-town", "T2")
+    page.wait_for_function("() => Shudi.map.getCenter().lng > 120.02", timeout=10_000)

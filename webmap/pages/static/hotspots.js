@@ -1,5 +1,7 @@
 /* /map/hotspots: run an analysis through /api/v1/hotspots, draw it as the method's own overlay,
-   show its legend, step through months, export the current layer. Data only via textContent. */
+   show its legend and a plain explanation, step through months, list a cell's cases (and put
+   the cell on a meeting agenda), zoom to the chosen town, export the current layer or the
+   density. Data only via textContent. */
 (function () {
   "use strict";
   var S = window.Shudi;
@@ -10,6 +12,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var form = $("hs-form"), status = $("hs-status"), legend = $("hs-legend");
   var slider = $("hs-month"), byMonth = $("hs-by-month"), monthLabel = $("hs-month-label");
+  var cellBox = $("hs-cell");
   var control = L.control.layers(null, null, { collapsed: false, position: "topright" }).addTo(map);
   var layers = {}; /* method → its overlay */
   var current = null; /* {method, params} of the layer last drawn */
@@ -102,13 +105,24 @@
     sw.style.background = color;
     return S.el("li", {}, [sw, text]);
   }
+  function inconclusive(body) {
+    return !!(body.summary && body.summary.conclusive === false);
+  }
+  function classLabel(k) {
+    var n = Number(k), c = { 1: 90, 2: 95, 3: 99 }[Math.abs(n)];
+    if (!n) return S.t("ns");
+    return S.t(n > 0 ? "hot_conf" : "cold_conf", { c: c });
+  }
   function showLegend(method, body) {
     S.clear(legend);
     legend.appendChild(S.el("h2", { text: cfg.methods[method] }));
     var list = S.el("ul", { class: "legend-list" });
-    if (method === "gi_star") {
+    if (inconclusive(body) || method === "count" || method === "kde") {
+      list.appendChild(chip(RAMP[0], S.t("fewer")));
+      list.appendChild(chip(RAMP[4], S.t("more") + (method === "kde" ? " · " + S.t("density") : "")));
+    } else if (method === "gi_star") {
       ["3", "2", "1", "0", "-1", "-2", "-3"].forEach(function (k) {
-        list.appendChild(chip(BINS[k][0], S.t(BINS[k][1])));
+        list.appendChild(chip(BINS[k][0], classLabel(k)));
       });
     } else if (method === "local_moran") {
       ["HH", "HL", "LH", "LL", "ns"].forEach(function (k) {
@@ -117,17 +131,36 @@
     } else if (method === "emerging") {
       var seen = (body.summary && body.summary.categories) || {};
       Object.keys(TRENDS).forEach(function (k) {
-        if (seen[k]) list.appendChild(chip(TRENDS[k], S.t(k) + " (" + seen[k] + ")"));
+        if (seen[k]) list.appendChild(chip(TRENDS[k], S.t(k) + "（" + seen[k] + "）"));
       });
-    } else {
-      list.appendChild(chip(RAMP[0], S.t("fewer")));
-      list.appendChild(chip(RAMP[4], S.t("more") + (method === "kde" ? " · " + S.t("density") : "")));
     }
     legend.appendChild(list);
-    var p = body.parameters || {};
-    var note = p.neighbourhood || (body.bandwidth_m ? "h = " + body.bandwidth_m + " m" : "");
-    if (note) legend.appendChild(S.el("p", { class: "hint", text: note }));
+    if (body.bandwidth_m) {
+      legend.appendChild(S.el("p", { class: "hint", text: S.t("bandwidth", { h: Math.round(body.bandwidth_m) }) }));
+    }
     legend.appendChild(S.el("p", { class: "hint", text: S.t("suppressed", { n: cfg.minCount }) }));
+    explain(method);
+  }
+  /* the explanation beside the legend: the current method, then confidence and FDR where a
+     method tests significance */
+  function explain(method) {
+    var tested = method === "gi_star" || method === "local_moran" || method === "emerging";
+    document.querySelectorAll("#hs-explain [data-method]").forEach(function (p) {
+      p.hidden = p.dataset.method !== method;
+    });
+    document.querySelectorAll('#hs-explain [data-topic="confidence"], #hs-explain [data-topic="fdr"]')
+      .forEach(function (p) { p.hidden = !tested; });
+  }
+  function clearAll() {
+    Object.keys(layers).forEach(function (m) {
+      control.removeLayer(layers[m]);
+      map.removeLayer(layers[m]);
+      delete layers[m];
+    });
+    S.clear(legend);
+    closeCell();
+    current = null;
+    updateExports();
   }
   function replaceLayer(method, layer) {
     if (layers[method]) {
@@ -138,19 +171,28 @@
     layers[method] = layer.addTo(map);
     control.addOverlay(layer, cfg.methods[method]);
   }
+  function tooltip(p) {
+    var lines = [];
+    if (p.name) lines.push(p.name);
+    if (p.gi_bin !== undefined && p.gi_bin !== 0) lines.push(classLabel(p.gi_bin));
+    if (p.moran_label !== undefined && p.moran_label !== "ns") lines.push(S.t(p.moran_label));
+    if (p.category !== undefined && p.category !== "no_pattern") lines.push(S.t(p.category));
+    if (lines.length === (p.name ? 1 : 0) && method0(p)) lines.push(S.t("ns"));
+    lines.push(p.count === null ? S.t("fewer_than", { n: cfg.minCount }) : S.t("count_n", { n: p.count }));
+    return lines.join(" · ");
+  }
+  function method0(p) {
+    return p.gi_bin !== undefined || p.moran_label !== undefined || p.category !== undefined;
+  }
   function drawCells(method, body) {
-    var color = styler(method, body);
+    var color = styler(inconclusive(body) ? "count" : method, body);
     var layer = L.geoJSON(shifted(body), {
       style: function (f) {
         return { color: "#666", weight: 0.4, fillColor: color(f), fillOpacity: 0.65 };
       },
       onEachFeature: function (f, l) {
-        var p = f.properties, lines = [p.name || p.cell];
-        lines.push((p.count === null ? "<" + cfg.minCount : p.count) + "");
-        if (p.gi_z !== undefined) lines.push("Gi* z " + p.gi_z + ", p " + p.gi_p);
-        if (p.moran_label !== undefined) lines.push("Moran " + p.moran_label);
-        if (p.category !== undefined) lines.push(S.t(p.category));
-        l.bindTooltip(S.el("span", { text: lines.join(" · ") }), { sticky: true });
+        l.bindTooltip(S.el("span", { text: tooltip(f.properties) }), { sticky: true });
+        l.on("click", function () { openCell(f.properties); });
       }
     });
     replaceLayer(method, layer);
@@ -169,15 +211,24 @@
     S.getJSON(cfg.api, p).then(function (r) {
       if (mine !== runs) return;
       if (!r.ok) {
-        status.textContent = S.errorText(r.data);
+        clearAll();
+        var code = (r.data && r.data.code) || "network";
+        status.textContent = code === "not_enough_data" || code === "invalid_hotspot_query"
+          ? S.t("empty") : S.t("failed", { code: r.status || code });
+        status.classList.add("warn");
         return;
       }
+      status.classList.remove("warn");
+      closeCell();
       if (p.method === "kde") drawDensity(r.data);
       else drawCells(p.method, r.data);
       current = { method: p.method, params: p };
       status.textContent = p.method === "kde"
         ? S.t("summary_kde", { points: r.data.points, h: Math.round(r.data.bandwidth_m) })
-        : S.t("summary", { points: r.data.summary.points, cells: r.data.summary.cells });
+        : inconclusive(r.data)
+          ? S.t("inconclusive", { points: r.data.summary.points, min: r.data.summary.min_cases })
+          : S.t("summary", { points: r.data.summary.points, cells: r.data.summary.cells });
+      if (p.method !== "kde" && inconclusive(r.data)) status.classList.add("warn");
       showLegend(p.method, r.data);
       updateExports();
     });
@@ -189,6 +240,80 @@
       a.setAttribute("aria-disabled", ok ? "false" : "true");
       a.href = ok ? cfg.api + "." + a.dataset.export + "?" + new URLSearchParams(current.params) : "#";
     });
+    /* the density surface of the current filters, whichever method is shown */
+    document.querySelectorAll("[data-density]").forEach(function (a) {
+      var ok = !!current;
+      var q = ok ? Object.assign({}, current.params) : {};
+      ["method", "grid", "interval", "format"].forEach(function (k) { delete q[k]; });
+      a.classList.toggle("disabled", !ok);
+      a.setAttribute("aria-disabled", ok ? "false" : "true");
+      var ext = a.dataset.density === "geotiff" ? "tif" : "png";
+      a.href = ok ? cfg.api + "/density." + ext + "?" + new URLSearchParams(q) : "#";
+    });
+  }
+
+  /* --- a cell's cases ------------------------------------------------------------------------ */
+  function closeCell() {
+    S.clear(cellBox);
+    cellBox.hidden = true;
+  }
+  function cellUrl(cell, tail) {
+    return cfg.api + "/cells/" + encodeURIComponent(cell) + (tail || "") + "?" +
+      new URLSearchParams(current.params);
+  }
+  function openCell(props) {
+    if (!current || props.cell === undefined) return;
+    var cell = String(props.cell), here = current;
+    S.clear(cellBox);
+    cellBox.hidden = false;
+    var head = S.el("h2", { text: S.t("cell_heading") + (props.name ? "：" + props.name : "") });
+    var close = S.el("button", { type: "button", class: "btn link", text: S.t("close_cell") });
+    close.addEventListener("click", closeCell);
+    var note = S.el("p", { class: "hint", text: S.t("cell_loading") });
+    cellBox.appendChild(S.el("div", { class: "cell-head" }, [head, close]));
+    cellBox.appendChild(note);
+    S.getJSON(cfg.api + "/cells/" + encodeURIComponent(cell), here.params).then(function (r) {
+      if (here !== current) return;
+      if (!r.ok) { note.textContent = S.t("cell_error"); return; }
+      var cases = r.data.cases || [];
+      note.textContent = cases.length ? S.t("cell_count", { n: cases.length }) : S.t("cell_none");
+      var list = S.el("ul", { class: "cell-list", "data-testid": "cell-cases" });
+      cases.forEach(function (c) {
+        var a = S.el("a", { href: "/cases/" + c.id, "data-case-id": c.id,
+          text: S.t("case_no", { id: c.id }) });
+        var when = new Date(c.created_at).toLocaleDateString("zh-CN", { timeZone: "Asia/Shanghai" });
+        list.appendChild(S.el("li", {}, [a, " " + c.type_name + " · " +
+          ((cfg.status || {})[c.status] || c.status) + " · " + when]));
+      });
+      cellBox.appendChild(list);
+      if (!cases.length) return;
+      var add = S.el("button", { type: "button", class: "btn secondary", id: "hs-to-agenda",
+        text: S.t("to_agenda") });
+      var said = S.el("p", { class: "hint", "aria-live": "polite" });
+      add.addEventListener("click", function () {
+        add.disabled = true;
+        S.fetchJSON(cellUrl(cell, "/agenda"), { method: "POST", credentials: "same-origin" })
+          .then(function (a) {
+            S.clear(said);
+            if (!a.ok) { said.textContent = S.t("agenda_failed"); add.disabled = false; return; }
+            said.appendChild(document.createTextNode(a.data.already
+              ? S.t("agenda_already") : S.t("agenda_added", { p: a.data.position }) + " "));
+            said.appendChild(S.el("a", { href: "/meetings/" + a.data.meeting_id,
+              text: S.t("open_meeting") }));
+          });
+      });
+      cellBox.appendChild(add);
+      cellBox.appendChild(said);
+    });
+  }
+
+  /* --- zoom to the chosen town --------------------------------------------------------------- */
+  function zoomToTown() {
+    var b = (cfg.townBounds || {})[$("hs-town").value];
+    if (!b) return;
+    var sw = S.onMap({ lon: b[0], lat: b[1], crs: "wgs84" });
+    var ne = S.onMap({ lon: b[2], lat: b[3], crs: "wgs84" });
+    map.fitBounds([sw, ne], { padding: [20, 20] });
   }
 
   form.addEventListener("submit", function (e) { e.preventDefault(); run(); });
@@ -199,8 +324,10 @@
     $("hs-grid").disabled = $("hs-method").value === "kde";
     run();
   });
+  $("hs-town").addEventListener("change", function () { zoomToTown(); run(); });
   syncSlider();
   updateExports();
+  zoomToTown();
   run();
 
   S.hotspots = {
@@ -211,6 +338,15 @@
     },
     hasImage: function () { return !!document.querySelector("img.hs-kde"); },
     runs: function () { return runs; },
+    layerCount: function () { return Object.keys(layers).length; },
+    openCell: function (cell) {
+      var l = current && layers[current.method];
+      var hit = l && l.getLayers ? l.getLayers().filter(function (x) {
+        return String(x.feature.properties.cell) === String(cell);
+      })[0] : null;
+      if (hit) hit.fire("click");
+      return !!hit;
+    },
     idle: function () { return status.textContent !== S.t("running"); }
   };
 })();
