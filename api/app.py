@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from abuse.router import router as abuse_router
 from accounts.router import router as accounts_router
-from api import errors, openapi, pages
+from api import errors, metrics, openapi, pages
 from api.limits import BodySizeLimit
 from assessment.router import page_router as assessment_pages
 from assessment.router import router as assessment_router
@@ -69,6 +69,7 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
     app.add_middleware(BodySizeLimit)  # outermost: 413 before anything reads the body
+    app.add_middleware(metrics.RequestTelemetry)  # request id, latency, access log
     app.include_router(jurisdictions_router)
     app.include_router(accounts_router)
     app.include_router(incidents_router)
@@ -80,6 +81,7 @@ def create_app() -> FastAPI:
     app.include_router(assessment_router)
     app.include_router(assessment_pages)
     app.include_router(pages.router)
+    app.include_router(metrics.router)  # /metrics, /readyz
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

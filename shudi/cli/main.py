@@ -63,9 +63,13 @@ def serve(
     from abuse.service import Policy
     from api.pages import check_basemap
     from shudi.database import check_durability, get_engine
+    from shudi.logs import log_config
+    from shudi.metrics import prepare_multiprocess_dir
     from shudi.settings import get_settings
 
     settings = get_settings()
+    if workers > 1:  # each worker's metrics go to files that /metrics adds up
+        prepare_multiprocess_dir(settings.home)
     Policy.from_settings(settings)  # a bad rate-limit setting stops here, in one line
     check_basemap()  # and so does a bad basemap setting
     if settings.require_durable_db:
@@ -77,6 +81,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="info",
+        log_config=log_config(settings),
+        access_log=False,  # the app writes its own (SHUDI_ACCESS_LOG), with the request id
         forwarded_allow_ips=forwarded_allow_ips,
     )
 
