@@ -24,6 +24,7 @@ from assessment.router import router as assessment_router
 from audit.sealer import seal_forever
 from hotspots.pages import page_router as hotspots_pages
 from hotspots.router import router as hotspots_router
+from incidents.export_router import router as export_router
 from incidents.open311_router import router as open311_router
 from incidents.router import router as incidents_router
 from jurisdictions.router import router as jurisdictions_router
@@ -72,6 +73,7 @@ def create_app() -> FastAPI:
     app.add_middleware(metrics.RequestTelemetry)  # request id, latency, access log
     app.include_router(jurisdictions_router)
     app.include_router(accounts_router)
+    app.include_router(export_router)  # before /cases/{case_id}: /cases.csv etc.
     app.include_router(incidents_router)
     app.include_router(open311_router)
     app.include_router(abuse_router)

@@ -57,6 +57,7 @@ STATUS: dict[type[DomainError], int] = {
     ix.IdempotencyKeyInFlight: 409,
     ix.InvalidReport: 422,
     ix.InvalidSince: 422,
+    ix.InvalidExportFilter: 422,
     hx.InvalidHotspotQuery: 422,
     hx.NotEnoughData: 422,
     asx.AssessmentError: 422,

@@ -76,3 +76,9 @@ class InvalidSince(DomainError):
     """A feed's ``since`` that is neither an answer's cursor nor a time with its offset."""
 
     code = "invalid_since"
+
+
+class InvalidExportFilter(DomainError):
+    """An export asked for with a filter that cannot hold (unknown status, from after to)."""
+
+    code = "invalid_filter"

@@ -16,6 +16,7 @@ from shudi.cli import (
     boundaries,
     cases,
     db,
+    export,
     hotspots,
     meetings,
     pii,
@@ -38,6 +39,7 @@ app.add_typer(taxonomy.contacts_app, name="contacts")
 app.add_typer(users.app, name="users")
 app.add_typer(users.apikey_app, name="apikey")
 app.add_typer(cases.app, name="cases")
+cases.app.command("export")(export.export_cases)
 app.add_typer(bans.app, name="bans")
 app.add_typer(pii.app, name="pii")
 app.command(name="assessment")(assessment.assessment)
