@@ -14,7 +14,7 @@ Decisions
     * Times are ISO 8601 with the +08:00 offset (what the importer reads without loss); from/to
       select on the reported time (``created_at``), ``from`` included, ``to`` excluded.
     * CSV streams row by row from a server-side cursor (constant memory); Excel and GeoPackage
-      are written to a file first (their formats need the whole file).
+      are written to a file first, in batches (their formats need the whole file).
 """
 
 from __future__ import annotations
@@ -152,17 +152,31 @@ def write_xlsx(rows: Iterator[tuple[Any, ...]], path: Path) -> int:
     return n
 
 
-def write_gpkg(rows: Iterator[tuple[Any, ...]], path: Path) -> int:
-    """A GeoPackage layer ``cases`` of points (EPSG:4326) with the export's columns."""
+def write_gpkg(rows: Iterator[tuple[Any, ...]], path: Path, *, per_batch: int = 20_000) -> int:
+    """A GeoPackage layer ``cases`` of points (EPSG:4326) with the export's columns, written
+    ``per_batch`` rows at a time (appended), so memory does not grow with the export."""
     import geopandas as gpd
     import pandas as pd
     from shapely import points
 
-    frame = pd.DataFrame(list(rows), columns=list(COLUMNS))
-    geometry = points(frame["lon"].astype(float), frame["lat"].astype(float))
-    gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
-    gdf.to_file(path, layer="cases", driver="GPKG", engine="pyogrio")
-    return len(frame)
+    n = 0
+    batch: list[tuple[Any, ...]] = []
+
+    def flush() -> None:
+        frame = pd.DataFrame(batch, columns=list(COLUMNS))
+        geometry = points(frame["lon"].astype(float), frame["lat"].astype(float))
+        gdf = gpd.GeoDataFrame(frame, geometry=geometry, crs="EPSG:4326")
+        gdf.to_file(path, layer="cases", driver="GPKG", engine="pyogrio", append=n > len(batch))
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        n += 1
+        if len(batch) == per_batch:
+            flush()
+    if batch or n == 0:
+        flush()
+    return n
 
 
 def write_export(
