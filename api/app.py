@@ -17,13 +17,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from abuse.router import router as abuse_router
 from accounts.router import router as accounts_router
-from api import docs, errors, openapi, pages, tiles, workbench
+from api import docs, errors, metrics, openapi, pages, tiles, workbench
 from api.limits import BodySizeLimit
 from assessment.router import page_router as assessment_pages
 from assessment.router import router as assessment_router
 from audit.sealer import seal_forever
 from hotspots.pages import page_router as hotspots_pages
 from hotspots.router import router as hotspots_router
+from incidents.export_router import router as export_router
 from incidents.open311_router import router as open311_router
 from incidents.router import router as incidents_router
 from incidents.worklist_router import router as worklist_router
@@ -80,9 +81,11 @@ def create_app() -> FastAPI:
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
     app.add_middleware(BodySizeLimit)  # outermost: 413 before anything reads the body
+    app.add_middleware(metrics.RequestTelemetry)  # request id, latency, access log
     app.include_router(jurisdictions_router)
     app.include_router(places_router)
     app.include_router(accounts_router)
+    app.include_router(export_router)  # before /cases/{case_id}: /cases.csv etc.
     app.include_router(incidents_router)
     app.include_router(open311_router)
     app.include_router(worklist_router)
@@ -97,6 +100,7 @@ def create_app() -> FastAPI:
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.include_router(tiles.router)
+    app.include_router(metrics.router)  # /metrics, /readyz
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

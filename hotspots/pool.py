@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from hotspots.analysis import Answer, Inputs, run
 from hotspots.schemas import HotspotQuery
+from shudi.metrics import HOTSPOT_IN_FLIGHT
 
 _pool: ProcessPoolExecutor | None = None
 _size = 0
@@ -37,4 +38,5 @@ def compute(query: HotspotQuery, inputs: Inputs, *, min_count: int, processes: i
     """:func:`hotspots.analysis.run` in the pool (``processes`` > 0) or here."""
     if processes <= 0:
         return run(query, inputs, min_count=min_count)
-    return _executor(processes).submit(run, query, inputs, min_count=min_count).result()
+    with HOTSPOT_IN_FLIGHT.track_inprogress():  # running or queued for a free process
+        return _executor(processes).submit(run, query, inputs, min_count=min_count).result()

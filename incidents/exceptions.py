@@ -88,3 +88,9 @@ class NotYourPlace(DomainError):
     """A staff report from outside the reporter's own estate or community."""
 
     code = "not_your_place"
+
+
+class InvalidExportFilter(DomainError):
+    """An export asked for with a filter that cannot hold (unknown status, from after to)."""
+
+    code = "invalid_filter"

@@ -11,9 +11,11 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import Pool
 
 from shudi.embedded import Cluster
 from shudi.errors import DomainError, UnsafeDatabaseError
+from shudi.metrics import TimedQueuePool, instrument_pool
 from shudi.settings import Settings, get_settings
 
 DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
@@ -62,11 +64,14 @@ def database_url(settings: Settings | None = None) -> str:
     return cluster_for(settings).url()
 
 
-def make_engine(url: str, settings: Settings | None = None) -> Engine:
+def make_engine(
+    url: str, settings: Settings | None = None, *, poolclass: type[Pool] | None = None
+) -> Engine:
     """A pooled engine whose connections carry the statement timeout and UTC."""
     settings = settings or get_settings()
     return create_engine(
         url,
+        poolclass=poolclass,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_timeout=settings.db_pool_timeout_s,
@@ -83,8 +88,11 @@ def make_engine(url: str, settings: Settings | None = None) -> Engine:
 
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
-    """The process-wide engine."""
-    return make_engine(database_url())
+    """The process-wide engine (its pool feeds the metrics, see :mod:`shudi.metrics`)."""
+    settings = get_settings()
+    engine = make_engine(database_url(), settings, poolclass=TimedQueuePool)
+    instrument_pool(engine, capacity=2 * settings.db_pool_size)
+    return engine
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Connection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -56,3 +57,13 @@ def scratch_database(url: str, *, prefix: str = "shudi_scratch") -> Iterator[str
                 cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.close()
+
+
+def migration_state(conn: Connection) -> tuple[set[str], set[str]]:
+    """The revisions the database at ``conn`` is at, and the heads of the packaged migrations."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    current = set(MigrationContext.configure(conn).get_current_heads())
+    heads = set(ScriptDirectory.from_config(alembic_config("postgresql://")).get_heads())
+    return current, heads

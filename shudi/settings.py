@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -109,6 +110,19 @@ class Settings(BaseSettings):
     )
     report_limit_cell_resolution: int = Field(
         default=10, ge=7, le=12, description="H3 resolution of that cell (10: ~0.015 km²)."
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="text",
+        description="Server log lines: json (one object per line) | text. Both carry the "
+        "request id (X-Request-Id).",
+    )
+    access_log: bool = Field(
+        default=True,
+        description="One log line per request (method, path without query, route, status, "
+        "duration, request id); off: none.",
+    )
+    metrics_cases_ttl_s: float = Field(
+        default=5.0, ge=0, description="How long /metrics reuses its count of cases by status."
     )
 
     # --- notifications (notify/): the outbox's sender and its channels ---------------------

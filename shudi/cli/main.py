@@ -17,6 +17,7 @@ from shudi.cli import (
     boundaries,
     cases,
     db,
+    export,
     hotspots,
     meetings,
     notify,
@@ -41,6 +42,7 @@ app.add_typer(taxonomy.contacts_app, name="contacts")
 app.add_typer(users.app, name="users")
 app.add_typer(users.apikey_app, name="apikey")
 app.add_typer(cases.app, name="cases")
+cases.app.command("export")(export.export_cases)
 app.add_typer(bans.app, name="bans")
 app.add_typer(pii.app, name="pii")
 app.command(name="assessment")(assessment.assessment)
@@ -71,12 +73,16 @@ def serve(
     from abuse.service import Policy
     from api.pages import check_basemap
     from shudi.database import check_durability, get_engine
+    from shudi.logs import log_config
+    from shudi.metrics import prepare_multiprocess_dir
     from shudi.settings import get_settings
 
     if no_notify:  # read by each worker's settings
         os.environ["SHUDI_NOTIFY_IN_SERVER"] = "0"
         get_settings.cache_clear()
     settings = get_settings()
+    if workers > 1:  # each worker's metrics go to files that /metrics adds up
+        prepare_multiprocess_dir(settings.home)
     Policy.from_settings(settings)  # a bad rate-limit setting stops here, in one line
     if settings.notify_in_server:
         from notify.sender import transports_for
@@ -92,6 +98,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="info",
+        log_config=log_config(settings),
+        access_log=False,  # the app writes its own (SHUDI_ACCESS_LOG), with the request id
         forwarded_allow_ips=forwarded_allow_ips,
     )
 
