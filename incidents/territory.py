@@ -135,7 +135,8 @@ def reresolve_open_cases(conn: Connection) -> dict[str, int]:
             cols["handler_name"] = row.handler_name
             cols["routing"] = row.routing | {"territory": cols["routing"]["territory"]}
         elif row.routing.get("correction_orders"):  # the town's order stays on record
-            cols["routing"] = cols["routing"] | {"correction_orders": row.routing["correction_orders"]}
+            orders = row.routing["correction_orders"]
+            cols["routing"] = cols["routing"] | {"correction_orders": orders}
         diff = {k: [getattr(row, k), cols[k]] for k in TRACKED if getattr(row, k) != cols[k]}
         if not diff:
             continue
