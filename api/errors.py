@@ -59,6 +59,7 @@ STATUS: dict[type[DomainError], int] = {
     ix.InvalidSince: 422,
     hx.InvalidHotspotQuery: 422,
     hx.NotEnoughData: 422,
+    hx.AnalysisUnavailable: 503,
     asx.AssessmentError: 422,
     DatabaseUnavailable: 503,
     DatabaseBusy: 503,

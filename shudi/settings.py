@@ -75,6 +75,17 @@ class Settings(BaseSettings):
         description="Processes per app worker that run hot-spot analyses (0: in the request's "
         "thread), so a long analysis never holds up other requests.",
     )
+    hotspot_memory_mb: int = Field(
+        default=3072,
+        ge=0,
+        description="Address space each hot-spot process may use, in MiB (0: no cap); an "
+        "analysis past it is refused, not OOM-killed.",
+    )
+    hotspot_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds one hot-spot analysis may run before its process is stopped (503).",
+    )
     hotspot_min_count: int = Field(
         default=3, ge=1, description="Hot-spot cells with fewer cases have their counts withheld."
     )
