@@ -46,6 +46,8 @@ STATUS: dict[type[DomainError], int] = {
     ax.AccountError: 422,
     ax.NotAuthenticated: 401,
     ax.Forbidden: 403,
+    ax.LoginThrottled: 429,
+    ax.UserNotFound: 404,
     ix.CaseNotFound: 404,
     ix.InvalidTransition: 409,
     ix.TransitionForbidden: 403,

@@ -90,6 +90,23 @@ class Settings(BaseSettings):
         default=3, ge=1, description="Hot-spot cells with fewer cases have their counts withheld."
     )
 
+    login_max_failures_account: int = Field(
+        default=5, ge=0, description="Failed log-ins per user name within the window (0: off)."
+    )
+    login_max_failures_address: int = Field(
+        default=20, ge=0, description="Failed log-ins per client address within the window."
+    )
+    login_window_s: int = Field(default=900, ge=1, description="The log-in throttle's window.")
+    session_cookie_secure: bool = Field(
+        default=False,
+        description="Send the session cookie only over HTTPS (set it true behind TLS).",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Proxy addresses whose X-Forwarded-For is trusted (comma-separated; '' "
+        "trusts none, so the peer's own address is the client's).",
+    )
+
     pii_keys: str | None = Field(
         default=None,
         description="Keys sealing residents' names and phone numbers (id:base64url,...; the "

@@ -53,8 +53,9 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Worker processes."),
     forwarded_allow_ips: str = typer.Option(
         None,
-        help="Proxies trusted to set X-Forwarded-For (comma-separated; default 127.0.0.1): "
-        "behind a load balancer, its address, so that rate limits see each client.",
+        help="Proxies trusted to set X-Forwarded-For (comma-separated; default "
+        "SHUDI_FORWARDED_ALLOW_IPS, empty: none): behind a load balancer, its address, so "
+        "that rate limits see each client.",
     ),
 ) -> None:
     """Serve the API and the map pages."""
@@ -70,6 +71,9 @@ def serve(
     check_basemap()  # and so does a bad basemap setting
     if settings.require_durable_db:
         check_durability(get_engine())
+    trusted = (
+        forwarded_allow_ips if forwarded_allow_ips is not None else settings.forwarded_allow_ips
+    ).strip()
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -77,13 +81,20 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="info",
-        forwarded_allow_ips=forwarded_allow_ips,
+        proxy_headers=bool(trusted),  # no trusted proxy: X-Forwarded-For is ignored
+        forwarded_allow_ips=trusted or None,
     )
 
 
 @app.command()
 def demo(
     cases: int = typer.Option(400, min=0, help="How many demo cases to file (once)."),
+    users: bool = typer.Option(
+        True,
+        "--users/--no-users",
+        envvar="SHUDI_DEMO_USERS",
+        help="Create (or reset) one demo user per role, passwords printed; never in production.",
+    ),
 ) -> None:
     """Load the sample district, taxonomy, contacts, users and demo cases (idempotent)."""
     from jurisdictions.catalog import sync_taxonomy
@@ -96,16 +107,19 @@ def demo(
         n = load_sample_district(conn, note=typer.echo)
         counts = sync_taxonomy(conn)
         contacts = load_demo_contacts(conn)
-        accounts = load_demo_users(conn)
+        accounts = load_demo_users(conn) if users else {}
         made = load_demo_cases(conn, count=cases) if cases else 0
     typer.echo(
         f"taxonomy: {counts['agencies']} agencies, {counts['types']} violation types; "
         f"{contacts} published contacts"
     )
     typer.echo(f"demo cases: {made} made now" if made else "demo cases: none made")
-    typer.echo("demo users (new passwords on every run):")
-    for username, password in accounts.items():
-        typer.echo(f"  {username:28} {password}")
+    if users:
+        typer.echo("demo users (new passwords on every run):")
+        for username, password in accounts.items():
+            typer.echo(f"  {username:28} {password}")
+    else:
+        typer.echo("demo users: none (create accounts with `shudi users add`)")
     typer.echo(f"sample district ready ({n} layer(s) imported)")
 
 
