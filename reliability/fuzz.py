@@ -469,7 +469,7 @@ def run(
     from benchmarks.intake import scratch_database, service_database
     from shudi.database import database_url
 
-    with scratch_database(database_url()) as db_url:
+    with scratch_database(database_url(owner=True)) as db_url:
         passwords, known = prepare(db_url)
         report(f"database ready: {len(known.case_ids)} cases, {len(passwords)} users")
         port = free_port()

@@ -47,12 +47,18 @@ def status() -> None:
 
 @app.command()
 def url() -> None:
-    """Print the database URL everything uses."""
-    typer.echo(database_url())
+    """Print the database URL the app uses (password hidden)."""
+    from sqlalchemy.engine import make_url
+
+    typer.echo(make_url(database_url()).render_as_string(hide_password=True))
 
 
 @app.command()
 def migrate(revision: str = typer.Argument("head")) -> None:
-    """Run the Alembic migrations up to REVISION."""
-    upgrade(database_url(), revision)
+    """Run the Alembic migrations up to REVISION (as the database's owner); on the embedded
+    cluster, then give the app role ``shudi_app`` its password."""
+    settings = get_settings()
+    upgrade(database_url(settings, owner=True), revision)
+    if not settings.database_url:
+        embedded.set_app_password(cluster_for(settings))
     typer.echo(f"migrated to {revision}")
