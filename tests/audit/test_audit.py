@@ -313,7 +313,8 @@ def test_the_app_serves_and_administers_as_the_app_role(
         monkeypatch.undo()
         settings.get_settings.cache_clear()
         database.get_engine.cache_clear()
-    added = _cli(app_url, "users", "add", "planner2", "--role", "planner", "--password", "planner two pass")
+    password = "planner two pass"
+    added = _cli(app_url, "users", "add", "planner2", "--role", "planner", "--password", password)
     assert added.returncode == 0, added.stderr
     assert _cli(app_url, "apikey", "create", "client2").returncode == 0
     verified = _cli(app_url, "audit", "verify")
