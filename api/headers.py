@@ -55,7 +55,7 @@ class SecurityHeaders:
                 headers = [
                     (k, v)
                     for k, v in message.get("headers", [])
-                    if not (staff and k.lower() == b"cache-control")
+                    if not (staff and k.lower() == b"cache-control" and b"no-store" not in v)
                 ]
                 names = {k.lower() for k, _ in headers}
                 headers += [(k, v) for k, v in ALWAYS if k not in names]
@@ -65,7 +65,7 @@ class SecurityHeaders:
                     and b"content-security-policy" not in names
                 ):
                     headers.append((b"content-security-policy", CSP.encode()))
-                if staff:
+                if staff and b"cache-control" not in {k.lower() for k, _ in headers}:
                     headers.append((b"cache-control", b"private, no-store"))
                 message = {**message, "headers": headers}
             await send(message)
