@@ -362,7 +362,13 @@ def test_cli_sets_the_app_role_password_from_the_environment(scratch_db_url: str
     )
     assert weak.returncode == 1 and "12 characters" in weak.stderr
     env["SHUDI_APP_DB_PASSWORD"] = "a-long-enough-password"
-    ok = subprocess.run(
-        [SHUDI, "audit", "app-password"], capture_output=True, text=True, env=env, timeout=60
-    )
-    assert ok.returncode == 0 and "password of shudi_app set" in ok.stdout, ok.stderr
+    try:
+        ok = subprocess.run(
+            [SHUDI, "audit", "app-password"], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert ok.returncode == 0 and "password of shudi_app set" in ok.stdout, ok.stderr
+    finally:  # the role is the whole cluster's: give the embedded app its own password back
+        url = make_url(scratch_db_url)
+        cluster = embedded.Cluster(root=settings.Settings().pg_dir, db_name=str(url.database))
+        if url.query.get("host") == str(cluster.socket_dir):
+            embedded.set_app_password(cluster)
