@@ -29,6 +29,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends npm fonts-wqy-z
     && chown -R shudi /app && mkdir -p /var/lib/shudi && chown shudi /var/lib/shudi
 USER shudi
 EXPOSE 8000
+# The reverse proxy in front of the app (its address on the Docker network); X-Forwarded-For
+# from any other peer is ignored. Set it to your proxy's address (or '' when there is none).
+ENV SHUDI_FORWARDED_ALLOW_IPS=172.16.0.0/12
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
 CMD ["shudi", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]

@@ -24,7 +24,7 @@ from shudi.pii import get_cipher
 
 _LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_PHONE_JUNK = re.compile(r"[\s\-()]")
+_PHONE_JUNK = re.compile(r"[\s\-().]")
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,16 @@ def _policy(ip: str, phone: str, cell: str, resolution: int) -> Policy:
     return Policy(Limit.parse(ip), Limit.parse(phone), Limit.parse(cell), resolution)
 
 
+_MAINLAND = re.compile(r"^(?:\+|00)?86(1[3-9]\d{9})$")
+
+
 def normalize_phone(phone: str) -> str:
-    """A phone number as compared and stored: digits and a leading ``+`` only."""
-    return _PHONE_JUNK.sub("", phone or "")
+    """A phone number as compared, stored and hashed: digits and a leading ``+`` only, and a
+    mainland mobile without its country code (``+86 138…``, ``0086138…`` and ``86138…`` are
+    all ``138…``), so that no form of a number escapes its ban or its rate limit."""
+    plain = _PHONE_JUNK.sub("", phone or "")
+    mainland = _MAINLAND.match(plain)
+    return mainland.group(1) if mainland else plain
 
 
 CHECK = text("""

@@ -21,3 +21,15 @@ class Forbidden(DomainError):
     """The principal's role may not do this."""
 
     code = "forbidden"
+
+
+class LoginThrottled(DomainError):
+    """Too many failed log-ins for the account or from the address: wait and retry."""
+
+    code = "login_throttled"
+
+
+class UserNotFound(DomainError):
+    """No user, token or API key of that name or id."""
+
+    code = "not_found"

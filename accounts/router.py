@@ -7,14 +7,15 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
-from accounts import service
-from accounts.exceptions import NotAuthenticated
+from accounts import service, throttle
+from accounts.exceptions import LoginThrottled, NotAuthenticated
 from accounts.service import Principal
 from shudi.database import db_connection
+from shudi.settings import get_settings
 
 router = APIRouter(tags=["auth"])
 SESSION_COOKIE = "shudi_session"
@@ -29,7 +30,10 @@ def current_principal(
     token = token or request.cookies.get(SESSION_COOKIE)
     if not token:
         raise NotAuthenticated("log in first: POST /api/v1/auth/token or /login")
-    return service.principal_for_token(conn, token=token)
+    principal = service.principal_for_token(conn, token=token)
+    # the audit trigger names this user as the actor of whatever this transaction changes
+    conn.execute(text("SELECT set_config('shudi.actor', :a, true)"), {"a": principal.label})
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
@@ -44,10 +48,48 @@ def page_principal(request: Request, conn: Connection, *, here: str) -> Principa
         return RedirectResponse(f"/login?next={quote(here, safe='/')}", status_code=303)
 
 
-@router.post("/api/v1/auth/token")
-def token(conn: Conn, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> dict:
-    """OAuth2 password flow: a short-lived bearer token."""
-    principal = service.authenticate(conn, username=form.username, password=form.password)
+def _policy() -> throttle.LoginPolicy:
+    settings = get_settings()
+    return throttle.LoginPolicy(
+        per_account=settings.login_max_failures_account,
+        per_address=settings.login_max_failures_address,
+        window_s=settings.login_window_s,
+    )
+
+
+def _log_in(conn: Connection, request: Request, username: str, password: str) -> Principal:
+    """Check the throttle, then the password; a failure is recorded (and committed: the
+    callers answer it without raising, so the request's transaction is kept)."""
+    address = request.client.host if request.client else ""
+    throttle.check_login(conn, username=username, address=address, policy=_policy())
+    try:
+        principal = service.authenticate(conn, username=username, password=password)
+    except NotAuthenticated:
+        throttle.record_failure(conn, username=username, address=address)
+        raise
+    throttle.clear_account(conn, username=username)
+    return principal
+
+
+def _refused(exc: NotAuthenticated | LoginThrottled) -> JSONResponse:
+    retry = exc.details.get("retry_after_s")
+    return JSONResponse(
+        {"code": exc.code, "message": exc.message, **exc.details},
+        status_code=429 if isinstance(exc, LoginThrottled) else 401,
+        headers={"Retry-After": str(retry)} if retry is not None else None,
+    )
+
+
+@router.post("/api/v1/auth/token", response_model=None)
+def token(
+    request: Request, conn: Conn, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> dict | JSONResponse:
+    """OAuth2 password flow: a short-lived bearer token. Failed log-ins are throttled per
+    account and per address (429 with ``Retry-After``)."""
+    try:
+        principal = _log_in(conn, request, form.username, form.password)
+    except (NotAuthenticated, LoginThrottled) as exc:
+        return _refused(exc)
     value, ttl = service.issue_token(conn, principal=principal)
     return {
         "access_token": value,
@@ -55,6 +97,19 @@ def token(conn: Conn, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> 
         "expires_in": ttl,
         "role": principal.role.value,
     }
+
+
+@router.post("/api/v1/auth/logout", status_code=204)
+def revoke_own_token(
+    request: Request, conn: Conn, token: Annotated[str | None, Depends(oauth2)] = None
+) -> Response:
+    """Revoke the bearer token (or session cookie) this request carries."""
+    value = token or request.cookies.get(SESSION_COOKIE)
+    if not value:
+        raise NotAuthenticated("no token to revoke")
+    service.principal_for_token(conn, token=value)  # 401 for an unknown or expired token
+    service.revoke_token(conn, token=value)
+    return Response(status_code=204)
 
 
 @router.get("/api/v1/auth/me")
@@ -95,6 +150,7 @@ def login_page(next: str = "/") -> HTMLResponse:
 
 @router.post("/login", include_in_schema=False)
 def login(
+    request: Request,
     conn: Conn,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
@@ -102,7 +158,17 @@ def login(
 ) -> Response:
     """Check the password and set an HttpOnly, SameSite=Strict session cookie."""
     try:
-        principal = service.authenticate(conn, username=username, password=password)
+        principal = _log_in(conn, request, username, password)
+    except LoginThrottled as exc:
+        wait = exc.details.get("retry_after_s", 60)
+        return HTMLResponse(
+            LOGIN_PAGE.format(
+                error=f'<p class="err">登录失败次数过多，请 {wait} 秒后再试</p>',
+                next=_safe_next(next),
+            ),
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
     except NotAuthenticated:
         return HTMLResponse(
             LOGIN_PAGE.format(error='<p class="err">用户名或密码错误</p>', next=_safe_next(next)),
@@ -111,7 +177,13 @@ def login(
     value, ttl = service.issue_token(conn, principal=principal)
     response = RedirectResponse(html.unescape(_safe_next(next)), status_code=303)
     response.set_cookie(
-        SESSION_COOKIE, value, max_age=ttl, httponly=True, samesite="strict", secure=False, path="/"
+        SESSION_COOKIE,
+        value,
+        max_age=ttl,
+        httponly=True,
+        samesite="strict",
+        secure=get_settings().session_cookie_secure,
+        path="/",
     )
     return response
 

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 
 from accounts.exceptions import AccountError, NotAuthenticated
 from accounts.models import Role
+from accounts.passwords import check_password
 
 TOKEN_TTL = timedelta(hours=8)
 _hasher = PasswordHasher()
@@ -79,8 +80,7 @@ def create_user(
     }
     if role_ in needs and not needs[role_][1]:
         raise AccountError(f"a {role_.value} needs --{needs[role_][0]}")
-    if len(password) < 8:
-        raise AccountError("the password must have at least 8 characters")
+    check_password(password, role=role_, username=username)
     exists = conn.execute(text("SELECT 1 FROM app_user WHERE username = :u"), {"u": username})
     if exists.first():
         raise AccountError(f"user {username!r} exists already")
@@ -111,8 +111,12 @@ def create_user(
 
 def set_password(conn: Connection, *, username: str, password: str) -> bool:
     """Replace a user's password (and end its sessions); False when there is no such user."""
-    if len(password) < 8:
-        raise AccountError("the password must have at least 8 characters")
+    role = conn.execute(
+        text("SELECT role FROM app_user WHERE username = :u"), {"u": username}
+    ).scalar_one_or_none()
+    if role is None:
+        return False
+    check_password(password, role=role, username=username)
     row = conn.execute(
         text("UPDATE app_user SET password_hash = :h WHERE username = :u RETURNING id"),
         {"h": _hasher.hash(password), "u": username},

@@ -16,8 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from abuse.router import router as abuse_router
+from accounts.admin_router import router as admin_router
 from accounts.router import router as accounts_router
-from api import docs, errors, metrics, openapi, pages, tiles, workbench
+from api import docs, errors, logs, metrics, openapi, pages, tiles, workbench
+from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit
 from assessment.router import page_router as assessment_pages
 from assessment.router import router as assessment_router
@@ -79,6 +81,8 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     errors.install(app)
+    logs.install()  # no keys, phones or tracking codes in the access log
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
     app.add_middleware(BodySizeLimit)  # outermost: 413 before anything reads the body
     app.add_middleware(metrics.RequestTelemetry)  # request id, latency, access log
@@ -86,6 +90,7 @@ def create_app() -> FastAPI:
     app.include_router(places_router)
     app.include_router(accounts_router)
     app.include_router(export_router)  # before /cases/{case_id}: /cases.csv etc.
+    app.include_router(admin_router)
     app.include_router(incidents_router)
     app.include_router(open311_router)
     app.include_router(worklist_router)

@@ -95,7 +95,7 @@ def _page(html: str, basemap: Basemap | None = None, status_code: int = 200) -> 
     return HTMLResponse(
         localize(html, allow=allow),
         status_code=status_code,
-        headers={"Cache-Control": "no-cache"},
+        headers={"Cache-Control": "no-store"},
     )
 
 

@@ -140,7 +140,7 @@ def database_url() -> str:
     os.environ.setdefault("SHUDI_HOME", str(ROOT / "var"))
     from shudi.database import database_url as shudi_url
 
-    return shudi_url()
+    return shudi_url(owner=True)  # scratch databases are made by the owner
 
 
 def bench_engine() -> Engine:

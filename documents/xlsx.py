@@ -7,6 +7,7 @@ import re
 from datetime import date, datetime
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -40,6 +41,21 @@ def _value(value: object) -> object:
     return str(value)
 
 
+#: Text a spreadsheet would run as a formula (or DDE command): "=HYPERLINK(…)", "+1…", "-2+3",
+#: "@SUM(…)", and the same after a tab or carriage return.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _as_text(cells: tuple[Cell, ...] | list[Cell]) -> None:
+    """Text stays text: a string that starts like a formula is stored as a string cell with
+    Excel's quote prefix (what typing a leading apostrophe does), so neither Excel nor
+    LibreOffice evaluates it — on opening or on editing — and the text is shown as written."""
+    for cell in cells:
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_START):
+            cell.data_type = "s"
+            cell.quotePrefix = True
+
+
 def _width(value: object) -> int:
     text = str(value) if value is not None else ""
     # CJK characters take two columns
@@ -52,8 +68,10 @@ def _fill(ws: Worksheet, table: Table) -> None:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     widths = [_width(c) for c in table.columns]
+    _as_text(ws[1])
     for row in table.rows:
         ws.append([_value(v) for v in row])
+        _as_text(ws[ws.max_row])
         widths = [max(w, _width(v)) for w, v in zip(widths, row, strict=False)]
     for r in ws.iter_rows(min_row=2):
         for cell in r:
@@ -88,6 +106,8 @@ def render_xlsx(doc: Document) -> bytes:
         elif isinstance(block, Table):
             ws = wb.create_sheet(_sheet_name(block.title or f"表{len(wb.sheetnames)}", taken))
             _fill(ws, block)
+    for row in cover.iter_rows():
+        _as_text(row)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

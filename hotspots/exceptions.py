@@ -15,3 +15,15 @@ class NotEnoughData(DomainError):
     """The filters leave too few cases or cells for the statistic."""
 
     code = "not_enough_data"
+
+
+class AnalysisTooLarge(InvalidHotspotQuery):
+    """The analysis asked for would need more work or memory than one request may use."""
+
+    code = "analysis_too_large"
+
+
+class AnalysisUnavailable(DomainError):
+    """The analysis worker stopped or ran out of time; the pool was rebuilt (retry later)."""
+
+    code = "analysis_unavailable"

@@ -55,6 +55,8 @@ def _answer(conn: Connection, query: HotspotQuery) -> service.Outcome:
         query=query,
         min_count=settings.hotspot_min_count,
         processes=settings.hotspot_processes,
+        memory_mb=settings.hotspot_memory_mb,
+        timeout_s=settings.hotspot_timeout_s,
     )
     answer = readable.small_sample(outcome.answer, min_cases=settings.hotspot_min_cases)
     return service.Outcome(answer, cached=outcome.cached, stamp=outcome.stamp)

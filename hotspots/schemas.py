@@ -47,6 +47,10 @@ class Format(StrEnum):
 #: The widest H3 neighbourhood (gis.neighbours.h3_ring): k rings.
 MAX_H3_RING = 5
 
+#: The permutation counts an analysis may ask for: a few fixed values, so that varying the
+#: count cannot make every request a cache miss (each value is one cache entry at most).
+PERMUTATIONS = (0, 99, 199, 499, 999, 4999, 9999)
+
 
 class HotspotQuery(BaseModel):
     """One analysis: method, grid, case filters and the statistic's settings."""
@@ -64,7 +68,9 @@ class HotspotQuery(BaseModel):
     from_: datetime | None = Field(default=None, alias="from", description="cases reported from")
     to: datetime | None = Field(default=None, description="cases reported before")
     town: str | None = Field(default=None, description="town/street code")
-    permutations: int = Field(default=999, ge=0, le=9999)
+    permutations: int = Field(
+        default=999, ge=0, le=9999, description="one of 0, 99, 199, 499, 999, 4999, 9999"
+    )
     k: int = Field(
         default=1, ge=1, le=12, description="H3 ring k; k nearest areas for admin layers"
     )
@@ -86,6 +92,15 @@ class HotspotQuery(BaseModel):
             raise ValueError("H3 resolution must be 7 to 10")
         if m["size"] is not None and not 50 <= int(m["size"]) <= 5000:
             raise ValueError("square cells must be 50 to 5,000 m")
+        return value
+
+    @field_validator("permutations")
+    @classmethod
+    def _permutations(cls, value: int) -> int:
+        if value not in PERMUTATIONS:
+            raise ValueError(
+                f"permutations must be one of {', '.join(str(p) for p in PERMUTATIONS)}"
+            )
         return value
 
     @field_validator("status")

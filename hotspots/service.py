@@ -19,7 +19,7 @@ import orjson
 import shapely
 from sqlalchemy import Connection, text
 
-from hotspots.analysis import Answer, Inputs
+from hotspots.analysis import Answer, Inputs, precheck
 from hotspots.pool import compute
 from hotspots.schemas import ADMIN_LAYERS, HotspotQuery, Method
 
@@ -211,14 +211,26 @@ def hotspots(
     min_count: int,
     use_cache: bool = True,
     processes: int = 0,
+    memory_mb: int = 0,
+    timeout_s: float | None = None,
 ) -> Outcome:
     """The answer for ``query``: from the cache when the data has not changed, else computed
-    (in a pool of ``processes`` processes, or here when 0) and stored."""
+    (in a pool of ``processes`` processes, or here when 0; each capped at ``memory_mb`` MiB
+    and ``timeout_s`` seconds) and stored."""
     stamp = data_stamp(conn)
     if use_cache and (hit := cached(conn, query=query, stamp=stamp)) is not None:
         return Outcome(hit, cached=True, stamp=stamp)
     started = time.perf_counter()
     inputs = read_inputs(conn, query=query)
-    answer = compute(query, inputs, min_count=min_count, processes=processes)
+    if query.method is not Method.kde:
+        precheck(query, inputs)
+    answer = compute(
+        query,
+        inputs,
+        min_count=min_count,
+        processes=processes,
+        memory_mb=memory_mb,
+        timeout_s=timeout_s,
+    )
     store(conn, query=query, stamp=stamp, answer=answer, seconds=time.perf_counter() - started)
     return Outcome(answer, cached=False, stamp=stamp)

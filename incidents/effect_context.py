@@ -61,7 +61,13 @@ def agency_of(ctx: Ctx, code: Any) -> dict[str, Any]:
 
 def new_deadline(ctx: Ctx) -> datetime:
     raw = ctx.payload["due_at"]
-    due = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+    try:
+        due = raw if isinstance(raw, datetime) else datetime.fromisoformat(str(raw))
+    except ValueError:
+        raise InvalidReport(
+            f"due_at {str(raw)[:40]!r} is not a date and time, e.g. 2026-12-01T17:30:00+08:00",
+            field="due_at",
+        ) from None
     if due.tzinfo is None:
         raise InvalidReport("due_at needs a time zone, e.g. 2026-12-01T17:30:00+08:00")
     if due <= ctx.now:

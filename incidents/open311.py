@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
@@ -196,9 +196,14 @@ def _media_url(value: str) -> str:
 
 
 def submit(
-    conn: Connection, *, form: Mapping[str, str], now: datetime | None = None
+    conn: Connection,
+    *,
+    form: Mapping[str, str],
+    now: datetime | None = None,
+    guard: Callable[[Connection, Report], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """POST requests: check the key and the arguments, file the case, answer its id."""
+    """POST requests: check the key and the arguments, then ``guard`` (the ban list and the
+    rate limits), file the case, answer its id."""
     key = _opt(form, "api_key")
     if key is None or api_key_name(conn, key=key) is None:
         raise InvalidApiKey("api_key is missing or invalid: POST requests needs a valid key")
@@ -234,6 +239,8 @@ def submit(
         email=_opt(form, "email") or "",
         channel="open311",
     )
+    if guard is not None:
+        guard(conn, report)
     with conn.begin_nested():  # nothing stays behind when the report is refused
         created = create_case(conn, report=report, now=now)
     row = conn.execute(

@@ -59,11 +59,16 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Connection
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from abuse import exceptions as abx
+from abuse import service as abuse
 from accounts import exceptions as ax
 from incidents import open311
 from incidents.exceptions import CaseNotFound
+from incidents.intake import Report
+from jurisdictions.service import to_store_coordinates
 from shudi.database import db_connection
 from shudi.errors import DomainError
+from shudi.settings import get_settings
 
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
 MEDIA_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
@@ -129,6 +134,8 @@ def error_response(status_code: int, description: str, fmt: str) -> Response:
 #: Domain errors of the other packages that Open311 requests can meet, and their status.
 STATUS: tuple[tuple[type[Exception], int], ...] = (
     (CaseNotFound, 404),
+    (abx.RateLimited, 429),
+    (abx.Banned, 403),
     (ax.NotAuthenticated, 403),
     (ax.Forbidden, 403),
     (DomainError, 400),  # coordinates, outside the district, invalid report …
@@ -244,7 +251,25 @@ async def post_request(request: Request, conn: Conn, fmt: str) -> Response:
     kind = _format(fmt)
     form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
     fields = _params(request) | {k: v for k, v in form.items() if isinstance(v, str)}
-    body = await run_in_threadpool(lambda: open311.submit(conn, form=fields))
+    client_ip = request.client.host if request.client else None
+
+    def guard(conn: Connection, report: Report) -> None:
+        """Bans (address and phone) and the per-phone and per-cell limits, as for the
+        resident's form; not the per-address limit: a key's client files for many callers."""
+        x, y = to_store_coordinates(report.lon, report.lat, report.crs)
+        policy = abuse.Policy.from_settings(get_settings())
+        abuse.check_report(
+            conn,
+            policy=abuse.Policy(None, policy.per_phone, policy.per_cell, policy.cell_resolution),
+            ip=client_ip,
+            phone=report.phone,
+            lon=x,
+            lat=y,
+            type_code=report.type,
+            idempotency_key=None,
+        )
+
+    body = await run_in_threadpool(lambda: open311.submit(conn, form=fields, guard=guard))
     return render(body, kind, "service_requests")
 
 

@@ -53,15 +53,17 @@ def cluster_for(settings: Settings) -> Cluster:
     return Cluster(root=settings.pg_dir, db_name=settings.db_name)
 
 
-def database_url(settings: Settings | None = None) -> str:
-    """``SHUDI_DATABASE_URL`` when set, else the embedded cluster's URL."""
+def database_url(settings: Settings | None = None, *, owner: bool = False) -> str:
+    """``SHUDI_DATABASE_URL`` when set, else the embedded cluster's URL: as the app role
+    (``shudi_app``), or as the database's owner with ``owner`` (migrations)."""
     settings = settings or get_settings()
     if settings.database_url:
         url = settings.database_url
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg2://" + url.split("://", 1)[1]
         return url
-    return cluster_for(settings).url()
+    cluster = cluster_for(settings)
+    return cluster.url() if owner else cluster.app_url()
 
 
 def make_engine(

@@ -4,6 +4,13 @@ The cluster listens on 127.0.0.1 and on a Unix socket in its own folder, on a fr
 when it is created, so it never collides with a system PostgreSQL on 5432. As root, the server
 runs as the ``postgres`` system user (created by Debian's packages), since PostgreSQL refuses
 to run as root.
+
+Every connection needs a password (``scram-sha-256``, over the socket and TCP alike): no local
+user is trusted. Two roles, as in Docker: ``postgres`` owns the database and runs the
+migrations; the app connects as ``shudi_app``, which may not alter the audit log. Their
+passwords are random, made once, and kept in ``$SHUDI_HOME/pg/secrets/`` (mode 0600, readable
+by the user who runs ``shudi`` only). A cluster made by an earlier version (``trust``) is
+switched over the next time it is started.
 """
 
 from __future__ import annotations
@@ -11,12 +18,14 @@ from __future__ import annotations
 import contextlib
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg2
 import psycopg2.extensions
@@ -40,7 +49,20 @@ wal_level = replica
 max_wal_size = '2GB'
 log_min_duration_statement = 2000
 timezone = 'UTC'
+password_encryption = 'scram-sha-256'
 """
+
+#: Who may connect, and how: a password for everyone, over the socket and loopback TCP.
+HBA_MARKER = "# Written by shudi: passwords (scram-sha-256) for every connection."
+HBA_CONF = f"""{HBA_MARKER}
+local   all             all                                     scram-sha-256
+host    all             all             127.0.0.1/32            scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+local   replication     all                                     scram-sha-256
+host    replication     all             127.0.0.1/32            scram-sha-256
+"""
+OWNER = "postgres"
+APP_ROLE = "shudi_app"
 
 
 @dataclass(frozen=True)
@@ -75,12 +97,38 @@ class Cluster:
                 f"no embedded cluster at {self.root}; run `shudi db start`"
             ) from exc
 
-    def url(self) -> str:
-        """The SQLAlchemy URL of the cluster's database, over its Unix socket."""
+    @property
+    def secrets_dir(self) -> Path:
+        return self.root / "secrets"
+
+    def password(self, role: str) -> str:
+        """The password of ``role`` (``postgres`` or ``shudi_app``), made on first use."""
+        path = self.secrets_dir / role
+        if not path.exists():
+            self.secrets_dir.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.secrets_dir, 0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_urlsafe(24) + "\n")
+        return path.read_text().strip()
+
+    def _url(self, role: str) -> str:
         return (
-            f"postgresql+psycopg2://postgres@/{self.db_name}"
+            f"postgresql+psycopg2://{role}:{quote(self.password(role), safe='')}@/{self.db_name}"
             f"?host={self.socket_dir}&port={self.port}"
         )
+
+    def url(self) -> str:
+        """The owner's SQLAlchemy URL (migrations, tests, scratch databases), over the
+        cluster's Unix socket."""
+        return self._url(OWNER)
+
+    def app_url(self) -> str:
+        """The app's URL: ``shudi_app``, once a migration has given it its password; the
+        owner's before (there is no app role before the first migration)."""
+        if not (self.secrets_dir / APP_ROLE).exists():
+            return self.url()
+        return self._url(APP_ROLE)
 
 
 def _bindir() -> Path:
@@ -176,21 +224,32 @@ def init(cluster: Cluster) -> None:
     _chown_tree(cluster.root, user)
     _check_reachable(cluster.root, user)
     os.chmod(cluster.data_dir, 0o700)
-    _run(
-        [
-            str(_bindir() / "initdb"),
-            "-D",
-            str(cluster.data_dir),
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--locale=C.UTF-8",
-        ],
-        user=user,
-    )
+    pwfile = cluster.root / "initdb-password"  # read by initdb (the server's user), then gone
+    pwfile.write_text(cluster.password(OWNER) + "\n")
+    os.chmod(pwfile, 0o600)
+    if user is not None:
+        entry = pwd.getpwnam(user)
+        os.chown(pwfile, entry.pw_uid, entry.pw_gid)
+    try:
+        _run(
+            [
+                str(_bindir() / "initdb"),
+                "-D",
+                str(cluster.data_dir),
+                "-U",
+                OWNER,
+                "-A",
+                "scram-sha-256",
+                f"--pwfile={pwfile}",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ],
+            user=user,
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
+    (cluster.data_dir / "pg_hba.conf").write_text(HBA_CONF)
     conf = cluster.data_dir / "postgresql.conf"
     with conf.open("a") as fh:
         fh.write("\ninclude_if_exists = 'shudi.conf'\n")
@@ -225,27 +284,76 @@ def start(cluster: Cluster, *, timeout_s: int = 60) -> None:
             ],
             user=_run_as(),
         )
+    _require_passwords(cluster)
     _ensure_database(cluster)
 
 
-def _connect(cluster: Cluster, db: str) -> psycopg2.extensions.connection:
-    conn = psycopg2.connect(
-        dbname=db, user="postgres", host=str(cluster.socket_dir), port=cluster.port
-    )
+def _require_passwords(cluster: Cluster) -> None:
+    """Switch a cluster made with ``trust`` to passwords (once): give the owner its
+    password while trust still lets us in, then write the new pg_hba.conf and reload."""
+    hba = cluster.data_dir / "pg_hba.conf"
+    try:
+        if hba.read_text().startswith(HBA_MARKER):
+            return
+    except PermissionError:  # not ours to read: made by someone else, leave it
+        return
+    conn = _connect(cluster, "postgres", wait=True, password=None)
+    with conn.cursor() as cur:
+        cur.execute("SET password_encryption = 'scram-sha-256'")
+        cur.execute(f"ALTER ROLE {OWNER} PASSWORD %s", (cluster.password(OWNER),))
+    conn.close()
+    hba.write_text(HBA_CONF)
+    _chown_tree(cluster.data_dir, _run_as())
+    _run([str(_bindir() / "pg_ctl"), "reload", "-D", str(cluster.data_dir)], user=_run_as())
+    time.sleep(0.5)  # the postmaster re-reads pg_hba.conf on SIGHUP
+
+
+def set_app_password(cluster: Cluster) -> bool:
+    """Give ``shudi_app`` its password (after a migration made the role); False when the role
+    does not exist yet."""
+    conn = _connect(cluster, cluster.db_name)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,))
+            if cur.fetchone() is None:
+                return False
+            cur.execute(
+                f"ALTER ROLE {APP_ROLE} WITH LOGIN PASSWORD %s", (cluster.password(APP_ROLE),)
+            )
+        return True
+    finally:
+        conn.close()
+
+
+_OWNER_PASSWORD = object()
+
+
+def _connect(
+    cluster: Cluster, db: str, *, wait: bool = False, password: object = _OWNER_PASSWORD
+) -> psycopg2.extensions.connection:
+    """An autocommit connection as the owner (with its password unless ``password=None``);
+    with ``wait``, retried for 30 s while the server starts."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            conn = psycopg2.connect(
+                dbname=db,
+                user=OWNER,
+                host=str(cluster.socket_dir),
+                port=cluster.port,
+                **({} if password is None else {"password": cluster.password(OWNER)}),
+            )
+            break
+        except psycopg2.OperationalError as exc:
+            if not wait or time.monotonic() > deadline:
+                raise EmbeddedDatabaseError(f"the embedded server does not answer: {exc}") from exc
+            time.sleep(0.3)
     conn.autocommit = True
     return conn
 
 
 def _ensure_database(cluster: Cluster) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            conn = _connect(cluster, "postgres")
-            break
-        except psycopg2.OperationalError as exc:
-            if time.monotonic() > deadline:
-                raise EmbeddedDatabaseError(f"the embedded server does not answer: {exc}") from exc
-            time.sleep(0.3)
+    conn = _connect(cluster, "postgres", wait=True)
     with conn.cursor() as cur:
         cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (cluster.db_name,))
         if cur.fetchone() is None:

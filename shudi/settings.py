@@ -78,6 +78,17 @@ class Settings(BaseSettings):
         description="Processes per app worker that run hot-spot analyses (0: in the request's "
         "thread), so a long analysis never holds up other requests.",
     )
+    hotspot_memory_mb: int = Field(
+        default=3072,
+        ge=0,
+        description="Address space each hot-spot process may use, in MiB (0: no cap); an "
+        "analysis past it is refused, not OOM-killed.",
+    )
+    hotspot_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds one hot-spot analysis may run before its process is stopped (503).",
+    )
     hotspot_min_count: int = Field(
         default=3, ge=1, description="Hot-spot cells with fewer cases have their counts withheld."
     )
@@ -86,6 +97,23 @@ class Settings(BaseSettings):
         ge=1,
         description="An analysis of fewer cases draws no conclusion: no hot/cold classes, and "
         "the map says so (the small-sample rule, hotspots/readable.py).",
+    )
+
+    login_max_failures_account: int = Field(
+        default=5, ge=0, description="Failed log-ins per user name within the window (0: off)."
+    )
+    login_max_failures_address: int = Field(
+        default=20, ge=0, description="Failed log-ins per client address within the window."
+    )
+    login_window_s: int = Field(default=900, ge=1, description="The log-in throttle's window.")
+    session_cookie_secure: bool = Field(
+        default=False,
+        description="Send the session cookie only over HTTPS (set it true behind TLS).",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Proxy addresses whose X-Forwarded-For is trusted (comma-separated; '' "
+        "trusts none, so the peer's own address is the client's).",
     )
 
     pii_keys: str | None = Field(

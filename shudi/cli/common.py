@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Iterator
@@ -9,7 +10,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from shudi.database import get_engine
 
@@ -33,6 +34,10 @@ def echo_json(payload: Any) -> None:
 
 @contextmanager
 def transaction() -> Iterator[Connection]:
-    """One database transaction for a command."""
+    """One database transaction for a command; the audit log names ``cli:<OS user>`` as the
+    actor of its changes."""
     with get_engine().begin() as conn:
+        conn.execute(
+            text("SELECT set_config('shudi.actor', :a, true)"), {"a": f"cli:{getpass.getuser()}"}
+        )
         yield conn

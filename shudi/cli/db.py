@@ -6,7 +6,7 @@ import typer
 
 from shudi import embedded
 from shudi.cli.common import echo_json, fail, transaction
-from shudi.database import cluster_for, database_url
+from shudi.database import cluster_for, database_url, make_engine
 from shudi.migrate import upgrade
 from shudi.settings import get_settings
 
@@ -47,22 +47,32 @@ def status() -> None:
 
 @app.command()
 def url() -> None:
-    """Print the database URL everything uses."""
-    typer.echo(database_url())
+    """Print the database URL the app uses (password hidden)."""
+    from sqlalchemy.engine import make_url
+
+    typer.echo(make_url(database_url()).render_as_string(hide_password=True))
 
 
 @app.command()
 def migrate(revision: str = typer.Argument("head")) -> None:
-    """Run the Alembic migrations up to REVISION, then bring the linkage rules (parties,
-    violation types) to the data files shipped with this version."""
+    """Run the Alembic migrations up to REVISION (as the database's owner); on the embedded
+    cluster, then give the app role ``shudi_app`` its password; then bring the linkage rules
+    (parties, violation types) to the data files shipped with this version."""
     from jurisdictions.catalog import load_reference_data
 
-    upgrade(database_url(), revision)
+    settings = get_settings()
+    upgrade(database_url(settings, owner=True), revision)
+    if not settings.database_url:
+        embedded.set_app_password(cluster_for(settings))
     typer.echo(f"migrated to {revision}")
     if revision != "head":
         return  # an older schema may not hold today's reference data
-    with transaction() as conn:
-        counts = load_reference_data(conn)
+    engine = make_engine(database_url(settings, owner=True))  # reference tables: the owner's
+    try:
+        with engine.begin() as conn:
+            counts = load_reference_data(conn)
+    finally:
+        engine.dispose()
     if counts is None:
         typer.echo("linkage rules: current")
     else:

@@ -60,8 +60,9 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Worker processes."),
     forwarded_allow_ips: str = typer.Option(
         None,
-        help="Proxies trusted to set X-Forwarded-For (comma-separated; default 127.0.0.1): "
-        "behind a load balancer, its address, so that rate limits see each client.",
+        help="Proxies trusted to set X-Forwarded-For (comma-separated; default "
+        "SHUDI_FORWARDED_ALLOW_IPS, empty: none): behind a load balancer, its address, so "
+        "that rate limits see each client.",
     ),
     no_notify: bool = typer.Option(
         False, "--no-notify", help="Do not run the outbox sender here (run `shudi notify run`)."
@@ -91,6 +92,9 @@ def serve(
     check_basemap()  # and so does a bad basemap setting
     if settings.require_durable_db:
         check_durability(get_engine())
+    trusted = (
+        forwarded_allow_ips if forwarded_allow_ips is not None else settings.forwarded_allow_ips
+    ).strip()
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -100,13 +104,20 @@ def serve(
         log_level="info",
         log_config=log_config(settings),
         access_log=False,  # the app writes its own (SHUDI_ACCESS_LOG), with the request id
-        forwarded_allow_ips=forwarded_allow_ips,
+        proxy_headers=bool(trusted),  # no trusted proxy: X-Forwarded-For is ignored
+        forwarded_allow_ips=trusted or None,
     )
 
 
 @app.command()
 def demo(
     cases: int = typer.Option(400, min=0, help="How many demo cases to file (once)."),
+    users: bool = typer.Option(
+        True,
+        "--users/--no-users",
+        envvar="SHUDI_DEMO_USERS",
+        help="Create (or reset) one demo user per role, passwords printed; never in production.",
+    ),
 ) -> None:
     """Load the sample district, taxonomy, contacts, users and demo cases (idempotent)."""
     from notify.service import discard_this_transaction
@@ -118,14 +129,17 @@ def demo(
     with transaction() as conn:
         n = load_sample_district(conn, note=typer.echo)
         contacts = load_demo_contacts(conn)
-        accounts = load_demo_users(conn)
+        accounts = load_demo_users(conn) if users else {}
         made = load_demo_cases(conn, count=cases) if cases else 0
         discard_this_transaction(conn, reason="demo")  # back-dated demo cases tell no one
     typer.echo(f"{contacts} published contacts")
     typer.echo(f"demo cases: {made} made now" if made else "demo cases: none made")
-    typer.echo("demo users (new passwords on every run):")
-    for username, password in accounts.items():
-        typer.echo(f"  {username:28} {password}")
+    if users:
+        typer.echo("demo users (new passwords on every run):")
+        for username, password in accounts.items():
+            typer.echo(f"  {username:28} {password}")
+    else:
+        typer.echo("demo users: none (create accounts with `shudi users add`)")
     typer.echo(f"sample district ready ({n} layer(s) imported)")
 
 

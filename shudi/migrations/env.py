@@ -27,7 +27,7 @@ def _include(obj, name, type_, reflected, compare_to):
 
 
 def run_migrations_online() -> None:
-    url = context.config.get_main_option("sqlalchemy.url") or database_url()
+    url = context.config.get_main_option("sqlalchemy.url") or database_url(owner=True)
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(

@@ -22,7 +22,7 @@ from api.app import create_app
 from audit import service
 from audit.exceptions import AuditChainBroken, InvalidHead, UnauditedEvent
 from jurisdictions import catalog
-from shudi import database, settings
+from shudi import database, embedded, settings
 from shudi.database import make_engine
 
 SHUDI = str(Path(sys.executable).with_name("shudi"))
@@ -288,11 +288,15 @@ def test_the_server_seals_in_the_background(
 def test_the_app_serves_and_administers_as_the_app_role(
     audit_engine: Engine, module_scratch_db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Reports, admin commands and verify all work for the non-owner role (trust auth here)."""
+    """Reports, admin commands and verify all work for the non-owner role (on the embedded
+    cluster, with the password `shudi db migrate` gives it)."""
     url = make_url(module_scratch_db_url)
-    if url.password:
-        pytest.skip("the app role's password is the operator's; this needs trust authentication")
-    url = url.set(username=service.APP_ROLE)
+    s = settings.Settings()
+    cluster = embedded.Cluster(root=s.pg_dir, db_name=str(url.database))
+    if url.query.get("host") != str(cluster.socket_dir):
+        pytest.skip("the app role's password is the operator's on an external server")
+    assert embedded.set_app_password(cluster)
+    url = url.set(username=service.APP_ROLE, password=cluster.password(service.APP_ROLE))
     app_url = url.render_as_string(hide_password=False)
     monkeypatch.setenv("SHUDI_DATABASE_URL", app_url)
     settings.get_settings.cache_clear()
@@ -310,7 +314,8 @@ def test_the_app_serves_and_administers_as_the_app_role(
         monkeypatch.undo()
         settings.get_settings.cache_clear()
         database.get_engine.cache_clear()
-    added = _cli(app_url, "users", "add", "planner2", "--role", "planner", "--password", "x" * 12)
+    password = "planner two pass"
+    added = _cli(app_url, "users", "add", "planner2", "--role", "planner", "--password", password)
     assert added.returncode == 0, added.stderr
     assert _cli(app_url, "apikey", "create", "client2").returncode == 0
     verified = _cli(app_url, "audit", "verify")
@@ -358,7 +363,13 @@ def test_cli_sets_the_app_role_password_from_the_environment(scratch_db_url: str
     )
     assert weak.returncode == 1 and "12 characters" in weak.stderr
     env["SHUDI_APP_DB_PASSWORD"] = "a-long-enough-password"
-    ok = subprocess.run(
-        [SHUDI, "audit", "app-password"], capture_output=True, text=True, env=env, timeout=60
-    )
-    assert ok.returncode == 0 and "password of shudi_app set" in ok.stdout, ok.stderr
+    try:
+        ok = subprocess.run(
+            [SHUDI, "audit", "app-password"], capture_output=True, text=True, env=env, timeout=60
+        )
+        assert ok.returncode == 0 and "password of shudi_app set" in ok.stdout, ok.stderr
+    finally:  # the role is the whole cluster's: give the embedded app its own password back
+        url = make_url(scratch_db_url)
+        cluster = embedded.Cluster(root=settings.Settings().pg_dir, db_name=str(url.database))
+        if url.query.get("host") == str(cluster.socket_dir):
+            embedded.set_app_password(cluster)

@@ -160,6 +160,7 @@ def server(
         SHUDI_HOME=str(home),
         SHUDI_PII_KEYS="",
         SHUDI_REPORT_LIMIT_IP=f"{LIMIT}/1h",
+        SHUDI_FORWARDED_ALLOW_IPS="127.0.0.1",  # the test is the proxy naming each client
     ) as base:
         port = int(urlsplit(base).port or 0)
         masters = [
@@ -205,7 +206,7 @@ def report_body(type_code: str, where: tuple[float, float], **over: Any) -> dict
 
 
 def anonymous(ip: str, key: str | None = None) -> dict[str, str]:
-    """Headers of a resident's report from ``ip`` (loopback proxies are trusted by default)."""
+    """Headers of a resident's report from ``ip`` (the server trusts loopback as its proxy)."""
     return {"X-Forwarded-For": ip} | ({"Idempotency-Key": key} if key else {})
 
 

@@ -1,7 +1,7 @@
 """Published contacts per kind of utility: the water, power, gas … company serving a place.
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-07 16:00:00
 
 Party （十一） (专业经营单位) is several companies: ``contact.kind`` names which one a contact is
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
