@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from shudi import embedded
-from shudi.cli.common import echo_json, fail, transaction
+from shudi.cli.common import echo_json, fail
 from shudi.database import cluster_for, database_url, make_engine
 from shudi.migrate import upgrade
 from shudi.settings import get_settings
