@@ -33,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
+from api.logs import redact_path
 from incidents.stats import cases_by_status
 from shudi.database import open_reader
 from shudi.logs import request_id_var
@@ -95,15 +96,16 @@ class RequestTelemetry:
             REQUEST_SECONDS.labels(route, scope["method"], str(status)).observe(elapsed)
             if self.access:
                 client = scope.get("client")
+                path = redact_path(scope["path"])  # no tracking codes or phones in the log
                 access_log.info(
                     "%s %s %s %.1f ms",
                     scope["method"],
-                    scope["path"],
+                    path,
                     status,
                     elapsed * 1000,
                     extra={
                         "method": scope["method"],
-                        "path": scope["path"],
+                        "path": path,
                         "route": route,
                         "status": status,
                         "duration_ms": round(elapsed * 1000, 2),
