@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from accounts import service, throttle
 from accounts.exceptions import LoginThrottled, NotAuthenticated
@@ -31,8 +31,7 @@ def current_principal(
     if not token:
         raise NotAuthenticated("log in first: POST /api/v1/auth/token or /login")
     principal = service.principal_for_token(conn, token=token)
-    # the audit trigger names this user as the actor of whatever this transaction changes
-    conn.execute(text("SELECT set_config('shudi.actor', :a, true)"), {"a": principal.label})
+    service.name_actor(conn, principal=principal)
     return principal
 
 

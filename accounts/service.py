@@ -156,6 +156,12 @@ def _principal(row: Mapping[Any, Any]) -> Principal:
     )
 
 
+def name_actor(conn: Connection, *, principal: Principal) -> None:
+    """The audit trigger names ``principal`` as the actor of whatever this transaction
+    changes (a transaction-local setting)."""
+    conn.execute(text("SELECT set_config('shudi.actor', :a, true)"), {"a": principal.label})
+
+
 def issue_token(conn: Connection, *, principal: Principal) -> tuple[str, int]:
     """A new bearer token for the principal and its lifetime in seconds."""
     token = secrets.token_urlsafe(32)

@@ -77,6 +77,9 @@ ERRORS: dict[str, tuple[int, ...]] = {
     "POST /api/v1/meetings/actions/{action_id}/done": (403, 404, 409),
     "GET /api/v1/hotspots": (403,),
     "GET /api/v1/hotspots.{kind}": (403,),
+    "GET /api/v1/hotspots/cells/{cell}": (403,),
+    "POST /api/v1/hotspots/cells/{cell}/agenda": (403,),
+    "GET /api/v1/hotspots/density.{kind}": (403,),
     "GET /api/v1/assessment": (403,),
     "GET /api/v1/assessment/cases": (403,),
 }

@@ -118,13 +118,15 @@ def report_page(request: Request, conn: Conn, lang: Lang = None) -> HTMLResponse
     """Report a problem: pin, type, details, one submission. A logged-in staff member files
     through their own channel (a community worker's patrol, a property company's …)."""
     basemap = current_basemap()
+    staff = _staff(request, conn)
+    audience = "staff" if staff and staff.get("channel") else "resident"
     html = pages.render_report(
-        types=catalog.resident_types(conn),
+        types=catalog.resident_types(conn, audience=audience),
         categories=resident.categories(),
         boundaries=boundaries(conn),
         basemap=basemap,
         lang=pages.lang_of(lang),
-        staff=_staff(request, conn),
+        staff=staff,
     )
     return _page(html, basemap)
 

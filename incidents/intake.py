@@ -16,7 +16,7 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from accounts.models import Role
-from accounts.service import Principal
+from accounts.service import Principal, name_actor
 from incidents.deadlines import load_policy
 from incidents.exceptions import InvalidReport
 from incidents.photos import SanitizedPhoto
@@ -187,6 +187,8 @@ def create_case(
 ) -> dict[str, Any]:
     """Resolve, route, time and store a report; the answer a reporter gets."""
     _check(report, actor)
+    if actor is not None:  # staff filing: the audit log names them (a resident stays unnamed)
+        name_actor(conn, principal=actor)
     vtype, agencies = catalog.type_and_agencies(
         conn, code=report.type, reportable_only=actor is None
     )

@@ -424,7 +424,9 @@ def track(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
             text("""SELECT c.status, c.type_code, vt.name_zh AS type_name,
             c.created_at, c.due_at, c.closed_at, c.outcome,
             c.satisfaction, c.handler_name, c.town_code, c.community_code,
-            c.description, c.lon, c.lat, c.input_crs,
+            c.description, c.input_crs,
+            -- the public position: the 0.001° grid of Open311 and the public map (~100 m)
+            round(c.lon::numeric, 3)::float8 AS lon, round(c.lat::numeric, 3)::float8 AS lat,
             c.routing->'territory'->'town'->>'name' AS town_name,
             c.routing->'territory'->'community'->>'name' AS community_name,
             c.routing->'property_area'->>'name' AS property_area_name,

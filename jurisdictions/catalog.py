@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -276,11 +276,15 @@ def search_types(
     return [resident.annotate(t) for t in found]
 
 
-def resident_types(conn: Connection) -> list[dict[str, Any]]:
-    """The types offered to residents (no mediation, no duties), annotated, in category order."""
+def resident_types(
+    conn: Connection, *, audience: Literal["resident", "staff"] = "resident"
+) -> list[dict[str, Any]]:
+    """The types offered on the report page, annotated, in category order: to residents no
+    mediation and no duties; to staff filing from the field every reportable type."""
     from jurisdictions import resident
 
-    return [resident.annotate(t) for t in resident.rank(list_types(conn), "")]
+    types = list_types(conn, reportable=True) if audience == "staff" else list_types(conn)
+    return [resident.annotate(t) for t in resident.rank(types, "", audience=audience)]
 
 
 def get_type(conn: Connection, *, code: str, reportable_only: bool = False) -> SimpleNamespace:

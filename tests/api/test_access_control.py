@@ -216,3 +216,34 @@ def test_demo_accounts_only_when_asked(scratch_db_url: str) -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     env = compose["services"]["migrate"]["environment"]
     assert env["SHUDI_DEMO_USERS"] == "${SHUDI_DEMO_USERS:-0}"
+
+
+def test_audit_names_staff_who_file_a_report(server: tuple[str, str]) -> None:
+    """A report filed by staff (their own channel, a connection of its own) is written with
+    them as the audit actor; the resident's stays unnamed."""
+    base, url = server
+    auth = bearer(base, "me")
+    kind = httpx.get(f"{base}/api/v1/violation-types", params={"reportable": True}).json()[0]
+    body = {"lon": 120.002, "lat": 30.002, "type": kind["code"], "description": "来电反映"}
+    staff = httpx.post(
+        f"{base}/api/v1/reports",
+        json=body | {"channel": "phone"},
+        headers=auth | {"Idempotency-Key": "actor-staff"},
+    )
+    assert staff.status_code == 201, staff.text
+    resident = httpx.post(
+        f"{base}/api/v1/reports", json=body, headers={"Idempotency-Key": "actor-resident"}
+    )
+    assert resident.status_code == 201, resident.text
+    eng = create_engine(url)
+    with eng.connect() as conn:
+        actors = dict(
+            conn.execute(
+                text("""SELECT subject, actor FROM audit_log
+                        WHERE table_name = 'case_event' AND subject IN (:a, :b)"""),
+                {"a": f"case:{staff.json()['id']}", "b": f"case:{resident.json()['id']}"},
+            ).all()
+        )
+    eng.dispose()
+    assert actors[f"case:{staff.json()['id']}"] == "me (dispatcher)"
+    assert actors[f"case:{resident.json()['id']}"] is None

@@ -300,7 +300,7 @@ def test_staff_see_a_cases_messages_masked(
     client.cookies.clear()
     assert html.status_code == 200 and 'data-testid="messages"' in html.text
     section = html.text.split('data-testid="messages"', 1)[1].split("</section>", 1)[0]
-    assert "138****0000" in section and "case_accepted" in section and PHONE not in section
+    assert "138****0000" in section and "短信" in section and PHONE not in section
     page = client.post(f"/track/{case['tracking_code']}/optout")
     assert page.status_code == 200 and "已退订" in page.text
     assert {r["state"] for r in messages(conn, case["id"]) if r["audience"] == "resident"} == {

@@ -426,6 +426,7 @@ def test_a_community_worker_reports_through_the_staff_channel(
 DRAG_JS = """([lon, lat]) => {
   const m = Shudi.caseMap, pin = Shudi.casePin.marker.getLatLng();
   const to = L.latLng(Shudi.onMap({lon, lat, crs: 'wgs84'}));
+  m.getContainer().scrollIntoView({block: 'center'});  // as a user scrolls to the map
   m.fitBounds(L.latLngBounds([pin, to]), {padding: [40, 40], animate: false});
   const r = m.getContainer().getBoundingClientRect();
   const a = m.latLngToContainerPoint(pin), b = m.latLngToContainerPoint(to);

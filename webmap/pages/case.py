@@ -45,6 +45,12 @@ EVENTS: dict[str, tuple[str, str]] = {
     "refused_to_correct": ("当事人拒不改正", "The party refused to correct"),
     "hide": ("对公众隐藏", "Hidden from the public"),
     "unhide": ("恢复公开", "Shown to the public again"),
+    "escalate": ("提交镇（街道）调解", "Escalated to the town's mediation"),
+    "order_correction": ("责令限期整改", "Correction ordered with a deadline"),
+    "dissuasion": ("现场劝阻记录", "Dissuasion on the spot recorded"),
+    "reveal_reporter": ("向承办单位公开举报人信息", "Reporter shown to the handling unit"),
+    "withhold_reporter": ("不向承办单位公开举报人信息", "Reporter withheld from the handling unit"),
+    "report": ("上报", "Reported"),
 }
 #: Who acted, when it was no staff user.
 ACTORS: dict[str, tuple[str, str]] = {
@@ -92,7 +98,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_actions": ("当前没有可执行的操作", "No action is open to you now"),
     "note": ("内部说明（仅工作人员可见）", "Internal note (staff only)"),
     "public_reply": (
-        "公开答复（群众和 Open311 可见，请勿填写电话、姓名等个人信息）",
+        "公开答复（群众和对接平台可见，请勿填写电话、姓名等个人信息）",
         "Public reply (residents and Open311 see it: no phone numbers or names)",
     ),
     "to_party": ("转交至", "Refer to"),

@@ -53,6 +53,14 @@ ERRORS: dict[str, tuple[str, str]] = {
         "照片分辨率太高，请换一张或截图后再选。",
         "A photo has too many pixels: choose another.",
     ),
+    "photos_too_many_pixels": (
+        "照片合计分辨率太高，请少选几张或换用较小的照片。",
+        "The photos have too many pixels together: choose fewer or smaller ones.",
+    ),
+    "photos_too_slow": (
+        "照片处理超时，请少选几张或换用较小的照片后重试。",
+        "The photos took too long to process: choose fewer or smaller ones and try again.",
+    ),
     "invalid_report": (
         "提交的内容有误，请检查后重试。",
         "Something in the report is not right: check it and try again.",

@@ -173,7 +173,8 @@
   function search() {
     var q = input.value.trim(), mine = ++searchSeq;
     if (!q) return renderOptions([]);
-    S.getJSON("/api/v1/violation-types", { q: q, reportable: "true" }).then(function (r) {
+    var who = cfg.channel ? "staff" : "resident"; // staff filing from the field see every type
+    S.getJSON("/api/v1/violation-types", { q: q, reportable: "true", audience: who }).then(function (r) {
       if (mine !== searchSeq) return;
       if (!r.ok) return renderOptions(localMatches(q));
       renderOptions(r.data.map(function (x) { return byCode[x.code]; }).filter(Boolean).slice(0, 12));
