@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import orjson
@@ -119,7 +119,9 @@ def report_page(request: Request, conn: Conn, lang: Lang = None) -> HTMLResponse
     through their own channel (a community worker's patrol, a property company's …)."""
     basemap = current_basemap()
     staff = _staff(request, conn)
-    audience = "staff" if staff and staff.get("channel") else "resident"
+    audience: Literal["resident", "staff"] = (
+        "staff" if staff and staff.get("channel") else "resident"
+    )
     html = pages.render_report(
         types=catalog.resident_types(conn, audience=audience),
         categories=resident.categories(),
