@@ -337,8 +337,16 @@ def _apply(
     enqueue_for_event(conn, case_id=case["id"], action=action, data=data, note=payload)
 
 
-def system_action(conn: Connection, *, case_id: int, action: str, payload: dict[str, Any]) -> None:
-    """An action the scheduled job takes (relation ``system``), e.g. an automatic escalation."""
+def _apply_unnamed(
+    conn: Connection,
+    *,
+    case_id: int,
+    relation: str,
+    action: str,
+    payload: dict[str, Any],
+    role: str | None = None,
+) -> None:
+    """An action taken by no staff user (the scheduled job, the reporter): lock, then apply."""
     row = (
         conn.execute(
             text(f"""SELECT {CASE_FIELDS} FROM case_file c
@@ -352,11 +360,18 @@ def system_action(conn: Connection, *, case_id: int, action: str, payload: dict[
         conn,
         case=dict(row),
         tasks=_tasks(conn, case_id),
-        relations={"system"},
+        relations={relation},
         principal=None,
         action=action,
         payload=payload,
-        role="system",
+        role=role,
+    )
+
+
+def system_action(conn: Connection, *, case_id: int, action: str, payload: dict[str, Any]) -> None:
+    """An action the scheduled job takes (relation ``system``), e.g. an automatic escalation."""
+    _apply_unnamed(
+        conn, case_id=case_id, relation="system", action=action, payload=payload, role="system"
     )
 
 
@@ -365,24 +380,7 @@ def resident_action(
 ) -> dict[str, Any]:
     """A resident's rating or dispute, authorised by the tracking code alone."""
     case_id = _case_for_code(conn, tracking_code)
-    row = (
-        conn.execute(
-            text(f"""SELECT {CASE_FIELDS} FROM case_file c
-        JOIN violation_type vt ON vt.code = c.type_code WHERE c.id = :id FOR UPDATE OF c"""),
-            {"id": case_id},
-        )
-        .mappings()
-        .one()
-    )
-    _apply(
-        conn,
-        case=dict(row),
-        tasks=_tasks(conn, case_id),
-        relations={"reporter"},
-        principal=None,
-        action=action,
-        payload=payload,
-    )
+    _apply_unnamed(conn, case_id=case_id, relation="reporter", action=action, payload=payload)
     return track(conn, tracking_code=tracking_code)
 
 

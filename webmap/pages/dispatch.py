@@ -35,7 +35,7 @@ from webmap.pages.common import (
     pick,
     plain_page,
 )
-from webmap.pages.nav import home_of, nav_bar
+from webmap.pages.nav import home_of, nav_bar, role_name
 from webmap.pages.placesearch import place_search
 from webmap.pages.track import STATUS
 
@@ -98,16 +98,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "other_user": ("使用其他账号登录", "Log in as someone else"),
     "home": ("回到我的首页", "Back to my home page"),
-}
-
-ROLES: dict[str, tuple[str, str]] = {
-    "dispatcher": ("调度员", "dispatcher"),
-    "agency_officer": ("部门工作人员", "agency officer"),
-    "town_coordinator": ("镇/街道协调员", "town coordinator"),
-    "community_worker": ("社区工作人员", "community worker"),
-    "property_company": ("物业企业", "property company"),
-    "planner": ("规划人员", "planner"),
-    "admin": ("管理员", "administrator"),
 }
 
 # One character per handling party on its markers (the first of its name otherwise).
@@ -374,7 +364,7 @@ def _vendor_links() -> str:
 def render_dispatch_forbidden(*, user: Mapping[str, Any], lang: str = "zh") -> str:
     """The answer to a logged-in user whose role may not open the dispatch map (403)."""
     w = pick(TEXTS, lang) | common_texts(lang)
-    role = ROLES.get(str(user.get("role")), (str(user.get("role")),) * 2)[1 if lang == "en" else 0]
+    role = role_name(user.get("role"), lang)
     hint = w["forbidden_hint"].replace("{user}", str(user.get("username") or ""))
     body = f"""{nav_bar(user, None, lang)}<main class="workbench" id="main">
 <header class="sheet-head"><h1>{esc(w["heading"])}</h1>{lang_switch(PATH, lang)}</header>
