@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from support import HASH, IN_P111, IN_T2, PASSWORD, USERS, load_mini
+from support import HASH, IN_P111, IN_P112, IN_T2, PASSWORD, USERS, load_mini
 
 from jurisdictions import catalog
 from webmap import assets
@@ -421,6 +421,85 @@ def test_a_community_worker_reports_through_the_staff_channel(
     assert m, href
     filed = case(server, int(m.group(1)))
     assert filed["channel"] == "patrol_community" and filed["description"] == "巡查发现楼顶加建"
+
+
+def test_a_community_worker_reports_a_refusal_to_correct_from_the_field(
+    server: str, browser_page: Any
+) -> None:
+    """三（二）: the community worker found a violation in their community, dissuaded, was
+    refused; one step on /report puts it in the work lists of the town and the department."""
+    from test_pages import drop_pin, pick_type
+
+    page = browser_page
+    log_in(page, server, "community_c11", PHONE)
+    page.click('[data-testid="nav"] a[data-page="report"]')
+    page.wait_for_function("() => window.shudiMap && window.Shudi")
+    assert page.locator("#refusal-fields").is_hidden()
+    drop_pin(page, *IN_P111)
+    page.wait_for_selector('[data-testid="owner"] .place-list')
+    vtype = httpx.get(
+        f"{server}/api/v1/violation-types",
+        params={"agency": "urban_management", "scope": "enforcement", "reportable": True},
+    ).json()[0]
+    pick_type(page, vtype)
+    page.check('[data-testid="refusal"]')
+    assert page.locator('[data-testid="said"]').is_visible()
+    assert page.input_value('[data-testid="dissuaded-at"]')  # now, unless the worker says when
+    assert page.locator('[data-testid="phone"]').is_hidden()  # no resident's contact to take
+    page.click('[data-testid="submit"]')  # what was said is required
+    assert "劝阻内容" in page.inner_text('[data-testid="error"]')
+    page.fill('[data-testid="said"]', "告知其楼顶加建须停止，业主拒绝")
+    page.fill('[data-testid="party"]', "3幢502住户")
+    assert untranslated(page) == ["Tab"]  # the key's name, in the keyboard hint
+    page.click('[data-testid="submit"]')
+    page.wait_for_selector("#done:not([hidden])")
+    assert "镇（街道）和相关执法部门" in page.inner_text("#done")
+    href = page.get_attribute("#track-link", "href") or ""
+    m = re.fullmatch(r"/cases/(\d+)", href)
+    assert m, href
+    case_id = int(m.group(1))
+    assert untranslated(page) == []
+    filed = case(server, case_id)
+    assert filed["channel"] == "patrol_community" and filed["status"] == "reported"
+    history = httpx.get(
+        f"{server}/api/v1/cases/{case_id}/events", headers=bearer(server, "dispatcher")
+    ).json()
+    (told,) = [e for e in history if e["action"] == "dissuasion"]
+    assert told["data"]["said"] == "告知其楼顶加建须停止，业主拒绝"
+    assert told["data"]["party"] == "3幢502住户"
+    for unit in ("town_t1", "urban"):  # 甲街道 and the urban management department
+        listed = httpx.get(f"{server}/api/v1/tasks", headers=bearer(server, unit)).json()
+        kinds = [t["kind"] for t in listed if t["case_id"] == case_id]
+        assert kinds == ["refusal_report"], (unit, listed)
+
+
+def test_only_the_refusal_roles_see_the_refusal_tick_in_their_own_place(
+    server: str, browser_page: Any
+) -> None:
+    from test_pages import drop_pin, pick_type
+
+    page = browser_page
+    page.context.clear_cookies()
+    page.goto(f"{server}/report")
+    assert page.locator('[data-testid="refusal"]').count() == 0  # a resident
+    log_in(page, server, "company_jia", PHONE)
+    page.goto(f"{server}/report")
+    page.wait_for_function("() => window.shudiMap && window.Shudi")
+    drop_pin(page, *IN_P112)  # an estate 甲物业 does not serve
+    page.wait_for_selector('[data-testid="owner"] .place-list')
+    vtype = httpx.get(
+        f"{server}/api/v1/violation-types",
+        params={"agency": "urban_management", "scope": "enforcement", "reportable": True},
+    ).json()[0]
+    pick_type(page, vtype)
+    page.check('[data-testid="refusal"]')
+    page.fill('[data-testid="said"]', "劝阻无效")
+    page.click('[data-testid="submit"]')
+    page.wait_for_selector('[data-testid="error"]:not([hidden])')
+    assert "只能报告本辖区" in page.inner_text('[data-testid="error"]')
+    log_in(page, server, "urban")
+    page.goto(f"{server}/report")
+    assert page.locator('[data-testid="refusal"]').count() == 0
 
 
 DRAG_JS = """([lon, lat]) => {

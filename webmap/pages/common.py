@@ -27,7 +27,7 @@ from shudi.clock import beijing_text
 from webmap.basemaps import Basemap, new_map
 
 STATIC = "/static/pages"
-ASSET_VERSION = "8"  # bump when the files under webmap/pages/static change (browser caches)
+ASSET_VERSION = "9"  # bump when the files under webmap/pages/static change (browser caches)
 LANGS = {"zh": "zh-CN", "en": "en"}
 CHINA_TZ = timezone(timedelta(hours=8), "CST")  # no daylight saving time in China
 FALLBACK_CENTER = (104.0, 35.0, 4)  # lon, lat, zoom: all of China when there are no boundaries
@@ -71,6 +71,7 @@ COMMON: dict[str, tuple[str, str]] = {
     "network_error": ("网络错误，请稍后重试", "Network error, please try again"),
     "close": ("收起", "Hide"),
     "crosshair": ("在十字处放置定位点", "Drop the pin at the cross"),
+    "pin": ("所选位置", "The chosen place"),
     "open": ("展开", "Show"),
 }
 

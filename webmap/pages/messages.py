@@ -77,6 +77,15 @@ ERRORS: dict[str, tuple[str, str]] = {
         "上一次提交还在处理中，请稍候片刻。",
         "Your previous submission is still being processed: wait a moment.",
     ),
+    "not_your_place": (
+        "该位置不在您负责的社区或物业管理区域内，只能报告本辖区的违法违规行为。请在地图上重新选点。",
+        "This place is outside your community or estate: you may report only violations in "
+        "your own. Choose the place on the map again.",
+    ),
+    "forbidden": (
+        "当前账号无权进行此操作。",
+        "This account may not do this.",
+    ),
     "invalid_transition": (
         "案件状态已变化，无法进行此操作。请刷新页面查看最新进度。",
         "The case has changed and this is no longer possible: reload the page.",

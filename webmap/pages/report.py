@@ -114,6 +114,32 @@ TEXTS: dict[str, tuple[str, str]] = {
         "This account may not file reports: log out to report as a resident",
     ),
     "open_case": ("查看案件", "Open the case"),
+    "refusal": (
+        "已劝阻，当事人拒不改正（报告镇（街道）和执法部门）",
+        "Dissuaded, and they refused to correct (report to the town and the enforcement agency)",
+    ),
+    "refusal_hint": (
+        "依据《实施意见》第三部分（二）：发现违法违规行为要及时劝阻和制止，拒不改正的向镇（街道）和相关执法部门报告。",
+        "Under part 3 (2) of the opinions: dissuade and stop violations; report those who refuse "
+        "to correct to the town and the competent enforcement agency.",
+    ),
+    "said": (
+        "劝阻内容（必填：说了什么、对方如何答复）",
+        "What was said (required: what you said and how they answered)",
+    ),
+    "said_ph": ("例如：告知其违规搭建须停止，业主拒绝", "e.g. told them to stop building; refused"),
+    "dissuaded_at": ("劝阻时间", "When you dissuaded them"),
+    "party": ("当事人（可选，如：3幢502住户）", "Who was dissuaded (optional, e.g. flat 3-502)"),
+    "need_said": ("请填写劝阻内容（说了什么、对方如何答复）", "Say what was said and the answer"),
+    "said_future": ("劝阻时间不能晚于现在", "The time of the dissuasion cannot be in the future"),
+    "refusal_scope": (
+        "劝阻无效的报告只用于违法违规行为（执法类问题），请更换问题类型或取消勾选",
+        "A refusal report is only for violations (enforcement types): change the type or untick",
+    ),
+    "refusal_done": (
+        "已报告所在镇（街道）和相关执法部门",
+        "Reported to the town and the competent enforcement agency",
+    ),
 }
 #: The staff channels' names (incidents.intake.CHANNELS).
 CHANNEL_NAMES: dict[str, tuple[str, str]] = {
@@ -133,6 +159,7 @@ def _type_entry(t: Mapping[str, Any]) -> dict[str, Any]:
         "plain_en": t.get("plain_en") or t.get("name_en") or "",
         "categories": list(t.get("categories") or []),
         "urgent": list(t.get("urgent") or []),
+        "scope": t.get("scope") or "",
         "clause": clause(t.get("source_ref") or [], "zh"),
         "clause_en": clause(t.get("source_ref") or [], "en"),
     }
@@ -150,6 +177,29 @@ def _staff_note(staff: Mapping[str, Any] | None, w: Mapping[str, str], lang: str
     else:
         note = f'<p class="error" data-testid="staff-channel">{esc(w["staff_none"])}</p>'
     return nav_bar(staff, "report", lang) + note
+
+
+#: The staff channels that carry the duty to dissuade and report a refusal (三（二）).
+REFUSAL_CHANNELS = frozenset({"patrol_community", "patrol_property"})
+
+
+def _refusal(staff: Mapping[str, Any] | None, w: Mapping[str, str]) -> str:
+    """The "found, dissuaded, refused to correct" variant: a checkbox revealing its fields."""
+    if not staff or staff.get("channel") not in REFUSAL_CHANNELS:
+        return ""
+    return f"""
+   <label class="check"><input type="checkbox" id="refusal" data-testid="refusal">
+    {esc(w["refusal"])}</label>
+   <div id="refusal-fields" class="refusal" hidden>
+    <p class="hint">{esc(w["refusal_hint"])}</p>
+    <label for="said">{esc(w["said"])}</label>
+    <textarea id="said" data-testid="said" maxlength="2000" rows="3"
+      placeholder="{esc(w["said_ph"])}"></textarea>
+    <label for="dissuaded_at">{esc(w["dissuaded_at"])}</label>
+    <input type="datetime-local" id="dissuaded_at" data-testid="dissuaded-at">
+    <label for="party">{esc(w["party"])}</label>
+    <input type="text" id="party" data-testid="party" maxlength="200">
+   </div>"""
 
 
 _PARTS = "一二三四五六七八九十"
@@ -247,6 +297,7 @@ def _body(
   </section>
   <section class="step" aria-labelledby="h-details">
    <h2 id="h-details">{esc(w["step_details"])}</h2>
+   {_refusal(staff, w)}
    <label for="description">{esc(w["description"])}</label>
    <textarea id="description" data-testid="description" name="description" maxlength="4000" rows="3"
      placeholder="{esc(w["description_ph"])}"></textarea>
@@ -258,6 +309,7 @@ def _body(
       name="photos" accept="image/*" multiple></label>
    </div>
    <p id="photos-n" class="hint" aria-live="polite"></p>
+   <div id="contact">
    <label for="phone">{esc(w["phone"])}</label>
    <input type="tel" id="phone" data-testid="phone" name="phone" maxlength="32"
     autocomplete="tel" inputmode="tel" aria-describedby="phone-error">
@@ -269,6 +321,7 @@ def _body(
    <label for="contact_name">{esc(w["name"])}</label>
    <input type="text" id="contact_name" name="contact_name" maxlength="100" autocomplete="name">
    <p class="hint">{esc(w["privacy"])}</p>
+   </div>
   </section>
   <div id="error" class="error" role="alert" data-testid="error" hidden></div>
   <button type="submit" class="btn primary big" id="submit" data-testid="submit">
@@ -320,6 +373,7 @@ def render_report(
             "channel": (staff or {}).get("channel"),
             "staffBlocked": bool(staff) and not (staff or {}).get("channel"),
             "casePage": "/cases/" if staff else None,
+            "refusal": (staff or {}).get("channel") in REFUSAL_CHANNELS,
         },
         scripts=["common", "report"],
     )

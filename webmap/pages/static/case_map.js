@@ -15,6 +15,7 @@
   var home = S.onMap({ lon: m.lon, lat: m.lat, crs: "wgs84" });
   map.setView(home, 17);
   S.caseMap = map;
+  if (S.localizeControls) S.localizeControls(); // its zoom buttons in the page's language
 
   /* The boundaries around the case (WGS-84 from the layer API, drawn as the basemap needs). */
   function toLatLng(c) { return L.latLng(S.onMap({ lon: c[0], lat: c[1], crs: "wgs84" })); }

@@ -140,7 +140,7 @@
   S.setPin = function (pt, outside) {
     if (!S.map) return;
     var ll = S.onMap(pt);
-    if (!pin) pin = L.marker(ll, { keyboard: false }).addTo(S.map);
+    if (!pin) pin = L.marker(ll, { keyboard: false, alt: S.t("pin") }).addTo(S.map);
     else pin.setLatLng(ll);
     var icon = pin.getElement && pin.getElement();
     if (icon) icon.classList.toggle("pin-outside", !!outside);

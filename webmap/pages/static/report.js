@@ -316,6 +316,55 @@
   $("phone").addEventListener("blur", checkPhone);
   $("phone").addEventListener("input", function () { if (!$("phone-error").hidden) checkPhone(); });
 
+  /* --- staff: found, dissuaded, refused to correct (三（二）) ------------------------------- */
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function localNow() { // the value a datetime-local input takes, in the device's time
+    var d = new Date();
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" +
+      pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+  function refusing() { return !!(cfg.refusal && $("refusal") && $("refusal").checked); }
+  if (cfg.refusal && $("refusal")) {
+    $("refusal").addEventListener("change", function () {
+      var on = refusing();
+      S.show($("refusal-fields"), on);
+      S.show($("contact"), !on); // the staff member files: no resident's contact to take
+      if (on) {
+        $("dissuaded_at").value = $("dissuaded_at").value || localNow();
+        $("dissuaded_at").setAttribute("max", localNow());
+        $("said").focus();
+      }
+    });
+  }
+  function refusalProblem() {
+    if (state.type.scope !== "enforcement") return t("refusal_scope");
+    if (!$("said").value.trim()) { $("said").focus(); return t("need_said"); }
+    var at = $("dissuaded_at").value;
+    if (at && new Date(at).getTime() > Date.now() + 60000) return t("said_future");
+    return "";
+  }
+  function refusalData() {
+    var fd = new FormData();
+    fd.append("lon", String(state.pt.lon));
+    fd.append("lat", String(state.pt.lat));
+    fd.append("crs", state.pt.crs);
+    fd.append("type", state.type.code);
+    fd.append("said", $("said").value.trim());
+    var at = $("dissuaded_at").value; // local time → an instant with its zone (ISO, UTC)
+    if (at) fd.append("dissuaded_at", new Date(at).toISOString());
+    fd.append("party", $("party").value.trim());
+    fd.append("description", $("description").value.trim());
+    photoFiles().forEach(function (f) { fd.append("photos", f, f.name); });
+    return fd;
+  }
+  function sendRefusal() {
+    S.fetchJSON("/api/v1/staff/refusals", { method: "POST", body: refusalData() }).then(function (r) {
+      if (r.status === 201) return done(r.data);
+      showError(S.errorText(r.data));
+      setBusy(false);
+    });
+  }
+
   /* --- submit once ------------------------------------------------------------------------ */
   function showError(text) {
     var box = $("error");
@@ -367,8 +416,14 @@
     if (state.pt && state.outside) return showError(t("need_inside"));
     if (!state.pt || !state.res) return showError(t("need_place"));
     if (!state.type) return showError(t("need_type"));
-    if (!checkPhone()) { $("phone").focus(); return showError(cfg.errors.phone); }
     if (photoFiles().length > 6) return showError(t("too_many_photos"));
+    if (refusing()) {
+      var problem = refusalProblem();
+      if (problem) return showError(problem);
+      setBusy(true);
+      return sendRefusal();
+    }
+    if (!checkPhone()) { $("phone").focus(); return showError(cfg.errors.phone); }
     setBusy(true);
     send(formKey(false), 0);
   });
@@ -397,6 +452,8 @@
     var h = (body.routing && body.routing.handler) || {};
     var lines = [];
     if (h.name) lines.push(t("handler") + "：" + h.name + (h.unit ? "（" + h.unit.name + "）" : ""));
+    else if (typeof body.handler === "string") lines.push(t("handler") + "：" + body.handler);
+    if (body.dissuasion) lines.push(t("refusal_done"));
     if (body.due_at) lines.push(t("due") + "：" + fmtTime(body.due_at));
     $("done-handler").textContent = lines.join("　");
     S.show($("done"), true);
