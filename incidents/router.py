@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from abuse import service as abuse
@@ -21,6 +20,7 @@ from accounts.service import Principal, principal_for_token
 from incidents import disclosure, feeds, idempotency, intake, service
 from incidents.exceptions import InvalidReport
 from incidents.photos import PhotoRejected, sanitize_photos
+from incidents.request_body import read_filing
 from incidents.schemas import DisclosureIn, ReportIn, ResidentActionIn, TransitionIn
 from jurisdictions.router import json_response, parse_bbox
 from jurisdictions.service import to_store_coordinates
@@ -46,27 +46,6 @@ def _json(payload: Any, status_code: int = 200, headers: dict[str, str] | None =
         media_type="application/json",
         headers=headers,
     )
-
-
-async def _read_report(request: Request) -> tuple[ReportIn, list[tuple[str, bytes]]]:
-    """A report from JSON or from a multipart form with ``photos`` files."""
-    ctype = request.headers.get("content-type", "")
-    photos: list[tuple[str, bytes]] = []
-    try:
-        if ctype.startswith("multipart/form-data") or ctype.startswith(
-            "application/x-www-form-urlencoded"
-        ):
-            form = await request.form(max_files=20, max_fields=50)
-            fields = {k: v for k, v in form.items() if isinstance(v, str)}
-            for item in form.getlist("photos"):
-                if not isinstance(item, str):
-                    photos.append((item.filename or "", await item.read()))
-            return ReportIn.model_validate(fields), photos
-        return ReportIn.model_validate_json(await request.body()), photos
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidReport(f"{where}: {first['msg']}") from exc
 
 
 ConnectionFactory = Callable[[], AbstractContextManager[Connection]]
@@ -119,7 +98,7 @@ async def submit_report(
                 )
 
         await run_in_threadpool(by_address)
-    report, files = await _read_report(request)
+    report, files = await read_filing(request, ReportIn)
 
     def work() -> tuple[int, dict[str, Any]]:
         if actor is None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection
 
 from accounts.router import CurrentPrincipal
@@ -19,6 +19,7 @@ from gis.coords import CoordSystem
 from incidents import dissuasion, tasks
 from incidents.exceptions import InvalidReport
 from incidents.photos import PhotoRejected, sanitize_photos
+from incidents.request_body import read_filing
 from shudi.database import db_connection, writer_factory
 
 router = APIRouter(prefix="/api/v1", tags=["work lists"])
@@ -65,24 +66,6 @@ def task_done(conn: Conn, principal: CurrentPrincipal, task_id: int, body: TaskD
     return _json(tasks.finish_task(conn, principal=principal, task_id=task_id, note=body.note))
 
 
-async def _read(request: Request) -> tuple[RefusalIn, list[tuple[str, bytes]]]:
-    ctype = request.headers.get("content-type", "")
-    photos: list[tuple[str, bytes]] = []
-    try:
-        if ctype.startswith("multipart/form-data"):
-            form = await request.form(max_files=20, max_fields=50)
-            fields = {k: v for k, v in form.items() if isinstance(v, str) and v != ""}
-            for item in form.getlist("photos"):
-                if not isinstance(item, str):
-                    photos.append((item.filename or "", await item.read()))
-            return RefusalIn.model_validate(fields), photos
-        return RefusalIn.model_validate_json(await request.body()), photos
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidReport(f"{where}: {first['msg']}") from exc
-
-
 @router.post("/staff/refusals", status_code=201)
 async def file_refusal(
     request: Request,
@@ -92,7 +75,7 @@ async def file_refusal(
     """A property company's or community worker's report of a violation in its own estate or
     community that the violator refused to correct after being dissuaded (JSON, or multipart
     with ``photos``). The town and the competent enforcement department get it at once."""
-    body, files = await _read(request)
+    body, files = await read_filing(request, RefusalIn, drop_empty=True)
 
     def work() -> dict[str, Any]:
         try:
