@@ -20,6 +20,7 @@ COPY notify ./notify
 COPY places ./places
 COPY api ./api
 COPY webmap ./webmap
+COPY console ./console
 COPY data ./data
 # Map assets (Leaflet, plugins, fonts) come from the npm registry at build time, checked
 # against webmap/assets.json; pages then need no internet. The CJK font is embedded in PDFs.

@@ -64,8 +64,8 @@ def _timed_activation(engine: Engine, generation_id: int) -> tuple[float, int, i
 def activation(n: int | None = None) -> Section:
     """Time ``generations.activate`` over ``n`` open cases, twice (everything / nothing moves)."""
     n = n or int(os.environ.get("SHUDI_BENCH_ACTIVATION_CASES", ACTIVATION_CASES))
+    from console.demo import SAMPLE_DIR, load_sample_district
     from jurisdictions.generations import import_file
-    from shudi.demo import SAMPLE_DIR, load_sample_district
 
     sec = Section(f"Re-resolve of {n:,} open cases on a boundary activation (`activate`)")
     with scratch_database(database_url(), prefix="shudi_bench_activation") as url:

@@ -47,9 +47,9 @@ def _district(engine: Engine) -> shapely.Geometry:
 
 def _two_generations(engine: Engine) -> str:
     """Backdate the sample's periods and add a second community generation (18 months)."""
+    from console.demo import SAMPLE_DIR
     from gis.io import read_boundaries
     from jurisdictions.generations import import_layer
-    from shudi.demo import SAMPLE_DIR
 
     now = datetime.now(UTC)
     with engine.begin() as conn:

@@ -145,8 +145,8 @@ def service_database(url: str) -> Iterator[None]:
 
 def load_district(engine: Engine) -> None:
     """The sample district and the taxonomy, as ``shudi demo`` loads them."""
+    from console.demo import load_sample_district
     from jurisdictions.catalog import sync_taxonomy
-    from shudi.demo import load_sample_district
 
     with engine.begin() as conn:
         load_sample_district(conn, note=lambda m: None)

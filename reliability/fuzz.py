@@ -365,11 +365,11 @@ def prepare(db_url: str, *, cases: int = 200) -> tuple[dict[str, str], Known]:
     Returns user name -> password, and the ids of the objects made.
     """
     from accounts.service import create_user
+    from console.demo import load_sample_district
+    from console.demo_cases import load_demo_cases
+    from console.demo_contacts import load_demo_contacts
+    from console.demo_users import load_demo_users
     from jurisdictions.catalog import sync_taxonomy
-    from shudi.demo import load_sample_district
-    from shudi.demo_cases import load_demo_cases
-    from shudi.demo_contacts import load_demo_contacts
-    from shudi.demo_users import load_demo_users
 
     engine = create_engine(db_url)
     passwords = {}

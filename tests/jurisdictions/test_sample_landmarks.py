@@ -7,9 +7,9 @@ import json
 import pytest
 from sqlalchemy import Connection
 
+from console.demo import SAMPLE_DIR, load_sample_district
 from jurisdictions.exceptions import OutsideServiceArea
 from jurisdictions.service import resolve_one
-from shudi.demo import SAMPLE_DIR, load_sample_district
 
 LANDMARKS = json.loads((SAMPLE_DIR / "landmarks.json").read_text())
 

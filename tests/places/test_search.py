@@ -14,10 +14,10 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 from support import MINI, app_client, collection, feature
 
+from console.demo import load_sample_district
 from jurisdictions.generations import import_layer
 from places import search
 from places.pinyin import romanise, syllable_pattern
-from shudi.demo import load_sample_district
 
 
 @pytest.fixture(scope="module")

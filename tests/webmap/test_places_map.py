@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine
 
-from shudi.demo import load_sample_district
+from console.demo import load_sample_district
 from webmap.basemaps import basemap_from_settings
 
 PHONE = {"width": 390, "height": 844}

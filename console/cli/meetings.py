@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from shudi.cli.common import echo_json, fail, transaction
+from console.cli.common import echo_json, fail, transaction
 
 app = typer.Typer(help="Joint meetings (联席会议) of towns/streets.", no_args_is_help=True)
 FORMATS = ("json", "html", "pdf", "xlsx")

@@ -7,7 +7,7 @@ import os
 import typer
 
 from audit import service
-from shudi.cli.common import echo_json, fail, transaction
+from console.cli.common import echo_json, fail, transaction
 from shudi.database import get_engine
 
 app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)

@@ -9,7 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shudi.cli.common import fail, transaction
+from console.cli.common import fail, transaction
 
 app = typer.Typer(help="Hot-spot analysis of cases.", no_args_is_help=True)
 

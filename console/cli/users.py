@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from accounts import service
-from shudi.cli.common import transaction
+from console.cli.common import transaction
 
 app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 apikey_app = typer.Typer(help="Open311 API keys.", no_args_is_help=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from console.cli.common import echo_json, fail, transaction
 from jurisdictions import catalog
 from jurisdictions.resident import (
     RESIDENT_WORDS_PATH,
@@ -17,7 +18,6 @@ from jurisdictions.taxonomy import (
     load_agencies,
     load_violation_types,
 )
-from shudi.cli.common import echo_json, fail, transaction
 
 app = typer.Typer(help="Agencies, violation types and routing data.", no_args_is_help=True)
 contacts_app = typer.Typer(help="Published contacts (三(二)).", no_args_is_help=True)

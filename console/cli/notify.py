@@ -8,7 +8,7 @@ import threading
 
 import typer
 
-from shudi.cli.common import echo_json, transaction
+from console.cli.common import echo_json, transaction
 
 app = typer.Typer(help="Notifications: the outbox sender, status, retries.", no_args_is_help=True)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from console.cli.common import echo_json, fail
 from shudi import embedded
-from shudi.cli.common import echo_json, fail
 from shudi.database import cluster_for, database_url, make_engine
 from shudi.migrate import upgrade
 from shudi.settings import get_settings

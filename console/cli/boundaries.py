@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from console.cli.common import fail, transaction
 from jurisdictions.exceptions import BoundaryImportRejected
-from shudi.cli.common import fail, transaction
 from shudi.settings import get_settings
 
 app = typer.Typer(help="Boundary layers in versioned generations.", no_args_is_help=True)

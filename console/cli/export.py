@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from shudi.cli.common import fail, transaction
+from console.cli.common import fail, transaction
 
 
 def _moment(value: str | None, option: str) -> datetime | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from abuse import service
-from shudi.cli.common import echo_json, transaction
+from console.cli.common import echo_json, transaction
 
 app = typer.Typer(
     help="Refuse reports from abusive addresses or phone numbers.", no_args_is_help=True

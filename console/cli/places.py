@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from shudi.cli.common import echo_json, fail, transaction
+from console.cli.common import echo_json, fail, transaction
 from shudi.settings import get_settings
 
 app = typer.Typer(help="Place search and the gazetteer it searches.", no_args_is_help=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shudi.cli.common import transaction
+from console.cli.common import transaction
 
 app = typer.Typer(help="Keys of the personal data sealed at rest.", no_args_is_help=True)
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from shudi.cli.common import fail, transaction
+from console.cli.common import fail, transaction
 
 app = typer.Typer(help="Jobs on cases.", no_args_is_help=True)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from shudi.cli.common import echo_json, fail, transaction
+from console.cli.common import echo_json, fail, transaction
 
 FORMATS = ("json", "xlsx", "pdf")
 

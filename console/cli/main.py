@@ -9,8 +9,7 @@ from datetime import datetime
 import typer
 from sqlalchemy.exc import OperationalError
 
-from gis.errors import GisError
-from shudi.cli import (
+from console.cli import (
     assessment,
     audit,
     bans,
@@ -26,7 +25,8 @@ from shudi.cli import (
     taxonomy,
     users,
 )
-from shudi.cli.common import echo_json, fail, transaction
+from console.cli.common import echo_json, fail, transaction
+from gis.errors import GisError
 from shudi.errors import ShudiError
 
 app = typer.Typer(
@@ -120,11 +120,11 @@ def demo(
     ),
 ) -> None:
     """Load the sample district, taxonomy, contacts, users and demo cases (idempotent)."""
+    from console.demo import load_sample_district
+    from console.demo_cases import load_demo_cases
+    from console.demo_contacts import load_demo_contacts
+    from console.demo_users import load_demo_users
     from notify.service import discard_this_transaction
-    from shudi.demo import load_sample_district
-    from shudi.demo_cases import load_demo_cases
-    from shudi.demo_contacts import load_demo_contacts
-    from shudi.demo_users import load_demo_users
 
     with transaction() as conn:
         n = load_sample_district(conn, note=typer.echo)
