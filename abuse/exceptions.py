@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shudi.errors import DomainError
+from shudi.exceptions import DomainError
 
 
 class AbuseError(DomainError):

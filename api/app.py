@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from abuse.router import router as abuse_router
 from accounts.admin_router import router as admin_router
 from accounts.router import router as accounts_router
-from api import docs, errors, logs, metrics, openapi, pages, tiles, workbench
+from api import docs, error_responses, logs, metrics, openapi, pages, tiles, workbench
 from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit
 from assessment.router import page_router as assessment_pages
@@ -80,7 +80,7 @@ def create_app() -> FastAPI:
         docs_url=None,  # api/docs.py serves both pages from the app's own assets
         redoc_url=None,
     )
-    errors.install(app)
+    error_responses.install(app)
     logs.install()  # no keys, phones or tracking codes in the access log
     app.add_middleware(SecurityHeaders)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
@@ -115,7 +115,7 @@ def create_app() -> FastAPI:
                 conn.execute(text("SELECT 1"))
         except SQLAlchemyError:
             return JSONResponse(
-                errors.error_body("database_unavailable", "the database is not answering"),
+                error_responses.error_body("database_unavailable", "the database is not answering"),
                 status_code=503,
                 headers={"Retry-After": "5"},
             )

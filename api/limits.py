@@ -16,7 +16,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_body
+from api.error_responses import error_body
 from shudi.settings import Settings, get_settings
 
 UPLOAD_PREFIXES = ("/api/v1/boundaries",)

@@ -32,7 +32,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors
+from api import error_responses
 from api.logs import redact_path
 from incidents.stats import cases_by_status
 from shudi.database import open_reader
@@ -176,13 +176,13 @@ def readyz() -> JSONResponse:
             current, heads = migration_state(conn)
     except SQLAlchemyError:
         return JSONResponse(
-            errors.error_body("database_unavailable", "the database is not answering"),
+            error_responses.error_body("database_unavailable", "the database is not answering"),
             status_code=503,
             headers={"Retry-After": "5"},
         )
     if current != heads:
         return JSONResponse(
-            errors.error_body(
+            error_responses.error_body(
                 "migrations_pending",
                 f"the database is at {', '.join(sorted(current)) or 'no revision'}; "
                 f"this release needs {', '.join(sorted(heads))} (run `shudi db migrate`)",

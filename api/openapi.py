@@ -1,6 +1,6 @@
 """Declare in the OpenAPI document the error answers each route really gives.
 
-The routes raise domain errors that ``api/errors.py`` maps to statuses; FastAPI cannot see
+The routes raise domain errors that ``api/error_responses.py`` maps to statuses; FastAPI cannot see
 them, so they are listed here, in one place, and added to the document's operations with the
 shared :class:`api.schemas.ErrorOut` body. Some are declared on every operation they can reach:
 

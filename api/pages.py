@@ -31,7 +31,7 @@ from jurisdictions import catalog, directory, resident, service
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
 from notify import service as notify
 from shudi.database import db_connection
-from shudi.errors import ShudiError
+from shudi.exceptions import ShudiError
 from shudi.settings import get_settings
 from webmap import pages
 from webmap.assets import localize, vendor_dir

@@ -1,6 +1,6 @@
-"""Errors of the assessment (each mapped to one HTTP status in api/errors.py)."""
+"""Errors of the assessment (each mapped to one HTTP status in api/error_responses.py)."""
 
-from shudi.errors import DomainError
+from shudi.exceptions import DomainError
 
 
 class AssessmentError(DomainError):

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from assessment import report, service
+from assessment import bulletin, service
 from assessment.exceptions import UnknownFigure
 from assessment.period import Period
 from documents.html import render_body
@@ -29,13 +29,13 @@ class Output:
 
 def figures(conn: Connection, *, p: Period) -> dict[str, Any]:
     """The JSON form: every unit's figures, audit URLs and the definitions."""
-    return report.with_urls(service.assess(conn, p=p))
+    return bulletin.with_urls(service.assess(conn, p=p))
 
 
 def document(conn: Connection, *, p: Period) -> Document:
     """The assessment as a document (rankings, charts, definitions)."""
     with service.facts(conn, p=p) as shared:
-        return report.build_document(
+        return bulletin.build_document(
             service.assess(conn, p=p, given=shared),
             monthly=service.monthly(conn, p=p, kind="town", given=shared),
             histogram=service.stage_histogram(conn, p=p, given=shared),

@@ -108,7 +108,7 @@ def in_memory(sec: Section) -> None:
     """Gi* on ~10,000 H3 cells from 1,000,000 points, and the 500 × 500 density surface."""
     from gis.density import kde_surface
     from gis.grids import aggregate_h3, h3_cells, lonlat
-    from gis.hotspots import gi_star
+    from gis.local_statistics import gi_star
     from gis.neighbours import h3_ring
     from hotspots.analysis import feature_collection
     from hotspots.schemas import HotspotQuery

@@ -27,7 +27,7 @@ from benchmarks import (
     intake,
     map,
     places,
-    report,
+    record,
     resolve,
     words,
 )
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             started, g0 = datetime.now(UTC), time.monotonic()
             info = machine(engine)
             section = GROUPS[group](ctx)
-            runs.append(report.Run(group, started, (time.monotonic() - g0) / 60, info, section))
+            runs.append(record.Run(group, started, (time.monotonic() - g0) / 60, info, section))
     print("\nSummary")
     for run in runs:
         print(f"  {run.section.title}")
@@ -165,10 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{len(failed)} target(s) missed; {(time.monotonic() - t0) / 60:.1f} min")
     if not args.no_docs:
         for run in runs:
-            report.save(run)
-        stored = report.load_all(list(GROUPS))
-        report.DOCS.write_text(report.markdown(stored, commands=COMMANDS, method=METHOD))
-        print(f"wrote {report.DOCS.relative_to(ROOT)} ({len(stored)} group(s))")
+            record.save(run)
+        stored = record.load_all(list(GROUPS))
+        record.DOCS.write_text(record.markdown(stored, commands=COMMANDS, method=METHOD))
+        print(f"wrote {record.DOCS.relative_to(ROOT)} ({len(stored)} group(s))")
     engine.dispose()
     return 1 if failed and args.strict else 0
 

@@ -15,7 +15,7 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 
-from documents.errors import FontMissing
+from documents.exceptions import FontMissing
 from documents.model import Chart
 
 #: The CJK font (Debian package fonts-wqy-zenhei, installed by scripts/install-system-deps.sh).

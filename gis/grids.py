@@ -23,7 +23,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from gis.errors import GisError
+from gis.exceptions import GisError
 
 WGS84 = CRS.from_epsg(4326)
 H3_RESOLUTIONS = range(7, 11)

@@ -63,7 +63,7 @@ from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as ProjCRSError
 from shapely.errors import ShapelyError
 
-from gis.errors import BoundaryFileError
+from gis.exceptions import BoundaryFileError
 
 __all__ = ["CANONICAL_FIELDS", "read_boundaries"]
 

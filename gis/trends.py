@@ -1,8 +1,9 @@
 """Emerging hot spots: each cell's Gi* series over time bins, its trend, and its category.
 
 Per time bin, Gi* (analytical z, as ArcGIS's space-time cube does; FDR-corrected per bin) is
-computed on the same cells and neighbourhood (:func:`gis.hotspots.gi_star`). A cell counts as
-a *hot* (*cold*) spot in a bin when its ``gi_bin`` is ≥ 1 (≤ -1), i.e. significant at 90 %.
+computed on the same cells and neighbourhood (:func:`gis.local_statistics.gi_star`). A cell
+counts as a *hot* (*cold*) spot in a bin when its ``gi_bin`` is ≥ 1 (≤ -1), i.e. significant at
+90 %.
 The trend of each cell's z series is the Mann-Kendall test (two-sided, ties corrected,
 continuity correction) at ``trend_alpha`` (0.05).
 
@@ -36,7 +37,7 @@ from libpysal.weights import W
 from scipy import stats
 
 from gis.grids import AnalysisInputError
-from gis.hotspots import gi_star
+from gis.local_statistics import gi_star
 
 MOST = 0.9
 

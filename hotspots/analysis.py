@@ -24,7 +24,7 @@ from libpysal.weights import W
 
 from gis.density import Raster, kde_surface
 from gis.grids import aggregate_areas, aggregate_h3, aggregate_square
-from gis.hotspots import gi_star, local_moran
+from gis.local_statistics import gi_star, local_moran
 from gis.neighbours import distance_band, h3_ring, k_nearest
 from gis.trends import emerging_hotspots
 from hotspots.exceptions import AnalysisTooLarge, InvalidHotspotQuery, NotEnoughData

@@ -17,7 +17,7 @@ from incidents.effect_context import new_deadline as _due
 from incidents.effect_context import party_unit as _party_unit
 from incidents.exceptions import InvalidReport, MissingField
 from jurisdictions import catalog
-from jurisdictions.routing import route
+from jurisdictions.handler_rules import route
 from jurisdictions.service import resolve_one
 
 OUTCOMES = ("fixed", "not_fixed", "not_our_matter")

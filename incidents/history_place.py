@@ -23,8 +23,8 @@ from incidents.exceptions import HistoryImportRejected
 from incidents.intake import case_columns
 from jurisdictions import catalog
 from jurisdictions.generations import list_generations
+from jurisdictions.handler_rules import route
 from jurisdictions.index import area_index
-from jurisdictions.routing import route
 from jurisdictions.service import Resolution, generations_at, outside_error, resolve_points
 
 CHUNK = 200_000  # points per index probe (the progress bar's step)

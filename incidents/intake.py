@@ -22,7 +22,7 @@ from incidents.exceptions import InvalidReport
 from incidents.photos import SanitizedPhoto
 from incidents.tasks import add_task
 from jurisdictions import catalog
-from jurisdictions.routing import Routing, route
+from jurisdictions.handler_rules import Routing, route
 from jurisdictions.service import Resolution, resolve_one
 from notify.service import enqueue_for_event
 from shudi.pii import get_cipher

@@ -24,7 +24,7 @@ from incidents.intake import MAX_DESCRIPTION, Report, create_case
 from incidents.public_text import mask
 from jurisdictions import catalog
 from jurisdictions.service import resolve_points, to_store_coordinates
-from shudi.errors import DomainError
+from shudi.exceptions import DomainError
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: Bump when the services (violation types) or their definitions change.

@@ -4,7 +4,7 @@ The format is the path's suffix (``services.xml``, ``requests/12.json``); anothe
 404. Errors take the spec's shape, ``[{"code": 400, "description": "..."}]`` or
 ``<errors><error><code>400</code><description>…</description></error></errors>``, with 400,
 403 (``api_key``) or 404 — unlike the rest of the API, so they are made here, by the route
-class, from the domain errors the service raises. ``api/errors.py`` is not involved.
+class, from the domain errors the service raises. ``api/error_responses.py`` is not involved.
 
 Endpoints (``{f}`` is ``xml`` or ``json``):
 
@@ -67,7 +67,7 @@ from incidents.exceptions import CaseNotFound
 from incidents.intake import Report
 from jurisdictions.service import to_store_coordinates
 from shudi.database import db_connection
-from shudi.errors import DomainError
+from shudi.exceptions import DomainError
 from shudi.settings import get_settings
 
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]

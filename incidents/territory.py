@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from incidents.intake import case_columns
 from incidents.models import OPEN_STATUSES, STATUSES
 from jurisdictions import bulk, catalog
-from jurisdictions.routing import route
+from jurisdictions.handler_rules import route
 from jurisdictions.service import Resolution, resolve_points
 
 TRACKED = (

@@ -268,7 +268,7 @@ def search_types(
 
     if audience not in ("resident", "staff"):
         raise InvalidQuery(f"audience must be resident or staff, not {audience!r}")
-    if q and "\x00" in q:  # as the database would refuse it (api/errors.py: invalid input)
+    if q and "\x00" in q:  # as the database would refuse it (api/error_responses.py: invalid input)
         raise ValueError("q: a string literal cannot contain NUL (0x00) characters")
     found = list_types(conn, reportable=reportable, agency=agency, scope=scope)
     if q and q.strip():

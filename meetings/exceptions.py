@@ -1,8 +1,8 @@
-"""Errors of the joint-meetings domain; the API maps each to one status (api/errors.py)."""
+"""Errors of the joint-meetings domain; the API maps each to one status (api/error_responses.py)."""
 
 from __future__ import annotations
 
-from shudi.errors import DomainError
+from shudi.exceptions import DomainError
 
 
 class MeetingNotFound(DomainError):

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 
 from accounts.router import CurrentPrincipal, page_principal
 from accounts.service import Principal
-from meetings import minutes, report, service
+from meetings import minutes, papers, service
 from meetings.schemas import ActionDoneIn, PrepareIn, RecordIn
 from shudi.database import db_connection
 
@@ -40,7 +40,7 @@ def _json(payload: Any, status_code: int = 200) -> Response:
 async def _export(meeting: dict[str, Any], fmt: Format) -> Response:
     if fmt == "json":
         return _json(meeting)
-    body, media = await run_in_threadpool(report.export, meeting, fmt)
+    body, media = await run_in_threadpool(papers.export, meeting, fmt)
     name = f"meeting-{meeting['town_code']}-{meeting['month']}-{meeting['id']}.{fmt}"
     disposition = "inline" if fmt in ("html", "pdf") else "attachment"
     return Response(
@@ -78,7 +78,7 @@ def list_meetings(conn: Conn, principal: CurrentPrincipal, town: str | None = No
                 "application/json": {},
                 "text/html": {},
                 "application/pdf": {},
-                report.EXPORTS["xlsx"][1]: {},
+                papers.EXPORTS["xlsx"][1]: {},
             }
         }
     },

@@ -23,12 +23,12 @@ import geopandas as gpd
 import shapely
 from sqlalchemy import Connection
 
-from gis.errors import BoundaryFileError
+from gis.exceptions import BoundaryFileError
 from gis.gazetteer import derived_code, infer_kind, validate_gazetteer
 from gis.io import read_boundaries
 from gis.validation import Problem
 from places import store
-from shudi.errors import DomainError
+from shudi.exceptions import DomainError
 
 CSV_OPTIONS = {
     "X_POSSIBLE_NAMES": "lon,lng,longitude,x,经度,point_x",

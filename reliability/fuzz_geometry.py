@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from shapely.geometry import shape
 from sqlalchemy import Connection, create_engine
 
-from gis.errors import BoundaryFileError
+from gis.exceptions import BoundaryFileError
 from gis.io import read_boundaries
 from gis.validation import KINDS, repair, validate_layer
 from jurisdictions.exceptions import BoundaryImportRejected

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ROOT, Kind, Result, Section, bench_engine, fmt, machine
-from benchmarks.report import Run, load_all, save
+from benchmarks.record import Run, load_all, save
 
 DOCS = ROOT / "docs" / "reliability.md"
 RESULTS = ROOT / "reliability" / "results"

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
 
 from shudi.embedded import Cluster
-from shudi.errors import DomainError, UnsafeDatabaseError
+from shudi.exceptions import DomainError, UnsafeDatabaseError
 from shudi.metrics import TimedQueuePool, instrument_pool
 from shudi.settings import Settings, get_settings
 

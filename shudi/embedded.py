@@ -30,7 +30,7 @@ from urllib.parse import quote
 import psycopg2
 import psycopg2.extensions
 
-from shudi.errors import EmbeddedDatabaseError
+from shudi.exceptions import EmbeddedDatabaseError
 
 SERVER_CONF = """\
 # Written by shudi; the embedded cluster's own settings.

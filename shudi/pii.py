@@ -23,7 +23,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from shudi.errors import ShudiError
+from shudi.exceptions import ShudiError
 from shudi.settings import Settings, get_settings
 
 PREFIX = "pii1"

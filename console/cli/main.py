@@ -26,8 +26,8 @@ from console.cli import (
     users,
 )
 from console.cli.common import echo_json, fail, transaction
-from gis.errors import GisError
-from shudi.errors import ShudiError
+from gis.exceptions import GisError
+from shudi.exceptions import ShudiError
 
 app = typer.Typer(
     help="Shudi 属地: jurisdiction resolution and incident maps.",

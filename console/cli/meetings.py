@@ -16,7 +16,7 @@ FORMATS = ("json", "html", "pdf", "xlsx")
 
 
 def _write(meeting: dict[str, Any], fmt: str, out: Path | None, agenda_only: bool) -> None:
-    from meetings.report import export
+    from meetings.papers import export
     from meetings.service import agenda_json
 
     if fmt not in FORMATS:

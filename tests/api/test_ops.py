@@ -9,7 +9,7 @@ from sqlalchemy import event
 from api.app import create_app
 from shudi import database, settings
 from shudi.database import check_durability, make_engine
-from shudi.errors import UnsafeDatabaseError
+from shudi.exceptions import UnsafeDatabaseError
 
 
 def test_healthz_503_when_database_is_down(monkeypatch: pytest.MonkeyPatch, db_url: str) -> None:

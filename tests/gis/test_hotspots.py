@@ -19,11 +19,11 @@ from shapely import box
 
 import gis.density
 import gis.grids
-import gis.hotspots
+import gis.local_statistics
 import gis.neighbours
 import gis.trends
 from gis.grids import AnalysisInputError, aggregate_h3, h3_cells
-from gis.hotspots import confidence_bins, gi_star, local_moran
+from gis.local_statistics import confidence_bins, gi_star, local_moran
 from gis.neighbours import h3_ring
 
 BOX = box(120.00, 30.00, 120.10, 30.10)
@@ -143,7 +143,7 @@ def test_inputs_are_checked() -> None:
 
 
 @pytest.mark.parametrize(
-    "module", [gis.grids, gis.neighbours, gis.hotspots, gis.density, gis.trends]
+    "module", [gis.grids, gis.neighbours, gis.local_statistics, gis.density, gis.trends]
 )
 def test_docstring_examples(module: object) -> None:
     assert doctest.testmod(module).failed == 0  # type: ignore[arg-type]

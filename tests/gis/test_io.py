@@ -18,9 +18,9 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
-import gis.errors
+import gis.exceptions
 import gis.io
-from gis.errors import BoundaryFileError, GisError
+from gis.exceptions import BoundaryFileError, GisError
 from gis.io import read_boundaries
 
 RING = [(120.1, 30.2), (120.12, 30.2), (120.12, 30.215), (120.1, 30.215), (120.1, 30.2)]
@@ -339,7 +339,7 @@ def test_gdal_cannot_fetch_even_when_asked_directly(
 
 def test_docstring_examples() -> None:
     assert doctest.testmod(gis.io).failed == 0
-    assert doctest.testmod(gis.errors).failed == 0
+    assert doctest.testmod(gis.exceptions).failed == 0
     assert pd.isna(np.nan)
 
 

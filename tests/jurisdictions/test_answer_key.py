@@ -11,7 +11,7 @@ from answer_key import COMPANY, KEY, TOWN, Entry, entries_for
 from sqlalchemy import Connection
 
 from jurisdictions import catalog
-from jurisdictions.routing import route
+from jurisdictions.handler_rules import route
 from jurisdictions.service import resolve_one
 from jurisdictions.taxonomy import load_agencies, load_violation_types
 

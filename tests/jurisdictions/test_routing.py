@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 from jurisdictions import catalog
 from jurisdictions.directory import directory_for_point, directory_for_property_area
-from jurisdictions.routing import load_rules, route, route_point
+from jurisdictions.handler_rules import load_rules, route, route_point
 from jurisdictions.service import resolve_one
 from jurisdictions.taxonomy import load_agencies, load_violation_types
 

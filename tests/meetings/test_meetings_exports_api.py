@@ -15,7 +15,7 @@ from accounts.router import SESSION_COOKIE
 from accounts.service import Principal, issue_token
 from api.app import create_app
 from meetings import agenda, minutes, service
-from meetings.report import meeting_document
+from meetings.papers import meeting_document
 from shudi.database import db_connection
 
 

@@ -18,7 +18,7 @@ from pyproj import Transformer
 from shapely.geometry import LineString, Point
 from sqlalchemy import Connection, text
 
-from gis.errors import BoundaryFileError
+from gis.exceptions import BoundaryFileError
 from places.gazetteer import GazetteerRejected, import_gazetteer, read_gazetteer
 from places.search import search
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from benchmarks.common import Result, Section
-from benchmarks.report import Run
+from benchmarks.record import Run
 from reliability.run import fuzz_section, markdown
 
 

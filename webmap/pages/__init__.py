@@ -9,7 +9,7 @@ from pathlib import Path
 
 from webmap.pages.common import lang_of
 from webmap.pages.directory import render_directory
-from webmap.pages.report import render_report
+from webmap.pages.report_form import render_report
 from webmap.pages.track import render_track, render_track_lookup
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"

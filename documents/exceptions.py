@@ -1,6 +1,6 @@
 """Errors of document rendering."""
 
-from shudi.errors import ShudiError
+from shudi.exceptions import ShudiError
 
 
 class FontMissing(ShudiError):

@@ -18,7 +18,7 @@ class UnsafeDatabaseError(ShudiError):
 class DomainError(ShudiError):
     """Base of the domain packages' errors: a stable machine ``code`` and a human message.
 
-    The API maps each subclass to one HTTP status (``api/errors.py``).
+    The API maps each subclass to one HTTP status (``api/error_responses.py``).
     """
 
     code = "error"

@@ -22,7 +22,7 @@ from jurisdictions import exceptions as jx
 from meetings import exceptions as mx
 from notify import exceptions as nx
 from shudi.database import DatabaseBusy, DatabaseUnavailable, QueryTimeout, database_error
-from shudi.errors import DomainError
+from shudi.exceptions import DomainError
 
 log = logging.getLogger("shudi.api")
 
