@@ -22,9 +22,10 @@ from incidents.exceptions import InvalidReport
 from incidents.photos import PhotoRejected, sanitize_photos
 from incidents.request_body import read_filing
 from incidents.schemas import DisclosureIn, ReportIn, ResidentActionIn, TransitionIn
-from jurisdictions.router import json_response, parse_bbox
+from jurisdictions.bbox import parse_bbox
 from jurisdictions.service import to_store_coordinates
 from shudi.database import db_connection, reader_factory, writer_factory
+from shudi.responses import json_response
 from shudi.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])

@@ -7,16 +7,17 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
 from gis.coords import CoordSystem
 from jurisdictions import batch, catalog, directory, generations, handler_rules, service
-from jurisdictions.exceptions import InvalidCoordinates, TooManyPoints
+from jurisdictions.bbox import parse_bbox
+from jurisdictions.exceptions import TooManyPoints
 from jurisdictions.schemas import BatchIn, BatchOut, GenerationOut, PointErrorOut, ResolveOut
 from shudi.database import db_connection, db_reader, reader_factory
+from shudi.responses import json_response
 from shudi.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["jurisdictions"])
@@ -25,11 +26,6 @@ Conn = Annotated[Connection, Depends(db_connection, scope="function")]
 Reader = Annotated[Connection, Depends(db_reader, scope="function")]
 #: For the hottest route: the route opens the connection in its own thread-pool call.
 Opener = Annotated[Callable[[], AbstractContextManager[Connection]], Depends(reader_factory)]
-
-
-def json_response(payload: object, status_code: int = 200) -> Response:
-    """Serialise with orjson (fast for large answers)."""
-    return Response(orjson.dumps(payload), status_code=status_code, media_type="application/json")
 
 
 @router.get(
@@ -93,24 +89,6 @@ def layer_geojson(
         cap=get_settings().layer_max_features,
     )
     return Response(body, media_type="application/geo+json")
-
-
-def parse_bbox(raw: str) -> tuple[float, float, float, float]:
-    """``xmin,ymin,xmax,ymax`` → a tuple, with a clear error for anything else (also for a box
-    larger than ``SHUDI_MAX_BBOX_DEG2``)."""
-    try:
-        xmin, ymin, xmax, ymax = (float(v) for v in raw.split(","))
-    except ValueError as exc:
-        raise InvalidCoordinates(f"bbox must be xmin,ymin,xmax,ymax; got {raw!r}") from exc
-    if not (-180 <= xmin < xmax <= 180 and -90 <= ymin < ymax <= 90):
-        raise InvalidCoordinates(f"bbox {raw!r} is empty or out of range (lon first, then lat)")
-    cap = get_settings().max_bbox_deg2
-    if (xmax - xmin) * (ymax - ymin) > cap:
-        raise InvalidCoordinates(
-            f"bbox {raw!r} covers {(xmax - xmin) * (ymax - ymin):.1f} square degrees, more than "
-            f"the {cap:g} allowed; zoom in, or leave bbox out for the whole service area"
-        )
-    return xmin, ymin, xmax, ymax
 
 
 @router.get("/agencies", tags=["linkage"])

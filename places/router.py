@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
-from jurisdictions.router import parse_bbox
+from jurisdictions.bbox import parse_bbox
 from jurisdictions.service import simplify_tolerance
 from places import layers, search
 from shudi.database import reader_factory
