@@ -40,6 +40,7 @@ test: db
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy shudi console abuse gis jurisdictions accounts incidents api webmap documents assessment meetings audit hotspots benchmarks reliability notify places
 
 bench: db
