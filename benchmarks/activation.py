@@ -65,7 +65,7 @@ def activation(n: int | None = None) -> Section:
     """Time ``generations.activate`` over ``n`` open cases, twice (everything / nothing moves)."""
     n = n or int(os.environ.get("SHUDI_BENCH_ACTIVATION_CASES", ACTIVATION_CASES))
     from console.demo import SAMPLE_DIR, load_sample_district
-    from jurisdictions.generations import import_file
+    from jurisdictions.generations import import_and_activate
 
     sec = Section(f"Re-resolve of {n:,} open cases on a boundary activation (`activate`)")
     with scratch_database(database_url(), prefix="shudi_bench_activation") as url:
@@ -83,9 +83,9 @@ def activation(n: int | None = None) -> Section:
                 for statement in FILL.split(";"):
                     if statement.strip():
                         conn.execute(text(statement), {"n": n, **bbox.__dict__})
-                new = import_file(
+                new = import_and_activate(
                     conn, path=SAMPLE_DIR / "communities.geojson", layer="community",
-                    source="bench:activation",
+                    activate=False, source="bench:activation",
                 ).generation_id  # fmt: skip
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE case_file"))

@@ -52,7 +52,7 @@ def load_sample_district(
         if active:
             note(f"{layer} {agency}: sample already active".replace("  ", " "))
             continue
-        result = generations.import_file(
+        result = generations.import_and_activate(
             conn,
             path=path,
             layer=layer,

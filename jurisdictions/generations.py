@@ -1,9 +1,10 @@
 """Boundary generations: import a layer as a new generation, activate it, list and check them.
 
 An import validates the whole file before anything is written and runs in the caller's
-transaction, so a failed import leaves the store unchanged. :func:`activate` is the one way a
-generation becomes active (``shudi boundaries import --activate``, ``shudi boundaries
-activate``, the sample loader, tests): it retires the layer's active generation, opens the new
+transaction, so a failed import leaves the store unchanged; :func:`import_and_activate` is the
+use case behind every file import. :func:`activate` is the one way a generation becomes active
+(``shudi boundaries import --activate``, ``shudi boundaries activate``, the sample loader,
+tests): it retires the layer's active generation, opens the new
 one's validity period and re-resolves the open cases, all in the caller's transaction; older
 answers stay reachable with ``at=``.
 """
@@ -34,6 +35,7 @@ from jurisdictions.exceptions import (
 )
 from jurisdictions.models import PARENT_LAYER, Layer
 from jurisdictions.service import generation_key, generations_at
+from shudi.settings import get_settings
 
 SUBDIVIDE_MAX_VERTICES = 256
 
@@ -139,11 +141,12 @@ def load_generation(conn: Connection, *, generation_id: int) -> gpd.GeoDataFrame
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326"))
 
 
-def import_file(
+def import_and_activate(
     conn: Connection,
     *,
     path: str | os.PathLike[str],
     layer: str,
+    activate: bool,
     agency: str | None = None,
     fields: Mapping[str, str] | None = None,
     encoding: str | None = None,
@@ -152,22 +155,21 @@ def import_file(
     source: str | None = None,
     description: str = "",
     do_repair: bool = False,
-    activate: bool = False,
+    tolerances: Mapping[str, float] | None = None,
     progress: Callable[[str], None] | None = None,
     read_progress: Callable[[int, int], None] | None = None,
-    tolerances: Mapping[str, float] | None = None,
-    max_features: int | None = None,
-    max_vertices: int | None = None,
 ) -> ImportResult:
-    """Read a boundary file (any CRS, encoding and field names) and import it as a new
-    generation of ``layer``, activated with its open cases re-resolved when ``activate``: the
-    use case behind ``shudi boundaries import`` and the sample loader, in the caller's
-    transaction."""
+    """The boundary-import use case (``shudi boundaries import``, the sample loader, tests):
+    read a boundary file (any CRS, encoding and field names; at most ``SHUDI_BOUNDARY_MAX_*``
+    features and vertices), store it as a new generation of ``layer`` (validated; all or
+    nothing) and, when ``activate``, make it the active one through :func:`activate`, so the
+    open cases move to their new owners — all in the caller's transaction."""
     from gis.io import read_boundaries  # GDAL: only for the commands that read files
 
     lay, agency = check_layer(layer, agency)
     if lay is Layer.agency_unit:
         check_agency(conn, agency)
+    settings = get_settings()
     fields = dict(fields or {})
     gdf = read_boundaries(
         path,
@@ -176,8 +178,8 @@ def import_file(
         src_crs=src_crs,
         file_layer=file_layer,
         progress=read_progress,
-        max_features=max_features,
-        max_vertices=max_vertices,
+        max_features=settings.boundary_max_features,
+        max_vertices=settings.boundary_max_vertices,
     )
     return import_layer(
         conn,

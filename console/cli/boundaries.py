@@ -15,7 +15,6 @@ from rich.table import Table
 
 from console.cli.common import fail, transaction
 from jurisdictions.exceptions import BoundaryImportRejected
-from shudi.settings import get_settings
 
 app = typer.Typer(help="Boundary layers in versioned generations.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -67,9 +66,12 @@ def import_(
     from gis.validation import summarise
     from jurisdictions import generations
 
-    settings = get_settings()
-    generations.check_layer(layer, agency)
     fields = _fields(field)
+    tolerances = {
+        "tolerance_m": tolerance_m,
+        "overlap_tolerance_m2": overlap_m2,
+        "gap_tolerance_m2": gap_m2,
+    }
     with _progress() as bar:
         task = bar.add_task(f"reading {path.name}", total=None)
 
@@ -78,10 +80,11 @@ def import_(
 
         try:
             with transaction() as conn:
-                result = generations.import_file(
+                result = generations.import_and_activate(
                     conn,
                     path=path,
                     layer=layer,
+                    activate=activate,
                     agency=agency,
                     fields=fields,
                     encoding=encoding,
@@ -89,16 +92,9 @@ def import_(
                     file_layer=file_layer,
                     description=description,
                     do_repair=repair,
-                    activate=activate,
+                    tolerances=tolerances,
                     progress=lambda msg: bar.update(task, description=msg, total=None),
                     read_progress=tick,
-                    tolerances={
-                        "tolerance_m": tolerance_m,
-                        "overlap_tolerance_m2": overlap_m2,
-                        "gap_tolerance_m2": gap_m2,
-                    },
-                    max_features=settings.boundary_max_features,
-                    max_vertices=settings.boundary_max_vertices,
                 )
         except BoundaryImportRejected as exc:
             bar.stop()
