@@ -80,7 +80,7 @@ def bandwidth(xy: npt.NDArray[np.float64], rule: str = "scott") -> float:
         iqr = (q75 - q25) / 1.349
         sd = np.where(iqr > 0, np.minimum(sd, iqr), sd)
     sigma = float(np.sqrt((sd**2).mean()))
-    return sigma * n ** (-1.0 / 6.0)
+    return float(sigma * n ** (-1.0 / 6.0))
 
 
 def kde_surface(

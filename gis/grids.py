@@ -115,7 +115,9 @@ def _check_resolution(resolution: int) -> None:
         raise AnalysisInputError(f"H3 resolution {resolution} is not one of 7-10")
 
 
-def _hexagons(ids: npt.NDArray[np.uint64]) -> tuple[list[str], npt.NDArray, npt.NDArray]:
+def _hexagons(
+    ids: npt.NDArray[np.uint64],
+) -> tuple[list[str], npt.NDArray[np.object_], npt.NDArray[np.float64]]:
     """Index strings, lon/lat polygons and areas (km²) of H3 cells."""
     try:
         import h3ronpy
@@ -260,7 +262,9 @@ def aggregate_square(
     return out
 
 
-def _project(x: npt.NDArray, y: npt.NDArray, crs: CRS) -> tuple[npt.NDArray, npt.NDArray]:
+def _project(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], crs: CRS
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     from pyproj import Transformer
 
     there = Transformer.from_crs(WGS84, crs, always_xy=True)

@@ -71,7 +71,8 @@ def confidence_bins(
         cut = fdr_cutoff(p[finite], alpha) if fdr else alpha
         hit = finite & (p < cut) if fdr else finite & (p <= cut)
         level[hit] = magnitude
-    return (np.sign(np.nan_to_num(z)) * level).astype(np.int8)
+    signed: npt.NDArray[np.int8] = (np.sign(np.nan_to_num(z)) * level).astype(np.int8)
+    return signed
 
 
 def _values(cells: gpd.GeoDataFrame, column: str, w: W) -> npt.NDArray[np.float64]:
@@ -79,7 +80,7 @@ def _values(cells: gpd.GeoDataFrame, column: str, w: W) -> npt.NDArray[np.float6
         raise AnalysisInputError(f"no column {column!r} to analyse")
     if "cell" not in cells.columns or list(cells["cell"]) != list(w.id_order):
         raise AnalysisInputError("the weights' ids must be the cells' 'cell' column, in order")
-    y = cells[column].to_numpy(dtype=float)
+    y: npt.NDArray[np.float64] = cells[column].to_numpy(dtype=float)
     if not np.isfinite(y).all():
         raise AnalysisInputError(f"{column!r} has missing or non-finite values")
     if len(y) < 3:

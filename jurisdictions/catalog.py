@@ -379,19 +379,23 @@ def _contact_rows(conn: Connection, scopes: Iterable[tuple[str, str]]) -> list[A
 _CONTACT_FIELDS = ("office", "person", "phone", "hours", "scope_layer", "scope_code")
 
 
-def contacts_for(conn: Connection, *, scopes: Iterable[tuple[str, str]]) -> dict[str, dict]:
+def contacts_for(
+    conn: Connection, *, scopes: Iterable[tuple[str, str]]
+) -> dict[str, dict[str, Any]]:
     """The most specific published contact per agency for the given (layer, code) scopes
     (an agency's own contacts, not its utility companies')."""
-    best: dict[str, dict] = {}
+    best: dict[str, dict[str, Any]] = {}
     for row in _contact_rows(conn, scopes):
         if not row["kind"]:
             best.setdefault(row["agency"], {k: row[k] for k in _CONTACT_FIELDS})
     return best
 
 
-def utility_contacts_for(conn: Connection, *, scopes: Iterable[tuple[str, str]]) -> dict[str, dict]:
+def utility_contacts_for(
+    conn: Connection, *, scopes: Iterable[tuple[str, str]]
+) -> dict[str, dict[str, Any]]:
     """The most specific published contact per utility kind (water, power, gas, …)."""
-    best: dict[str, dict] = {}
+    best: dict[str, dict[str, Any]] = {}
     for row in _contact_rows(conn, scopes):
         if row["kind"]:
             best.setdefault(row["kind"], {k: row[k] for k in _CONTACT_FIELDS})

@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from jurisdictions.service import Area, Resolution
+from jurisdictions.area import Area
+from jurisdictions.service import Resolution
 
 RULES_PATH = Path(__file__).with_name("data") / "routing_rules.yaml"
 
@@ -285,7 +286,11 @@ def _no_company_reason(ctx: _Context, handler: Party) -> Reason:
 
 
 def _propose_joint_enforcement(
-    ctx: _Context, handler: Party, participants: list[Party], reasons: list[Reason], codes: list
+    ctx: _Context,
+    handler: Party,
+    participants: list[Party],
+    reasons: list[Reason],
+    codes: list[str],
 ) -> None:
     """Several enforcing agencies: the town coordinates joint enforcement (三（二）)."""
     town = next((p for p in participants if p.party == "town_government"), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -114,7 +115,7 @@ class Boundary(Base):
     property_company: Mapped[str | None] = mapped_column(Text)
     owners_committee: Mapped[bool | None] = mapped_column(Boolean)
     households: Mapped[int | None] = mapped_column(Integer)
-    attrs: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    attrs: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=False)
 
     __table_args__ = (
@@ -155,7 +156,7 @@ class Agency(Base):
     has_field_units: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     duties_zh: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     duties_en: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
-    kinds: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+    kinds: Mapped[list[str]] = mapped_column(JSONB, nullable=False, server_default="[]")
 
 
 class ViolationType(Base):
@@ -168,13 +169,13 @@ class ViolationType(Base):
     name_en: Mapped[str] = mapped_column(Text, nullable=False)
     agency: Mapped[str] = mapped_column(ForeignKey("agency.code"), nullable=False)
     scope: Mapped[str] = mapped_column(String(32), nullable=False)
-    actions: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+    actions: Mapped[list[str]] = mapped_column(JSONB, nullable=False, server_default="[]")
     reportable: Mapped[bool] = mapped_column(Boolean, nullable=False)
-    source_ref: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
-    keywords: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+    source_ref: Mapped[list[str]] = mapped_column(JSONB, nullable=False, server_default="[]")
+    keywords: Mapped[list[str]] = mapped_column(JSONB, nullable=False, server_default="[]")
     utility_kind: Mapped[str | None] = mapped_column(String(32))
     handover: Mapped[str | None] = mapped_column(String(64))
-    participants: Mapped[list] = mapped_column(JSONB, nullable=False, server_default="[]")
+    participants: Mapped[list[str]] = mapped_column(JSONB, nullable=False, server_default="[]")
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
     #: Cases of this type appear in no public listing (drugs, vice …: the reporter's safety).
     sensitive: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
@@ -224,7 +225,7 @@ class ReferenceData(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
-    counts: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    counts: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     loaded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
@@ -42,7 +42,7 @@ async def resolve(
 ) -> Response:
     """Whose territory (属地) a point is in: town, community, property area, agency units."""
 
-    def work() -> dict:
+    def work() -> dict[str, Any]:
         with opener() as conn:
             return service.resolve_one(conn, lon=lon, lat=lat, crs=crs, at=at).as_dict()
 

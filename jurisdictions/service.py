@@ -244,7 +244,7 @@ def simplify_tolerance(zoom: int | None) -> float:
     """Half a screen pixel at web-map ``zoom``, in degrees (0 = no simplification)."""
     if zoom is None or zoom >= 18:
         return 0.0
-    return 360.0 / (256 * 2**zoom) / 2
+    return 360.0 / (256 * 2.0**zoom) / 2
 
 
 def layer_geojson(

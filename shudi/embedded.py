@@ -163,7 +163,9 @@ def _run_as() -> str | None:
     return "postgres"
 
 
-def _run(args: list[str], *, user: str | None, check: bool = True) -> subprocess.CompletedProcess:
+def _run(
+    args: list[str], *, user: str | None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(args, user=user, capture_output=True, text=True, cwd="/")
     if check and proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()

@@ -19,7 +19,9 @@ from shudi.orm import Base
 target_metadata = Base.metadata
 
 
-def _include(obj, name, type_, reflected, compare_to):
+def _include(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object | None
+) -> bool:
     """Compare only Shudi's own tables (not PostGIS's, nor scratch tables of benchmarks)."""
     if type_ == "table" and reflected and compare_to is None:
         return False
