@@ -166,7 +166,7 @@ def resolve(
 def main() -> None:
     """Run the CLI; domain errors become one line on stderr and exit 1."""
     try:
-        app()
+        app(prog_name="shudi")
     except (ShudiError, GisError) as exc:
         fail(str(exc))
     except OperationalError as exc:
