@@ -13,6 +13,7 @@ from gis.errors import GisError
 from shudi.cli import (
     assessment,
     audit,
+    backup,
     bans,
     boundaries,
     cases,
@@ -51,6 +52,7 @@ app.add_typer(meetings.app, name="meetings")
 app.add_typer(hotspots.app, name="hotspots")
 app.add_typer(notify.app, name="notify")
 app.add_typer(places.app, name="places")
+backup.register(app)
 
 
 @app.command()
