@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
+from benchmarks.common import Result, Section
 from incidents.intake import Report, create_case
 from reliability import crash
 from shudi import embedded
@@ -144,3 +145,133 @@ def timed(
     t0 = time.monotonic()
     out = fn()
     return out, time.monotonic() - t0
+
+
+#: The reliability run's sizes: cases before the backup, between it and T, after T.
+BEFORE, BETWEEN, AFTER = 3_000, 1_000, 500
+
+
+def _database_bytes(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def run(log: Callable[[str], None], workdir: Path) -> Section:
+    """The drill on the sample district; its figures as a section of docs/reliability.md."""
+    import re
+    import uuid
+
+    from benchmarks.intake import load_district, reportable_types, request_points
+    from shudi import backups
+    from shudi.migrate import upgrade
+
+    mib = 1 / 1_048_576
+    sec = Section(
+        f"Restore drill: {BEFORE:,} cases, backup, {BETWEEN:,} more, T, {AFTER:,} more, "
+        "cluster destroyed, restore to T"
+    )
+    with crash.own_cluster("shudi-drill-", "shudi_drill") as cluster:
+        base = cluster.root.parent
+        url = cluster.url()
+        log(f"restore: own cluster on port {cluster.port}, sample district")
+        upgrade(url)
+        engine = create_engine(url)
+        try:
+            load_district(engine)
+            type_code = reportable_types(engine)[0]
+            x, y = (float(v) for v in request_points(engine)[0])
+        finally:
+            engine.dispose()
+        tag = f"drill-{uuid.uuid4().hex[:8]}"
+
+        def file(start: int, count: int) -> list[Filed]:
+            return file_cases(
+                url, tag=tag, start=start, count=count, type_code=type_code, where=(x, y)
+            )
+
+        log(f"restore: filing {BEFORE:,} cases")
+        first = file(0, BEFORE)
+        sealed = shudi(base, cluster, "audit", "verify")
+        head = re.search(r"head (\S+);", sealed.stdout)
+        if sealed.returncode != 0 or head is None:
+            raise RuntimeError(f"audit verify before the backup: {sealed.stderr.strip()}")
+        db_bytes = _database_bytes(url)
+        log("restore: shudi backup")
+        took, backup_s = timed(lambda: shudi(base, cluster, "backup"))
+        if took.returncode != 0:
+            raise RuntimeError(took.stderr.strip())
+        full = backups.list_backups(repo=backups.repo_for(cluster))[-1]
+        second = file(BEFORE, BETWEEN)
+        t = moment_after_commit()
+        third = file(BEFORE + BETWEEN, AFTER)
+        archive_now(url)
+        wal_bytes = backups.wal_archived_bytes(repo=backups.repo_for(cluster))
+        log("restore: kill -9, data directory removed, shudi restore --to T")
+        destroy(cluster)
+        restored, restore_s = timed(lambda: shudi(base, cluster, "restore", "--to", t.isoformat()))
+        if restored.returncode != 0:
+            raise RuntimeError(restored.stderr.strip())
+        split = re.search(r"in ([\d.]+) s, recovered and promoted in ([\d.]+) s", restored.stdout)
+        got = stored(url, tag=tag)
+        audited = shudi(base, cluster, "audit", "verify", "--head", head.group(1))
+        sec.commands += [
+            "shudi backup   # SHUDI_HOME = the drill's own folder",
+            f"shudi restore --to {t.isoformat()}",
+            f"shudi audit verify --head {head.group(1)}",
+        ]
+
+    expected = {f.id: f.phone for f in first + second}
+    after_t = {f.id for f in third}
+    wrong_phone = sum(1 for i, phone in got.items() if i in expected and expected[i] != phone)
+    sec.results += [
+        Result(
+            "cases filed before T missing after the restore",
+            len(set(expected) - set(got)),
+            "cases",
+            "max",
+            target=0,
+        ),
+        Result(
+            "cases filed after T present after the restore",
+            len(set(got) & after_t),
+            "cases",
+            "max",
+            target=0,
+        ),
+        Result(
+            "reporters' phones not opening to what was filed", wrong_phone, "cases", "max", target=0
+        ),
+        Result(
+            "audit chain verifies after the restore (1 = yes)",
+            int(audited.returncode == 0),
+            "",
+            "min",
+            target=1,
+        ),
+        Result("database size at the backup", db_bytes * mib, "MiB"),
+        Result("full backup stored (zstd)", full["stored_bytes"] * mib, "MiB"),
+        Result("full backup: `shudi backup` wall time", backup_s, "s"),
+        Result("WAL archived at the restore (zstd)", wal_bytes * mib, "MiB"),
+        Result("restore: `shudi restore --to T` wall time", restore_s, "s"),
+    ]
+    if split:
+        sec.results += [
+            Result("of which files restored (delta)", float(split.group(1)), "s"),
+            Result("of which WAL replayed to T and promoted", float(split.group(2)), "s"),
+        ]
+    sec.notes += [
+        f"cases: {len(first):,} before the backup, {len(second):,} between it and T, "
+        f"{len(third):,} after T; {len(got):,} after the restore",
+        f"backup: {took.stdout.strip().splitlines()[-1]}",
+        f"restore: {restored.stdout.strip()}",
+        f"audit: {audited.stdout.strip() or audited.stderr.strip()}",
+        "method: reliability/drill.py (the same steps as tests/reliability/test_restore_drill.py, "
+        "on the sample district)",
+    ]
+    return sec
