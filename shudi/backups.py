@@ -358,7 +358,12 @@ def _wait_promoted(cluster: embedded.Cluster, target: datetime | None) -> None:
             raise BackupError(f"the restored cluster did not start: {line.strip()}")
         try:
             conn = _connect(cluster)
-        except psycopg2.OperationalError:
+        except psycopg2.OperationalError as exc:
+            if "password authentication failed" in str(exc):
+                raise BackupError(
+                    f"the restored database refuses the passwords in {cluster.secrets_dir} "
+                    "(made after the backup): put back the copy kept with the backups"
+                ) from exc
             time.sleep(0.3)
             continue
         try:

@@ -11,8 +11,11 @@ shared with ``make reliability`` (reliability/drill.py).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,8 +32,6 @@ from reliability import crash, drill
 from shudi import backups, embedded
 from shudi.migrate import upgrade
 
-pytestmark = pytest.mark.slow
-
 if shutil.which("pgbackrest") is None:
     pytest.skip("pgbackrest is not installed (make install)", allow_module_level=True)
 
@@ -43,6 +44,7 @@ def cluster() -> Iterator[embedded.Cluster]:
         yield cl
 
 
+@pytest.mark.slow
 def test_restore_to_a_moment_brings_back_exactly_the_cases_filed_before_it(
     cluster: embedded.Cluster,
 ) -> None:
@@ -143,3 +145,13 @@ def test_restore_to_a_moment_brings_back_exactly_the_cases_filed_before_it(
         backups.verify(repo=repo)
     lap("after")
     print(f"restore drill steps (s): {took_s}")
+
+
+@pytest.mark.parametrize("args", [["backup"], ["backup", "verify"], ["restore"]])
+def test_external_database_is_refused_in_one_line(args: list[str]) -> None:
+    env = os.environ | {"SHUDI_DATABASE_URL": "postgresql://shudi@db.example.org/shudi"}
+    exe = str(Path(sys.executable).with_name("shudi"))
+    out = subprocess.run([exe, *args], env=env, capture_output=True, text=True, timeout=60)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 1 and len(lines) == 1, out.stderr
+    assert "SHUDI_DATABASE_URL is set" in lines[0] and "docs/backups.md" in lines[0]
