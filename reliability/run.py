@@ -1,5 +1,5 @@
-"""``python -m reliability.run`` (``make reliability``): the fault, load and fuzz runs, and
-``docs/reliability.md`` written from their figures with the date and the machine.
+"""``python -m reliability.run`` (``make reliability``): the fault, load, fuzz and restore-drill
+runs, and ``docs/reliability.md`` written from their figures with the date and the machine.
 
 Each part's latest run is kept as ``reliability/results/<part>.json`` (the format of
 ``benchmarks/results``), and the whole document is regenerated from every stored part, so
