@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Shudi needs, only those missing: PostgreSQL (when absent) and
-# PostGIS 3 for the newest installed PostgreSQL major version. Quick when nothing is missing.
+# PostGIS 3 for the newest installed PostgreSQL major version, pgBackRest (`shudi backup`). Quick
+# when nothing is missing.
 set -euo pipefail
 
 pg_major() { ls /usr/lib/postgresql 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1; }
@@ -36,6 +37,11 @@ fi
 if [[ ! -f "/usr/share/postgresql/$ver/extension/postgis.control" ]]; then
   echo "install-system-deps: installing PostGIS for PostgreSQL $ver"
   apt_install "postgresql-$ver-postgis-3"
+fi
+# Point-in-time backups of the embedded cluster (`shudi backup`/`restore`, docs/backups.md).
+if ! command -v pgbackrest >/dev/null; then
+  echo "install-system-deps: installing pgBackRest"
+  apt_install pgbackrest
 fi
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   apt_install python3-venv

@@ -269,6 +269,19 @@ def _write_conf(cluster: Cluster, port: int) -> None:
 def start(cluster: Cluster, *, timeout_s: int = 60) -> None:
     """Initialise if needed, start the server and create the database with PostGIS."""
     init(cluster)
+    start_server(cluster, timeout_s=timeout_s)
+    _require_passwords(cluster)
+    _ensure_database(cluster)
+
+
+def server_user() -> str | None:
+    """The system user the server runs as (``postgres`` as root; None: ourselves)."""
+    return _run_as()
+
+
+def start_server(cluster: Cluster, *, timeout_s: int = 60) -> None:
+    """Start the postmaster of an existing data directory, nothing more (no initdb, no
+    database made): a restored cluster is started this way while it is still recovering."""
     if not is_running(cluster):
         if _port_taken(cluster.port):
             _write_conf(cluster, _free_port())
@@ -286,8 +299,6 @@ def start(cluster: Cluster, *, timeout_s: int = 60) -> None:
             ],
             user=_run_as(),
         )
-    _require_passwords(cluster)
-    _ensure_database(cluster)
 
 
 def _require_passwords(cluster: Cluster) -> None:

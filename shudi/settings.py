@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     home: Path = Field(
         default=Path("var"), description="Where the embedded PostGIS and files live."
     )
+    backup_dir: Path | None = Field(
+        default=None,
+        description="The pgBackRest repository of `shudi backup` (default $SHUDI_HOME/backup); "
+        "better on another disk. See docs/backups.md.",
+    )
     database_url: str | None = Field(
         default=None, description="An external PostGIS; when unset the embedded cluster is used."
     )

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from console.cli import (
     assessment,
     audit,
+    backup,
     bans,
     boundaries,
     cases,
@@ -51,6 +52,7 @@ app.add_typer(meetings.app, name="meetings")
 app.add_typer(hotspots.app, name="hotspots")
 app.add_typer(notify.app, name="notify")
 app.add_typer(places.app, name="places")
+backup.register(app)
 
 
 @app.command()
