@@ -159,8 +159,8 @@ def _base(
         kind = "=" if collection.kind == "places" else "<>"
         return [f"p.dataset IS NOT NULL AND GeometryType(p.geom) {kind} 'POINT'"], {}
     assert principal is not None, "the router lets no anonymous caller read cases"
-    where, params = access.visibility(principal)
-    return [where], dict(params)
+    visible, scope = access.visibility(principal)
+    return [visible], dict(scope)
 
 
 def _geometry(source: Source, out: CrsRef) -> tuple[str, dict[str, Any]]:

@@ -57,7 +57,9 @@ def parse_bbox(raw: str, ref: crs.CrsRef) -> tuple[float, float, float, float]:
     try:
         values = [float(v) for v in raw.split(",")]
     except ValueError:
-        raise InvalidParameter(f"bbox must be four numbers separated by commas; got {raw!r}")
+        raise InvalidParameter(
+            f"bbox must be four numbers separated by commas; got {raw!r}"
+        ) from None
     if len(values) == 6:
         raise InvalidParameter("bbox with heights (six numbers) is not supported: give four")
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
