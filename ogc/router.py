@@ -131,7 +131,7 @@ def _plain(request: Request) -> dict[str, str]:
     return query
 
 
-@router.get("", responses=ERRORS)
+@router.get("", responses={400: ERRORS[400]})
 async def landing(request: Request) -> Response:
     """The landing page: links to the API definition, the conformance classes and the
     collections. JSON only."""
@@ -140,7 +140,7 @@ async def landing(request: Request) -> Response:
     return _json(documents.landing(_base(request)))
 
 
-@router.get("/conformance", responses=ERRORS)
+@router.get("/conformance", responses={400: ERRORS[400]})
 async def conformance(request: Request) -> Response:
     """The conformance classes: Core, GeoJSON, OpenAPI 3.0, CRS by reference (no HTML)."""
     params.check_known(_plain(request), ("f",))
