@@ -58,8 +58,8 @@ SELECT g.id, g.layer, g.agency, g.feature_count, g.created_at,
        COALESCE(json_agg(json_build_object('from', p.valid_from, 'to', p.valid_to)
                          ORDER BY p.valid_from) FILTER (WHERE p.id IS NOT NULL), '[]') AS periods,
        min(p.valid_from) AS first_from,
-       (SELECT ST_Extent(b.geom)::box2d::text FROM boundary b WHERE b.generation_id = g.id)
-         AS extent
+       CASE WHEN :extent THEN (SELECT ST_Extent(b.geom)::box2d::text FROM boundary b
+                               WHERE b.generation_id = g.id) END AS extent
 FROM boundary_generation g
 LEFT JOIN generation_period p ON p.generation_id = g.id
 LEFT JOIN agency a ON a.code = g.agency
@@ -69,10 +69,15 @@ ORDER BY g.layer, g.agency, g.id
 
 #: The gazetteer's points and lines (rows of a dataset, not names of boundaries).
 GAZETTEER = text("""
-SELECT (GeometryType(p.geom) = 'POINT') AS points, count(*) AS n,
-       ST_Extent(p.geom)::box2d::text AS extent, max(d.imported_at) AS imported_at
-FROM place p JOIN place_dataset d ON d.name = p.dataset
+SELECT (GeometryType(p.geom) = 'POINT') AS points, ST_Extent(p.geom)::box2d::text AS extent
+FROM place p WHERE p.dataset IS NOT NULL
 GROUP BY 1
+""")
+#: Whether the gazetteer has points / lines, without their extent (for items requests).
+GAZETTEER_KINDS = text("""
+SELECT points, NULL AS extent FROM (VALUES (true), (false)) k(points)
+WHERE EXISTS (SELECT 1 FROM place p WHERE p.dataset IS NOT NULL
+              AND (GeometryType(p.geom) = 'POINT') = k.points)
 """)
 
 #: The extent in space and time of the cases a role sees (``{where}``: its visibility).
@@ -92,9 +97,9 @@ def _box(extent: str | None) -> tuple[float, float, float, float] | None:
     return x1, y1, x2, y2
 
 
-def _boundary_collections(conn: Connection) -> list[Collection]:
+def _boundary_collections(conn: Connection, *, extent: bool = True) -> list[Collection]:
     keys: dict[tuple[str, str], list[Any]] = {}
-    for row in conn.execute(BOUNDARY_GENERATIONS).mappings():
+    for row in conn.execute(BOUNDARY_GENERATIONS, {"extent": extent}).mappings():
         keys.setdefault((row["layer"], row["agency"]), []).append(row)
     found = []
     for (layer, agency), rows in keys.items():
@@ -139,9 +144,9 @@ def _boundary_collections(conn: Connection) -> list[Collection]:
     return sorted(found, key=lambda c: (order.index(c.layer) if c.layer in order else 9, c.id))
 
 
-def _gazetteer_collections(conn: Connection) -> list[Collection]:
+def _gazetteer_collections(conn: Connection, *, extent: bool = True) -> list[Collection]:
     found = []
-    for row in conn.execute(GAZETTEER).mappings():
+    for row in conn.execute(GAZETTEER if extent else GAZETTEER_KINDS).mappings():
         points = bool(row["points"])
         found.append(
             Collection(
@@ -161,10 +166,13 @@ def _gazetteer_collections(conn: Connection) -> list[Collection]:
     return sorted(found, key=lambda c: c.id)
 
 
-def cases_collection(conn: Connection, principal: Principal) -> Collection:
-    """The ``cases`` collection as ``principal`` sees it (its extent is that of its cases)."""
+def cases_collection(conn: Connection, principal: Principal, *, extent: bool = True) -> Collection:
+    """The ``cases`` collection as ``principal`` sees it (its extent is that of its cases,
+    computed only when ``extent``)."""
     where, params = access.visibility(principal)
-    row = conn.execute(text(CASE_EXTENT.format(where=where)), params).mappings().one()
+    row: Any = {"extent": None, "first": None, "last": None}
+    if extent:
+        row = conn.execute(text(CASE_EXTENT.format(where=where)), params).mappings().one()
     return Collection(
         id="cases",
         kind="cases",
@@ -191,9 +199,14 @@ def collections(conn: Connection, principal: Principal | None) -> list[Collectio
     return found
 
 
-def public_collection(conn: Connection, collection_id: str) -> Collection:
-    """A public collection by id; :class:`CollectionNotFound` otherwise."""
-    for found in _boundary_collections(conn) + _gazetteer_collections(conn):
+def public_collection(conn: Connection, collection_id: str, *, extent: bool = True) -> Collection:
+    """A public collection by id (without its extent, which costs a scan, unless
+    ``extent``); :class:`CollectionNotFound` otherwise."""
+    if collection_id in ("places", "roads"):
+        candidates = _gazetteer_collections(conn, extent=extent)
+    else:
+        candidates = _boundary_collections(conn, extent=extent)
+    for found in candidates:
         if found.id == collection_id:
             return found
     raise CollectionNotFound(f"no collection {collection_id!r}; see /ogc/collections")

@@ -113,15 +113,18 @@ def _principal(conn: Connection, token: str | None) -> Principal | None:
     return principal_for_token(conn, token=token) if token else None
 
 
-def _collection(conn: Connection, collection_id: str, principal: Principal | None) -> Collection:
-    """The collection asked for, as this caller may see it (cases: 401/403 for others)."""
+def _collection(
+    conn: Connection, collection_id: str, principal: Principal | None, *, extent: bool = False
+) -> Collection:
+    """The collection asked for, as this caller may see it (cases: 401/403 for others); its
+    extent (a scan) only for the collection document."""
     if collection_id != "cases":
-        return catalog.public_collection(conn, collection_id)
+        return catalog.public_collection(conn, collection_id, extent=extent)
     if principal is None:
         raise NotAuthenticated("cases are for logged-in staff: send a bearer token")
     if not catalog.sees_cases(principal):
         raise CollectionForbidden(f"the role {principal.role.value} sees no cases")
-    return catalog.cases_collection(conn, principal)
+    return catalog.cases_collection(conn, principal, extent=extent)
 
 
 def _plain(request: Request) -> dict[str, str]:
@@ -178,7 +181,7 @@ async def collection(
 
     def work() -> dict[str, Any]:
         with opener() as conn:
-            found = _collection(conn, collection_id, _principal(conn, bearer))
+            found = _collection(conn, collection_id, _principal(conn, bearer), extent=True)
             return documents.collection(_base(request), found, catalog.district_gk_epsg(conn))
 
     return _json(await run_in_threadpool(work))
