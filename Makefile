@@ -40,7 +40,7 @@ test: db
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shudi abuse gis jurisdictions accounts incidents api webmap documents assessment meetings audit hotspots benchmarks reliability notify places
+	$(BIN)/mypy shudi abuse gis jurisdictions accounts incidents api webmap documents assessment meetings audit hotspots benchmarks reliability notify places ogc
 
 bench: db
 	$(BIN)/shudi demo
