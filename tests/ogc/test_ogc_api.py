@@ -95,6 +95,7 @@ def test_items_page_by_page_with_next_links(client: TestClient) -> None:
     assert p111["properties"]["property_company"] == "甲物业服务有限公司"
     one = client.get(f"/ogc/collections/property_area/items/{p111['id']}").json()
     assert one["properties"]["code"] == "P111" and one["geometry"] == p111["geometry"]
+    assert not errors("featureGeoJSON", one)
     assert client.get("/ogc/collections/property_area/items/999999").status_code == 404
 
 
@@ -247,7 +248,11 @@ def test_cases_are_staff_only_in_their_scope(
     )
     assert seen("dispatcher", datetime=f"../{(today - timedelta(days=1)).isoformat()}") == set()
     colls = client.get("/ogc/collections", headers=bearer(conn, world["town_t1"])).json()
-    assert "cases" in [c["id"] for c in colls["collections"]]
+    assert not errors("collections", colls)
+    cases = next(c for c in colls["collections"] if c["id"] == "cases")
+    start, end = cases["extent"]["temporal"]["interval"][0]
+    assert start <= end  # the town's cases' reporting times
+    assert cases["extent"]["spatial"]["bbox"][0][0] == pytest.approx(IN_P111[0])  # T1's two
     hidden = client.get(
         f"/ogc/collections/cases/items/{ids[IN_T2]}", headers=bearer(conn, world["town_t1"])
     )
