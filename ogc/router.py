@@ -19,7 +19,6 @@ from sqlalchemy import Connection
 from accounts.exceptions import NotAuthenticated
 from accounts.router import SESSION_COOKIE, oauth2
 from accounts.service import Principal, principal_for_token
-from api.schemas import ErrorOut
 from ogc import catalog, documents, items, params
 from ogc.catalog import Collection
 from ogc.exceptions import CollectionForbidden, InvalidParameter
@@ -29,16 +28,8 @@ router = APIRouter(prefix="/ogc", tags=["ogc"])
 Opener = Annotated[Callable[[], AbstractContextManager[Connection]], Depends(reader_factory)]
 Token = Annotated[str | None, Depends(oauth2)]
 
-#: The error answers of the OGC routes (400: a parameter the resource does not define, or a
-#: bad value, as OGC API – Features requires).
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorOut, "description": "Unknown query parameter, or a bad value"},
-    401: {"model": ErrorOut, "description": "The token is unknown or has expired"},
-}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorOut, "description": "No such collection or feature (for this user)"},
-    403: {"model": ErrorOut, "description": "The role sees no features of this collection"},
-}
+#: The GeoJSON answers (the error answers are declared with the others, in api/openapi.py).
+GEOJSON_OK: dict[int | str, dict[str, Any]] = {200: {"content": {documents.GEOJSON: {}}}}
 
 
 def _query_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -134,7 +125,7 @@ def _plain(request: Request) -> dict[str, str]:
     return query
 
 
-@router.get("", responses={400: ERRORS[400]})
+@router.get("")
 async def landing(request: Request) -> Response:
     """The landing page: links to the API definition, the conformance classes and the
     collections. JSON only."""
@@ -143,7 +134,7 @@ async def landing(request: Request) -> Response:
     return _json(documents.landing(_base(request)))
 
 
-@router.get("/conformance", responses={400: ERRORS[400]})
+@router.get("/conformance")
 async def conformance(request: Request) -> Response:
     """The conformance classes: Core, GeoJSON, OpenAPI 3.0, CRS by reference (no HTML)."""
     params.check_known(_plain(request), ("f",))
@@ -151,7 +142,7 @@ async def conformance(request: Request) -> Response:
     return _json(documents.conformance())
 
 
-@router.get("/collections", responses=ERRORS)
+@router.get("/collections")
 async def collections(request: Request, opener: Opener, token: Token = None) -> Response:
     """The collections: boundary layers, the gazetteer, and ``cases`` for staff who see
     cases."""
@@ -169,7 +160,7 @@ async def collections(request: Request, opener: Opener, token: Token = None) -> 
     return _json(await run_in_threadpool(work))
 
 
-@router.get("/collections/{collection_id}", responses=ERRORS | NOT_FOUND)
+@router.get("/collections/{collection_id}")
 async def collection(
     request: Request, collection_id: str, opener: Opener, token: Token = None
 ) -> Response:
@@ -189,7 +180,7 @@ async def collection(
 
 @router.get(
     "/collections/{collection_id}/items",
-    responses=ERRORS | NOT_FOUND | {200: {"content": {documents.GEOJSON: {}}}},
+    responses=GEOJSON_OK,
     openapi_extra={"parameters": ITEMS_PARAMETERS},
 )
 async def collection_items(
@@ -230,7 +221,7 @@ async def collection_items(
 
 @router.get(
     "/collections/{collection_id}/items/{feature_id}",
-    responses=ERRORS | NOT_FOUND | {200: {"content": {documents.GEOJSON: {}}}},
+    responses=GEOJSON_OK,
     openapi_extra={"parameters": CRS_PARAMETER},
 )
 async def collection_item(
