@@ -28,6 +28,10 @@ router = APIRouter(prefix="/ogc", tags=["ogc"])
 Opener = Annotated[Callable[[], AbstractContextManager[Connection]], Depends(reader_factory)]
 Token = Annotated[str | None, Depends(oauth2)]
 
+#: What the documents (landing page, conformance, collections) take: ``f``, and ``generation``
+#: because GDAL repeats the query of the URL it was given on every request
+#: (``OAPIF:http://…/ogc/collections/town?generation=3`` reads generation 3).
+PASSED_ON = ("f", "generation")
 #: The GeoJSON answers (the error answers are declared with the others, in api/openapi.py).
 GEOJSON_OK: dict[int | str, dict[str, Any]] = {200: {"content": {documents.GEOJSON: {}}}}
 
@@ -129,7 +133,7 @@ def _plain(request: Request) -> dict[str, str]:
 async def landing(request: Request) -> Response:
     """The landing page: links to the API definition, the conformance classes and the
     collections. JSON only."""
-    params.check_known(_plain(request), ("f",))
+    params.check_known(_plain(request), PASSED_ON)
     params.check_format(request.query_params)
     return _json(documents.landing(_base(request)))
 
@@ -137,7 +141,7 @@ async def landing(request: Request) -> Response:
 @router.get("/conformance")
 async def conformance(request: Request) -> Response:
     """The conformance classes: Core, GeoJSON, OpenAPI 3.0, CRS by reference (no HTML)."""
-    params.check_known(_plain(request), ("f",))
+    params.check_known(_plain(request), PASSED_ON)
     params.check_format(request.query_params)
     return _json(documents.conformance())
 
@@ -147,7 +151,7 @@ async def collections(request: Request, opener: Opener, token: Token = None) -> 
     """The collections: boundary layers, the gazetteer, and ``cases`` for staff who see
     cases."""
     query = _plain(request)
-    params.check_known(query, ("f",))
+    params.check_known(query, PASSED_ON)
     params.check_format(query)
     bearer = _token(request, token)
 
@@ -166,7 +170,7 @@ async def collection(
 ) -> Response:
     """One collection: its extent, CRSs, property filters and (boundary layers) generations."""
     query = _plain(request)
-    params.check_known(query, ("f",))
+    params.check_known(query, PASSED_ON)
     params.check_format(query)
     bearer = _token(request, token)
 

@@ -24,6 +24,7 @@ from support import HASH, file_report, live_server, type_of
 
 from accounts.models import Role
 from accounts.service import Principal, issue_token
+from jurisdictions.generations import import_layer, load_layer
 from shudi.demo import load_sample_district
 
 LANDMARKS = Path(__file__).parents[2] / "data/boundaries/sample/landmarks.json"
@@ -183,3 +184,27 @@ def test_cases_refused_to_the_anonymous_and_to_roles_without_cases(site: Any) ->
         assert r.status_code == status
         assert r.headers["content-type"] == "application/json"
         assert r.json()["code"] == code and r.json()["message"]
+
+
+def test_oapif_reads_an_old_generation(site: Any, module_scratch_db_url: str) -> None:
+    """A new town generation is activated; GDAL opened on the collection with
+    ``?generation=<old>`` (it repeats the URL's query on every request) reads the old one."""
+    base, conn, _towns, _tokens = site
+    engine = create_engine(module_scratch_db_url)
+    with engine.begin() as tx:
+        old = tx.execute(
+            text("""SELECT generation_id FROM generation_period
+                    WHERE layer = 'town' AND valid_to IS NULL""")
+        ).scalar_one()
+        towns = load_layer(tx, layer="town")
+        renamed = towns.assign(name=towns["name"] + "（新）")
+        import_layer(tx, gdf=renamed, layer="town", source="ogc-test", activate=True)
+    engine.dispose()
+    url = f"OAPIF:{base}/ogc"
+    now = pyogrio.read_dataframe(url, layer="town")
+    assert now["name"].str.endswith("（新）").all() and len(now) == len(towns)
+    then = pyogrio.read_dataframe(f"OAPIF:{base}/ogc/collections/town?generation={old}")
+    assert sorted(then["name"]) == sorted(towns["name"])
+    assert set(then["generation"]) == {old}
+    want = stored(conn, "boundary", layer="town", agency="")  # now the new generation
+    assert sorted(then["code"]) == sorted(want["code"])
