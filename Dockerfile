@@ -18,6 +18,7 @@ COPY assessment ./assessment
 COPY hotspots ./hotspots
 COPY notify ./notify
 COPY places ./places
+COPY ogc ./ogc
 COPY api ./api
 COPY webmap ./webmap
 COPY console ./console

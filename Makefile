@@ -41,7 +41,7 @@ check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo
-	$(BIN)/mypy shudi console abuse gis jurisdictions accounts incidents api webmap documents assessment meetings audit hotspots benchmarks reliability notify places
+	$(BIN)/mypy shudi console abuse gis jurisdictions accounts incidents api webmap documents assessment meetings audit hotspots benchmarks reliability notify places ogc
 
 bench: db
 	$(BIN)/shudi demo

@@ -34,6 +34,7 @@ from jurisdictions.router import router as jurisdictions_router
 from meetings.router import router as meetings_router
 from notify import sender as notify_sender
 from notify.router import router as notify_router
+from ogc.router import router as ogc_router
 from places.router import router as places_router
 from shudi.database import check_durability, get_engine
 from shudi.settings import get_settings
@@ -88,6 +89,7 @@ def create_app() -> FastAPI:
     app.add_middleware(metrics.RequestTelemetry)  # request id, latency, access log
     app.include_router(jurisdictions_router)
     app.include_router(places_router)
+    app.include_router(ogc_router)  # /ogc: OGC API - Features
     app.include_router(accounts_router)
     app.include_router(export_router)  # before /cases/{case_id}: /cases.csv etc.
     app.include_router(admin_router)

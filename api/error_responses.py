@@ -21,6 +21,7 @@ from jurisdictions import catalog, directory
 from jurisdictions import exceptions as jx
 from meetings import exceptions as mx
 from notify import exceptions as nx
+from ogc import exceptions as ogx
 from shudi.database import DatabaseBusy, DatabaseUnavailable, QueryTimeout, database_error
 from shudi.exceptions import DomainError
 
@@ -81,6 +82,10 @@ STATUS: dict[type[DomainError], int] = {
     nx.MessageNotFound: 404,
     nx.TemplateError: 422,
     nx.ChannelConfigError: 500,
+    ogx.InvalidParameter: 400,
+    ogx.CollectionNotFound: 404,
+    ogx.FeatureNotFound: 404,
+    ogx.CollectionForbidden: 403,
 }
 
 

@@ -23,7 +23,8 @@ from fastapi.openapi.utils import get_openapi
 from api.schemas import ErrorOut
 
 DESCRIPTIONS = {
-    400: "The body cannot be parsed, or a required header is missing",
+    400: "The body cannot be parsed, a required header is missing, or (OGC API) a query "
+    "parameter is unknown or has a bad value",
     401: "Not logged in, or the token has expired",
     403: "The role may not do this",
     404: "No such object, or one the user may not see",
@@ -82,6 +83,12 @@ ERRORS: dict[str, tuple[int, ...]] = {
     "GET /api/v1/hotspots/density.{kind}": (403,),
     "GET /api/v1/assessment": (403,),
     "GET /api/v1/assessment/cases": (403,),
+    "GET /ogc": (400,),
+    "GET /ogc/conformance": (400,),
+    "GET /ogc/collections": (400,),
+    "GET /ogc/collections/{collection_id}": (400, 403, 404),
+    "GET /ogc/collections/{collection_id}/items": (400, 403, 404),
+    "GET /ogc/collections/{collection_id}/items/{feature_id}": (400, 403, 404),
 }
 #: Paths that answer errors in a shape of their own and declare them themselves.
 OWN_ERRORS = ("/open311/",)
