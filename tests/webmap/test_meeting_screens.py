@@ -116,11 +116,11 @@ def test_coordinator_runs_a_meeting_and_the_owner_closes_its_action(
     row.locator('select[name="party"]').select_option("public_security")
     units = row.locator('select[name="unit"] option').all_inner_texts()
     assert any("西派出所" in u for u in units), units
-    row.locator('select[name="unit"]').select_option(label=next(u for u in units if "西派出所" in u))
-    row.locator('input[name="name"]').fill("王警官")
-    block = page.locator('[data-testid="decision-block"]').filter(
-        has_text="超期未办结"
+    row.locator('select[name="unit"]').select_option(
+        label=next(u for u in units if "西派出所" in u)
     )
+    row.locator('input[name="name"]').fill("王警官")
+    block = page.locator('[data-testid="decision-block"]').filter(has_text="超期未办结")
     block.locator('textarea[name="decision"]').fill("由西派出所会同城管三日内现场处置")
     block.locator("button.add-action").focus()
     page.keyboard.press("Enter")  # the keyboard adds an action row, focused on its title
