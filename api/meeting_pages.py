@@ -59,14 +59,9 @@ def _refused(p: Principal, status: int) -> HTMLResponse:
     return _html(common.plain_page(lang="zh", title=title, body=body), status)
 
 
-def list_page(request: Request, conn: Connection) -> Response:
+def list_page(conn: Connection, principal: Principal) -> Response:
     """``/meetings``: the meetings the user may read, and the prepare buttons for those who
     may prepare (``api/workbench.py`` routes it, after the menu's check)."""
-    principal = page_principal(request, conn, here="/meetings")
-    if not isinstance(principal, Principal):
-        return principal
-    if not nav.may_open(principal.role.value, "meetings"):
-        return _refused(principal, 403)
     html = meetings_view.render_meetings(
         meetings.list_meetings(conn, principal=principal),
         user=_user(principal),

@@ -164,7 +164,10 @@ def cases_page(
 @router.get("/meetings", response_model=None)
 def meetings_page(request: Request, conn: Conn) -> Response:
     """The joint meetings the user may read, each linking to its page."""
-    return meeting_pages.list_page(request, conn)
+    principal = _principal(request, conn, "/meetings", "meetings", "zh")
+    if not isinstance(principal, Principal):
+        return principal
+    return meeting_pages.list_page(conn, principal)
 
 
 @router.get("/admin", response_model=None)

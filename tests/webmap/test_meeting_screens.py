@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -129,6 +130,13 @@ def test_coordinator_runs_a_meeting_and_the_owner_closes_its_action(
     action.locator('select[name="owner"]').select_option("agency_unit|PS1|public_security")
     due = (datetime.now(BEIJING).date() + timedelta(days=7)).isoformat()
     action.locator('input[name="due_on"]').fill(due)
+    joint_block = page.locator('[data-testid="decision-block"]').filter(has_text="联合执法")
+    joint_block.locator('textarea[name="decision"]').fill("派出所配合城管联合执法")
+    joint_block.locator("button.add-action").click()
+    second = joint_block.locator('[data-testid="action-row"]')
+    second.locator('input[name="title"]').fill("回访当事人")
+    second.locator('select[name="owner"]').select_option("agency_unit|PS1|public_security")
+    second.locator('input[name="due_on"]').fill(due)
     assert untranslated(page) == [] and on_phone(page)
     screenshot(page, "meeting-minutes-form")
     page.click('[data-testid="mark-held"]')
@@ -142,6 +150,10 @@ def test_coordinator_runs_a_meeting_and_the_owner_closes_its_action(
     meeting_action = done_item.locator('[data-testid="meeting-action"]')
     assert meeting_action.count() == 1 and "西派出所" in meeting_action.inner_text()
     action_id = int(meeting_action.get_attribute("data-action-id") or 0)
+    joint_action = page.locator(
+        '[data-testid="agenda-item"][data-kind="joint"] [data-testid="meeting-action"]'
+    )
+    second_id = int(joint_action.get_attribute("data-action-id") or 0)
     assert page.locator('[data-testid="minutes-form"]').count() == 0
     assert untranslated(page) == [] and on_phone(page)
 
@@ -153,18 +165,20 @@ def test_coordinator_runs_a_meeting_and_the_owner_closes_its_action(
     assert "纪要" in words and "拆除违章搭建" in words
     with page.expect_download() as got:
         page.click('[data-testid="export-xlsx"]')
-    book = openpyxl.load_workbook(io.BytesIO(open(got.value.path(), "rb").read()))
+    book = openpyxl.load_workbook(io.BytesIO(Path(got.value.path()).read_bytes()))
     cells = [str(c) for ws in book.worksheets for r in ws.iter_rows(values_only=True) for c in r]
     assert "拆除违章搭建" in cells and any("西派出所" in c for c in cells)
 
     # The station's officer: the action on the work list, the meeting read-only, closed there.
     log_in(page, server, "police_ps1", PHONE)
-    mine = page.locator(
-        f'[data-testid="owned-actions"] [data-testid="meeting-action"][data-action-id="{action_id}"]'
-    )
+    listed = '[data-testid="owned-actions"] [data-testid="meeting-action"][data-action-id="{}"]'
+    mine = page.locator(listed.format(action_id))
     assert mine.count() == 1 and "拆除违章搭建" in mine.inner_text()
     assert fits(page) and untranslated(page) == []
     screenshot(page, "meeting-actions-worklist-phone")
+    page.locator(listed.format(second_id)).get_by_role("button", name="标记完成").click()
+    page.locator(listed.format(second_id)).wait_for(state="detached")  # closed: off the list
+    assert page.locator(listed.format(action_id)).count() == 1
     mine.get_by_role("link", name="查看会议").click()
     page.wait_for_url(f"**/meetings/{meeting_id}")
     assert page.locator('[data-testid="read-only"]').count() == 1
@@ -181,6 +195,8 @@ def test_coordinator_runs_a_meeting_and_the_owner_closes_its_action(
     screenshot(page, "meeting-action-done-phone")
     r = httpx.get(f"{server}/api/v1/meetings/{meeting_id}", headers=bearer(server, "police_ps1"))
     assert r.status_code == 200  # the owner reads the meeting through the API too
+    closed = {a["id"]: a["done_on"] for i in r.json()["items"] for a in i["actions"]}
+    assert closed[action_id] and closed[second_id]  # one from each page
 
     # Another station's officer owns nothing of it: a Chinese refusal, on the page and the API.
     log_in(page, server, "police_ps2")
