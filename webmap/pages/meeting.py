@@ -45,7 +45,7 @@ def _action(a: Mapping[str, Any]) -> str:
     else:
         state = '<span class="badge">办理中</span>'
     mine = ' <span class="badge mine">本单位</span>' if a.get("mine") else ""
-    return f"""<li class="meeting-action{" done" if done else ""}" data-testid="meeting-action"
+    return f"""<li class="meeting-action{" is-done" if done else ""}" data-testid="meeting-action"
  data-action-id="{esc(a["id"])}" data-done="{"1" if done else "0"}">
 <p class="ma-title"><b>{esc(a["title"])}</b>{mine}</p>
 <p>责任单位：{esc(a["owner_name"])} · 完成期限：{esc(a["due_on"])}</p>

@@ -17,7 +17,7 @@ from webmap.pages.nav import nav_bar
 
 KINDS = {"regular": "例会", "extraordinary": "临时会议"}
 STATES = {"draft": "草稿", "held": "已召开"}
-CSS = "/static/pages/meetings.css?v=1"
+CSS = "/static/pages/meetings.css?v=2"
 
 #: What the meeting pages' script says (Shudi.t) and its errors by the API's ``code``.
 SCRIPT_TEXTS = {
@@ -135,7 +135,7 @@ def _action_item(a: Mapping[str, Any], towns: Mapping[str, str]) -> str:
         else '<button type="button" class="btn primary action-done"'
         f' data-action-id="{esc(a["id"])}" data-testid="action-done">标记完成</button>'
     )
-    return f"""<li class="meeting-action{" done" if done else ""}" data-testid="meeting-action"
+    return f"""<li class="meeting-action{" is-done" if done else ""}" data-testid="meeting-action"
  data-action-id="{esc(a["id"])}" data-done="{"1" if done else "0"}">
 <p class="ma-title"><b>{esc(a["title"])}</b></p>
 <p class="hint">{esc(town)} {esc(a.get("month"))} {esc(kind)} ·
