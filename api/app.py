@@ -18,7 +18,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from abuse.router import router as abuse_router
 from accounts.admin_router import router as admin_router
 from accounts.router import router as accounts_router
-from api import docs, error_responses, logs, metrics, openapi, pages, tiles, workbench
+from api import (
+    docs,
+    error_responses,
+    logs,
+    meeting_pages,
+    metrics,
+    openapi,
+    pages,
+    tiles,
+    workbench,
+)
 from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit
 from assessment.router import page_router as assessment_pages
@@ -98,6 +108,7 @@ def create_app() -> FastAPI:
     app.include_router(worklist_router)
     app.include_router(abuse_router)
     app.include_router(meetings_router)
+    app.include_router(meeting_pages.router)
     app.include_router(hotspots_router)
     app.include_router(notify_router)
     app.include_router(hotspots_pages)

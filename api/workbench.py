@@ -16,14 +16,17 @@ from accounts import service as accounts
 from accounts.exceptions import NotAuthenticated
 from accounts.router import current_principal, page_principal
 from accounts.service import Principal
+from api import meeting_pages
 from incidents import service as cases
 from incidents import worklist
 from incidents.models import OPEN_STATUSES
 from jurisdictions import catalog, service
+from meetings import owners
 from meetings import service as meetings
 from shudi.database import db_connection
 from webmap.assets import localize
 from webmap.pages import common, nav, workbench
+from webmap.pages import meetings as meetings_view
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
@@ -104,6 +107,7 @@ def work_page(
     data = worklist.work_list(
         conn, principal=principal, bucket=bucket or None, overdue_only=overdue, type_code=type
     )
+    actions = owners.owned_actions(conn, principal=principal)
     html = workbench.render_worklist(
         data,
         user=_user(principal),
@@ -113,6 +117,9 @@ def work_page(
         overdue_only=overdue,
         type_code=type,
         lang=language,
+        extra=meetings_view.render_owned_actions(
+            actions, service.area_names(conn, layers=("town",))
+        ),
     )
     return _html(html)
 
@@ -160,12 +167,7 @@ def meetings_page(request: Request, conn: Conn) -> Response:
     principal = _principal(request, conn, "/meetings", "meetings", "zh")
     if not isinstance(principal, Principal):
         return principal
-    html = workbench.render_meetings(
-        meetings.list_meetings(conn, principal=principal),
-        user=_user(principal),
-        towns=service.area_names(conn, layers=("town",)),
-    )
-    return _html(html)
+    return meeting_pages.list_page(conn, principal)
 
 
 @router.get("/admin", response_model=None)

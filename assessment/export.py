@@ -34,12 +34,19 @@ def figures(conn: Connection, *, p: Period) -> dict[str, Any]:
 
 def document(conn: Connection, *, p: Period) -> Document:
     """The assessment as a document (rankings, charts, definitions)."""
+    return document_and_figures(conn, p=p)[0]
+
+
+def document_and_figures(conn: Connection, *, p: Period) -> tuple[Document, dict[str, Any]]:
+    """The document and the figures it was made from (the dashboard shows both)."""
     with service.facts(conn, p=p) as shared:
-        return bulletin.build_document(
-            service.assess(conn, p=p, given=shared),
+        result = service.assess(conn, p=p, given=shared)
+        doc = bulletin.build_document(
+            result,
             monthly=service.monthly(conn, p=p, kind="town", given=shared),
             histogram=service.stage_histogram(conn, p=p, given=shared),
         )
+    return doc, result
 
 
 def html_content(conn: Connection, *, p: Period) -> str:

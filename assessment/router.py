@@ -17,16 +17,18 @@ from accounts.exceptions import Forbidden
 from accounts.models import Role
 from accounts.router import CurrentPrincipal, page_principal
 from accounts.service import Principal
-from assessment import export, service
+from assessment import bulletin, export, service
 from assessment.period import CHINA, Period
 from assessment.period import period as make_period
 from assessment.schemas import Assessment, AuditList
 from jurisdictions import service as territory
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
+from shudi.clock import beijing_text
 from shudi.database import db_connection
 from shudi.settings import get_settings
 from webmap.basemaps import Basemap, basemap_from_settings
 from webmap.pages import assessment as pages
+from webmap.pages import assessment_figures as figures
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
 page_router = APIRouter(include_in_schema=False, tags=["pages"])
@@ -130,8 +132,15 @@ def dashboard(request: Request, conn: Conn, p: PeriodQ) -> RawResponse:
     if not isinstance(principal, Principal):
         return principal
     query = urlencode({"from": str(p.first), "to": str(p.last)})
+    doc, result = export.document_and_figures(conn, p=p)
+    own = principal.town_code if principal.role is Role.town_coordinator else None
     html = pages.render_dashboard(
-        content=export.html_content(conn, p=p),
+        content=pages.dashboard_content(
+            doc,
+            figures.render_rankings(
+                result["units"], first=str(p.first), last=str(p.last), own_town=own
+            ),
+        ),
         first=str(p.first),
         last=str(p.last),
         user={"username": principal.username, "role": principal.role.value},
@@ -141,6 +150,43 @@ def dashboard(request: Request, conn: Conn, p: PeriodQ) -> RawResponse:
             "JSON": f"{router.prefix}?{query}",
         },
         map_url=f"{pages.MAP_PATH}?{query}",
+    )
+    return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+
+@page_router.get(figures.CASES_PATH, response_model=None)
+def figure_cases(
+    request: Request,
+    conn: Conn,
+    p: PeriodQ,
+    kind: Literal["agency", "agency_unit", "town"],
+    unit: Annotated[str, Query(max_length=64)],
+    figure: Annotated[str, Query(max_length=64)],
+    agency: Annotated[str | None, Query(max_length=64)] = None,
+) -> RawResponse:
+    """What lies behind one figure of one unit: its cases (for a rate, those of its numerator
+    and denominator), meeting actions or months, as ``GET /api/v1/assessment/cases`` lists."""
+    principal = _page_principal(request, conn, figures.CASES_PATH)
+    if not isinstance(principal, Principal):
+        return principal
+    parts = service.RATES.get(figure, (figure,))
+    lists = [
+        (
+            bulletin.DEFINITIONS[f][0] if f in bulletin.DEFINITIONS else f,
+            service.audit(
+                conn, p=p, kind=kind, unit=unit, figure=f, agency=agency, principal=principal
+            ),
+        )
+        for f in parts
+    ]
+    html = figures.render_audit(
+        lists,
+        unit_name=service.unit_name(conn, kind=kind, unit=unit, agency=agency),
+        figure=figure,
+        first=str(p.first),
+        last=str(p.last),
+        as_of=beijing_text(p.as_of, label=True),
+        user={"username": principal.username, "role": principal.role.value},
     )
     return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 

@@ -175,6 +175,12 @@ def _names(conn: Connection) -> dict[tuple[str, str, str], str]:
     return {_key(r): str(r.name) for r in rows}
 
 
+def unit_name(conn: Connection, *, kind: str, unit: str, agency: str | None) -> str:
+    """The name of an assessed unit (its code when unknown)."""
+    key = (kind, agency or (unit if kind == "agency" else ""), unit)
+    return _names(conn).get(key, unit)
+
+
 def _round(value: Any, digits: int = 2) -> float | None:
     return None if value is None else round(float(value), digits)
 

@@ -182,19 +182,20 @@ def complete_action(
 ) -> dict[str, Any]:
     """Mark a meeting action done (an event on its cases too); it leaves the follow-ups."""
     row = conn.execute(
-        text("""SELECT a.id, a.meeting_id, a.title, a.done_on, a.owner_name, m.town_code,
-                       m.held_on, i.case_ids
+        text("""SELECT a.id, a.meeting_id, a.title, a.done_on, a.owner_name, a.owner_kind,
+                       a.owner_code, a.owner_agency, m.town_code, m.held_on, i.case_ids
                 FROM meeting_action a JOIN meeting m ON m.id = a.meeting_id
                 JOIN meeting_item i ON i.id = a.item_id WHERE a.id = :a FOR UPDATE OF a"""),
         {"a": action_id},
     ).first()
     if row is None:
         raise ActionNotFound(f"no meeting action {action_id}")
-    try:
-        access.check_read(principal, row.town_code, row.meeting_id)
-    except MeetingNotFound as exc:
-        raise ActionNotFound(f"no meeting action {action_id}") from exc
-    access.check_manage(principal, row.town_code)
+    if not access.owns(principal, dict(row._mapping)):  # its owner closes it; else a manager
+        try:
+            access.check_read(principal, row.town_code, row.meeting_id)
+        except MeetingNotFound as exc:
+            raise ActionNotFound(f"no meeting action {action_id}") from exc
+        access.check_manage(principal, row.town_code)
     if row.done_on is not None:
         raise ActionAlreadyDone(f"action {action_id} was done on {row.done_on}")
     done_on = done_on or today()

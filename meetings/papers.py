@@ -16,6 +16,7 @@ KIND_ZH = {
     "dispute": "未解决纠纷",
     "repeat_location": "重复发生",
     "hotspot": "热点区域",
+    "missed_meeting": "未按月召开联席会议",
 }
 PARTY_ZH = {
     "town_government": "街道办事处/镇政府",

@@ -1,5 +1,5 @@
-"""HTTP routes of joint meetings (API and the ``/meetings/{id}`` page). Thin: the service
-decides who may do what."""
+"""HTTP routes of joint meetings (the API; the pages are ``api/meeting_pages.py``). Thin: the
+service decides who may do what."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
-from accounts.router import CurrentPrincipal, page_principal
-from accounts.service import Principal
+from accounts.router import CurrentPrincipal
 from meetings import minutes, papers, service
 from meetings.schemas import ActionDoneIn, PrepareIn, RecordIn
 from shudi.database import db_connection
@@ -124,15 +123,3 @@ def action_done(
         conn, action_id=action_id, principal=principal, done_on=body.done_on, note=body.note
     )
     return _json(meeting)
-
-
-@router.get("/meetings/{meeting_id}", include_in_schema=False, response_model=None)
-async def meeting_page(request: Request, conn: Conn, meeting_id: int) -> Response:
-    """The meeting as a printable page (log in first)."""
-    principal = page_principal(request, conn, here=f"/meetings/{meeting_id}")
-    if not isinstance(principal, Principal):
-        return principal
-    meeting = await run_in_threadpool(
-        service.load, conn, meeting_id=meeting_id, principal=principal
-    )
-    return await _export(meeting, "html")

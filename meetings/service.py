@@ -15,6 +15,7 @@ from meetings.agenda import TZ, HotspotSource, build_items, window
 from meetings.exceptions import (
     InvalidMeeting,
     MeetingAlreadyHeld,
+    MeetingForbidden,
     MeetingNotFound,
     UnknownTown,
 )
@@ -144,10 +145,26 @@ def meeting_row(conn: Connection, meeting_id: int, *, lock: bool = False) -> dic
     return dict(row)
 
 
+def check_read(conn: Connection, principal: Principal | None, town: str, meeting_id: int) -> None:
+    """Raise unless ``principal`` may read the meeting: as :func:`access.check_read`, or as
+    the owner of one of its actions (read-only)."""
+    try:
+        access.check_read(principal, town, meeting_id)
+    except (MeetingForbidden, MeetingNotFound):
+        assert principal is not None
+        where, params = access.owner_clause(principal)
+        owned = conn.execute(
+            text(f"SELECT 1 FROM meeting_action a WHERE a.meeting_id = :m AND {where} LIMIT 1"),
+            params | {"m": meeting_id},
+        ).first()
+        if owned is None:
+            raise
+
+
 def load(conn: Connection, *, meeting_id: int, principal: Principal | None) -> dict[str, Any]:
     """A meeting with its agenda items, decisions, actions and attendees."""
     m = meeting_row(conn, meeting_id)
-    access.check_read(principal, m["town_code"], meeting_id)
+    check_read(conn, principal, m["town_code"], meeting_id)
     m["town_name"] = town_name(conn, code=m["town_code"])
     items = conn.execute(
         text("""SELECT id, position, kind, title, case_ids, data, decision FROM meeting_item
@@ -196,16 +213,25 @@ def agenda_json(meeting: dict[str, Any]) -> dict[str, Any]:
 def list_meetings(
     conn: Connection, *, principal: Principal, town: str | None = None
 ) -> list[dict[str, Any]]:
-    """Meetings this principal may read, newest month first."""
-    only = access.readable_towns(principal)
+    """Meetings this principal may read, newest month first (for the owner of meeting
+    actions who reads no meetings otherwise: the meetings of its actions)."""
+    owned, params = "TRUE", dict[str, Any]()
+    try:
+        only = access.readable_towns(principal)
+    except MeetingForbidden:
+        only = None
+        owned, params = access.owner_clause(principal)
+        if owned == "FALSE":
+            raise
+        owned = f"EXISTS (SELECT 1 FROM meeting_action a WHERE a.meeting_id = m.id AND {owned})"
     rows = conn.execute(
-        text("""SELECT m.id, m.town_code, to_char(m.month, 'YYYY-MM') AS month, m.kind,
+        text(f"""SELECT m.id, m.town_code, to_char(m.month, 'YYYY-MM') AS month, m.kind,
                        m.status, m.topic, m.held_on,
                        (SELECT count(*) FROM meeting_item i WHERE i.meeting_id = m.id) AS items
                 FROM meeting m
                 WHERE (CAST(:only AS text) IS NULL OR m.town_code = :only)
-                  AND (CAST(:town AS text) IS NULL OR m.town_code = :town)
+                  AND (CAST(:town AS text) IS NULL OR m.town_code = :town) AND {owned}
                 ORDER BY m.month DESC, m.town_code, m.id DESC LIMIT 500"""),
-        {"only": only, "town": town},
+        params | {"only": only, "town": town},
     ).mappings()
     return [dict(r) for r in rows]

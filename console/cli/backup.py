@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import typer
 
-from shudi import backups
 from console.cli.common import echo_json, fail
+from shudi import backups
 from shudi.database import cluster_for
 from shudi.settings import get_settings
 

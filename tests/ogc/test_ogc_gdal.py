@@ -24,8 +24,8 @@ from support import HASH, file_report, live_server, type_of
 
 from accounts.models import Role
 from accounts.service import Principal, issue_token
-from jurisdictions.generations import import_layer, load_layer
 from console.demo import load_sample_district
+from jurisdictions.generations import import_layer, load_layer
 
 LANDMARKS = Path(__file__).parents[2] / "data/boundaries/sample/landmarks.json"
 TOWN = "330106001"

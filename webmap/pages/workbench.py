@@ -1,5 +1,5 @@
-"""The staff's list pages: the work list (``/work``, 我的待办), all visible cases (``/cases``),
-the joint meetings (``/meetings``) and the administrator's home (``/admin``).
+"""The staff's list pages: the work list (``/work``, 我的待办), all visible cases (``/cases``)
+and the administrator's home (``/admin``); the joint meetings are :mod:`webmap.pages.meetings`.
 
 Plain pages (no map), each under the navigation bar of :mod:`webmap.pages.nav`; they render
 what ``api/workbench.py`` hands them (the services' answers). Rows are links to the case page
@@ -8,7 +8,7 @@ what ``api/workbench.py`` hands them (the services' answers). Rows are links to 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -49,23 +49,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "page": ("第{p}页", "Page {p}"),
     "hidden": ("已对公众隐藏", "Hidden from the public"),
 }
-
-MEETING_TEXTS: dict[str, str] = {
-    "title": "联席会议",
-    "hint": "各镇/街道物业管理联席会议：议程、纪要与决定事项。",
-    "empty": "还没有会议。",
-    "month": "月份",
-    "town": "镇/街道",
-    "kind": "类型",
-    "status": "状态",
-    "items": "议题数",
-    "held_on": "召开日期",
-    "topic": "议题",
-    "open": "查看",
-    "prepare_hint": "准备本月会议：shudi meetings prepare（会议准备页面尚在建设中）。",
-}
-MEETING_KINDS = {"monthly": "例会", "extraordinary": "临时会议"}
-MEETING_STATES = {"draft": "议程已生成", "prepared": "议程已生成", "held": "已召开"}
 
 #: Work-list buckets in their order (incidents.worklist.BUCKETS).
 BUCKETS = ("new", "accept", "handle", "verify")
@@ -140,10 +123,12 @@ def render_worklist(
     overdue_only: bool,
     type_code: str | None,
     lang: str = "zh",
+    extra: str = "",
 ) -> str:
     """The work list: counts per bucket as tabs, filters, the waiting cases overdue first.
     ``data`` is :func:`incidents.worklist.work_list`'s answer; ``names`` maps town and
-    community codes to names, ``types`` type codes to names."""
+    community codes to names, ``types`` type codes to names; ``extra`` is HTML after the
+    list (the meeting actions of the user's unit)."""
     w = pick(TEXTS, lang)
     counts = data["counts"]
 
@@ -183,7 +168,7 @@ def render_worklist(
 <button type="submit" class="btn secondary">{esc(w["filter"])}</button></form>
 <p class="hint" data-testid="work-total">{esc(shown)}</p>
 <ol class="work-list" data-testid="worklist">{rows}</ol>
-</main>"""
+{extra}</main>"""
     return plain_page(lang=lang, title=w["work"], body=body)
 
 
@@ -237,42 +222,6 @@ def render_case_list(
 <p class="pager">{"".join(pager)}</p>
 </main>"""
     return plain_page(lang=lang, title=w["cases"], body=body)
-
-
-def render_meetings(
-    meetings: Sequence[Mapping[str, Any]],
-    *,
-    user: Mapping[str, Any],
-    towns: Mapping[str, str],
-) -> str:
-    """The meetings the user may read (``meetings.service.list_meetings``), newest first,
-    each linking to its page ``/meetings/{id}``."""
-    t = MEETING_TEXTS
-    rows = "".join(
-        f"""<tr data-testid="meeting-row" data-meeting-id="{esc(m["id"])}">
-<td>{esc(m["month"])}</td><td>{esc(towns.get(str(m["town_code"]), m["town_code"]))}</td>
-<td>{esc(MEETING_KINDS.get(str(m["kind"]), m["kind"]))}</td>
-<td>{esc(MEETING_STATES.get(str(m["status"]), m["status"]))}</td>
-<td class="num">{esc(m["items"])}</td><td>{esc(m.get("held_on") or "")}</td>
-<td>{esc(m.get("topic") or "")}</td>
-<td><a href="/meetings/{esc(m["id"])}">{esc(t["open"])}</a></td></tr>"""
-        for m in meetings
-    )
-    head = "".join(
-        f"<th>{esc(t[k])}</th>"
-        for k in ("month", "town", "kind", "status", "items", "held_on", "topic", "open")
-    )
-    table = (
-        f'<div class="table-wrap"><table class="list" data-testid="meetings">'
-        f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
-        if rows
-        else f'<p class="hint">{esc(t["empty"])}</p>'
-    )
-    body = f"""{nav_bar(user, "meetings", "zh")}
-<main class="workbench" id="main"><h1>{esc(t["title"])}</h1>
-<p class="hint">{esc(t["hint"])}</p>{table}
-<p class="hint">{esc(t["prepare_hint"])}</p></main>"""
-    return plain_page(lang="zh", title=t["title"], body=body)
 
 
 #: What an administrator manages without a screen yet: the CLI commands (docs/design.md).
