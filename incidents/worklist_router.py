@@ -18,9 +18,7 @@ from sqlalchemy import Connection
 from accounts.router import CurrentPrincipal
 from gis.coords import CoordSystem
 from incidents import dissuasion, evidence, tasks
-from incidents.exceptions import InvalidReport
-from incidents.photos import PhotoRejected, sanitize_photos
-from incidents.request_body import read_filing
+from incidents.request_body import photos_of, read_filing
 from shudi.database import db_connection, writer_factory
 
 router = APIRouter(prefix="/api/v1", tags=["work lists"])
@@ -79,10 +77,7 @@ async def file_refusal(
     body, files = await read_filing(request, RefusalIn, drop_empty=True)
 
     def work() -> dict[str, Any]:
-        try:
-            photos = sanitize_photos(files) if files else []
-        except PhotoRejected as exc:
-            raise InvalidReport(str(exc), photo_error=exc.code) from exc
+        photos = photos_of(files)
         report = dissuasion.RefusalReport(
             **body.model_dump(exclude={"crs"}), crs=body.crs.value, photos=photos
         )
@@ -112,10 +107,7 @@ async def add_evidence(
     body, files = await read_filing(request, EvidenceIn, drop_empty=True)
 
     def work() -> dict[str, Any]:
-        try:
-            photos = sanitize_photos(files) if files else []
-        except PhotoRejected as exc:
-            raise InvalidReport(str(exc), photo_error=exc.code) from exc
+        photos = photos_of(files)
         with writer() as conn:
             return evidence.add(
                 conn,
