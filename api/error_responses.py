@@ -53,6 +53,7 @@ STATUS: dict[type[DomainError], int] = {
     ax.UserNotFound: 404,
     ix.CaseNotFound: 404,
     ix.InvalidTransition: 409,
+    ix.EvidenceRequired: 409,
     ix.TransitionForbidden: 403,
     ix.MissingField: 422,
     ix.VersionMismatch: 412,

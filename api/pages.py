@@ -23,7 +23,7 @@ from accounts.exceptions import Forbidden, NotAuthenticated
 from accounts.models import Role
 from accounts.router import CurrentPrincipal, current_principal, page_principal
 from accounts.service import Principal
-from incidents import feeds, intake
+from incidents import disclosure, evidence, feeds, intake
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
 from incidents.workflow import BY_ACTION, weight
@@ -308,5 +308,7 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
         lang=language,
         event_labels={a: t.summary for a, t in BY_ACTION.items()},
         basemap=basemap,
+        evidence=evidence.state(conn, case=case, principal=principal),
+        disclosure=disclosure.state(conn, case=case, principal=principal),
     )
     return _page(html, basemap)

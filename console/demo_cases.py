@@ -7,14 +7,17 @@ Idempotent: the set is recorded under an idempotency key and made only once per 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from io import BytesIO
 
 import numpy as np
+from PIL import Image
 from sqlalchemy import Connection, text
 
 from accounts.models import Role
 from accounts.service import Principal
-from incidents import idempotency
+from incidents import case_photos, evidence, idempotency
 from incidents.intake import Report, create_case
+from incidents.photos import SanitizedPhoto, sanitize_photo
 from incidents.service import transition
 from jurisdictions import catalog
 from jurisdictions.exceptions import OutsideServiceArea
@@ -29,7 +32,13 @@ PATHS: tuple[tuple[tuple[str, ...], int], ...] = (
     (("accept", "dispatch", "start", "resolve"), 10),
     (("accept", "dispatch", "start", "resolve", "verify"), 25),
 )
-NOTES = {"resolve": "已处理完毕", "verify": "现场核查属实", "reject": "不属于受理范围"}
+NOTES = {
+    "resolve": "已处理完毕",
+    "verify": "现场核查属实",
+    "reject": "不属于受理范围",
+    "before": "到场时现状",
+    "after": "已清理完毕",
+}
 
 
 def load_demo_cases(conn: Connection, *, count: int = 400, seed: int = 20261125) -> int:
@@ -67,6 +76,16 @@ def load_demo_cases(conn: Connection, *, count: int = 400, seed: int = 20261125)
             continue
         path = PATHS[int(rng.choice(len(PATHS), p=weights / weights.sum()))][0]
         for action in path:
+            if action == "resolve" and case_photos.needed(conn, type_code=report.type):
+                for stage in evidence.HANDLER_STAGES:  # 处置前后: the site before and after
+                    evidence.add(
+                        conn,
+                        case_id=case["id"],
+                        principal=dispatcher,
+                        stage=stage,
+                        photos=[_site_photo(stage)],
+                        note=NOTES.get(stage, ""),
+                    )
             version = conn.execute(
                 text("SELECT version FROM case_file WHERE id = :i"), {"i": case["id"]}
             ).scalar_one()
@@ -97,3 +116,11 @@ def _dispatcher(conn: Connection) -> Principal:
         text("SELECT id, username FROM app_user WHERE username = 'demo-dispatcher'")
     ).one()
     return Principal(user_id=row.id, username=row.username, role=Role.dispatcher)
+
+
+def _site_photo(stage: str) -> SanitizedPhoto:
+    """A small stand-in photo of a site: grey before, green after (demo data only)."""
+    colour = (120, 120, 120) if stage == "before" else (60, 150, 80)
+    buf = BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buf, format="JPEG")
+    return sanitize_photo(buf.getvalue(), filename=f"{stage}.jpg")

@@ -108,3 +108,16 @@ def set_disclosure(
         public=False,
     )
     return {"case_id": case_id, "revealed": reveal} | _handler_of(case)
+
+
+def state(
+    conn: Connection, *, case: Mapping[str, Any], principal: Principal
+) -> dict[str, Any] | None:
+    """For the dispatcher's case page: whether the current handler sees the reporters (None for
+    anyone else, or while the case has no handler)."""
+    if principal.role is not Role.dispatcher or not case.get("handler_party"):
+        return None
+    return {
+        "revealed": revealed_to_handler(conn, case=case),
+        "handler": case.get("handler_name") or case["handler_party"],
+    }

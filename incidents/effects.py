@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from incidents import case_photos
 from incidents import tasks as worklist
 from incidents.duties import escalate, order_correction, refused_to_correct
 from incidents.effect_context import Ctx, Effect
@@ -124,6 +125,7 @@ def complete_task(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def resolve(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+    case_photos.require_for_resolve(ctx.conn, case=ctx.case)  # 处置前后 photos, where needed
     return {"resolved_at": ctx.now}, {}
 
 

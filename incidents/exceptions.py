@@ -94,3 +94,9 @@ class InvalidExportFilter(DomainError):
     """An export asked for with a filter that cannot hold (unknown status, from after to)."""
 
     code = "invalid_filter"
+
+
+class EvidenceRequired(DomainError):
+    """Resolving a case of a type marked ``evidence`` without its before and after photos."""
+
+    code = "evidence_required"

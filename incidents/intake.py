@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from accounts.models import Role
 from accounts.service import Principal, name_actor
+from incidents import case_photos
 from incidents.deadlines import load_policy
 from incidents.exceptions import InvalidReport
 from incidents.photos import SanitizedPhoto
@@ -230,20 +231,7 @@ def create_case(
             },
         },
     ).scalar_one()
-    for photo in report.photos:
-        conn.execute(
-            text("""INSERT INTO case_photo (case_id, content, mime, width, height, sha256,
-                        taken_at) VALUES (:c, :b, :m, :w, :h, :s, :t)"""),
-            {
-                "c": case_id,
-                "b": photo.content,
-                "m": photo.mime,
-                "w": photo.width,
-                "h": photo.height,
-                "s": photo.sha256,
-                "t": photo.taken_at,
-            },
-        )
+    case_photos.store(conn, case_id=case_id, photos=report.photos)
     if outcome.joint and res.town:  # 三（二）: the town is asked to coordinate joint enforcement
         add_task(
             conn,

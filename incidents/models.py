@@ -252,9 +252,14 @@ class CasePhoto(Base):
     height: Mapped[int] = mapped_column(Integer, nullable=False)
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: report (sent with the report), before / after (the handler's 处置前后 photos)
+    stage: Mapped[str] = mapped_column(String(8), nullable=False, server_default="report")
+    added_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+
+    __table_args__ = (CheckConstraint("stage IN ('report', 'before', 'after')", name="stage"),)
 
 
 class IdempotencyKey(Base):

@@ -9,6 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from incidents.exceptions import InvalidReport
+from incidents.photos import PhotoRejected, SanitizedPhoto, sanitize_photos
 
 M = TypeVar("M", bound=BaseModel)
 Photos = list[tuple[str, bytes]]
@@ -37,3 +38,12 @@ async def read_filing(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise InvalidReport(f"{where}: {first['msg']}") from exc
+
+
+def photos_of(files: Photos) -> list[SanitizedPhoto]:
+    """A filing's photos re-encoded without metadata (all or nothing); a refused one becomes
+    :class:`InvalidReport` naming it (``photo_error``: its code)."""
+    try:
+        return sanitize_photos(files) if files else []
+    except PhotoRejected as exc:
+        raise InvalidReport(str(exc), photo_error=exc.code) from exc

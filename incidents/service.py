@@ -113,7 +113,7 @@ def photos(conn: Connection, *, case_id: int, principal: Principal) -> list[dict
     if access.limited_view(principal, _load(conn, case_id=case_id, principal=principal)):
         return []
     rows = conn.execute(
-        text("""SELECT id, mime, width, height, sha256, taken_at
+        text("""SELECT id, mime, width, height, sha256, taken_at, stage
         FROM case_photo WHERE case_id = :c ORDER BY id"""),
         {"c": case_id},
     )
@@ -387,7 +387,8 @@ def resident_action(
 def track_photo(conn: Connection, *, tracking_code: str, photo_id: int) -> tuple[bytes, str]:
     """A photo of the case a tracking code follows (re-encoded on intake, without EXIF)."""
     row = conn.execute(
-        text("SELECT content, mime FROM case_photo WHERE id = :p AND case_id = :c"),
+        text("""SELECT content, mime FROM case_photo
+                 WHERE id = :p AND case_id = :c AND stage IN ('report', 'after')"""),
         {"p": photo_id, "c": _case_for_code(conn, tracking_code)},
     ).first()
     if row is None:
@@ -428,7 +429,11 @@ def track(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
             c.routing->'territory'->'town'->>'name' AS town_name,
             c.routing->'territory'->'community'->>'name' AS community_name,
             c.routing->'property_area'->>'name' AS property_area_name,
-            ARRAY(SELECT p.id FROM case_photo p WHERE p.case_id = c.id ORDER BY p.id) AS photo_ids
+            ARRAY(SELECT p.id FROM case_photo p WHERE p.case_id = c.id AND p.stage = 'report'
+                  ORDER BY p.id) AS photo_ids,
+            -- the handler's after-photos show what was done; before-photos stay inside
+            ARRAY(SELECT p.id FROM case_photo p WHERE p.case_id = c.id AND p.stage = 'after'
+                  ORDER BY p.id) AS after_photo_ids
         FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
         WHERE c.id = :id"""),
             {"id": case_id},

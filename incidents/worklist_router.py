@@ -1,12 +1,13 @@
-"""HTTP routes of units' work lists and of the staff's "dissuaded, refused to correct" report
-(三（二）). Thin: :mod:`incidents.tasks` and :mod:`incidents.dissuasion` decide."""
+"""HTTP routes of units' work lists, of the staff's "dissuaded, refused to correct" report
+(三（二）) and of the handler's before/after photos (处置前后). Thin: :mod:`incidents.tasks`,
+:mod:`incidents.dissuasion` and :mod:`incidents.evidence` decide."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Request, Response
@@ -16,10 +17,8 @@ from sqlalchemy import Connection
 
 from accounts.router import CurrentPrincipal
 from gis.coords import CoordSystem
-from incidents import dissuasion, tasks
-from incidents.exceptions import InvalidReport
-from incidents.photos import PhotoRejected, sanitize_photos
-from incidents.request_body import read_filing
+from incidents import dissuasion, evidence, tasks
+from incidents.request_body import photos_of, read_filing
 from shudi.database import db_connection, writer_factory
 
 router = APIRouter(prefix="/api/v1", tags=["work lists"])
@@ -78,14 +77,45 @@ async def file_refusal(
     body, files = await read_filing(request, RefusalIn, drop_empty=True)
 
     def work() -> dict[str, Any]:
-        try:
-            photos = sanitize_photos(files) if files else []
-        except PhotoRejected as exc:
-            raise InvalidReport(str(exc), photo_error=exc.code) from exc
+        photos = photos_of(files)
         report = dissuasion.RefusalReport(
             **body.model_dump(exclude={"crs"}), crs=body.crs.value, photos=photos
         )
         with writer() as conn:
             return dissuasion.file_refusal(conn, principal=principal, report=report)
+
+    return _json(await run_in_threadpool(work), status_code=201)
+
+
+class EvidenceIn(BaseModel):
+    """The handler's photos from before or after handling, with a short note of what was done."""
+
+    model_config = ConfigDict(extra="forbid")
+    stage: Literal["before", "after"]
+    note: str = Field(default="", max_length=2000)
+
+
+@router.post("/cases/{case_id}/evidence", status_code=201)
+async def add_evidence(
+    request: Request,
+    principal: CurrentPrincipal,
+    case_id: int,
+    writer: Annotated[ConnectionFactory, Depends(writer_factory)],
+) -> Response:
+    """Add the handler's photos from ``before`` or ``after`` handling (multipart: ``stage``,
+    ``note``, ``photos``). Types whose remedy can be seen on site are resolved only with both."""
+    body, files = await read_filing(request, EvidenceIn, drop_empty=True)
+
+    def work() -> dict[str, Any]:
+        photos = photos_of(files)
+        with writer() as conn:
+            return evidence.add(
+                conn,
+                case_id=case_id,
+                principal=principal,
+                stage=body.stage,
+                photos=photos,
+                note=body.note,
+            )
 
     return _json(await run_in_threadpool(work), status_code=201)

@@ -69,15 +69,15 @@ ON CONFLICT (code) DO UPDATE SET party = EXCLUDED.party, name_zh = EXCLUDED.name
 UPSERT_TYPE = text("""
 INSERT INTO violation_type (code, name_zh, name_en, agency, scope, actions, reportable,
                             source_ref, keywords, utility_kind, handover, participants, sensitive,
-                            active)
+                            evidence, active)
 VALUES (:code, :name_zh, :name_en, :agency, :scope, :actions, :reportable, :source_ref,
-        :keywords, :utility_kind, :handover, :participants, :sensitive, true)
+        :keywords, :utility_kind, :handover, :participants, :sensitive, :evidence, true)
 ON CONFLICT (code) DO UPDATE SET name_zh = EXCLUDED.name_zh, name_en = EXCLUDED.name_en,
     agency = EXCLUDED.agency, scope = EXCLUDED.scope, actions = EXCLUDED.actions,
     reportable = EXCLUDED.reportable, source_ref = EXCLUDED.source_ref,
     keywords = EXCLUDED.keywords, utility_kind = EXCLUDED.utility_kind,
     handover = EXCLUDED.handover, participants = EXCLUDED.participants,
-    sensitive = EXCLUDED.sensitive, active = true
+    sensitive = EXCLUDED.sensitive, evidence = EXCLUDED.evidence, active = true
 """).bindparams(
     *(bindparam(n, type_=JSONB) for n in ("actions", "source_ref", "keywords", "participants"))
 )
@@ -96,6 +96,7 @@ TYPE_COLUMNS = (
     "handover",
     "participants",
     "sensitive",
+    "evidence",
 )
 AGENCY_COLUMNS = (
     "code",

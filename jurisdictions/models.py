@@ -179,6 +179,8 @@ class ViolationType(Base):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
     #: Cases of this type appear in no public listing (drugs, vice …: the reporter's safety).
     sensitive: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    #: resolving needs a photo from before and one from after (处置前后): remedy visible on site
+    evidence: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
 
     __table_args__ = (
         CheckConstraint(

@@ -182,6 +182,10 @@ class ViolationType(BaseModel):
         default=False,
         description="Cases of this type appear in no public listing (the reporter's safety).",
     )
+    evidence: bool = Field(
+        default=False,
+        description="Resolving needs a photo from before and one from after (处置前后).",
+    )
     note_zh: str | None = None
     note_en: str | None = None
 

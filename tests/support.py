@@ -148,9 +148,12 @@ IN_P112 = (120.002, 30.012)  # T1 / C11 / P112, no company, no owners' committee
 IN_T2 = (120.03, 30.015)  # T2 / C22, precinct PS2
 
 
-def type_of(conn: Connection, **where: str) -> str:
-    """The first reportable type with these fields (from the taxonomy, not re-typed)."""
-    rows = catalog.list_types(conn, reportable=True, **where)
+def type_of(conn: Connection, *, evidence: bool = False, **where: str) -> str:
+    """The first reportable type with these fields (from the taxonomy, not re-typed); by default
+    one that is resolved without before/after photos (``evidence=True``: one that needs them)."""
+    rows = [
+        r for r in catalog.list_types(conn, reportable=True, **where) if r["evidence"] == evidence
+    ]
     assert rows, where
     return str(rows[0]["code"])
 

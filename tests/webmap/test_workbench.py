@@ -83,9 +83,11 @@ def bearer(base: str, username: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
-def a_type(base: str, **where: str) -> str:
+def a_type(base: str, *, evidence: bool = False, **where: str) -> str:
+    """The first reportable type with these fields; by default one resolved without
+    before/after photos (``evidence=True``: one that needs them)."""
     types = httpx.get(f"{base}/api/v1/violation-types", params={"reportable": True, **where})
-    return str(types.json()[0]["code"])
+    return str(next(t for t in types.json() if bool(t.get("evidence")) == evidence)["code"])
 
 
 def report(base: str, where: tuple[float, float], type_code: str, **over: Any) -> int:

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from webmap.basemaps import Basemap
+from webmap.pages.case_panels import TEXTS as PANEL_TEXTS
+from webmap.pages.case_panels import disclosure_card, photos_card
 from webmap.pages.common import (
     common_texts,
     esc,
@@ -23,6 +25,7 @@ from webmap.pages.common import (
     pick,
     plain_page,
 )
+from webmap.pages.messages import error_texts
 from webmap.pages.nav import ROLE_PAGES, home_of, nav_bar, role_name
 from webmap.pages.placesearch import place_search
 from webmap.pages.track import ACTIONS, OUTCOME, STATUS
@@ -92,8 +95,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "messages": ("通知（收件人已遮蔽）", "Messages (recipients masked)"),
     "msg_states": ("待发送|已发送|发送失败|未发送", "pending|sent|failed|not sent"),
     "msg_channels": ("短信|邮件|工作通知", "SMS|e-mail|staff notice"),
-    "photos": ("照片", "Photos"),
-    "no_photos": ("无照片", "No photos"),
     "actions": ("可执行操作", "Actions"),
     "no_actions": ("当前没有可执行的操作", "No action is open to you now"),
     "note": ("内部说明（仅工作人员可见）", "Internal note (staff only)"),
@@ -305,12 +306,16 @@ def render_case(
     event_labels: Mapping[str, str] | None = None,
     basemap: Basemap | None = None,
     messages: Sequence[Mapping[str, Any]] = (),
+    evidence: Mapping[str, Any] | None = None,
+    disclosure: Mapping[str, Any] | None = None,
 ) -> str:
     """One case for a staff user. ``actions`` are the allowed ones (``action``, ``summary``,
     ``requires``, ``weight``: primary, secondary or destructive); ``agencies`` and ``types``
     map codes to names (the forms' choices: ``types`` are the reportable ones);
     ``event_labels`` names workflow actions for the history; ``basemap`` draws the case's map
-    (with a draggable pin when ``correct_location`` is among the actions)."""
+    (with a draggable pin when ``correct_location`` is among the actions); ``evidence`` says
+    whether before/after photos are needed, missing and may be added by this user;
+    ``disclosure`` (the dispatcher's only) whether the handling unit sees the reporters."""
     w = pick(TEXTS, lang) | common_texts(lang)
     now = now or datetime.now(UTC)
     cid = case["id"]
@@ -362,16 +367,6 @@ def render_case(
         for r in case.get("reporters") or ()
     )
     history = _history(events, event_labels or {}, lang)
-    pictures = (
-        "".join(
-            f'<a href="/api/v1/cases/{cid}/photos/{p["id"]}" target="_blank" rel="noopener">'
-            f'<img src="/api/v1/cases/{cid}/photos/{p["id"]}" alt="{esc(w["photos"])} {p["id"]}" '
-            f'width="{esc(p.get("width") or 160)}" height="{esc(p.get("height") or 120)}" '
-            "></a>"
-            for p in photos
-        )
-        or f'<p class="hint">{esc(w["no_photos"])}</p>'
-    )
     choices = {
         "to_party": agencies,
         "parties": agencies,
@@ -402,7 +397,8 @@ def render_case(
 <section class="card"><h2>{esc(w["actions"])}</h2>
 <div id="action-error" class="error" role="alert" data-testid="error" hidden></div>
 <div class="actions" data-testid="actions">{_actions(actions, w, choices, lang)}</div></section>
-<section class="card"><h2>{esc(w["photos"])}</h2><div class="photos">{pictures}</div></section>
+{disclosure_card(disclosure, lang=lang)}
+{photos_card(cid, photos, evidence=evidence or {}, lang=lang)}
 <section class="card"><h2>{esc(w["events"])}</h2><ol class="events" data-testid="events">
 {history}</ol></section>
 {_messages(messages, w)}
@@ -413,7 +409,10 @@ def render_case(
             {
                 "page": "case",
                 "lang": lang,
-                "t": w,
+                "t": w | pick(PANEL_TEXTS, lang),
+                "errors": error_texts(lang),
+                "evidence": f"/api/v1/cases/{cid}/evidence",
+                "disclosure": f"/api/v1/cases/{cid}/reporter-disclosure",
                 "caseId": cid,
                 "version": case["version"],
                 "transitions": f"/api/v1/cases/{cid}/transitions",
@@ -427,7 +426,7 @@ def render_case(
         lang=lang,
         title=title,
         body=body,
-        scripts=["common", "case", "case_map"] if basemap else ["common", "case"],
+        scripts=["common", "case", "case_panels"] + (["case_map"] if basemap else []),
     )
     return page.replace("</head>", LEAFLET + "</head>", 1) if basemap else page
 

@@ -90,6 +90,15 @@ ERRORS: dict[str, tuple[str, str]] = {
         "案件状态已变化，无法进行此操作。请刷新页面查看最新进度。",
         "The case has changed and this is no longer possible: reload the page.",
     ),
+    "evidence_required": (
+        "此类问题办结前须上传处置前、处置后照片，请先在“照片”一栏上传。",
+        "This kind of problem needs photos from before and after handling: add them under "
+        "Photos first.",
+    ),
+    "missing_field": (
+        "还有必填内容没有填写，请补全后再提交。",
+        "Something required is missing: complete it and send again.",
+    ),
     "case_not_found": (
         "未找到该查询码对应的案件，请核对后重试。",
         "No case has this tracking code: check it and try again.",

@@ -55,6 +55,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "merge": ("与重复案件合并", "Merged with a duplicate"),
     "rate": ("群众评价", "Rated by the resident"),
     "dispute": ("群众提出异议，重新办理", "Disputed by the resident, reopened"),
+    "evidence": ("承办单位上传处置后照片", "The handler added photos of the result"),
 }
 OUTCOME: dict[str, tuple[str, str]] = {
     "fixed": ("问题已解决", "Fixed"),
@@ -103,6 +104,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_description": ("（未填写描述）", "(no description)"),
     "place": ("位置", "Place"),
     "photo": ("照片{n}", "Photo {n}"),
+    "after": ("处置结果照片", "Photos of the result"),
+    "after_photo": ("处置后照片{n}", "Result photo {n}"),
     "next": ("下一步", "Next"),
     "copy": ("复制查询码", "Copy the code"),
     "share": ("分享", "Share"),
@@ -252,6 +255,22 @@ def _reported(data: Mapping[str, Any], w: Mapping[str, str], lang: str, code: st
     )
 
 
+def _after(data: Mapping[str, Any], w: Mapping[str, str], code: str) -> str:
+    """The handler's after-photos (处置后), when there are any: what was done."""
+    photos = "".join(
+        f'<a href="/api/v1/track/{esc(code)}/photos/{int(pid)}" target="_blank">'
+        f'<img src="/api/v1/track/{esc(code)}/photos/{int(pid)}" loading="lazy" '
+        f'alt="{esc(w["after_photo"].replace("{n}", str(n)))}" data-testid="after-photo"></a>'
+        for n, pid in enumerate(data.get("after_photo_ids") or [], start=1)
+    )
+    if not photos:
+        return ""
+    return (
+        f'<section class="card" data-testid="after"><h2>{esc(w["after"])}</h2>'
+        f'<div class="thumbs">{photos}</div></section>'
+    )
+
+
 def render_track(
     data: Mapping[str, Any],
     *,
@@ -287,7 +306,7 @@ def render_track(
 </button></p>
 <p><span class="status {esc(status)}" id="status">{esc(_label(STATUS, status, lang))}</span></p>
 <dl class="facts">{_facts(data, w, lang)}{next_step}</dl></section>
-{_reported(data, w, lang, code)}
+{_reported(data, w, lang, code)}{_after(data, w, code)}
 <section class="card"><h2>{esc(w["events"])}</h2>{_timeline(list(data.get("events") or []), lang)}
 </section>
 {_forms(allowed, w)}
