@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from abuse.router import router as abuse_router
 from accounts.admin_router import router as admin_router
 from accounts.router import router as accounts_router
-from api import docs, errors, logs, metrics, openapi, pages, tiles, workbench
+from api import docs, errors, logs, metrics, openapi, pages, tiles, vector_tiles, workbench
 from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit
 from assessment.router import page_router as assessment_pages
@@ -105,6 +105,7 @@ def create_app() -> FastAPI:
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.include_router(tiles.router)
+    app.include_router(vector_tiles.router)  # after /tiles/basemap
     app.include_router(metrics.router)  # /metrics, /readyz
 
     @app.get("/healthz", tags=["ops"])

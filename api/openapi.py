@@ -82,6 +82,8 @@ ERRORS: dict[str, tuple[int, ...]] = {
     "GET /api/v1/hotspots/density.{kind}": (403,),
     "GET /api/v1/assessment": (403,),
     "GET /api/v1/assessment/cases": (403,),
+    "GET /tiles/case_density/{z}/{x}/{y}.mvt": (400, 403, 404),
+    "GET /tiles/{collection}/{z}/{x}/{y}.mvt": (400, 404),
 }
 #: Paths that answer errors in a shape of their own and declare them themselves.
 OWN_ERRORS = ("/open311/",)
