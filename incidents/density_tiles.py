@@ -78,9 +78,7 @@ class DensityTile:
         return '"' + hashlib.sha256(self.data).hexdigest()[:32] + '"'
 
 
-def density_tile(
-    conn: Connection, *, principal: Principal, z: str, x: str, y: str
-) -> DensityTile:
+def density_tile(conn: Connection, *, principal: Principal, z: str, x: str, y: str) -> DensityTile:
     """Counts of the open cases ``principal`` may see per cell of tile ``z/x/y`` (empty bytes:
     none there). Roles that see no cases (planners, administrators) are refused."""
     address = parse_address(z, x, y)

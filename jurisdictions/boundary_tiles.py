@@ -216,9 +216,7 @@ class BoundaryTile:
     @property
     def etag(self) -> str:
         a = self.address
-        return (
-            f'"{self.collection}-g{self.generation_id}-{a.z}-{a.x}-{a.y}-v{FORMAT_VERSION}"'
-        )
+        return f'"{self.collection}-g{self.generation_id}-{a.z}-{a.x}-{a.y}-v{FORMAT_VERSION}"'
 
 
 def tile_key(
@@ -273,3 +271,16 @@ def boundary_tile(
     """A boundary collection's tile ``z/x/y``: its key and its MVT bytes."""
     tile = tile_key(conn, collection=collection, z=z, x=x, y=y, generation=generation)
     return tile, render(conn, tile)
+
+
+def tile_urls(conn: Connection) -> dict[str, str]:
+    """Layer key (``town``, ``agency_unit:public_security`` …) → the URL template of its active
+    generation's tiles, pinned to that generation (``?generation=N``: cached for good; a page
+    rendered after an activation names the new one)."""
+    from jurisdictions.service import generations_at
+
+    out = {}
+    for key, gen in generations_at(conn).items():
+        layer, _, agency = key.partition(":")
+        out[key] = f"/tiles/{collection_name(layer, agency)}/{{z}}/{{x}}/{{y}}.mvt?generation={gen}"
+    return out

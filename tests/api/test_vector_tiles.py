@@ -139,9 +139,7 @@ def test_basemap_tiles_keep_their_route(client: TestClient) -> None:
     assert r.status_code == 404
 
 
-def test_activation_changes_the_cache_key(
-    conn: Connection, client: TestClient, mini: dict
-) -> None:
+def test_activation_changes_the_cache_key(conn: Connection, client: TestClient, mini: dict) -> None:
     path = DISTRICT.format(c="town")
     first = client.get(path)
     etag = first.headers["etag"]
@@ -202,15 +200,16 @@ def test_density_counts_the_open_cases_placed(
     conn: Connection, client: TestClient, world: dict
 ) -> None:
     _place_cases(conn)
-    r = client.get(DENSITY, headers=auth(conn, world["dispatcher"]))
+    disp = auth(conn, world["dispatcher"])
+    r = client.get(DENSITY, headers=disp)
     assert r.status_code == 200
     assert r.headers["cache-control"] == "private, max-age=15"
     assert cells(r.content) == {(6, 8): 3, (7, 7): 2, (14, 8): 1}
-    east = client.get("/tiles/case_density/14/13654/6758.mvt", headers=auth(conn, world["dispatcher"]))
+    east = client.get("/tiles/case_density/14/13654/6758.mvt", headers=disp)
     assert cells(east.content) == {(11, 13): 1}
     # one zoom out: (120.002, 30.002) → x 6826.712, y 3379.764: cell (11, 12); the two at
     # 6826.735/3379.737 and 6826.746/3379.724: (11, 11); (120.012, 30.002) → 6826.940: (15, 12)
-    parent = client.get("/tiles/case_density/13/6826/3379.mvt", headers=auth(conn, world["dispatcher"]))
+    parent = client.get("/tiles/case_density/13/6826/3379.mvt", headers=disp)
     assert cells(parent.content) == {(11, 12): 3, (11, 11): 2, (15, 12): 1}
 
 
