@@ -10,7 +10,8 @@
   cases counted per cell; ``private, max-age=15``.
 
 An empty tile (nothing of the collection there) is answered **204 No Content**, with the same
-caching headers. Errors are JSON ``{code, message}``: 400 ``invalid_tile`` (z, x, y not whole
+caching headers. A client that takes gzip gets the tile gzip-compressed (``Content-Encoding:
+gzip``, ``Vary: Accept-Encoding``, its own ``ETag`` ending ``-gzip"``). Errors are JSON ``{code, message}``: 400 ``invalid_tile`` (z, x, y not whole
 numbers, z > 22), 404 ``tile_out_of_range`` (x or y off the zoom's grid), 404
 ``unknown_collection``, 404 ``no_active_generation`` / ``generation_not_found``, 401 for the
 density layer without a log-in, 403 for roles that see no cases.
@@ -18,6 +19,7 @@ density layer without a log-in, 403 for roles that see no cases.
 
 from __future__ import annotations
 
+import gzip as gz
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Annotated
@@ -45,12 +47,30 @@ TILE_RESPONSES: dict[int | str, dict] = {
 }
 
 
-def _tile_response(request: Request, data: bytes, etag: str, cache: str) -> Response:
-    headers = {"ETag": etag, "Cache-Control": cache}
-    if etag in _if_none_match(request):
+def _gzip_ok(request: Request) -> bool:
+    return "gzip" in (request.headers.get("accept-encoding") or "").lower()
+
+
+def _etag(etag: str, gzip: bool) -> str:
+    """The ETag of one encoding (``"…-gzip"`` for the compressed bytes)."""
+    return f'{etag[:-1]}-gzip"' if gzip else etag
+
+
+def _tile_response(
+    request: Request, data: bytes, etag: str, cache: str, packed: bytes | None = None
+) -> Response:
+    """200 with the tile (``packed``: its gzip bytes, sent when the client takes gzip), 204
+    when it is empty, 304 when the client's copy is this one."""
+    gzip = bool(data) and _gzip_ok(request)
+    headers = {"ETag": _etag(etag, gzip), "Cache-Control": cache, "Vary": "Accept-Encoding"}
+    if headers["ETag"] in _if_none_match(request):
         return Response(status_code=304, headers=headers)
     if not data:
         return Response(status_code=204, headers=headers)
+    if gzip:
+        headers["Content-Encoding"] = "gzip"
+        body = packed if packed is not None else gz.compress(data, 6, mtime=0)
+        return Response(body, media_type=MEDIA_TYPE, headers=headers)
     return Response(data, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -68,7 +88,7 @@ def density_tile(
     """Open cases the caller may see, counted per cell of the tile (staff only)."""
     tile = density_tiles.density_tile(conn, principal=principal, z=z, x=x, y=y)
     response = _tile_response(request, tile.data, tile.etag, DENSITY_CACHE)
-    response.headers["Vary"] = "Cookie, Authorization"
+    response.headers["Vary"] = "Accept-Encoding, Cookie, Authorization"
     return response
 
 
@@ -88,15 +108,22 @@ async def boundary_tile(
 ) -> Response:
     """A boundary collection's tile: ``code``, ``name`` and ``parent_code`` of each area."""
     seen = _if_none_match(request)
+    gzip = _gzip_ok(request)
 
-    def work() -> tuple[boundary_tiles.BoundaryTile, bytes]:
+    def work() -> tuple[boundary_tiles.BoundaryTile, bytes | None, bytes | None]:
         with opener() as conn:
             tile = boundary_tiles.tile_key(
                 conn, collection=collection, z=z, x=x, y=y, generation=generation
             )
-            if tile.etag in seen:  # the client's copy is current: no need to draw it
-                return tile, b""
-            return tile, boundary_tiles.render(conn, tile)
+            if _etag(tile.etag, gzip) in seen:  # the client's copy is current: not drawn
+                return tile, None, None
+            data = boundary_tiles.render(conn, tile)
+        return tile, data, boundary_tiles.gzipped(tile, data) if gzip and data else None
 
-    tile, data = await run_in_threadpool(work)
-    return _tile_response(request, data, tile.etag, PINNED_CACHE if tile.pinned else ACTIVE_CACHE)
+    tile, data, packed = await run_in_threadpool(work)
+    cache = PINNED_CACHE if tile.pinned else ACTIVE_CACHE
+    if data is None:
+        etag = _etag(tile.etag, gzip)
+        headers = {"ETag": etag, "Cache-Control": cache, "Vary": "Accept-Encoding"}
+        return Response(status_code=304, headers=headers)
+    return _tile_response(request, data, tile.etag, cache, packed)

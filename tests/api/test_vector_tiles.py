@@ -6,7 +6,7 @@ for the mini district of ``tests/support.py`` (lon 120.00–120.04, lat 30.00–
 
 * zoom 12: (120.00, 30.00) → x 3413.333, y 1689.908; (120.04, 30.02) → x 3413.788,
   y 1689.645: the whole district lies in tile 12/3413/1689; town T1 (lon 120.00–120.02) spans
-  tile units (4096 per tile) 0.3333·4096 = 1365.3 to 0.5609·4096 = 2297.4 across;
+  0.3333 to 0.5609 of the tile's width (120.02 → x 3413.5609);
 * zoom 14: (120.002, 30.002) → x 13653.424, y 6759.527: tile 14/13653/6759, cell (16 per side)
   column ⌊0.424·16⌋ = 6, row ⌊0.527·16⌋ = 8; (120.003, 30.003) → 13653.470, 6759.475 and
   (120.0035, 30.0035) → 13653.493, 6759.448: cell (7, 7); (120.012, 30.002) → 13653.879,
@@ -75,10 +75,13 @@ def test_town_tile_holds_the_towns_with_public_attributes(client: TestClient) ->
     assert set(towns) == {"T1", "T2"}
     assert towns["T1"]["properties"] == {"code": "T1", "name": "甲街道"}
     assert towns["T2"]["properties"]["name"] == "乙镇"
-    xs = [x for x, _ in positions(towns["T1"]["geometry"])]
-    assert min(xs) == pytest.approx(1365.3, abs=1.5) and max(xs) == pytest.approx(2297.4, abs=1.5)
+    extent = decode(r.content)["town"]["extent"]  # tile units across
+    xs = [x / extent for x, _ in positions(towns["T1"]["geometry"])]
+    assert min(xs) == pytest.approx(0.3333, abs=0.001) and max(xs) == pytest.approx(
+        0.5609, abs=0.001
+    )
     for f in towns.values():
-        assert all(0 <= x <= 4096 and 0 <= y <= 4096 for x, y in positions(f["geometry"]))
+        assert all(0 <= x <= extent and 0 <= y <= extent for x, y in positions(f["geometry"]))
 
 
 def test_other_collections_name_their_parents_and_nothing_else(client: TestClient) -> None:
@@ -99,6 +102,26 @@ def test_other_collections_name_their_parents_and_nothing_else(client: TestClien
         "PS1": "西派出所",
         "PS2": "东派出所",
     }
+
+
+def test_tiles_are_sent_gzip_compressed_to_who_takes_it(client: TestClient) -> None:
+    path = DISTRICT.format(c="property_area")
+    plain = client.get(path, headers={"Accept-Encoding": "identity"})
+    packed = client.get(path, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == plain.content  # (httpx unpacks it)
+    assert packed.headers["etag"] == plain.headers["etag"][:-1] + '-gzip"'
+    assert "Accept-Encoding" in packed.headers["vary"]
+    for r in (plain, packed):
+        again = client.get(
+            path,
+            headers={
+                "Accept-Encoding": r.request.headers["accept-encoding"],
+                "If-None-Match": r.headers["etag"],
+            },
+        )
+        assert again.status_code == 304
 
 
 def test_a_tile_far_away_is_empty(client: TestClient) -> None:
@@ -185,12 +208,14 @@ def _place_cases(conn: Connection) -> None:
 
 
 def cells(body: bytes) -> dict[tuple[int, int], int]:
-    """(column, row) of each cell (256 tile units a side) → its count."""
+    """(column, row) of each cell (a sixteenth of the tile a side) → its count."""
     out = {}
-    for f in decode(body)["case_density"]["features"]:
+    layer = decode(body)["case_density"]
+    side = layer["extent"] // 16
+    for f in layer["features"]:
         pts = positions(f["geometry"])
-        col, row = min(x for x, _ in pts) // 256, min(y for _, y in pts) // 256
-        assert max(x for x, _ in pts) - min(x for x, _ in pts) == 256
+        col, row = min(x for x, _ in pts) // side, min(y for _, y in pts) // side
+        assert max(x for x, _ in pts) - min(x for x, _ in pts) == side
         assert set(f["properties"]) == {"count"}  # nothing about the cases themselves
         out[(int(col), int(row))] = f["properties"]["count"]
     return out
