@@ -261,7 +261,7 @@ def map_page(
     """A full-screen Folium map with the boundaries, ``body`` markup and the page's scripts.
 
     ``boundaries`` maps a layer (``town``, ``community``) to its WGS-84 FeatureCollection;
-    ``tiles`` maps a layer key to the URL template of its vector tiles (:func:`tile_setup`):
+    ``tiles`` maps a layer key to its vector tiles' URL template (``boundary_tiles.tile_urls``):
     the ``tile_layers`` found there are drawn from tiles by ``vtiles.js`` instead of GeoJSON
     in the page (``boundaries`` need not hold them), and ``orient.js`` draws the estates'
     outlines from them;
