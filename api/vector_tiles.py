@@ -11,10 +11,12 @@
 
 An empty tile (nothing of the collection there) is answered **204 No Content**, with the same
 caching headers. A client that takes gzip gets the tile gzip-compressed (``Content-Encoding:
-gzip``, ``Vary: Accept-Encoding``, its own ``ETag`` ending ``-gzip"``). Errors are JSON ``{code, message}``: 400 ``invalid_tile`` (z, x, y not whole
-numbers, z > 22), 404 ``tile_out_of_range`` (x or y off the zoom's grid), 404
-``unknown_collection``, 404 ``no_active_generation`` / ``generation_not_found``, 401 for the
-density layer without a log-in, 403 for roles that see no cases.
+gzip``, ``Vary: Accept-Encoding``, its own ``ETag`` ending ``-gzip"``).
+
+Errors are JSON ``{code, message}``: 400 ``invalid_tile`` (z, x, y not whole numbers, z > 22),
+404 ``tile_out_of_range`` (x or y off the zoom's grid), 404 ``unknown_collection``, 404
+``no_active_generation`` / ``generation_not_found``, 401 for the density layer without a
+log-in, 403 for roles that see no cases.
 """
 
 from __future__ import annotations
