@@ -32,6 +32,7 @@ from jurisdictions.exceptions import (
     UnknownCollection,
 )
 from jurisdictions.models import Layer
+from jurisdictions.service import generations_at
 
 #: Deepest zoom served (Leaflet's maps stop at 19-22; past this a tile would be a few metres).
 MAX_ZOOM = 22
@@ -297,8 +298,6 @@ def tile_urls(conn: Connection) -> dict[str, str]:
     """Layer key (``town``, ``agency_unit:public_security`` …) → the URL template of its active
     generation's tiles, pinned to that generation (``?generation=N``: cached for good; a page
     rendered after an activation names the new one)."""
-    from jurisdictions.service import generations_at
-
     out = {}
     for key, gen in generations_at(conn).items():
         layer, _, agency = key.partition(":")
