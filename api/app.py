@@ -27,6 +27,7 @@ from api import (
     openapi,
     pages,
     tiles,
+    vector_tiles,
     workbench,
 )
 from api.headers import SecurityHeaders
@@ -118,6 +119,7 @@ def create_app() -> FastAPI:
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.include_router(tiles.router)
+    app.include_router(vector_tiles.router)  # after /tiles/basemap
     app.include_router(metrics.router)  # /metrics, /readyz
 
     @app.get("/healthz", tags=["ops"])

@@ -28,6 +28,9 @@ ALWAYS = [
     (b"referrer-policy", b"same-origin"),
 ]
 SESSION_COOKIE = b"shudi_session="
+#: Answers that hold no personal data whoever asks — vector tiles: public boundaries, and open
+#: cases counted per cell (api/vector_tiles.py) — keep their own Cache-Control for staff too.
+NO_PERSONAL_DATA = ("/tiles/",)
 
 
 def _credentials(scope: Scope) -> bool:
@@ -48,7 +51,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        staff = _credentials(scope)
+        staff = _credentials(scope) and not str(scope.get("path", "")).startswith(NO_PERSONAL_DATA)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -89,6 +89,8 @@ ERRORS: dict[str, tuple[int, ...]] = {
     "GET /ogc/collections/{collection_id}": (400, 403, 404),
     "GET /ogc/collections/{collection_id}/items": (400, 403, 404),
     "GET /ogc/collections/{collection_id}/items/{feature_id}": (400, 403, 404),
+    "GET /tiles/case_density/{z}/{x}/{y}.mvt": (400, 403, 404),
+    "GET /tiles/{collection}/{z}/{x}/{y}.mvt": (400, 404),
 }
 #: Paths that answer errors in a shape of their own and declare them themselves.
 OWN_ERRORS = ("/open311/",)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -27,7 +28,7 @@ from incidents import disclosure, evidence, feeds, intake
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
 from incidents.workflow import BY_ACTION, weight
-from jurisdictions import catalog, directory, resident, service
+from jurisdictions import boundary_tiles, catalog, directory, resident, service
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
 from notify import service as notify
 from shudi.database import db_connection
@@ -38,6 +39,7 @@ from webmap.assets import localize, vendor_dir
 from webmap.basemaps import Basemap, basemap_from_settings
 from webmap.pages import case as case_page_view
 from webmap.pages import dispatch
+from webmap.pages.common import TILED_LAYERS
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
@@ -77,11 +79,20 @@ def check_basemap() -> Basemap:
         raise BasemapSettingError(f"refusing to serve: bad basemap setting: {exc}") from exc
 
 
-def boundaries(conn: Connection) -> dict[str, Any]:
-    """The active town and community layers (WGS-84 GeoJSON); a layer not loaded is left out."""
+def vector_tiles(conn: Connection, basemap: Basemap) -> dict[str, str]:
+    """The active layers' vector tile URLs, for maps on a WGS-84 basemap (none on GCJ-02 ones:
+    the tiles are not shifted, so those maps keep GeoJSON)."""
+    return {} if basemap.shifts else boundary_tiles.tile_urls(conn)
+
+
+def boundaries(conn: Connection, tiles: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The active town and community layers (WGS-84 GeoJSON); a layer not loaded is left out,
+    and so is one the map draws from vector ``tiles`` (:data:`webmap.pages.TILED_LAYERS`)."""
     out = {}
     cap = get_settings().layer_max_features
     for layer in BOUNDARY_LAYERS:
+        if tiles and layer in tiles and layer in TILED_LAYERS:
+            continue
         try:
             text = service.layer_geojson(conn, layer=layer, zoom=BOUNDARY_ZOOM, cap=cap)
         except (NoActiveGeneration, TooManyFeatures):  # nothing loaded, or too much to draw
@@ -118,6 +129,7 @@ def report_page(request: Request, conn: Conn, lang: Lang = None) -> HTMLResponse
     """Report a problem: pin, type, details, one submission. A logged-in staff member files
     through their own channel (a community worker's patrol, a property company's …)."""
     basemap = current_basemap()
+    tiles = vector_tiles(conn, basemap)
     staff = _staff(request, conn)
     audience: Literal["resident", "staff"] = (
         "staff" if staff and staff.get("channel") else "resident"
@@ -125,10 +137,11 @@ def report_page(request: Request, conn: Conn, lang: Lang = None) -> HTMLResponse
     html = pages.render_report(
         types=catalog.resident_types(conn, audience=audience),
         categories=resident.categories(),
-        boundaries=boundaries(conn),
+        boundaries=boundaries(conn, tiles),
         basemap=basemap,
         lang=pages.lang_of(lang),
         staff=staff,
+        tiles=tiles,
     )
     return _page(html, basemap)
 
@@ -168,8 +181,13 @@ def track_page(conn: Conn, tracking_code: str, lang: Lang = None) -> HTMLRespons
 def directory_page(conn: Conn, lang: Lang = None, type: str | None = None) -> HTMLResponse:
     """Who is responsible here: tap the map (``type``: list its agency early)."""
     basemap = current_basemap()
+    tiles = vector_tiles(conn, basemap)
     html = pages.render_directory(
-        boundaries=boundaries(conn), basemap=basemap, lang=pages.lang_of(lang), type_code=type
+        boundaries=boundaries(conn, tiles),
+        basemap=basemap,
+        lang=pages.lang_of(lang),
+        type_code=type,
+        tiles=tiles,
     )
     return _page(html, basemap)
 
@@ -178,21 +196,28 @@ def directory_page(conn: Conn, lang: Lang = None, type: str | None = None) -> HT
 def estate_directory_page(conn: Conn, property_area_code: str, lang: Lang = None) -> HTMLResponse:
     """One estate's directory, rendered on the server; 404 for an unknown estate."""
     basemap = current_basemap()
+    tiles = vector_tiles(conn, basemap)
     language = pages.lang_of(lang)
     path = f"/directory/{quote(property_area_code)}"
     try:
         data = directory.directory_for_property_area(conn, code=property_area_code)
     except directory.PropertyAreaNotFound:
         html = pages.render_directory(
-            boundaries=boundaries(conn),
+            boundaries=boundaries(conn, tiles),
             basemap=basemap,
             lang=language,
             path=path,
             not_found=property_area_code,
+            tiles=tiles,
         )
         return _page(html, basemap, status_code=404)
     html = pages.render_directory(
-        boundaries=boundaries(conn), basemap=basemap, lang=language, data=data, path=path
+        boundaries=boundaries(conn, tiles),
+        basemap=basemap,
+        lang=language,
+        data=data,
+        path=path,
+        tiles=tiles,
     )
     return _page(html, basemap)
 
@@ -240,6 +265,8 @@ def dispatch_page(request: Request, conn: Conn, lang: Lang = None) -> Response:
         layers=service.generations_at(conn),
         user=user,
         lang=language,
+        tiles=vector_tiles(conn, basemap),
+        communities=service.area_names(conn, layers=("community",)),
     )
     return _page(html, basemap)
 

@@ -26,6 +26,7 @@ from benchmarks import (
     hotspots,
     intake,
     map,
+    mvt,
     places,
     record,
     resolve,
@@ -66,6 +67,7 @@ GROUPS: dict[str, Callable[[Context], Section]] = {
     "audit": lambda c: audit.audit(),
     "words": lambda c: words.words(),
     "places": lambda c: places.place_search(c.engine, c.bbox, c.workdir),
+    "tiles": lambda c: mvt.tiles(c.engine, c.bbox, c.workdir),
 }
 
 COMMANDS = """\

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import orjson
@@ -14,7 +15,7 @@ from accounts.router import page_principal
 from accounts.service import Principal
 from hotspots import service
 from hotspots.router import ANALYST_ROLES
-from jurisdictions import catalog
+from jurisdictions import boundary_tiles, catalog
 from jurisdictions import service as territory
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
 from shudi.database import db_connection
@@ -22,7 +23,7 @@ from shudi.settings import get_settings
 from webmap.assets import localize
 from webmap.basemaps import Basemap, basemap_from_settings
 from webmap.pages import hotspots as page
-from webmap.pages.common import lang_of
+from webmap.pages.common import TILED_LAYERS, lang_of
 
 page_router = APIRouter(include_in_schema=False, tags=["pages"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
@@ -37,9 +38,16 @@ def _basemap() -> Basemap:
     )
 
 
-def _boundaries(conn: Connection) -> dict[str, Any]:
+def _tiles(conn: Connection, basemap: Basemap) -> dict[str, str]:
+    """The active layers' vector tile URLs (none on a GCJ-02 basemap: the maps keep GeoJSON)."""
+    return {} if basemap.shifts else boundary_tiles.tile_urls(conn)
+
+
+def _boundaries(conn: Connection, tiles: Mapping[str, str]) -> dict[str, Any]:
     out = {}
     for layer in ("town", "community"):
+        if layer in tiles and layer in TILED_LAYERS:
+            continue  # drawn from its vector tiles
         try:
             text = territory.layer_geojson(
                 conn, layer=layer, zoom=BOUNDARY_ZOOM, cap=get_settings().layer_max_features
@@ -73,9 +81,11 @@ def hotspot_map(
         html = page.render_hotspots_forbidden(user=user, lang=language)
         return HTMLResponse(localize(html), status_code=403)
     basemap = _basemap()
+    tiles = _tiles(conn, basemap)
     html = page.render_hotspots(
         basemap=basemap,
-        boundaries=_boundaries(conn),
+        boundaries=_boundaries(conn, tiles),
+        tiles=tiles,
         types=catalog.list_types(conn),
         agencies=catalog.list_agencies(conn),
         months=service.case_months(conn),

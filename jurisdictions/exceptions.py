@@ -57,3 +57,22 @@ class TooManyPoints(JurisdictionError):
     """A batch larger than allowed."""
 
     code = "too_many_points"
+
+
+class InvalidTile(JurisdictionError):
+    """A vector tile address that is not a tile: z, x or y not whole numbers, or z past the
+    deepest zoom served."""
+
+    code = "invalid_tile"
+
+
+class TileOutOfRange(JurisdictionError):
+    """x or y outside the 2^z × 2^z grid of zoom z: no such tile."""
+
+    code = "tile_out_of_range"
+
+
+class UnknownCollection(JurisdictionError):
+    """A vector tile collection the app does not serve."""
+
+    code = "unknown_collection"

@@ -93,6 +93,7 @@ def test_manifest_pins_exact_versions_and_sha512() -> None:
         "@neos21/bootstrap3-glyphicons": "1.0.7",
         "swagger-ui-dist": "5.36.0",  # /docs (api/docs.py)
         "redoc": "2.5.4",  # /redoc
+        "leaflet.vectorgrid": "1.3.0",  # boundaries from /tiles/...mvt (issue 18)
     }
     assert {name: p.version for name, p in npm.items()} == expected
     for p in npm.values():

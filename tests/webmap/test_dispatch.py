@@ -243,7 +243,9 @@ def test_dispatcher_watches_cases_live(
     assert community_paths(page) == 0
     assert page.locator("path.area-town").count() == 2  # towns are on from the start
     page.locator(LAYER_LABEL, has_text="社区").click()
-    page.wait_for_function("() => document.querySelectorAll('path.area-community').length === 4")
+    # the four communities, drawn from their vector tiles (an area is a path in each tile)
+    page.wait_for_function("() => Shudi.tileCodes(Shudi.dispatch.overlays.community).length === 4")
+    assert page.locator("path.area-community").count() >= 4
     assert page.evaluate("() => shudiMap.hasLayer(Shudi.dispatch.overlays.community)")
     page.locator(LAYER_LABEL, has_text="热力图").click()
     page.wait_for_function("() => Shudi.dispatch.heat._latlngs.length > 0")

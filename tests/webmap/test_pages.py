@@ -92,7 +92,12 @@ def test_report_page_is_chinese_offline_and_embeds_the_types(server: str) -> Non
     assert [c["name_zh"] for c in cfg["categories"]][:3] == ["噪音", "违建", "群租"]
     assert html.count('class="tile"') == 12
     assert cfg["crs"] == "wgs84" and cfg["crsLabel"] == "WGS-84"
-    assert '"code": "T1"' in html and '"code": "C11"' in html  # boundaries come with the page
+    assert '"code": "T1"' in html  # the towns come with the page; the communities come
+    assert '"code": "C11"' not in html  # from their vector tiles (issue 18), pinned:
+    assert re.fullmatch(
+        r"/tiles/community/\{z\}/\{x\}/\{y\}\.mvt\?generation=\d+", cfg["tiles"]["community"]
+    )
+    assert [b["layer"] for b in cfg["boundaryTiles"]] == ["community"]
     for url in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
         assert httpx.get(server + url).status_code == 200, url
     english = httpx.get(f"{server}/report", params={"lang": "en"}).text

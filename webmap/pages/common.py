@@ -27,7 +27,7 @@ from shudi.clock import beijing_text
 from webmap.basemaps import Basemap, new_map
 
 STATIC = "/static/pages"
-ASSET_VERSION = "9"  # bump when the files under webmap/pages/static change (browser caches)
+ASSET_VERSION = "10"  # bump when the files under webmap/pages/static change (browser caches)
 LANGS = {"zh": "zh-CN", "en": "en"}
 CHINA_TZ = timezone(timedelta(hours=8), "CST")  # no daylight saving time in China
 FALLBACK_CENTER = (104.0, 35.0, 4)  # lon, lat, zoom: all of China when there are no boundaries
@@ -44,6 +44,12 @@ BOUNDARY_STYLES: dict[str, dict[str, Any]] = {
         "fill": False,
     },
 }
+
+#: Boundary layers a map page draws from vector tiles when it is given their URLs (towns stay
+#: GeoJSON in the page: a few kB, and their outline gives the first view).
+TILED_LAYERS = ("community",)
+#: Leaflet.VectorGrid as vendored (webmap/assets.json): draws ``/tiles/...mvt``.
+VECTORGRID_JS = "/static/vendor/leaflet.vectorgrid@1.3.0/dist/Leaflet.VectorGrid.bundled.min.js"
 
 CRS_LABELS = {"wgs84": "WGS-84", "gcj02": "GCJ-02", "bd09": "BD-09", "cgcs2000": "CGCS2000"}
 
@@ -156,6 +162,17 @@ def script_tags(names: Sequence[str]) -> str:
     )
 
 
+def tile_scripts(scripts: Sequence[str], tiles: bool) -> str:
+    """The page's scripts; with ``tiles``, VectorGrid first and ``vtiles.js`` after
+    ``common.js`` (which makes ``window.Shudi``)."""
+    names = list(scripts)
+    if not tiles:
+        return script_tags(names)
+    at = names.index("common") + 1 if "common" in names else 0
+    names.insert(at, "vtiles")
+    return f'<script defer src="{VECTORGRID_JS}"></script>\n' + script_tags(names)
+
+
 def set_html_lang(page: str, lang: str) -> str:
     """Put ``lang`` on the document's ``<html>`` tag."""
     return re.sub(r"<html(?=[\s>])", f'<html lang="{LANGS[lang]}"', page, count=1)
@@ -238,10 +255,16 @@ def map_page(
     config: Mapping[str, Any],
     scripts: Sequence[str],
     center: tuple[float, float, int] | None = None,
+    tiles: Mapping[str, str] | None = None,
+    tile_layers: Sequence[str] = TILED_LAYERS,
 ) -> str:
     """A full-screen Folium map with the boundaries, ``body`` markup and the page's scripts.
 
     ``boundaries`` maps a layer (``town``, ``community``) to its WGS-84 FeatureCollection;
+    ``tiles`` maps a layer key to its vector tiles' URL template (``boundary_tiles.tile_urls``):
+    the ``tile_layers`` found there are drawn from tiles by ``vtiles.js`` instead of GeoJSON
+    in the page (``boundaries`` need not hold them), and ``orient.js`` draws the estates'
+    outlines from them;
     ``center`` is a WGS-84 (lon, lat, zoom) to open at (the boundaries' extent otherwise).
     ``config`` reaches the scripts as ``Shudi.cfg`` together with the map's variable name and
     the coordinate system of positions on the map (``crs``: what a tap gives).
@@ -259,7 +282,15 @@ def map_page(
     else:
         lon, lat, zoom = FALLBACK_CENTER
     m = new_map(basemap, lon=lon, lat=lat, zoom=zoom, control_scale=True)
+    tiles = dict(tiles or {}) if not basemap.shifts else {}
+    tiled = [
+        {"layer": layer, "url": tiles[layer], "style": BOUNDARY_STYLES[layer]}
+        for layer in tile_layers
+        if layer in tiles
+    ]
     for layer, fc in shown.items():
+        if any(t["layer"] == layer for t in tiled):
+            continue
         style = BOUNDARY_STYLES.get(layer, BOUNDARY_STYLES["community"])
         folium.GeoJson(
             fc,
@@ -283,6 +314,8 @@ def map_page(
         "lang": lang,
         "fit": fit,
     }
+    if tiles:
+        cfg |= {"tiles": tiles, "boundaryTiles": tiled}
     fig.html.add_child(Element(body + json_script("shudi-config", cfg)))
     page: str = fig.render()
     # the stable test hook of every map (Folium names the map's div after its variable)
@@ -290,7 +323,7 @@ def map_page(
     # After Folium's own stylesheets (Bootstrap's reboot among them), so that ours win.
     from webmap.pages.placesearch import orientation  # (it imports this module)
 
-    head = _head_links(lang, title) + script_tags(scripts) + orientation()
+    head = _head_links(lang, title) + tile_scripts(scripts, bool(tiles)) + orientation()
     page = page.replace("</head>", head + "</head>", 1)
     return set_html_lang(page, lang)
 

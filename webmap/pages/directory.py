@@ -174,6 +174,7 @@ def render_directory(
     path: str = "/directory",
     not_found: str | None = None,
     type_code: str | None = None,
+    tiles: Mapping[str, str] | None = None,
 ) -> str:
     """The directory map; with ``data`` (one estate's directory) its panel is filled in and the
     map opens on the estate; ``not_found`` names an estate code that does not exist."""
@@ -220,4 +221,5 @@ def render_directory(
         },
         scripts=["common", "directory"],
         center=center,
+        tiles=tiles,
     )

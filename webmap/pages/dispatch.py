@@ -163,9 +163,20 @@ def extent(
     return (min(xs), min(ys), max(xs), max(ys)) if xs else None
 
 
-def overlays(layer_keys: Iterable[str], agencies: Mapping[str, str], lang: str) -> list[dict]:
+#: Layers the dispatch map draws from vector tiles when it has their URLs: all but the towns
+#: (a few kB of GeoJSON, with their names shown on the map at all times).
+GEOJSON_LAYERS = ("town",)
+
+
+def overlays(
+    layer_keys: Iterable[str],
+    agencies: Mapping[str, str],
+    lang: str,
+    tiles: Mapping[str, str] | None = None,
+) -> list[dict]:
     """The boundary layers of the layer control, from the active layer keys
-    (``town``, ``agency_unit:public_security`` …): label, URL, shown at first or not."""
+    (``town``, ``agency_unit:public_security`` …): label, GeoJSON URL, its vector tile URL
+    template (from ``tiles``; none for the towns), shown at first or not."""
     keys = set(layer_keys)
     ordered = [k for k in LAYER_ORDER if k in keys]
     ordered += sorted(k for k in keys if k.startswith("agency_unit:"))
@@ -180,7 +191,11 @@ def overlays(layer_keys: Iterable[str], agencies: Mapping[str, str], lang: str) 
         url = f"/api/v1/layers/{layer}.geojson?zoom={LAYER_ZOOM}"
         if agency:
             url += f"&agency={agency}"
-        out.append({"key": key, "kind": layer, "label": label, "url": url, "on": key == "town"})
+        entry = {"key": key, "kind": layer, "label": label, "url": url, "on": key == "town"}
+        if tiles and key in tiles and key not in GEOJSON_LAYERS:
+            entry["tiles"] = tiles[key]
+            entry["collection"] = layer + (f"-{agency}" if agency else "")
+        out.append(entry)
     return out
 
 
@@ -282,11 +297,15 @@ def render_dispatch(
     layers: Iterable[str],
     user: Mapping[str, Any],
     lang: str = "zh",
+    tiles: Mapping[str, str] | None = None,
+    communities: Mapping[str, str] | None = None,
 ) -> str:
     """The dispatch map. ``towns`` is the town layer (WGS-84 FeatureCollection: the filter's
     choices and the first view), ``agencies`` and ``types`` the taxonomy, ``layers`` the keys
     of the active boundary layers, ``user`` the principal (``username``, ``role``,
-    ``town_code``: a town coordinator's map opens on the town)."""
+    ``town_code``: a town coordinator's map opens on the town); ``tiles`` the active layers'
+    vector tile URLs (the other layers are drawn from them; none on a GCJ-02 basemap),
+    ``communities`` code → name of the active communities (the side list names them)."""
     w = pick(TEXTS, lang) | common_texts(lang)
     en = 1 if lang == "en" else 0
     statuses = {k: v[en] for k, v in STATUS.items() if k not in CLOSED}
@@ -333,7 +352,13 @@ def render_dispatch(
             "listUrl": LIST,
             "newMax": NEW_MAX,
             "loginUrl": f"/login?next={PATH}",
-            "overlays": overlays(layers, {k: v["name"] for k, v in marks.items()}, lang),
+            "overlays": overlays(
+                layers,
+                {k: v["name"] for k, v in marks.items()},
+                lang,
+                tiles if not basemap.shifts else None,
+            ),
+            "communityNames": dict(communities or {}),
             "agencies": marks,
             "types": {str(t["code"]): _name(t, lang) for t in types},
             "statuses": statuses,
@@ -342,6 +367,8 @@ def render_dispatch(
         },
         scripts=["common", "dispatch"],
         center=center,
+        tiles=tiles,
+        tile_layers=(),
     )
     # the feed is asked for while the libraries load, not once the scripts have run
     preload = f'<link rel="preload" href="{FEED}" as="fetch" crossorigin="anonymous">\n'

@@ -287,10 +287,12 @@ def render_hotspots(
     min_count: int,
     min_cases: int = 30,
     lang: str = "zh",
+    tiles: Mapping[str, str] | None = None,
 ) -> str:
     """The hot-spot map. ``boundaries`` are the town and community layers (WGS-84 GeoJSON),
     ``types``/``agencies`` the taxonomy, ``months`` the ``YYYY-MM`` months holding cases (the
-    slider's stops), ``user`` the principal (``username``, ``role``, ``town_code``)."""
+    slider's stops), ``user`` the principal (``username``, ``role``, ``town_code``); ``tiles``
+    the active layers' vector tile URLs (the communities are drawn from them)."""
     w = pick(TEXTS, lang) | common_texts(lang)
     en = 1 if lang == "en" else 0
     towns = sorted(
@@ -330,6 +332,7 @@ def render_hotspots(
             "methods": {m: w[m] for m in METHODS},
         },
         scripts=["common", "hotspots"],
+        tiles=tiles,
     )
     css = "".join(
         f'<link rel="stylesheet" href="{STATIC}/{name}.css?v={ASSET_VERSION}">\n'

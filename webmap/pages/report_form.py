@@ -348,11 +348,13 @@ def render_report(
     basemap: Basemap,
     lang: str = "zh",
     staff: Mapping[str, Any] | None = None,
+    tiles: Mapping[str, str] | None = None,
 ) -> str:
     """The report page; ``types`` are the types offered to residents (with their plain names,
     categories and urgent calls), ``categories`` the tiles, ``boundaries`` the WGS-84 town and
     community FeatureCollections; ``staff`` the logged-in staff member (``username``, ``role``,
-    ``channel``: the channel their reports go through, None if their role files none)."""
+    ``channel``: the channel their reports go through, None if their role files none); ``tiles`` the
+    active layers' vector tile URLs (``map_page``)."""
     words = pick(TEXTS, lang) | common_texts(lang)
     return map_page(
         basemap=basemap,
@@ -376,4 +378,5 @@ def render_report(
             "refusal": (staff or {}).get("channel") in REFUSAL_CHANNELS,
         },
         scripts=["common", "report"],
+        tiles=tiles,
     )

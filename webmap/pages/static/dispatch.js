@@ -17,7 +17,7 @@
 
   var cases = new Map(); // id → {r: row, x, y: Mercator, late, shown: passes the filters, m}
   var since = null;
-  var communityNames = {};
+  var communityNames = Object.assign({}, cfg.communityNames || {});
 
   /* --- the feed: one list per column, codes as indexes (incidents/feeds.py map_feed) ------ */
   function decode(data) {
@@ -415,8 +415,19 @@
   var control = L.control.layers(null, null, { collapsed: small }).addTo(map);
   control.addOverlay(cluster, t("cases"));
   var overlays = {};
+  var tiled = S.canTile && S.canTile();
   (cfg.overlays || []).forEach(function (o) {
     var style = Object.assign({ className: "area area-" + token(o.kind) }, STYLES[o.kind] || {});
+    if (o.tiles && tiled) {
+      /* Vector tiles (/tiles/...mvt): only the tiles in view are fetched, names as a tooltip
+         under the pointer; the side list names communities from cfg.communityNames. */
+      var vt = S.boundaryTiles(o.tiles, o.collection, Object.assign({ fill: true }, style),
+                               { tip: true });
+      overlays[o.key] = vt;
+      control.addOverlay(vt, o.label);
+      if (o.on) map.addLayer(vt);
+      return;
+    }
     var layer = L.geoJSON(null, {
       coordsToLatLng: toLatLng,
       style: function () { return style; },

@@ -4,8 +4,10 @@
    page's own layers; nothing here is clickable (taps reach the map).
 
    Data: /api/v1/places/labels.json (label points of the active towns, communities, estates),
-   /api/v1/layers/property_area.geojson (outlines) and /api/v1/places/roads.geojson, each
-   fetched once when first needed. Positions are WGS-84, shifted on a GCJ-02 basemap. */
+   the outlines from the estates' vector tiles (cfg.tiles.property_area, drawn by vtiles.js:
+   only the tiles in view) or, where the page has none (a GCJ-02 basemap),
+   /api/v1/layers/property_area.geojson, and /api/v1/places/roads.geojson, each fetched once
+   when first needed. Positions are WGS-84, shifted on a GCJ-02 basemap. */
 (function () {
   "use strict";
   var div = document.querySelector(".folium-map");
@@ -110,12 +112,21 @@
     });
     roadLabels.set(names);
   }
+  var OUTLINE = { color: "#a0815a", weight: 1.2, opacity: 0.9, fill: true, fillColor: "#f1e4cf",
+                  fillOpacity: 0.45, className: "orient-outline" };
+  var tileUrl = cfg.tiles && cfg.tiles.property_area;
+  function tiledOutlines() {
+    var S = window.Shudi;
+    if (!tileUrl || !S || !S.canTile || !S.canTile()) return null;
+    return S.boundaryTiles(tileUrl, "property_area", OUTLINE, { pane: "orient-roads" });
+  }
   function within(z, range) { return z >= range[0] && z <= range[1]; }
 
   function update() {
     var z = map.getZoom();
     if (z >= Z.outline) {
       if (outlines) { if (!map.hasLayer(outlines)) outlines.addTo(map); }
+      else if ((outlines = tiledOutlines())) outlines.addTo(map);
       else load("/api/v1/layers/property_area.geojson?zoom=16").then(function (fc) {
         if (fc && !outlines) { drawOutlines(fc); update(); }
       });
@@ -148,5 +159,5 @@
   }
   map.on("zoomend moveend", update);
   update();
-  window.ShudiOrient = { update: update };
+  window.ShudiOrient = { update: update, outlines: function () { return outlines; } };
 })();
