@@ -140,6 +140,11 @@ def test_coordinator_runs_a_meeting_and_the_owner_closes_its_action(
     assert untranslated(page) == [] and on_phone(page)
     screenshot(page, "meeting-minutes-form")
     page.click('[data-testid="mark-held"]')
+    page.wait_for_selector('[data-testid="confirm"]')  # held is final: asked first
+    page.click('[data-testid="confirm-no"]')
+    assert page.locator('[data-testid="meeting"]').get_attribute("data-status") == "draft"
+    page.click('[data-testid="mark-held"]')
+    page.click('[data-testid="confirm-yes"]')
     page.wait_for_function(
         "() => document.querySelector('[data-testid=meeting]')?.dataset.status === 'held'"
     )

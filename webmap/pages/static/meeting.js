@@ -157,14 +157,41 @@
     var got = collect();
     if (got.problem) return say(box, got.problem);
     say(box, "");
+    confirmHeld().then(function (ok) { if (ok) send(got.body); });
+  });
+
+  /* Held is final (the minutes no longer change): ask first, "cancel" focused. */
+  function confirmHeld() {
+    return new Promise(function (resolve) {
+      var yes = S.el("button", { type: "button", class: "btn primary", "data-testid": "confirm-yes",
+        text: "确认，标记已召开" });
+      var no = S.el("button", { type: "button", class: "btn secondary", "data-testid": "confirm-no",
+        text: "再检查一下" });
+      var dlg = S.el("dialog", { class: "confirm", "data-testid": "confirm", "aria-labelledby": "held-title" }, [
+        S.el("h2", { id: "held-title", text: "标记会议已召开？" }),
+        S.el("p", { text: "标记后议程和纪要不能再修改，会议决定的事项将派给各责任单位。" }),
+        S.el("p", { class: "row" }, [no, yes]),
+      ]);
+      document.body.appendChild(dlg);
+      function done(answer) { dlg.close(); dlg.remove(); resolve(answer); }
+      yes.addEventListener("click", function () { done(true); });
+      no.addEventListener("click", function () { done(false); });
+      dlg.addEventListener("cancel", function (ev) { ev.preventDefault(); done(false); });
+      dlg.showModal();
+      no.focus();
+    });
+  }
+
+  function send(body) {
+    var box = document.getElementById("minutes-error");
     var button = form.querySelector("button[type=submit]");
     button.disabled = true;
     button.textContent = t("saving");
-    post("/api/v1/meetings/" + cfg.meeting + "/record", got.body).then(function (r) {
+    post("/api/v1/meetings/" + cfg.meeting + "/record", body).then(function (r) {
       if (r.ok) { location.reload(); return; }
       button.disabled = false;
       button.textContent = "保存纪要并标记已召开";
       say(box, S.errorText(r.data));
     });
-  });
+  }
 })();
