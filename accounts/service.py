@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 from accounts.exceptions import AccountError, NotAuthenticated
 from accounts.models import Role
 from accounts.passwords import check_password
+from shudi.database import current_request_id
 
 TOKEN_TTL = timedelta(hours=8)
 _hasher = PasswordHasher()
@@ -157,9 +158,14 @@ def _principal(row: Mapping[Any, Any]) -> Principal:
 
 
 def name_actor(conn: Connection, *, principal: Principal) -> None:
-    """The audit trigger names ``principal`` as the actor of whatever this transaction
-    changes (a transaction-local setting)."""
-    conn.execute(text("SELECT set_config('shudi.actor', :a, true)"), {"a": principal.label})
+    """The audit trigger names ``principal`` (label and user id) and the current request
+    (``X-Request-Id``) as the actor of whatever this transaction changes (transaction-local
+    settings, one statement)."""
+    conn.execute(
+        text("""SELECT set_config('shudi.actor', :a, true), set_config('shudi.actor_id', :i, true),
+                       set_config('shudi.request_id', :r, true)"""),
+        {"a": principal.label, "i": str(principal.user_id), "r": current_request_id() or ""},
+    )
 
 
 def issue_token(conn: Connection, *, principal: Principal) -> tuple[str, int]:
