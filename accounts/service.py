@@ -71,7 +71,8 @@ def create_user(
         role_ = Role(role)
     except ValueError as exc:
         raise AccountError(
-            f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}"
+            f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}",
+            reason="unknown_role",
         ) from exc
     needs = {
         Role.agency_officer: ("agency", agency),
@@ -80,16 +81,18 @@ def create_user(
         Role.property_company: ("company", company),
     }
     if role_ in needs and not needs[role_][1]:
-        raise AccountError(f"a {role_.value} needs --{needs[role_][0]}")
+        raise AccountError(
+            f"a {role_.value} needs --{needs[role_][0]}", reason="scope_missing"
+        )
     check_password(password, role=role_, username=username)
     exists = conn.execute(text("SELECT 1 FROM app_user WHERE username = :u"), {"u": username})
     if exists.first():
-        raise AccountError(f"user {username!r} exists already")
+        raise AccountError(f"user {username!r} exists already", reason="exists")
     if (
         agency
         and not conn.execute(text("SELECT 1 FROM agency WHERE code = :a"), {"a": agency}).first()
     ):
-        raise AccountError(f"unknown agency {agency!r}")
+        raise AccountError(f"unknown agency {agency!r}", reason="unknown_agency")
     return int(
         conn.execute(
             text("""INSERT INTO app_user (username, display_name, password_hash, role, agency,
