@@ -9,14 +9,14 @@ lon 120.00–120.01 (with a hole), C12 lon 120.01–120.02, both lat 30.00–30.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 import pytest
+from admin_layers import BAD, PLACES, RENUMBERED
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
-from support import HOLE, IN_P111, IN_P112, IN_T2, PASSWORD, app_client, box, file_report, type_of
+from support import PASSWORD, app_client, file_report, type_of
 
 from accounts.service import Principal
 from incidents import service as cases
@@ -61,18 +61,31 @@ def test_users_are_added_with_a_role_and_a_scope_and_changed(api: TestClient) ->
     assert r.status_code == 201, r.text
     assert r.json()["password"] is None  # given, so not echoed
     row = next(u for u in api.get("/api/v1/users").json() if u["username"] == "c11worker")
-    assert (row["role"], row["community_code"], row["town_code"]) == ("community_worker", "C11", None)
+    assert (row["role"], row["community_code"], row["town_code"]) == (
+        "community_worker",
+        "C11",
+        None,
+    )
 
     # a random password when none is given, shown once
-    r = api.post("/api/v1/users", json={"username": "ps1", "role": "agency_officer",
-                                        "agency": "public_security", "agency_unit": "PS1"})  # fmt: skip
+    r = api.post(
+        "/api/v1/users",
+        json={
+            "username": "ps1",
+            "role": "agency_officer",
+            "agency": "public_security",
+            "agency_unit": "PS1",
+        },
+    )
     assert r.status_code == 201 and len(r.json()["password"]) >= 12
     ps1 = {"username": "ps1", "password": r.json()["password"]}
     assert api.post("/api/v1/auth/token", data=ps1).status_code == 200
 
     # role and scope changed: the old scope cleared
-    r = api.put("/api/v1/users/c11worker/access", json={"role": "town_coordinator",
-                                                        "town_code": "T2", "community_code": "C11"})  # fmt: skip
+    r = api.put(
+        "/api/v1/users/c11worker/access",
+        json={"role": "town_coordinator", "town_code": "T2", "community_code": "C11"},
+    )
     assert r.status_code == 200, r.text
     assert (r.json()["town_code"], r.json()["community_code"]) == ("T2", None)
 
@@ -88,19 +101,45 @@ def test_users_are_added_with_a_role_and_a_scope_and_changed(api: TestClient) ->
     ("body", "status", "code", "reason"),
     [
         ({"username": "admin", "role": "dispatcher"}, 422, "invalid_account", "exists"),
-        ({"username": "weak", "role": "dispatcher", "password": "password1"}, 422,
-         "invalid_account", "common"),
-        ({"username": "boss2", "role": "admin", "password": "eleven char"}, 422,
-         "invalid_account", "too_short"),
-        ({"username": "worker", "role": "community_worker"}, 422, "invalid_account", "scope_missing"),
-        ({"username": "worker", "role": "community_worker", "community_code": "C99"}, 422,
-         "invalid_account", "unknown_area"),
-        ({"username": "police", "role": "agency_officer", "agency": "public_security",
-          "agency_unit": "UM1"}, 422, "invalid_account", "unknown_area"),
+        (
+            {"username": "weak", "role": "dispatcher", "password": "password1"},
+            422,
+            "invalid_account",
+            "common",
+        ),
+        (
+            {"username": "boss2", "role": "admin", "password": "eleven char"},
+            422,
+            "invalid_account",
+            "too_short",
+        ),
+        (
+            {"username": "worker", "role": "community_worker"},
+            422,
+            "invalid_account",
+            "scope_missing",
+        ),
+        (
+            {"username": "worker", "role": "community_worker", "community_code": "C99"},
+            422,
+            "invalid_account",
+            "unknown_area",
+        ),
+        (
+            {
+                "username": "police",
+                "role": "agency_officer",
+                "agency": "public_security",
+                "agency_unit": "UM1",
+            },
+            422,
+            "invalid_account",
+            "unknown_area",
+        ),
         ({"username": "someone", "role": "nobody"}, 422, "invalid_account", "unknown_role"),
         ({"username": "a b", "role": "dispatcher"}, 422, "invalid_request", None),
     ],
-)  # fmt: skip
+)
 def test_bad_users_are_refused_with_a_stable_code(
     api: TestClient, body: dict, status: int, code: str, reason: str | None
 ) -> None:
@@ -108,8 +147,9 @@ def test_bad_users_are_refused_with_a_stable_code(
 
 
 def test_user_changes_that_are_refused(api: TestClient) -> None:
-    error(api.put("/api/v1/users/admin/access", json={"role": "dispatcher"}), 403, "forbidden",
-          "self")  # fmt: skip
+    error(
+        api.put("/api/v1/users/admin/access", json={"role": "dispatcher"}), 403, "forbidden", "self"
+    )
     error(api.post("/api/v1/users/admin/disable"), 403, "forbidden", "self")
     error(api.post("/api/v1/users/nobody/disable"), 404, "not_found")
     error(api.put("/api/v1/users/nobody/access", json={"role": "planner"}), 404, "not_found")
@@ -118,10 +158,19 @@ def test_user_changes_that_are_refused(api: TestClient) -> None:
 def test_only_an_administrator_manages(conn: Connection, world: dict) -> None:
     with app_client(conn) as client:
         client.headers.update(login(client, "dispatcher"))
-        error(client.post("/api/v1/users", json={"username": "zed", "role": "planner"}), 403,
-              "forbidden")  # fmt: skip
-        error(client.put("/api/v1/contacts", json={"agency": "public_security", "person": "王",
-                                                   "phone": "110"}), 403, "forbidden")  # fmt: skip
+        error(
+            client.post("/api/v1/users", json={"username": "zed", "role": "planner"}),
+            403,
+            "forbidden",
+        )
+        error(
+            client.put(
+                "/api/v1/contacts",
+                json={"agency": "public_security", "person": "王", "phone": "110"},
+            ),
+            403,
+            "forbidden",
+        )
         error(client.post("/api/v1/boundaries/generations/1/activate"), 403, "forbidden")
 
 
@@ -136,16 +185,21 @@ def test_contacts_per_area_are_added_edited_and_removed(api: TestClient) -> None
     r = api.put("/api/v1/contacts", json=body | {"person": "赵警官", "hours": "8:30-17:30"})
     assert [(c["person"], c["hours"]) for c in r.json()] == [("赵警官", "8:30-17:30")]  # replaced
     assert api.get("/api/v1/contacts", params=where).json()[0]["agency_name"]
-    assert api.get("/api/v1/contacts", params={"scope_layer": "community",
-                                               "scope_code": "C12"}).json() == []  # fmt: skip
+    assert (
+        api.get("/api/v1/contacts", params={"scope_layer": "community", "scope_code": "C12"}).json()
+        == []
+    )
     cid = r.json()[0]["id"]
     assert api.delete(f"/api/v1/contacts/{cid}").status_code == 204
     assert api.get("/api/v1/contacts", params=where).json() == []
     error(api.delete(f"/api/v1/contacts/{cid}"), 404, "contact_not_found")
     error(api.put("/api/v1/contacts", json=body | {"person": " "}), 422, "invalid_contact")
     error(api.put("/api/v1/contacts", json=body | {"agency": "nobody"}), 404, "unknown_agency")
-    error(api.get("/api/v1/contacts", params={"scope_layer": "planet", "scope_code": "x"}), 422,
-          "invalid_contact")  # fmt: skip
+    error(
+        api.get("/api/v1/contacts", params={"scope_layer": "planet", "scope_code": "x"}),
+        422,
+        "invalid_contact",
+    )
 
 
 def test_bans_are_added_and_lifted_by_the_administrator(api: TestClient) -> None:
@@ -161,25 +215,6 @@ def test_bans_are_added_and_lifted_by_the_administrator(api: TestClient) -> None
 # --- boundary generations -------------------------------------------------------------------------
 
 
-def fc(*features: tuple[str, str, str, list]) -> bytes:
-    return json.dumps(
-        {
-            "type": "FeatureCollection",
-            "features": [
-                {
-                    "type": "Feature",
-                    "properties": {"code": code, "name": name, "parent_code": parent},
-                    "geometry": {
-                        "type": "MultiPolygon" if isinstance(rings[0][0][0], list) else "Polygon",
-                        "coordinates": rings,
-                    },
-                }
-                for code, name, parent, rings in features
-            ],
-        }
-    ).encode()
-
-
 def upload(api: TestClient, data: bytes, name: str = "layer.geojson", layer: str = "community"):
     return api.post(
         "/api/v1/boundaries/uploads",
@@ -188,23 +223,11 @@ def upload(api: TestClient, data: bytes, name: str = "layer.geojson", layer: str
     )
 
 
-#: The community layer renumbered: C11 becomes C13 and takes lon 120.010–120.012 from C12.
-RENUMBERED = fc(
-    ("C13", "甲三社区", "T1", [box(120.00, 30.00, 120.012, 30.02), HOLE]),
-    ("C12", "甲二社区", "T1", [box(120.012, 30.00, 120.02, 30.02)]),
-    ("C21", "乙一社区", "T2", [[box(120.02, 30.00, 120.04, 30.01)], [HOLE]]),  # as it was
-    ("C22", "乙二社区", "T2", [box(120.02, 30.01, 120.04, 30.02)]),
-)
-
-
-def test_a_bad_layer_shows_its_problems_and_stores_nothing(api: TestClient, conn: Connection) -> None:
+def test_a_bad_layer_shows_its_problems_and_stores_nothing(
+    api: TestClient, conn: Connection
+) -> None:
     before = conn.execute(text("SELECT count(*) FROM boundary_generation")).scalar_one()
-    bad = fc(
-        ("C31", "一", "T1", [box(120.00, 30.00, 120.012, 30.02)]),
-        ("C32", "二", "T1", [box(120.010, 30.00, 120.02, 30.02)]),  # overlaps C31 by 0.002°
-        ("C33", "三", "T2", [box(120.03, 30.00, 120.05, 30.01)]),  # T2 ends at 120.04
-        ("", "无编码", "T2", [box(120.02, 30.01, 120.03, 30.02)]),
-    )
+    bad = BAD
     body = error(upload(api, bad), 422, "boundary_import_rejected")
     errors = {(p["kind"], tuple(p["codes"])) for p in body["problems"] if p["severity"] == "error"}
     assert ("overlap", ("C31", "C32")) in errors
@@ -221,19 +244,19 @@ def test_a_renumbered_layer_is_compared_and_activated_moving_the_open_cases(
     api: TestClient, conn: Connection, world: dict
 ) -> None:
     t = type_of(conn, agency="urban_management")
-    placed = {
-        "P111 in C11": file_report(conn, IN_P111, t)["id"],  # → C13: moves
-        "P112 in C11": file_report(conn, IN_P112, t)["id"],  # → C13: moves
-        "C12 west strip": file_report(conn, (120.011, 30.015), t)["id"],  # → C13: moves
-        "C12 east": file_report(conn, (120.016, 30.015), t)["id"],  # stays C12
-        "T2": file_report(conn, IN_T2, t)["id"],  # stays C22
-        "closed in C11": file_report(conn, (120.003, 30.018), t)["id"],  # rejected: not open
-    }
+    placed = {name: file_report(conn, where, t)["id"] for name, where, _ in PLACES}
+    placed["closed in C11"] = file_report(conn, (120.003, 30.018), t)["id"]  # rejected below
     d = world["dispatcher"]
     closed = placed["closed in C11"]
     version = cases.get_case(conn, case_id=closed, principal=d)["version"]
-    cases.transition(conn, case_id=closed, principal=d, action="reject",
-                     payload={"note": "重复上报"}, if_match=version)  # fmt: skip
+    cases.transition(
+        conn,
+        case_id=closed,
+        principal=d,
+        action="reject",
+        payload={"note": "重复上报"},
+        if_match=version,
+    )
     r = upload(api, RENUMBERED)
     assert r.status_code == 201, r.text
     gen = r.json()["generation_id"]
@@ -251,7 +274,12 @@ def test_a_renumbered_layer_is_compared_and_activated_moving_the_open_cases(
     assert diff["changed"][0]["reshaped"] is True
 
     shapes = api.get(f"/api/v1/boundaries/generations/{gen}.geojson").json()
-    assert sorted(f["properties"]["code"] for f in shapes["features"]) == ["C12", "C13", "C21", "C22"]
+    assert sorted(f["properties"]["code"] for f in shapes["features"]) == [
+        "C12",
+        "C13",
+        "C21",
+        "C22",
+    ]
 
     done = api.post(f"/api/v1/boundaries/generations/{gen}/activate").json()
     # five open cases; the three west of lon 120.012 in T1 change community
@@ -270,11 +298,17 @@ def test_admin_changes_are_audited_with_the_admin_and_the_request_id(
     api: TestClient, conn: Connection, world: dict
 ) -> None:
     admin_id = world["admin"].user_id
-    r = api.post("/api/v1/users", json={"username": "audited", "role": "planner"},
-                 headers={"X-Request-Id": "req-admin-add-1"})  # fmt: skip
+    r = api.post(
+        "/api/v1/users",
+        json={"username": "audited", "role": "planner"},
+        headers={"X-Request-Id": "req-admin-add-1"},
+    )
     assert r.status_code == 201 and r.headers["x-request-id"] == "req-admin-add-1"
-    api.post("/api/v1/bans", json={"kind": "ip", "value": "203.0.113.9", "reason": "刷单"},
-             headers={"X-Request-Id": "req-admin-ban-2"})  # fmt: skip
+    api.post(
+        "/api/v1/bans",
+        json={"kind": "ip", "value": "203.0.113.9", "reason": "刷单"},
+        headers={"X-Request-Id": "req-admin-ban-2"},
+    )
     rows = conn.execute(
         text("""SELECT table_name, op, actor, actor_id, request_id FROM audit_log
                 WHERE request_id LIKE 'req-admin-%' ORDER BY id""")

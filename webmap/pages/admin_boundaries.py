@@ -49,7 +49,8 @@ def render_generations(
     layer = options(((k, LAYER_NAMES[k]) for k in UPLOAD_LAYERS), blank="（请选择）")
     upload = (
         '<section class="card"><h2>上传图层</h2>'
-        '<p class="hint">支持 GeoJSON、GeoPackage 和压缩的 Shapefile（.zip），任意坐标系。'
+        '<p class="hint">支持 GeoJSON、GeoPackage 和打包为 ZIP 的 SHP 文件'
+        '（<span translate="no">Shapefile</span>），任意坐标系。'
         "上传后先按导入规则校验：有错误的图层不会保存；通过校验的图层保存为新版本，"
         "预览和对比后再启用。</p>"
         '<form data-api="/api/v1/boundaries/uploads" enctype="multipart/form-data" '
@@ -60,9 +61,9 @@ def render_generations(
         )
         + field("图层类型", f'<select name="layer" required>{layer}</select>')
         + field("部门（仅部门辖区图层）", f'<select name="agency">{agency_options(choices)}</select>')
-        + field("编码字段", '<input name="code_field" placeholder="默认：code">')
-        + field("名称字段", '<input name="name_field" placeholder="默认：name">')
-        + field("上级编码字段", '<input name="parent_field" placeholder="默认：parent_code">')
+        + field("编码字段", '<input name="code_field">', default="code")
+        + field("名称字段", '<input name="name_field">', default="name")
+        + field("上级编码字段", '<input name="parent_field">', default="parent_code")
         + field("说明", '<input name="description">')
         + '</div><button class="btn primary" type="submit">上传并校验</button>'
         + feedback()

@@ -56,9 +56,15 @@ def options(
     return out
 
 
-def field(label: str, control: str, *, hint: str = "", attrs: str = "") -> str:
-    """A labelled control (the label wraps it, so it is always named)."""
+def field(
+    label: str, control: str, *, hint: str = "", attrs: str = "", default: str = ""
+) -> str:
+    """A labelled control (the label wraps it, so it is always named); ``default`` names a
+    field of a file (kept untranslated)."""
     more = f'<span class="hint">{esc(hint)}</span>' if hint else ""
+    if default:
+        more += f'<span class="hint">留空即读取 <code translate="no">{esc(default)}</code></span>'
+
     return f'<label class="field"{attrs}><span>{esc(label)}</span>{control}{more}</label>'
 
 

@@ -32,7 +32,7 @@
     unknown_layer: { "": "请选择图层类型（部门辖区图层还需选择部门）。" },
     boundary_import_rejected: { "": "图层有错误，未保存。请按下列问题修改后重新上传。" },
     unreadable_boundary_file: {
-      format: "文件格式不支持：请上传 GeoJSON、GeoPackage 或压缩的 Shapefile（.zip）。",
+      format: "文件格式不支持：请上传 GeoJSON、GeoPackage 或打包为 ZIP 的 SHP 文件。",
       empty: "文件是空的。",
       "": "无法读取该文件：请检查文件格式、编码字段和名称字段是否填写正确、坐标系是否声明。"
     },
@@ -227,10 +227,11 @@
       if (picker.value) window.location.assign("/admin/contacts?area=" + encodeURIComponent(picker.value));
     });
   }
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { scopeForms(); areaPicker(); });
-  } else {
+  function start() {
     scopeForms();
     areaPicker();
+    document.documentElement.dataset.adminReady = "1";  /* the forms are live */
   }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
