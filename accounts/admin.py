@@ -116,10 +116,15 @@ def scope_of(conn: Connection, *, role: str, **given: str | None) -> dict[str, s
     required = keep[:1]
     for field in required:
         if not scope[field]:
-            raise AccountError(f"a {role_.value} needs {field}", reason="scope_missing", field=field)
-    if scope["agency"] and not conn.execute(
-        text("SELECT 1 FROM agency WHERE code = :a"), {"a": scope["agency"]}
-    ).first():
+            raise AccountError(
+                f"a {role_.value} needs {field}", reason="scope_missing", field=field
+            )
+    if (
+        scope["agency"]
+        and not conn.execute(
+            text("SELECT 1 FROM agency WHERE code = :a"), {"a": scope["agency"]}
+        ).first()
+    ):
         raise AccountError(f"unknown agency {scope['agency']!r}", reason="unknown_agency")
     for field, layer in _SCOPE_LAYER.items():
         code = scope[field]

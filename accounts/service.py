@@ -81,9 +81,7 @@ def create_user(
         Role.property_company: ("company", company),
     }
     if role_ in needs and not needs[role_][1]:
-        raise AccountError(
-            f"a {role_.value} needs --{needs[role_][0]}", reason="scope_missing"
-        )
+        raise AccountError(f"a {role_.value} needs --{needs[role_][0]}", reason="scope_missing")
     check_password(password, role=role_, username=username)
     exists = conn.execute(text("SELECT 1 FROM app_user WHERE username = :u"), {"u": username})
     if exists.first():

@@ -38,7 +38,8 @@ def render_bans(bans: Sequence[Mapping[str, Any]], *, user: Mapping[str, Any]) -
         else '<p class="hint" data-testid="no-bans">目前没有生效的封禁。</p>'
     )
     add = (
-        '<section class="card"><h2>新增封禁</h2><form data-api="/api/v1/bans"><div class="form-grid">'
+        '<section class="card"><h2>新增封禁</h2>'
+        '<form data-api="/api/v1/bans"><div class="form-grid">'
         + field("类型", f'<select name="kind" required>{options(KINDS.items())}</select>')
         + field("手机号或 IP 地址", '<input name="value" required autocomplete="off">')
         + field("原因", '<input name="reason" required>')

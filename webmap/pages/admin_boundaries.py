@@ -60,7 +60,9 @@ def render_generations(
             '<input type="file" name="file" required accept=".geojson,.json,.gpkg,.zip">',
         )
         + field("图层类型", f'<select name="layer" required>{layer}</select>')
-        + field("部门（仅部门辖区图层）", f'<select name="agency">{agency_options(choices)}</select>')
+        + field(
+            "部门（仅部门辖区图层）", f'<select name="agency">{agency_options(choices)}</select>'
+        )
         + field("编码字段", '<input name="code_field">', default="code")
         + field("名称字段", '<input name="name_field">', default="name")
         + field("上级编码字段", '<input name="parent_field">', default="parent_code")
@@ -85,6 +87,11 @@ def _delta(value: float) -> str:
     return f"{'+' if value >= 0 else '−'}{abs(value) / 10_000:,.2f} 公顷"
 
 
+def _renamed(i: Mapping[str, Any]) -> str:
+    old, new = i["old_name"], i["new_name"]
+    return str(old) if old == new else f"{old} → {new}"
+
+
 def _compare(c: Mapping[str, Any]) -> str:
     def simple(items: Sequence[Mapping[str, Any]], testid: str, title: str) -> str:
         rows = "".join(
@@ -92,21 +99,18 @@ def _compare(c: Mapping[str, Any]) -> str:
             f"<td>{esc(i['name'])}</td><td class='num'>{_m2(i['area_m2'])}</td></tr>"
             for i in items
         )
-        return (
-            f"<h3>{title}（{len(items)}）</h3>"
-            + (
-                f'<div class="table-wrap"><table class="list" data-testid="{testid}"><thead><tr>'
-                "<th>编码</th><th>名称</th><th>面积</th></tr></thead>"
-                f"<tbody>{rows}</tbody></table></div>"
-                if items
-                else '<p class="hint">无</p>'
-            )
+        return f"<h3>{title}（{len(items)}）</h3>" + (
+            f'<div class="table-wrap"><table class="list" data-testid="{testid}"><thead><tr>'
+            "<th>编码</th><th>名称</th><th>面积</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table></div>"
+            if items
+            else '<p class="hint">无</p>'
         )
 
     changed = "".join(
         f'<tr data-code="{esc(i["code"])}" data-area-change="{i["area_change_m2"]:.1f}">'
         f'<td translate="no">{esc(i["code"])}</td>'
-        f"<td>{esc(i['old_name'])}{' → ' + esc(i['new_name']) if i['new_name'] != i['old_name'] else ''}</td>"
+        f"<td>{esc(_renamed(i))}</td>"
         f"<td class='num'>{_m2(i['old_area_m2'])}</td><td class='num'>{_m2(i['new_area_m2'])}</td>"
         f"<td class='num'>{_delta(i['area_change_m2'])}</td>"
         f"<td>{'边界变化' if i['reshaped'] else ''}"
@@ -158,7 +162,7 @@ def render_generation(
         )
     body = (
         f'<p><a href="/admin/boundaries">← 返回边界图层</a></p>'
-        f'<p>{esc(_layer_label(gen, agencies))} · 版本 {gid} · '
+        f"<p>{esc(_layer_label(gen, agencies))} · 版本 {gid} · "
         f'<span translate="no">{esc(gen["source"])}</span> · {int(gen["feature_count"])} 个要素 · '
         f"导入于 {esc(when(gen['created_at']))}</p>"
         f'<section class="card"><h2>预览</h2><p class="legend"><span><i></i>本版本</span>'

@@ -56,9 +56,7 @@ def options(
     return out
 
 
-def field(
-    label: str, control: str, *, hint: str = "", attrs: str = "", default: str = ""
-) -> str:
+def field(label: str, control: str, *, hint: str = "", attrs: str = "", default: str = "") -> str:
     """A labelled control (the label wraps it, so it is always named); ``default`` names a
     field of a file (kept untranslated)."""
     more = f'<span class="hint">{esc(hint)}</span>' if hint else ""

@@ -110,7 +110,8 @@ def _row(u: Mapping[str, Any], choices: Mapping[str, Any], me: str) -> str:
         + f'<button class="btn secondary" type="submit">重置</button>{feedback()}</form></details>'
     )
     change = (
-        '<details><summary>修改角色与范围</summary><form data-api="/api/v1/users/{username}/access" '
+        "<details><summary>修改角色与范围</summary>"
+        '<form data-api="/api/v1/users/{username}/access" '
         f'data-method="PUT" data-scope>{hidden}<div class="form-grid">{scope_fields(choices, u)}'
         f'</div><button class="btn secondary" type="submit">保存</button>{feedback()}</form>'
         "</details>"
@@ -118,7 +119,7 @@ def _row(u: Mapping[str, Any], choices: Mapping[str, Any], me: str) -> str:
     role = ROLE_NAMES.get(str(u["role"]), (str(u["role"]),))[0]
     return (
         f'<tr data-testid="user-row" data-username="{name}" data-active="{str(active).lower()}"'
-        f'{"" if active else " class=inactive"}>'
+        f"{'' if active else ' class=inactive'}>"
         f'<td translate="no">{name}</td><td translate="no">{esc(u.get("display_name") or "")}</td>'
         f"<td>{esc(role)}</td><td>{esc(_scope_text(u, names(choices)))}</td>"
         f"<td>{'在用' if active else '已停用'}</td><td class='num'>{esc(u['sessions'])}</td>"

@@ -315,8 +315,8 @@ def render_admin_home(*, user: Mapping[str, Any], counts: Mapping[str, int]) -> 
 <main class="workbench" id="main" data-testid="admin-home"><h1>管理首页</h1>
 <section class="stats" aria-label="系统概况">{stats}</section>
 <h2>页面</h2><ul class="links">{links}</ul>
-<h2>命令行管理</h2><p class="hint">用户、联系人、封禁和边界图层在上方各页面管理；以下事项在服务器命令行中完成。
-所有变更均记入审计日志（操作人与请求编号）。</p>
+<h2>命令行管理</h2><p class="hint">用户、联系人、封禁和边界图层在上方各页面管理；
+以下事项在服务器命令行中完成。所有变更均记入审计日志（操作人与请求编号）。</p>
 <div class="table-wrap"><table class="list"><thead><tr><th>事项</th><th>内容</th><th>命令</th>
 </tr></thead><tbody>{tools}</tbody></table></div></main>"""
     return plain_page(lang="zh", title="管理首页", body=body)
