@@ -25,13 +25,15 @@ Conn = Annotated[Connection, Depends(db_connection, scope="function")]
 
 
 @router.get("/admin/users", response_model=None)
-def users_page(request: Request, conn: Conn) -> Response:
-    """用户管理."""
+def users_page(
+    request: Request, conn: Conn, edit: Annotated[str | None, Query(max_length=64)] = None
+) -> Response:
+    """用户管理 (with ``edit``: that user's role and scope form open)."""
     who = _principal(request, conn, "/admin/users", "users", "zh")
     if not isinstance(who, Principal):
         return who
     html = admin_users.render_users(
-        admin.list_users(conn), choices=pickers.scope_choices(conn), user=_user(who)
+        admin.list_users(conn), choices=pickers.scope_choices(conn), user=_user(who), edit=edit
     )
     return _html(html)
 

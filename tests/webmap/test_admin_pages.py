@@ -114,6 +114,22 @@ def test_the_admin_manages_users_contacts_bans_and_boundaries(
     assert outline != "none"
     screenshot(page, "admin-users")
 
+    # a community worker becomes 乙镇's coordinator
+    page.locator(
+        '[data-testid="user-row"][data-username="community_c21"] a[data-action="edit"]'
+    ).click()
+    ready(page)
+    edit = page.locator('[data-testid="edit-user"]')
+    edit.locator('select[name="role"]').select_option("town_coordinator")
+    edit.locator('select[name="town_code"]').select_option("T2")
+    edit.locator('button[type="submit"]').click()
+    page.wait_for_function(
+        """() => { const r = document.querySelector('[data-username="community_c21"]');
+                   return r && r.innerText.includes('乙镇'); }"""
+    )
+    ready(page)
+    assert "镇/街道协调员" in page.inner_text('[data-username="community_c21"]')
+
     # a weak password is refused in Chinese
     form = page.locator('[data-testid="add-user"]')
     form.locator('input[name="username"]').fill("weakling")

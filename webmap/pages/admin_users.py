@@ -109,13 +109,7 @@ def _row(u: Mapping[str, Any], choices: Mapping[str, Any], me: str) -> str:
         )
         + f'<button class="btn secondary" type="submit">重置</button>{feedback()}</form></details>'
     )
-    change = (
-        "<details><summary>修改角色与范围</summary>"
-        '<form data-api="/api/v1/users/{username}/access" '
-        f'data-method="PUT" data-scope>{hidden}<div class="form-grid">{scope_fields(choices, u)}'
-        f'</div><button class="btn secondary" type="submit">保存</button>{feedback()}</form>'
-        "</details>"
-    )
+    change = f'<a href="/admin/users?edit={name}#edit" data-action="edit">修改角色与范围</a>'
     role = ROLE_NAMES.get(str(u["role"]), (str(u["role"]),))[0]
     return (
         f'<tr data-testid="user-row" data-username="{name}" data-active="{str(active).lower()}"'
@@ -127,11 +121,30 @@ def _row(u: Mapping[str, Any], choices: Mapping[str, Any], me: str) -> str:
     )
 
 
+def _edit(u: Mapping[str, Any], choices: Mapping[str, Any]) -> str:
+    """The form changing one user's role and scope (one at a time: the pickers are long)."""
+    name = esc(u["username"])
+    return (
+        f'<section class="card" id="edit"><h2>修改 <span translate="no">{name}</span> 的角色与范围'
+        '</h2><p class="hint">保存后该用户的登录会话结束，重新登录即按新的角色与范围工作。</p>'
+        '<form data-api="/api/v1/users/{username}/access" data-method="PUT" data-scope '
+        f'data-testid="edit-user"><input type="hidden" name="username" value="{name}">'
+        f'<div class="form-grid">{scope_fields(choices, u)}</div>'
+        '<button class="btn primary" type="submit">保存</button> '
+        f'<a class="btn secondary" href="/admin/users">取消</a>{feedback()}</form></section>'
+    )
+
+
 def render_users(
-    users: Sequence[Mapping[str, Any]], *, choices: Mapping[str, Any], user: Mapping[str, Any]
+    users: Sequence[Mapping[str, Any]],
+    *,
+    choices: Mapping[str, Any],
+    user: Mapping[str, Any],
+    edit: str | None = None,
 ) -> str:
-    """The user list and the form to add one."""
+    """The user list, the form to add one, and the role form of the user being edited."""
     rows = "".join(_row(u, choices, str(user.get("username"))) for u in users)
+    editing = next((_edit(u, choices) for u in users if u["username"] == edit), "")
     add = (
         '<section class="card"><h2>新增用户</h2>'
         '<form data-api="/api/v1/users" data-then="password" data-scope data-testid="add-user">'
@@ -157,5 +170,8 @@ def render_users(
         user=user,
         current="users",
         title="用户管理",
-        body=add + '<p class="hint">所有变更记入审计日志（操作人与请求编号）。</p>' + table,
+        body=editing
+        + add
+        + '<p class="hint">所有变更记入审计日志（操作人与请求编号）。</p>'
+        + table,
     )
