@@ -277,7 +277,7 @@ def render_meetings(
 
 #: What an administrator manages without a screen yet: the CLI commands (docs/design.md).
 ADMIN_TOOLS: tuple[tuple[str, str, str], ...] = (
-    ("开放接口密钥", "Open311 客户端的接口密钥签发与吊销", "shudi apikey add / revoke"),
+    ("接口密钥", "为外部系统签发与吊销接口密钥", "shudi apikey create / revoke"),
     ("联席会议", "准备月度会议议程、导出", "shudi meetings prepare / show"),
     ("审计日志", "核验防篡改审计日志", "shudi audit status / verify"),
     ("案件导出", "案件导出为表格或地理数据包", "shudi cases export"),
