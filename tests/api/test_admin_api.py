@@ -318,3 +318,33 @@ def test_admin_changes_are_audited_with_the_admin_and_the_request_id(
         ("ban", "INSERT", admin_id, "req-admin-ban-2"),
     ]
     assert rows[0].actor == "admin (admin)"
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "zip"])
+def test_geopackage_and_zipped_shapefile_uploads(api: TestClient, tmp_path: Any, fmt: str) -> None:
+    import zipfile
+
+    import geopandas as gpd
+
+    gdf = gpd.read_file(RENUMBERED.decode())
+    if fmt == "gpkg":
+        gdf.to_file(tmp_path / "layer.gpkg", driver="GPKG")
+        data = (tmp_path / "layer.gpkg").read_bytes()
+    else:
+        gdf.rename(columns={"parent_code": "parent"}).to_file(tmp_path / "layer.shp")
+        with zipfile.ZipFile(tmp_path / "layer.zip", "w") as z:
+            for part in tmp_path.glob("layer.*"):
+                if part.suffix != ".zip":
+                    z.write(part, f"shp/{part.name}")
+        data = (tmp_path / "layer.zip").read_bytes()
+    r = api.post(
+        "/api/v1/boundaries/uploads",
+        files={"file": (f"layer.{fmt}", data, "application/octet-stream")},
+        data={"layer": "community", "parent_field": "parent" if fmt == "zip" else ""},
+    )
+    assert r.status_code == 201, r.text
+    diff = api.get(f"/api/v1/boundaries/generations/{r.json()['generation_id']}/compare").json()
+    assert ([a["code"] for a in diff["added"]], [c["code"] for c in diff["changed"]]) == (
+        ["C13"],
+        ["C12"],
+    )
