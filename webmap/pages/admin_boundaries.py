@@ -55,10 +55,10 @@ def render_generations(
         "预览和对比后再启用。</p>"
         '<form data-api="/api/v1/boundaries/uploads" enctype="multipart/form-data" '
         'data-then="upload" data-testid="upload"><div class="form-grid">'
-        + field(
-            "图层文件",
-            '<input type="file" name="file" required accept=".geojson,.json,.gpkg,.zip">',
-        )
+        + '<div class="field"><span id="file-label">图层文件</span><span>'
+        '<label class="btn file secondary">选择文件<input type="file" name="file" required '
+        'aria-labelledby="file-label" accept=".geojson,.json,.gpkg,.zip"></label>'
+        '<span data-role="filename" translate="no">未选择文件</span></span></div>'
         + field("图层类型", f'<select name="layer" required>{layer}</select>')
         + field(
             "部门（仅部门辖区图层）", f'<select name="agency">{agency_options(choices)}</select>'

@@ -227,7 +227,18 @@
       if (picker.value) window.location.assign("/admin/contacts?area=" + encodeURIComponent(picker.value));
     });
   }
+  /* The chosen file's name beside the (Chinese) file button. */
+  function fileNames() {
+    document.querySelectorAll("input[type=file]").forEach(function (input) {
+      var shown = input.form && input.form.querySelector("[data-role=filename]");
+      if (!shown) return;
+      input.addEventListener("change", function () {
+        shown.textContent = input.files.length ? input.files[0].name : "未选择文件";
+      });
+    });
+  }
   function start() {
+    fileNames();
     scopeForms();
     areaPicker();
     document.documentElement.dataset.adminReady = "1";  /* the forms are live */
