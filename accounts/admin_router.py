@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from accounts import admin
@@ -36,11 +37,44 @@ def users(conn: Conn, _who: Admin) -> list[dict[str, Any]]:
     return admin.list_users(conn)
 
 
+class Scope(BaseModel):
+    """A role and the scope fields it uses (the others are ignored and cleared)."""
+
+    role: str = Field(max_length=32)
+    agency: str | None = Field(default=None, max_length=64)
+    agency_unit: str | None = Field(default=None, max_length=64)
+    town_code: str | None = Field(default=None, max_length=64)
+    community_code: str | None = Field(default=None, max_length=64)
+    company: str | None = Field(default=None, max_length=200)
+
+
+class NewUser(Scope):
+    """A staff account to add; a random password (shown once) when none is given."""
+
+    username: str = Field(pattern=r"^[A-Za-z0-9_.@-]{3,64}$")
+    password: str | None = Field(default=None, max_length=200)
+    display_name: str = Field(default="", max_length=100)
+
+
+@router.post("/users", status_code=201)
+def add_user(conn: Conn, _who: Admin, body: NewUser) -> dict[str, Any]:
+    """Add a staff user with its role and scope (agency and unit, town, community, or
+    property company); the password must pass the strength rule."""
+    return admin.add_user(conn, **body.model_dump())
+
+
+@router.put("/users/{username}/access")
+def change_access(conn: Conn, who: Admin, username: str, body: Scope) -> dict[str, Any]:
+    """Change a user's role and scope; its sessions end (it logs in again with the new
+    rights)."""
+    return admin.change_access(conn, principal=who, username=username, **body.model_dump())
+
+
 @router.post("/users/{username}/disable")
 def disable(conn: Conn, who: Admin, username: str) -> dict[str, Any]:
     """Disable a user: it can no longer log in, and every session it has ends now."""
     if username == who.username:
-        raise Forbidden("an administrator cannot disable itself")
+        raise Forbidden("an administrator cannot disable itself", reason="self")
     ended = admin.set_active(conn, username=username, active=False)
     return {"username": username, "active": False, "sessions_ended": ended}
 

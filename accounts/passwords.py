@@ -45,13 +45,19 @@ def check_password(password: str, *, role: Role | str, username: str = "") -> No
     need = min_length(role)
     if len(password) < need:
         who = "an administrator's" if need > MIN_LENGTH else "the"
-        raise AccountError(f"{who} password must have at least {need} characters")
+        raise AccountError(
+            f"{who} password must have at least {need} characters", reason="too_short", min=need
+        )
     lowered = password.lower()
     common = common_passwords()
     core = _EDGES.sub("", lowered)
     if lowered in common or (len(core) >= 4 and core in common):
-        raise AccountError("this password is one of the most common passwords; choose another")
+        raise AccountError(
+            "this password is one of the most common passwords; choose another", reason="common"
+        )
     if len(set(lowered)) < 4:
-        raise AccountError("the password repeats too few different characters")
+        raise AccountError(
+            "the password repeats too few different characters", reason="few_characters"
+        )
     if username and len(username) >= 3 and username.lower() in lowered:
-        raise AccountError("the password must not contain the user name")
+        raise AccountError("the password must not contain the user name", reason="has_username")

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, text
 from accounts.exceptions import AccountError, NotAuthenticated
 from accounts.models import Role
 from accounts.passwords import check_password
+from shudi.database import current_request_id
 
 TOKEN_TTL = timedelta(hours=8)
 _hasher = PasswordHasher()
@@ -70,7 +71,8 @@ def create_user(
         role_ = Role(role)
     except ValueError as exc:
         raise AccountError(
-            f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}"
+            f"unknown role {role!r}; use one of {', '.join(r.value for r in Role)}",
+            reason="unknown_role",
         ) from exc
     needs = {
         Role.agency_officer: ("agency", agency),
@@ -79,16 +81,16 @@ def create_user(
         Role.property_company: ("company", company),
     }
     if role_ in needs and not needs[role_][1]:
-        raise AccountError(f"a {role_.value} needs --{needs[role_][0]}")
+        raise AccountError(f"a {role_.value} needs --{needs[role_][0]}", reason="scope_missing")
     check_password(password, role=role_, username=username)
     exists = conn.execute(text("SELECT 1 FROM app_user WHERE username = :u"), {"u": username})
     if exists.first():
-        raise AccountError(f"user {username!r} exists already")
+        raise AccountError(f"user {username!r} exists already", reason="exists")
     if (
         agency
         and not conn.execute(text("SELECT 1 FROM agency WHERE code = :a"), {"a": agency}).first()
     ):
-        raise AccountError(f"unknown agency {agency!r}")
+        raise AccountError(f"unknown agency {agency!r}", reason="unknown_agency")
     return int(
         conn.execute(
             text("""INSERT INTO app_user (username, display_name, password_hash, role, agency,
@@ -157,9 +159,14 @@ def _principal(row: Mapping[Any, Any]) -> Principal:
 
 
 def name_actor(conn: Connection, *, principal: Principal) -> None:
-    """The audit trigger names ``principal`` as the actor of whatever this transaction
-    changes (a transaction-local setting)."""
-    conn.execute(text("SELECT set_config('shudi.actor', :a, true)"), {"a": principal.label})
+    """The audit trigger names ``principal`` (label and user id) and the current request
+    (``X-Request-Id``) as the actor of whatever this transaction changes (transaction-local
+    settings, one statement)."""
+    conn.execute(
+        text("""SELECT set_config('shudi.actor', :a, true), set_config('shudi.actor_id', :i, true),
+                       set_config('shudi.request_id', :r, true)"""),
+        {"a": principal.label, "i": str(principal.user_id), "r": current_request_id() or ""},
+    )
 
 
 def issue_token(conn: Connection, *, principal: Principal) -> tuple[str, int]:

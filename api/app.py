@@ -19,6 +19,7 @@ from abuse.router import router as abuse_router
 from accounts.admin_router import router as admin_router
 from accounts.router import router as accounts_router
 from api import (
+    admin_pages,
     docs,
     error_responses,
     logs,
@@ -41,6 +42,7 @@ from incidents.export_router import router as export_router
 from incidents.open311_router import router as open311_router
 from incidents.router import router as incidents_router
 from incidents.worklist_router import router as worklist_router
+from jurisdictions.manage_router import router as manage_router
 from jurisdictions.router import router as jurisdictions_router
 from meetings.router import router as meetings_router
 from notify import sender as notify_sender
@@ -104,6 +106,7 @@ def create_app() -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(export_router)  # before /cases/{case_id}: /cases.csv etc.
     app.include_router(admin_router)
+    app.include_router(manage_router)
     app.include_router(incidents_router)
     app.include_router(open311_router)
     app.include_router(worklist_router)
@@ -116,6 +119,7 @@ def create_app() -> FastAPI:
     app.include_router(assessment_router)
     app.include_router(assessment_pages)
     app.include_router(workbench.router)
+    app.include_router(admin_pages.router)
     app.include_router(pages.router)
     app.include_router(docs.router)
     app.include_router(tiles.router)

@@ -47,6 +47,7 @@ STATUS: dict[type[DomainError], int] = {
     catalog.UnknownViolationType: 422,
     catalog.UnknownAgency: 404,
     catalog.InvalidContact: 422,
+    catalog.ContactNotFound: 404,
     catalog.InvalidQuery: 422,
     directory.PropertyAreaNotFound: 404,
     ax.AccountError: 422,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, LargeBinary, Text
+from sqlalchemy import BigInteger, DateTime, Integer, LargeBinary, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
@@ -39,6 +39,8 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(Text, nullable=False)
     db_user: Mapped[str] = mapped_column(Text, nullable=False)
     actor: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(Integer)  # migration 0018
+    request_id: Mapped[str | None] = mapped_column(Text)  # migration 0018
     payload: Mapped[dict] = mapped_column(JSONB, nullable=False)
     seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
     hash: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -3,7 +3,8 @@
 Each sealed row's ``hash`` is ``sha256(previous hash || canonical text of the row)``, the first
 row chaining from 32 zero bytes. The canonical text is a run of netstring fields
 (``<byte length>:<value>,``, ``~,`` for NULL): seq, id, xid, at (UTC, microseconds), table,
-operation, subject, database user, actor, payload (jsonb text). The database computes it in
+operation, subject, database user, actor, payload (jsonb text), and — on rows that have either
+(migration 0018) — the acting user's id and the request id. The database computes it in
 ``audit_canonical()`` when sealing; :func:`verify` rebuilds it here, independently.
 """
 
@@ -60,10 +61,17 @@ def canonical(
     db_user: str,
     actor: str | None,
     payload: str,
+    actor_id: int | None = None,
+    request_id: str | None = None,
 ) -> bytes:
-    """The bytes a row's hash covers (mirrors ``audit_canonical()`` in migration 0006)."""
+    """The bytes a row's hash covers (mirrors ``audit_canonical()`` in migrations 0006 and
+    0018: the actor's id and the request id are appended only when either is set)."""
     stamp = at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    fields = (str(seq), str(id), xid, stamp, table_name, op, subject, db_user, actor, payload)
+    fields: tuple[str | None, ...] = (
+        str(seq), str(id), xid, stamp, table_name, op, subject, db_user, actor, payload,
+    )  # fmt: skip
+    if actor_id is not None or request_id is not None:
+        fields += (None if actor_id is None else str(actor_id), request_id)
     return "".join(_field(f) for f in fields).encode()
 
 
@@ -116,7 +124,7 @@ def head(conn: Connection) -> ChainHead:
 def _sealed_rows(conn: Connection) -> Iterator[Any]:
     result = conn.execute(
         text("""SELECT seq, id, xid::text AS xid, at, table_name, op, subject, db_user, actor,
-                       payload::text AS payload, hash
+                       payload::text AS payload, actor_id, request_id, hash
                 FROM audit_log WHERE seq IS NOT NULL ORDER BY seq"""),
         execution_options={"stream_results": True, "yield_per": 5_000},
     )
@@ -150,6 +158,8 @@ def verify(conn: Connection, *, expect: ChainHead | None = None) -> Verified:
                 db_user=row.db_user,
                 actor=row.actor,
                 payload=row.payload,
+                actor_id=row.actor_id,
+                request_id=row.request_id,
             )
         ).digest()
         if digest != bytes(row.hash):
@@ -219,7 +229,8 @@ def status(conn: Connection) -> dict[str, Any]:
 def entries(conn: Connection, *, subject: str | None = None, limit: int = 50) -> list[dict]:
     """The newest entries, optionally of one subject (``case:12``, ``app_user:3``)."""
     rows = conn.execute(
-        text("""SELECT id, seq, at, table_name, op, subject, db_user, actor, payload
+        text("""SELECT id, seq, at, table_name, op, subject, db_user, actor, actor_id,
+                       request_id, payload
                 FROM audit_log WHERE (CAST(:s AS text) IS NULL OR subject = :s)
                 ORDER BY id DESC LIMIT :n"""),
         {"s": subject, "n": limit},

@@ -33,13 +33,26 @@ VISIBILITY: dict[Role, Callable[[Principal], tuple[str, dict[str, Any]]]] = {
         {"v_company": p.company},
     ),
     Role.planner: lambda p: ("FALSE", {}),
-    Role.admin: lambda p: ("FALSE", {}),
+    # every case, as an overview (OVERVIEW_ROLES): the administrator answers for the system
+    Role.admin: lambda p: ("TRUE", {}),
 }
+
+#: Roles that read every case as an overview only: the limited fields (place rounded to
+#: COORDINATE_DIGITS, type, status, areas, handler, dates), the public steps of the history,
+#: no description, photos, reporters, messages or exports, and no actions.
+OVERVIEW_ROLES = frozenset({Role.admin})
 
 
 def visibility(principal: Principal) -> tuple[str, dict[str, Any]]:
-    """The SQL condition selecting the cases ``principal`` may see."""
+    """The SQL condition selecting the cases ``principal`` may see (an overview role sees
+    them only through :func:`limited_item`)."""
     return VISIBILITY[principal.role](principal)
+
+
+def content_visibility(principal: Principal) -> tuple[str, dict[str, Any]]:
+    """The cases whose contents (exports, messages) ``principal`` may read: none for an
+    overview role."""
+    return ("FALSE", {}) if principal.role in OVERVIEW_ROLES else visibility(principal)
 
 
 def _handles(p: Principal, case: Mapping[str, Any]) -> bool:
@@ -116,8 +129,22 @@ LIMITED_FIELDS = (
 
 
 def limited_view(p: Principal, case: Mapping[str, Any]) -> bool:
-    """Does ``p`` see only :data:`LIMITED_FIELDS` of this case (a company, not its matter)?"""
+    """Does ``p`` see only :data:`LIMITED_FIELDS` of this case (a company, not its matter;
+    an overview role, every case)?"""
+    if p.role in OVERVIEW_ROLES:
+        return True
     return p.role is Role.property_company and case["scope"] != "property_service"
+
+
+def limited_item(p: Principal, case: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`LIMITED_FIELDS` of a case, its place rounded as ``p``'s role may see it."""
+    item = {k: case[k] for k in LIMITED_FIELDS}
+    digits = COORDINATE_DIGITS.get(p.role)
+    if digits is not None:
+        for k in ("lon", "lat"):
+            if item[k] is not None:
+                item[k] = round(float(item[k]), digits)
+    return item
 
 
 #: SQL: the case ``c`` waits for this principal's own unit — it handles it, or holds an open

@@ -68,7 +68,7 @@ class ExportFilter:
 
 
 def _query(principal: Principal | None, f: ExportFilter) -> tuple[str, dict[str, Any]]:
-    where, params = access.visibility(principal) if principal else ("TRUE", {})
+    where, params = access.content_visibility(principal) if principal else ("TRUE", {})
     sql = f"""SELECT c.tracking_code, c.type_code, c.status, c.created_at, c.lon, c.lat,
                      c.description, vt.name_zh, c.town_code, c.community_code,
                      c.property_area_code, c.handler_party, c.handler_unit_code,

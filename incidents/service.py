@@ -96,7 +96,7 @@ def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[st
     """A case as this principal may see it, with the actions it may take now."""
     case = _load(conn, case_id=case_id, principal=principal)
     if access.limited_view(principal, case):
-        return {k: case[k] for k in access.LIMITED_FIELDS} | {"allowed_actions": []}
+        return access.limited_item(principal, case) | {"allowed_actions": []}
     tasks = _tasks(conn, case_id)
     rel = access.relations(principal, case, tasks)
     case["tasks"] = tasks
@@ -215,7 +215,7 @@ def list_cases(
 
 def _list_item(principal: Principal, row: Any) -> dict[str, Any]:
     if access.limited_view(principal, row):
-        return {k: row[k] for k in access.LIMITED_FIELDS}
+        return access.limited_item(principal, row)
     return disclosure.shown({k: v for k, v in row.items() if k != "routing"}, principal)
 
 

@@ -49,6 +49,12 @@ class InvalidQuery(JurisdictionError):
     code = "invalid_query"
 
 
+class ContactNotFound(JurisdictionError):
+    """No published contact with that id."""
+
+    code = "contact_not_found"
+
+
 class InvalidContact(JurisdictionError):
     """A contact without a person or phone, or with a scope that is not a place."""
 
@@ -356,6 +362,12 @@ def set_contact(
             "hours": hours,
         },
     )
+
+
+def remove_contact(conn: Connection, *, contact_id: int) -> None:
+    """Withdraw a published contact (the broader one then answers for its scope)."""
+    if not conn.execute(text("DELETE FROM contact WHERE id = :i"), {"i": contact_id}).rowcount:
+        raise ContactNotFound(f"no contact {contact_id}")
 
 
 #: Most specific first: an estate's own contact beats the unit's, the town's, the district's.

@@ -217,7 +217,7 @@ MESSAGE_FIELDS = """id, key, channel, audience, template, template_version, urge
 def case_messages(conn: Connection, *, case_id: int, principal: Principal) -> list[dict[str, Any]]:
     """A case's messages and their delivery state, for staff who see the case (recipients
     masked)."""
-    where, params = access.visibility(principal)
+    where, params = access.content_visibility(principal)
     seen = conn.execute(
         text(f"SELECT 1 FROM case_file c WHERE c.id = :id AND {where}"), {"id": case_id, **params}
     ).first()

@@ -15,6 +15,7 @@ from sqlalchemy.pool import Pool
 
 from shudi.embedded import Cluster
 from shudi.exceptions import DomainError, UnsafeDatabaseError
+from shudi.logs import request_id_var
 from shudi.metrics import TimedQueuePool, instrument_pool
 from shudi.settings import Settings, get_settings
 
@@ -132,9 +133,26 @@ def check_durability(engine: Engine) -> None:
         )
 
 
+def current_request_id() -> str | None:
+    """The id of the request being served (``X-Request-Id``), None outside requests."""
+    rid = request_id_var.get()
+    return None if rid == "-" else rid
+
+
+def tag_request(conn: Connection) -> None:
+    """Name the current request in this transaction (``shudi.request_id``, read by the audit
+    triggers of migration 0018), so every write a request makes is traceable to it; nothing
+    outside a request."""
+    rid = current_request_id()
+    if rid is not None:
+        conn.execute(text("SELECT set_config('shudi.request_id', :r, true)"), {"r": rid})
+
+
 def db_connection() -> Iterator[Connection]:
-    """FastAPI dependency: one connection in one transaction per request."""
+    """FastAPI dependency: one connection in one transaction per request (named by its
+    request id for the audit log)."""
     with get_engine().begin() as conn:
+        tag_request(conn)
         yield conn
 
 
@@ -158,9 +176,13 @@ def db_reader() -> Iterator[Connection]:
         yield conn
 
 
-def open_writer() -> AbstractContextManager[Connection]:
-    """A pooled connection in one transaction, committed when the block ends."""
-    return get_engine().begin()
+@contextmanager
+def open_writer() -> Iterator[Connection]:
+    """A pooled connection in one transaction, committed when the block ends (named by the
+    current request's id for the audit log)."""
+    with get_engine().begin() as conn:
+        tag_request(conn)
+        yield conn
 
 
 async def writer_factory() -> Callable[[], AbstractContextManager[Connection]]:

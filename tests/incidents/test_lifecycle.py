@@ -244,7 +244,7 @@ def test_every_role_sees_only_its_own(conn: Connection, world: dict) -> None:
         "company_jia": {company},
         "company_yi": set(),
         "planner": set(),
-        "admin": set(),
+        "admin": {police, company},  # an overview (issue 15: "the admin sees 0 cases")
     }
     for name, visible in sees.items():
         who = world[name]

@@ -23,6 +23,10 @@ PAGES: dict[str, tuple[str, str, str]] = {
     "hotspots": ("/map/hotspots", "热点分析", "Hot spots"),
     "report": ("/report", "现场上报", "Report"),
     "admin": ("/admin", "管理首页", "Administration"),
+    "users": ("/admin/users", "用户管理", "Users"),
+    "contacts": ("/admin/contacts", "联系人", "Contacts"),
+    "bans": ("/admin/bans", "封禁管理", "Bans"),
+    "boundaries": ("/admin/boundaries", "边界图层", "Boundaries"),
 }
 
 #: The pages of each role, its home first.
@@ -41,7 +45,17 @@ ROLE_PAGES: dict[str, tuple[str, ...]] = {
     "community_worker": ("work", "cases", "report"),
     "property_company": ("work", "cases", "report"),
     "planner": ("hotspots",),
-    "admin": ("admin", "assessment", "hotspots", "meetings"),
+    "admin": (
+        "admin",
+        "users",
+        "contacts",
+        "bans",
+        "boundaries",
+        "cases",
+        "assessment",
+        "hotspots",
+        "meetings",
+    ),
 }
 
 ROLE_NAMES: dict[str, tuple[str, str]] = {

@@ -226,12 +226,10 @@ def render_case_list(
 
 #: What an administrator manages without a screen yet: the CLI commands (docs/design.md).
 ADMIN_TOOLS: tuple[tuple[str, str, str], ...] = (
-    ("用户与角色", "新增工作人员账号，设置角色与辖区", "shudi users add"),
-    ("公开联系人", "各区域、单位的联系人与电话", "shudi contacts set"),
-    ("封禁", "恶意上报的手机号、IP 地址封禁与解除", "shudi bans add / list / lift"),
-    ("边界图层", "导入、校验、启用行政区划图层", "shudi boundaries import / check / activate"),
+    ("接口密钥", "为外部系统签发与吊销接口密钥", "shudi apikey create / revoke"),
     ("联席会议", "准备月度会议议程、导出", "shudi meetings prepare / show"),
     ("审计日志", "核验防篡改审计日志", "shudi audit status / verify"),
+    ("案件导出", "案件导出为表格或地理数据包", "shudi cases export"),
 )
 
 
@@ -266,8 +264,8 @@ def render_admin_home(*, user: Mapping[str, Any], counts: Mapping[str, int]) -> 
 <main class="workbench" id="main" data-testid="admin-home"><h1>管理首页</h1>
 <section class="stats" aria-label="系统概况">{stats}</section>
 <h2>页面</h2><ul class="links">{links}</ul>
-<h2>命令行管理</h2><p class="hint">以下管理事项暂在服务器命令行中完成；
-用户、联系人和边界图层的变更均记入审计日志。</p>
+<h2>命令行管理</h2><p class="hint">用户、联系人、封禁和边界图层在上方各页面管理；
+以下事项在服务器命令行中完成。所有变更均记入审计日志（操作人与请求编号）。</p>
 <div class="table-wrap"><table class="list"><thead><tr><th>事项</th><th>内容</th><th>命令</th>
 </tr></thead><tbody>{tools}</tbody></table></div></main>"""
     return plain_page(lang="zh", title="管理首页", body=body)

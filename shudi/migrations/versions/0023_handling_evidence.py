@@ -1,7 +1,7 @@
 """Handling evidence (处置前后): photos by stage, and the types whose resolution needs them.
 
 Revision ID: 0023
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-07 18:40:00
 
 ``case_photo.stage`` says what a photo shows: ``report`` (sent with the report), ``before`` or
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023"
-down_revision = "0017"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
