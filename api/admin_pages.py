@@ -2,7 +2,7 @@
 ``/admin/boundaries`` and ``/admin/boundaries/{id}``. Thin: authorise (the menu of
 :mod:`webmap.pages.nav`), read through the use cases, render; every change is made by the
 page's forms through the JSON API (``accounts/admin_router.py``, ``abuse/router.py``,
-``jurisdictions/manage_router.py``)."""
+``api/boundaries_admin.py``)."""
 
 from __future__ import annotations
 

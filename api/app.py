@@ -31,6 +31,7 @@ from api import (
     vector_tiles,
     workbench,
 )
+from api.boundaries_admin import router as boundaries_admin_router
 from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit
 from assessment.router import page_router as assessment_pages
@@ -42,7 +43,6 @@ from incidents.export_router import router as export_router
 from incidents.open311_router import router as open311_router
 from incidents.router import router as incidents_router
 from incidents.worklist_router import router as worklist_router
-from jurisdictions.manage_router import router as manage_router
 from jurisdictions.router import router as jurisdictions_router
 from meetings.router import router as meetings_router
 from notify import sender as notify_sender
@@ -106,7 +106,7 @@ def create_app() -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(export_router)  # before /cases/{case_id}: /cases.csv etc.
     app.include_router(admin_router)
-    app.include_router(manage_router)
+    app.include_router(boundaries_admin_router)
     app.include_router(incidents_router)
     app.include_router(open311_router)
     app.include_router(worklist_router)

@@ -2,7 +2,7 @@
 and ``/meetings/{id}`` (agenda, minutes form, decisions and actions, exports).
 
 Thin: parse, authorise (``meetings.access`` and ``meetings.service`` decide), call the use
-cases, render with :mod:`webmap.pages.meetings` / :mod:`webmap.pages.meeting`. A user who may
+cases, render with :mod:`webmap.pages.meetings` / :mod:`meetings.page`. A user who may
 not see a meeting gets a page in Chinese (403 or 404), never the API's English message.
 """
 
@@ -18,12 +18,12 @@ from accounts.router import page_principal
 from accounts.service import Principal
 from jurisdictions import service as territory
 from meetings import access, owners
+from meetings import page as meeting_view
 from meetings import service as meetings
 from meetings.exceptions import MeetingForbidden, MeetingNotFound
 from shudi.database import db_connection
 from webmap.assets import localize
 from webmap.pages import common, nav
-from webmap.pages import meeting as meeting_view
 from webmap.pages import meetings as meetings_view
 
 router = APIRouter(include_in_schema=False, tags=["pages"])

@@ -18,6 +18,7 @@ from accounts.models import Role
 from accounts.router import CurrentPrincipal, page_principal
 from accounts.service import Principal
 from assessment import bulletin, export, service
+from assessment import figures_page as figures
 from assessment.period import CHINA, Period
 from assessment.period import period as make_period
 from assessment.schemas import Assessment, AuditList
@@ -28,7 +29,6 @@ from shudi.database import db_connection
 from shudi.settings import get_settings
 from webmap.basemaps import Basemap, basemap_from_settings
 from webmap.pages import assessment as pages
-from webmap.pages import assessment_figures as figures
 
 router = APIRouter(prefix="/api/v1/assessment", tags=["assessment"])
 page_router = APIRouter(include_in_schema=False, tags=["pages"])
@@ -135,7 +135,7 @@ def dashboard(request: Request, conn: Conn, p: PeriodQ) -> RawResponse:
     doc, result = export.document_and_figures(conn, p=p)
     own = principal.town_code if principal.role is Role.town_coordinator else None
     html = pages.render_dashboard(
-        content=pages.dashboard_content(
+        content=figures.dashboard_content(
             doc,
             figures.render_rankings(
                 result["units"], first=str(p.first), last=str(p.last), own_town=own

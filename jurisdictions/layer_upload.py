@@ -21,7 +21,6 @@ from gis.exceptions import GisError
 from jurisdictions import generations
 from jurisdictions.exceptions import BoundaryImportRejected, GenerationNotFound
 from jurisdictions.service import generation_key, generations_at
-from shudi.settings import get_settings
 
 #: File name endings an upload may have: GeoJSON, GeoPackage, a zipped Shapefile.
 FORMATS = (".geojson", ".json", ".gpkg", ".zip")
@@ -52,12 +51,11 @@ def upload_layer(
         )
     if not data:
         raise BoundaryFileUnreadable("the file is empty", reason="empty")
-    settings = get_settings()
     with tempfile.TemporaryDirectory(prefix="shudi-upload-") as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(data)
         try:
-            result = generations.import_file(
+            result = generations.import_and_activate(
                 conn,
                 path=path,
                 layer=layer,
@@ -66,8 +64,6 @@ def upload_layer(
                 source=Path(filename).name,
                 description=description,
                 activate=False,
-                max_features=settings.boundary_max_features,
-                max_vertices=settings.boundary_max_vertices,
             )
         except GisError as exc:
             raise BoundaryFileUnreadable(

@@ -377,7 +377,9 @@ def _wait_promoted(cluster: embedded.Cluster, target: datetime | None) -> None:
     raise BackupError(f"the restored cluster still recovers after {RECOVERY_WAIT_S} s")
 
 
-def restore(*, repo: Repo, to: datetime | None = None, now: datetime | None = None) -> dict:
+def restore(
+    *, repo: Repo, to: datetime | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """Stop the cluster, restore it (delta) to ``to`` (None: the latest archived moment),
     promote it and start it again; what was done."""
     cluster = repo.cluster

@@ -11,8 +11,6 @@ from typing import Any
 import folium
 from branca.element import Element
 
-from documents.html import RENDER
-from documents.model import Document, Table
 from webmap.basemaps import Basemap, new_map, render_page
 from webmap.pages.common import FALLBACK_CENTER, esc, plain_page
 from webmap.pages.nav import home_of, nav_bar, role_name
@@ -173,22 +171,3 @@ def render_case_map(
     folium.LayerControl(collapsed=False).add_to(m)
     m.get_root().html.add_child(_legend())  # type: ignore[attr-defined]
     return render_page(m, basemap)
-
-
-def dashboard_content(doc: Document, rankings: str) -> str:
-    """The document's HTML with its ranking tables replaced by ``rankings`` (whose figures
-    open the cases behind them)."""
-    parts = [f"<h1>{esc(doc.title)}</h1>"]
-    if doc.subtitle:
-        parts.append(f'<p class="subtitle">{esc(doc.subtitle)}</p>')
-    placed = False
-    for block in doc.blocks:
-        if isinstance(block, Table) and block.title.endswith("排名"):
-            if not placed:
-                parts.append(rankings)
-                placed = True
-            continue
-        parts.append(RENDER[type(block)](block))
-    if not placed:
-        parts.insert(2, rankings)
-    return "\n".join(parts)

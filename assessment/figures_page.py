@@ -10,6 +10,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from assessment.bulletin import DEFINITIONS, KIND_LABELS, RANKING
+from documents.html import RENDER
+from documents.model import Document, Table
 from webmap.pages.common import esc, plain_page
 from webmap.pages.nav import nav_bar
 
@@ -133,3 +135,22 @@ def render_audit(
 <p><a class="btn secondary" href="/assessment?{esc(urlencode({"from": first, "to": last}))}">
 返回考核</a></p></main>"""
     return plain_page(lang="zh", title=f"{unit_name} {label}", body=body)
+
+
+def dashboard_content(doc: Document, rankings: str) -> str:
+    """The document's HTML with its ranking tables replaced by ``rankings`` (whose figures
+    open the cases behind them)."""
+    parts = [f"<h1>{esc(doc.title)}</h1>"]
+    if doc.subtitle:
+        parts.append(f'<p class="subtitle">{esc(doc.subtitle)}</p>')
+    placed = False
+    for block in doc.blocks:
+        if isinstance(block, Table) and block.title.endswith("排名"):
+            if not placed:
+                parts.append(rankings)
+                placed = True
+            continue
+        parts.append(RENDER[type(block)](block))
+    if not placed:
+        parts.insert(2, rankings)
+    return "\n".join(parts)
