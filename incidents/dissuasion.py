@@ -22,8 +22,9 @@ from accounts.service import Principal
 from incidents.duties import report_refusal
 from incidents.effect_context import Ctx
 from incidents.exceptions import InvalidReport, NotYourPlace, TransitionForbidden
-from incidents.intake import Report, add_event, create_case
+from incidents.intake import Report, create_case
 from incidents.photos import SanitizedPhoto
+from incidents.store import add_event
 from jurisdictions import catalog
 from jurisdictions.service import resolve_one
 
@@ -104,10 +105,10 @@ def file_refusal(
             description=report.description,
             address_text=report.address_text,
             channel=channel,
-            photos=report.photos,
         ),
         actor=principal,
         now=now,
+        photos=report.photos,
     )
     case_id = created["id"]
     dissuasion = {

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Connection, text
 
 from accounts.service import Principal
-from incidents import access, disclosure, privacy, public_text
+from incidents import access, disclosure, privacy, public_text, store
 from incidents import tasks as worklist
 from incidents.effects import Ctx, effect_for
 from incidents.exceptions import (
@@ -23,7 +22,7 @@ from incidents.exceptions import (
 )
 from incidents.feeds import cases_geojson as cases_geojson  # the feeds' former home
 from incidents.feeds import heat_points as heat_points
-from incidents.intake import add_event
+from incidents.store import add_event
 from incidents.workflow import BY_ACTION, allowed_actions
 from notify.service import enqueue_for_event
 
@@ -66,7 +65,6 @@ WRITABLE = {
     "scope",
     "input_crs",
 }
-JSON_COLUMNS = {"routing", "agency_units", "generations"}
 
 
 def _load(
@@ -314,13 +312,7 @@ def _apply(
         cols.setdefault("status", step.to)
     bad = set(cols) - WRITABLE
     assert not bad, f"effect of {action} sets unknown columns {bad}"
-    sets = ", ".join(f"{k} = :{k}" for k in cols)
-    stmt = text(f"""UPDATE case_file SET {sets + ", " if sets else ""}version = version + 1,
-                    updated_at = :now {
-        ", geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)" if "lon" in cols else ""
-    } WHERE id = :id""")
-    stmt = stmt.bindparams(*(bindparam(k, type_=JSONB) for k in cols if k in JSON_COLUMNS))
-    conn.execute(stmt, cols | {"id": case["id"], "now": now})
+    store.update_case(conn, case_id=case["id"], cols=cols, now=now)
     add_event(
         conn,
         case_id=case["id"],

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
 from gis.coords import CoordSystem
-from jurisdictions import batch, catalog, directory, generations, routing, service
+from jurisdictions import batch, catalog, directory, generations, service
 from jurisdictions.exceptions import InvalidCoordinates, TooManyPoints
 from jurisdictions.schemas import BatchIn, BatchOut, GenerationOut, PointErrorOut, ResolveOut
 from shudi.database import db_connection, db_reader, reader_factory
@@ -145,20 +145,6 @@ def list_violation_types(
             conn, q=q, audience=audience, reportable=reportable, agency=agency, scope=scope
         )
     )
-
-
-@router.get("/route", response_model=routing.Routing, tags=["linkage"])
-def route(
-    conn: Conn,
-    lon: float,
-    lat: float,
-    type: Annotated[str, Query(description="A violation type code.")],
-    crs: CoordSystem = CoordSystem.WGS84,
-    at: datetime | None = None,
-) -> Response:
-    """What would happen to a report of ``type`` here: handler, territory, reasons."""
-    outcome = routing.route_point(conn, lon=lon, lat=lat, crs=crs, type_code=type, at=at)
-    return json_response(outcome.model_dump(mode="json"))
 
 
 @router.get("/directory", tags=["linkage"])

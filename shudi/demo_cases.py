@@ -14,7 +14,7 @@ from sqlalchemy import Connection, text
 from accounts.models import Role
 from accounts.service import Principal
 from incidents import idempotency
-from incidents.intake import Report, create_case
+from incidents.intake import Report, submit, using
 from incidents.service import transition
 from jurisdictions import catalog
 from jurisdictions.exceptions import OutsideServiceArea
@@ -62,7 +62,14 @@ def load_demo_cases(conn: Connection, *, count: int = 400, seed: int = 20261125)
             address_text="",
         )
         try:
-            case = create_case(conn, report=report, actor=dispatcher, now=when)
+            _, case = submit(
+                reader=using(conn),
+                writer=using(conn),
+                report=report,
+                actor=dispatcher,
+                keyed=False,
+                now=when,
+            )
         except OutsideServiceArea:  # a jittered point just outside the district: skip it
             continue
         path = PATHS[int(rng.choice(len(PATHS), p=weights / weights.sum()))][0]
