@@ -2,16 +2,15 @@
 history is built here, its column names and JSON columns taken from the table definitions in
 :mod:`incidents.models` (never retyped), and checked against them.
 
-(The history import's staged bulk ``INSERT … SELECT`` in :mod:`incidents.history_store` and the
-retention job's anonymising statement in :mod:`incidents.privacy` write from staging tables in
-the database and stay where they are; their columns are checked against the same tables.)
+Bulk writes from staging tables (the history import, the retention job) give
+:func:`insert_select` an expression per column and run the statement with :func:`write_from`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, Concatenate, ParamSpec
 
 from sqlalchemy import Column, Connection, Table, TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
@@ -22,6 +21,7 @@ from incidents.models import Case, CaseEvent, CaseReporter
 CASE: Table = Case.__table__  # type: ignore[assignment]
 EVENT: Table = CaseEvent.__table__  # type: ignore[assignment]
 REPORTER: Table = CaseReporter.__table__  # type: ignore[assignment]
+P = ParamSpec("P")
 #: Columns the database keeps: never written by a statement of ours.
 DERIVED = frozenset({"id", "geom", "changed_xid"})
 #: ``geom`` follows ``lon`` and ``lat`` in every write.
@@ -42,6 +42,11 @@ def _json(table: Table, names: Iterable[str]) -> list[str]:
 
 def _sql_type(col: Column[Any]) -> str:
     return str(col.type.compile(dialect=_dialect()))
+
+
+def sql_type(column: str) -> str:
+    """The SQL type of a ``case_file`` column (for staging tables and record types)."""
+    return _sql_type(CASE.c[column])
 
 
 @lru_cache(maxsize=1)
@@ -175,43 +180,46 @@ def _add_event() -> TextClause:
     ).bindparams(*(bindparam(n, type_=JSONB) for n in _json(EVENT, cols)))
 
 
-def add_event(
-    conn: Connection,
-    *,
-    case_id: int,
-    actor: Principal | None,
-    action: str,
-    from_status: str | None,
-    to_status: str | None,
-    note: str = "",
-    data: Mapping[str, Any] | None = None,
-    public: bool = True,
-    role: str | None = None,
-    public_reply: str = "",
-) -> None:
-    """Append one event to a case's history (``role`` names a non-user actor: system).
+def _one_event(build: Callable[P, dict[str, Any]]) -> Callable[Concatenate[Connection, P], None]:
+    def add_event(conn: Connection, /, *args: P.args, **kwargs: P.kwargs) -> None:
+        """Append one event to a case's history (the arguments of :func:`event_row`).
 
-    ``note`` is the staff's; ``public_reply`` is what the public may read (public events only).
-    """
-    row = event_row(
-        case_id=case_id,
-        actor=actor,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        note=note,
-        data=data,
-        public=public,
-        role=role,
-        public_reply=public_reply,
-    )
-    conn.execute(_add_event(), row)
+        ``note`` is the staff's; ``public_reply`` is what the public may read (public events
+        only)."""
+        conn.execute(_add_event(), build(*args, **kwargs))
+
+    return add_event
+
+
+add_event = _one_event(event_row)
 
 
 def add_events(conn: Connection, *, rows: Sequence[Mapping[str, Any]]) -> None:
     """Append many events (rows of :func:`event_row`) in one statement, in case order."""
     if rows:
         conn.execute(_add_events(), {"rows": [dict(r) for r in rows]})
+
+
+def insert_select(
+    table: Table, *, values: Mapping[str, str], source: str, before: str = "", after: str = ""
+) -> str:
+    """``INSERT INTO table (columns) SELECT expressions source`` — for bulk writes from
+    staging tables — with every column checked against ``table`` (``before``: a ``WITH``
+    clause; ``after``: what follows the INSERT, e.g. ``)`` and the main SELECT of a CTE)."""
+    cols = list(values)
+    unknown = [n for n in cols if n not in table.c or n == "changed_xid"]
+    if unknown:
+        raise ValueError(f"{table.name} has no writable columns {unknown}")
+    exprs = ",\n    ".join(values[c] for c in cols)
+    return f"""{before}INSERT INTO {table.name} ({", ".join(cols)})
+SELECT {exprs}
+{source}{after}"""
+
+
+def write_from(conn: Connection, statement: str, params: Mapping[str, Any]) -> int:
+    """Run a bulk write built by :func:`insert_select`; its row count (or its scalar)."""
+    result = conn.execute(text(statement), dict(params))
+    return int(result.scalar_one()) if result.returns_rows else int(result.rowcount)
 
 
 def add_photos(conn: Connection, *, case_id: int, photos: Sequence[Any]) -> None:

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
+from jurisdictions.active import ACTIVE_BOUNDARIES
+
 #: Months, due dates and "today" are counted in China Standard Time.
 TZ = ZoneInfo("Asia/Shanghai")
 #: A place with this many cases of one kind within REPEAT_DAYS is a repeat location.
@@ -281,11 +283,10 @@ def community_hotspots(
     HOT_MIN_CASES cases.
     """
     rows = conn.execute(
-        text("""SELECT b.code, b.name,
+        text(f"""SELECT b.code, b.name,
                   COALESCE(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL),
-                           '{}') AS ids
-           FROM boundary b JOIN generation_period g
-             ON g.generation_id = b.generation_id AND g.valid_to IS NULL
+                           '{{}}') AS ids
+           FROM {ACTIVE_BOUNDARIES} b
            LEFT JOIN case_file c ON c.community_code = b.code AND c.town_code = :town
              AND c.merged_into IS NULL AND c.created_at >= :since AND c.created_at < :until
            WHERE b.layer = 'community' AND b.parent_code = :town

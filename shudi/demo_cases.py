@@ -17,6 +17,7 @@ from incidents import idempotency
 from incidents.intake import Report, submit, using
 from incidents.service import transition
 from jurisdictions import catalog
+from jurisdictions.active import ACTIVE_BOUNDARIES
 from jurisdictions.exceptions import OutsideServiceArea
 
 DEMO_KEY = "demo-cases-v1"
@@ -41,10 +42,9 @@ def load_demo_cases(conn: Connection, *, count: int = 400, seed: int = 20261125)
     rng = np.random.default_rng(seed)
     types = [t["code"] for t in catalog.list_types(conn, reportable=True)]
     spots = conn.execute(
-        text("""
+        text(f"""
         SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (
-          SELECT ST_PointOnSurface(b.geom) AS p FROM boundary b
-          JOIN generation_period g ON g.generation_id = b.generation_id AND g.valid_to IS NULL
+          SELECT ST_PointOnSurface(b.geom) AS p FROM {ACTIVE_BOUNDARIES} b
           WHERE b.layer = 'property_area' ORDER BY b.code) s""")
     ).all()
     weights = np.array([w for _, w in PATHS], dtype=float)
