@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from gis.coords import CoordSystem
 from incidents import tasks as worklist
 from incidents.duties import escalate, order_correction, refused_to_correct
 from incidents.effect_context import Ctx, Effect
@@ -32,7 +33,7 @@ def _reroute(ctx: Ctx, *, point: StorePoint, type_code: str) -> dict[str, Any]:
     vtype = catalog.get_type(ctx.conn, code=type_code)
     agencies = catalog.agencies_by_code(ctx.conn)
     cols = dict(place(ctx.conn, point=point, vtype=vtype, agencies=agencies).columns)
-    cols |= {"type_code": vtype.code, "scope": vtype.scope, "input_crs": point.crs}
+    cols |= {"type_code": vtype.code, "scope": vtype.scope, "input_crs": point.crs.value}
     for key in RECORDS:  # what people decided stays on record
         if ctx.case["routing"].get(key):
             cols["routing"][key] = ctx.case["routing"][key]
@@ -160,7 +161,7 @@ def correct_location(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def correct_type(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     # the stored point is in store coordinates already; the report's own system stays on record
-    here = StorePoint(ctx.case["lon"], ctx.case["lat"], ctx.case["input_crs"])
+    here = StorePoint(ctx.case["lon"], ctx.case["lat"], CoordSystem(ctx.case["input_crs"]))
     cols = _reroute(ctx, point=here, type_code=ctx.payload["type"])
     return cols, {
         "old": ctx.case["type_code"],

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from gis.coords import CoordSystem
-from incidents import store
+from incidents import store as case_store
 from incidents.history_deadlines import URGENCIES
 from incidents.intake import TRACKING_ALPHABET, TRACKING_LENGTH
 from incidents.models import STATUSES
@@ -53,7 +53,8 @@ FIXED = (
     ("urgency", "smallint", ">i2"),
     ("tracking_code", "text", f"S{TRACKING_LENGTH}"),
 )
-ROUTE_COLUMNS = ("route_id", "type_code", "scope", *TERRITORIAL)
+ROUTES = ("type_code", "scope", *TERRITORIAL)  # a route's columns of ``case_file``
+ROUTE_COLUMNS = ("route_id", *ROUTES)
 
 STAGING = f"""
 CREATE TEMP TABLE _history_row (
@@ -63,7 +64,7 @@ CREATE TEMP TABLE _history_row (
 CREATE TEMP TABLE _history_text (n integer, key text, description text, basis text)
     ON COMMIT DROP;
 CREATE TEMP TABLE _history_route (
-    route_id integer PRIMARY KEY, {", ".join(f"{c} {store.sql_type(c)}" for c in ROUTE_COLUMNS[1:])}
+    route_id integer PRIMARY KEY, {", ".join(f"{c} {case_store.sql_type(c)}" for c in ROUTES)}
 ) ON COMMIT DROP;
 """
 
@@ -77,8 +78,8 @@ def _pick(column: str, values: tuple[str, ...]) -> str:
     return f"(ARRAY[{', '.join(repr(v) for v in values)}])[{column} + 1]"
 
 
-INSERT_CASES = store.insert_select(
-    store.CASE,
+INSERT_CASES = case_store.insert_select(
+    case_store.CASE,
     values={
         "id": "s.id",
         "tracking_code": "s.tracking_code",
@@ -110,8 +111,8 @@ INSERT_CASES = store.insert_select(
     JOIN _history_route r USING (route_id) JOIN _history_text t USING (n)""",
 )
 
-INSERT_EVENTS = store.insert_select(
-    store.EVENT,
+INSERT_EVENTS = case_store.insert_select(
+    case_store.EVENT,
     values={
         "case_id": "s.id",
         "at": _stamp("s.reported_at"),
@@ -264,9 +265,9 @@ def store(
                 {"t": code.decode(), "i": case_id},
             )
     progress("storing cases", 0, None)
-    stored = store.write_from(conn, INSERT_CASES, {})
+    stored = case_store.write_from(conn, INSERT_CASES, {})
     progress("storing events", 0, None)
-    store.write_from(
+    case_store.write_from(
         conn, INSERT_EVENTS, {"label": f"import {file}"[:200], "file": file, "sha": sha256}
     )
     conn.execute(text("DROP TABLE _history_row, _history_text, _history_route"))

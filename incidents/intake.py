@@ -146,7 +146,7 @@ def create_case(
             "channel": report.channel,
             "description": report.description,
             "address_text": report.address_text,
-            "input_crs": point.crs,
+            "input_crs": point.crs.value,
             "created_by": actor.user_id if actor else None,
             "respond_due_at": dl.respond_by,
             "stop_due_at": dl.stop_by,

@@ -45,14 +45,14 @@ class StorePoint:
 
     lon: float
     lat: float
-    crs: str = CoordSystem.WGS84.value
+    crs: CoordSystem = CoordSystem.WGS84
 
 
 def store_point(lon: Any, lat: Any, crs: str | CoordSystem = CoordSystem.WGS84) -> StorePoint:
     """Validate an input point and convert it to store coordinates (the only conversion on
     the intake path); :class:`~jurisdictions.exceptions.InvalidCoordinates` when it is bad."""
     x, y = to_store_coordinates(lon, lat, crs)
-    return StorePoint(x, y, CoordSystem(crs).value)
+    return StorePoint(x, y, CoordSystem(crs))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from sqlalchemy import Connection, text
 from accounts.service import Principal
 from incidents import access, disclosure, privacy, store
 from incidents import tasks as worklist
-from incidents.effects import Ctx, effect_for
+from incidents.effect_context import Ctx
+from incidents.effects import effect_for
 from incidents.exceptions import (
     CaseNotFound,
     InvalidReport,

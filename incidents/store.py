@@ -13,7 +13,9 @@ from functools import lru_cache
 from typing import Any, Concatenate, ParamSpec
 
 from sqlalchemy import Column, Connection, Table, TextClause, bindparam, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
 
 from accounts.service import Principal
 from incidents.models import Case, CaseEvent, CaseReporter
@@ -50,10 +52,8 @@ def sql_type(column: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _dialect() -> Any:
-    from sqlalchemy.dialects import postgresql
-
-    return postgresql.dialect()
+def _dialect() -> Dialect:
+    return postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
 @lru_cache(maxsize=32)
