@@ -113,7 +113,7 @@ def file_refusal(
         point=point,
         photos=report.photos,
     )
-    case_id = created["id"]
+    case_id = created.id
     dissuasion = {
         "by": principal.label,
         "at": at.isoformat(),
@@ -156,9 +156,9 @@ def file_refusal(
     )
     return {
         "id": case_id,
-        "tracking_code": created["tracking_code"],
+        "tracking_code": created.tracking_code,
         "status": "reported",
-        "due_at": created["due_at"],
+        "due_at": created.due_at,
         "handler": case["handler_name"],
         "notified": notify,
         "dissuasion": dissuasion,

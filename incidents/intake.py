@@ -10,7 +10,7 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -73,6 +73,20 @@ class Report(BaseModel):
     channel: str = "resident"
 
 
+@dataclass(frozen=True)
+class Filed:
+    """The answer a reporter gets: the case, its tracking code, status, deadline and routing."""
+
+    id: int
+    tracking_code: str
+    status: str
+    due_at: str | None
+    routing: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def new_tracking_code() -> str:
     """A random, unguessable code the resident follows the case with."""
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
@@ -105,7 +119,7 @@ def create_case(
     now: datetime | None = None,
     point: StorePoint | None = None,
     photos: Sequence[SanitizedPhoto] = (),
-) -> dict[str, Any]:
+) -> Filed:
     """Place, time and store a report in this transaction; the answer a reporter gets.
 
     ``point`` is the report's point already converted (by :func:`submit`); without it the
@@ -178,13 +192,13 @@ def create_case(
             ),
         )
     enqueue_for_event(conn, case_id=case_id, action="report")  # notify/: the outbox
-    return {
-        "id": case_id,
-        "tracking_code": code,
-        "status": "reported",
-        "due_at": dl.resolve_by.isoformat() if dl.resolve_by else None,
-        "routing": where.columns["routing"],
-    }
+    return Filed(
+        id=case_id,
+        tracking_code=code,
+        status="reported",
+        due_at=dl.resolve_by.isoformat() if dl.resolve_by else None,
+        routing=where.columns["routing"],
+    )
 
 
 Connect = Callable[[], AbstractContextManager[Connection]]
@@ -223,7 +237,7 @@ def submit(
     keyed: bool = True,
     ip: str | None = None,
     now: datetime | None = None,
-) -> tuple[int, dict[str, Any]]:
+) -> tuple[int, Filed]:
     """File a report; the status code and the answer.
 
     The point is converted and checked once; an anonymous filing is counted against the phone
@@ -258,19 +272,19 @@ def submit(
                 conn, key=idempotency_key, scope="reports", fingerprint=fingerprint
             )
             if replay:
-                return replay.status_code, replay.body
-        body = create_case(conn, report=report, actor=actor, now=now, point=point, photos=photos)
+                return replay.status_code, Filed(**replay.body)
+        filed = create_case(conn, report=report, actor=actor, now=now, point=point, photos=photos)
         if idempotency_key is None:
-            return 201, body
+            return 201, filed
         idempotency.finish(
             conn,
             key=idempotency_key,
             scope="reports",
             fingerprint=fingerprint,
             status_code=201,
-            body=body,
+            body=filed.as_json(),
         )
-        return 201, body
+        return 201, filed
 
 
 #: Public positions: coordinates snapped to this grid (degrees), as Open311 rounds them.

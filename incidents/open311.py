@@ -266,15 +266,13 @@ def submit(
     )
     row = conn.execute(
         text("SELECT handler_name, due_at, deadline_basis FROM case_file WHERE id = :i"),
-        {"i": created["id"]},
+        {"i": created.id},
     ).one()
     notice = f"已登记，由{row.handler_name}办理"
     if row.due_at:
         notice += f"，预计 {iso(row.due_at)} 前办结（{row.deadline_basis}）"
-    notice += f"。跟踪码 {created['tracking_code']}：凭此码查询进度、评价办理结果。"
-    return [
-        {"service_request_id": str(created["id"]), "service_notice": notice, "account_id": None}
-    ]
+    notice += f"。跟踪码 {created.tracking_code}：凭此码查询进度、评价办理结果。"
+    return [{"service_request_id": str(created.id), "service_notice": notice, "account_id": None}]
 
 
 REQUESTS = """

@@ -91,7 +91,7 @@ async def submit_report(
             idempotency_key=idempotency_key,
         )
     )
-    return _json(body, status_code=status_code)
+    return _json(body.as_json(), status_code=status_code)
 
 
 @router.get("/reports/duplicates")

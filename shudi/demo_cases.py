@@ -75,14 +75,14 @@ def load_demo_cases(conn: Connection, *, count: int = 400, seed: int = 20261125)
         path = PATHS[int(rng.choice(len(PATHS), p=weights / weights.sum()))][0]
         for action in path:
             version = conn.execute(
-                text("SELECT version FROM case_file WHERE id = :i"), {"i": case["id"]}
+                text("SELECT version FROM case_file WHERE id = :i"), {"i": case.id}
             ).scalar_one()
             payload = {"note": NOTES.get(action, "")}
             if action == "verify":
                 payload["outcome"] = "fixed"
             transition(
                 conn,
-                case_id=case["id"],
+                case_id=case.id,
                 principal=dispatcher,
                 action=action,
                 payload=payload,

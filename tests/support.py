@@ -172,7 +172,7 @@ def file_report(
             **extra,
         ),
     )
-    return filed
+    return filed.as_json()
 
 
 @contextmanager
