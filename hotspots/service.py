@@ -22,12 +22,13 @@ from sqlalchemy import Connection, text
 from hotspots.analysis import Answer, Inputs, precheck
 from hotspots.pool import compute
 from hotspots.schemas import ADMIN_LAYERS, HotspotQuery, Method
+from incidents.queries import SHOWN
 from jurisdictions.active import ACTIVE_BOUNDARIES, ACTIVE_GENERATIONS
 
 #: The filters of an analysis: visible cases, not merged into another, then the query's own.
-CASES = """
+CASES = f"""
 FROM case_file c
-WHERE NOT c.hidden AND c.merged_into IS NULL
+WHERE {SHOWN}
   AND (CAST(:type AS text) IS NULL OR c.type_code = :type)
   AND (CAST(:agency AS text) IS NULL OR c.handler_party = :agency)
   AND (CAST(:scope AS text) IS NULL OR c.scope = :scope)
@@ -86,9 +87,9 @@ WHERE b.layer = 'town'
   AND (CAST(:town AS text) IS NULL OR b.code = :town)
 """)
 
-MONTHS = text("""
-SELECT DISTINCT to_char(created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month
-FROM case_file WHERE NOT hidden AND merged_into IS NULL ORDER BY month
+MONTHS = text(f"""
+SELECT DISTINCT to_char(c.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month
+FROM case_file c WHERE {SHOWN} ORDER BY month
 """)
 
 CACHED = text("""

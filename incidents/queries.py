@@ -10,14 +10,21 @@ from __future__ import annotations
 
 from incidents.store import CASE
 
+#: Cases that count (``c`` is ``case_file``): not merged into another case as a duplicate.
+COUNTED = "c.merged_into IS NULL"
+#: Cases shown in analyses and public views: counted and not hidden by a dispatcher.
+SHOWN = f"NOT c.hidden AND {COUNTED}"
+#: Cases still being worked on (not resolved, closed or rejected).
+UNFINISHED = "c.status NOT IN ('resolved', 'closed', 'rejected')"
+
 #: Cases received in the period: reported in ``[start, end)``, duplicates merged into another
 #: case left out.
-RECEIVED_COHORT = """cohort AS (
+RECEIVED_COHORT = f"""cohort AS (
   SELECT c.id AS case_id, c.created_at, c.town_code, c.community_code, c.property_area_code,
          c.agency_units, c.routing->'handler'->>'party' AS routed_party, c.handler_party,
          c.handler_unit_code, c.respond_due_at, c.due_at, c.lon, c.lat
   FROM case_file c
-  WHERE c.created_at >= :start AND c.created_at < :end AND c.merged_into IS NULL)"""
+  WHERE c.created_at >= :start AND c.created_at < :end AND {COUNTED})"""
 
 #: Their events up to ``as_of`` (the ``report`` event is the case's ``created_at``); ``{cases}``
 #: is ``cohort`` while the facts are made, the facts table afterwards.
@@ -33,5 +40,4 @@ UNSHOWN = frozenset({"geom", "created_by", "changed_xid"})
 #: type's name and whether it is overdue (``c`` is ``case_file``, ``vt`` its ``violation_type``).
 CASE_FIELDS = f"""{", ".join("c." + col.name for col in CASE.c if col.name not in UNSHOWN)},
     vt.name_zh AS type_name,
-    (c.due_at IS NOT NULL AND c.due_at < now()
-     AND c.status NOT IN ('resolved', 'closed', 'rejected')) AS overdue"""
+    (c.due_at IS NOT NULL AND c.due_at < now() AND {UNFINISHED}) AS overdue"""

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
+from incidents.queries import COUNTED, UNFINISHED
 from jurisdictions.active import ACTIVE_BOUNDARIES
 
 #: Months, due dates and "today" are counted in China Standard Time.
@@ -31,8 +32,8 @@ CELL_M = 100
 HOT_FACTOR = 2.0
 HOT_MIN_CASES = 3
 
-OPEN = "c.status NOT IN ('resolved', 'closed', 'rejected')"
-BASE = "c.town_code = :town AND c.merged_into IS NULL AND c.created_at < :as_of"
+OPEN = UNFINISHED
+BASE = f"c.town_code = :town AND {COUNTED} AND c.created_at < :as_of"
 PLACE = """COALESCE(NULLIF(c.routing->'property_area'->>'name', ''),
                     c.routing->'territory'->'community'->>'name', '')"""
 
