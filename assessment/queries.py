@@ -7,21 +7,11 @@ the moment the state of each case is taken at. Definitions: docs/assessment.md.
 
 from __future__ import annotations
 
-#: Cases received in the period: reported in ``[start, end)``, duplicates merged into another
-#: case left out.
-COHORT = """cohort AS (
-  SELECT c.id AS case_id, c.created_at, c.town_code, c.community_code, c.property_area_code,
-         c.agency_units, c.routing->'handler'->>'party' AS routed_party, c.handler_party,
-         c.handler_unit_code, c.respond_due_at, c.due_at, c.lon, c.lat
-  FROM case_file c
-  WHERE c.created_at >= :start AND c.created_at < :end AND c.merged_into IS NULL)"""
+from incidents.queries import COHORT_EVENTS, RECEIVED_COHORT
 
-#: Their events up to ``as_of`` (the ``report`` event is the case's ``created_at``); ``{cases}``
-#: is ``cohort`` while the facts are made, the facts table afterwards.
-EVENTS = """ev AS (
-  SELECT e.id, e.case_id, e.at, e.action, e.from_status, e.to_status, e.data, e.actor_id
-  FROM case_event e JOIN {cases} k ON k.case_id = e.case_id
-  WHERE e.at < :as_of AND e.action <> 'report')"""
+#: Cases received in the period and their events (see :mod:`incidents.queries`).
+COHORT = RECEIVED_COHORT
+EVENTS = COHORT_EVENTS
 
 #: One row per case: when each stage was reached and what happened, as of ``as_of``. A state
 #: is *entered* by an event whose ``to_status`` differs from its ``from_status`` (comments and

@@ -19,6 +19,7 @@ from assessment import queries as q
 from assessment.exceptions import UnknownFigure
 from assessment.period import Period
 from incidents import access
+from jurisdictions.active import ACTIVE_BOUNDARIES
 
 KINDS = ("agency", "agency_unit", "town")
 #: Rates: (numerator, denominator) figures.
@@ -164,12 +165,11 @@ def _action_figures(
 
 def _names(conn: Connection) -> dict[tuple[str, str, str], str]:
     rows = conn.execute(
-        text("""SELECT 'agency' AS kind, code AS agency, code AS unit, name_zh AS name FROM agency
+        text(f"""SELECT 'agency' AS kind, code AS agency, code AS unit, name_zh AS name FROM agency
         UNION ALL
         SELECT CASE b.layer WHEN 'town' THEN 'town' ELSE 'agency_unit' END,
                COALESCE(b.agency, ''), b.code, b.name
-        FROM boundary b JOIN generation_period g
-          ON g.generation_id = b.generation_id AND g.valid_to IS NULL
+        FROM {ACTIVE_BOUNDARIES} b
         WHERE b.layer IN ('town', 'agency_unit')""")
     )
     return {_key(r): str(r.name) for r in rows}

@@ -46,7 +46,7 @@ def _one_case(engine: Engine) -> int:
     with engine.begin() as conn:
         kind = list_types(conn, reportable=True)[0]["code"]
         case = create_case(conn, report=Report(lon=mark["lon"], lat=mark["lat"], type=kind))
-    return int(case["id"])
+    return case.id
 
 
 def _round(engine: Engine, case_id: int, table: str) -> float:

@@ -267,7 +267,7 @@ def seed_cases(
             )
             when = now - timedelta(days=365 * float(rng.uniform()))
             try:
-                ids.append(create_case(conn, report=report, now=when)["id"])
+                ids.append(create_case(conn, report=report, now=when).id)
             except OutsideServiceArea:  # on a sliver between towns: no template there
                 continue
         made = time.perf_counter() - t0
@@ -388,8 +388,8 @@ def in_process(engine: Engine, points: np.ndarray, types: list[str], n: int) -> 
             idempotency.begin(conn, key=key, scope="reports", fingerprint=fingerprint)
             body = intake.create_case(
                 conn,
-                report=intake.Report(**report.model_dump(exclude={"crs"}), crs=report.crs.value),
-            )
+                report=report,
+            ).as_json()
             idempotency.finish(
                 conn, key=key, scope="reports", fingerprint=fingerprint, status_code=201, body=body
             )

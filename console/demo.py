@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from jurisdictions import generations
+from jurisdictions.active import ACTIVE_GENERATIONS
 from jurisdictions.catalog import load_reference_data
 from places.sample import load_sample_gazetteer
 
@@ -43,9 +44,8 @@ def load_sample_district(
         path = sample_dir / name
         tag = _source_tag(path)
         active = conn.execute(
-            text("""SELECT 1 FROM generation_period p JOIN boundary_generation g
-                      ON g.id = p.generation_id
-                    WHERE p.valid_to IS NULL AND g.layer = :l AND g.agency = :a
+            text(f"""SELECT 1 FROM boundary_generation g
+                    WHERE g.id IN {ACTIVE_GENERATIONS} AND g.layer = :l AND g.agency = :a
                       AND g.source = :s"""),
             {"l": layer, "a": agency, "s": tag},
         ).first()

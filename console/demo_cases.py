@@ -16,10 +16,11 @@ from sqlalchemy import Connection, text
 from accounts.models import Role
 from accounts.service import Principal
 from incidents import case_photos, evidence, idempotency
-from incidents.intake import Report, create_case
+from incidents.intake import Report, submit, using
 from incidents.photos import SanitizedPhoto, sanitize_photo
 from incidents.service import transition
 from jurisdictions import catalog
+from jurisdictions.active import ACTIVE_BOUNDARIES
 from jurisdictions.exceptions import OutsideServiceArea
 
 DEMO_KEY = "demo-cases-v1"
@@ -50,10 +51,9 @@ def load_demo_cases(conn: Connection, *, count: int = 400, seed: int = 20261125)
     rng = np.random.default_rng(seed)
     types = [t["code"] for t in catalog.list_types(conn, reportable=True)]
     spots = conn.execute(
-        text("""
+        text(f"""
         SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (
-          SELECT ST_PointOnSurface(b.geom) AS p FROM boundary b
-          JOIN generation_period g ON g.generation_id = b.generation_id AND g.valid_to IS NULL
+          SELECT ST_PointOnSurface(b.geom) AS p FROM {ACTIVE_BOUNDARIES} b
           WHERE b.layer = 'property_area' ORDER BY b.code) s""")
     ).all()
     weights = np.array([w for _, w in PATHS], dtype=float)
@@ -71,7 +71,14 @@ def load_demo_cases(conn: Connection, *, count: int = 400, seed: int = 20261125)
             address_text="",
         )
         try:
-            case = create_case(conn, report=report, actor=dispatcher, now=when)
+            _, case = submit(
+                reader=using(conn),
+                writer=using(conn),
+                report=report,
+                actor=dispatcher,
+                keyed=False,
+                now=when,
+            )
         except OutsideServiceArea:  # a jittered point just outside the district: skip it
             continue
         path = PATHS[int(rng.choice(len(PATHS), p=weights / weights.sum()))][0]
@@ -80,21 +87,21 @@ def load_demo_cases(conn: Connection, *, count: int = 400, seed: int = 20261125)
                 for stage in evidence.HANDLER_STAGES:  # 处置前后: the site before and after
                     evidence.add(
                         conn,
-                        case_id=case["id"],
+                        case_id=case.id,
                         principal=dispatcher,
                         stage=stage,
                         photos=[_site_photo(stage)],
                         note=NOTES.get(stage, ""),
                     )
             version = conn.execute(
-                text("SELECT version FROM case_file WHERE id = :i"), {"i": case["id"]}
+                text("SELECT version FROM case_file WHERE id = :i"), {"i": case.id}
             ).scalar_one()
             payload = {"note": NOTES.get(action, "")}
             if action == "verify":
                 payload["outcome"] = "fixed"
             transition(
                 conn,
-                case_id=case["id"],
+                case_id=case.id,
                 principal=dispatcher,
                 action=action,
                 payload=payload,

@@ -22,11 +22,13 @@ from sqlalchemy import Connection, text
 from hotspots.analysis import Answer, Inputs, precheck
 from hotspots.pool import compute
 from hotspots.schemas import ADMIN_LAYERS, HotspotQuery, Method
+from incidents.queries import SHOWN
+from jurisdictions.active import ACTIVE_BOUNDARIES, ACTIVE_GENERATIONS
 
 #: The filters of an analysis: visible cases, not merged into another, then the query's own.
-CASES = """
+CASES = f"""
 FROM case_file c
-WHERE NOT c.hidden AND c.merged_into IS NULL
+WHERE {SHOWN}
   AND (CAST(:type AS text) IS NULL OR c.type_code = :type)
   AND (CAST(:agency AS text) IS NULL OR c.handler_party = :agency)
   AND (CAST(:scope AS text) IS NULL OR c.scope = :scope)
@@ -51,43 +53,43 @@ EXTRA_COLUMNS = {
     "property_area_code": "array_agg(c.property_area_code) AS property_area_code",
 }
 
-STAMP = text("""
+STAMP = text(f"""
 SELECT count(*) AS n, coalesce(max(id), 0) AS max_id, max(updated_at) AS max_updated,
        (SELECT coalesce(string_agg(generation_id::text, '.' ORDER BY generation_id), '')
-          FROM generation_period WHERE valid_to IS NULL) AS generations
+          FROM {ACTIVE_GENERATIONS} g) AS generations
 FROM case_file
 """)
 
-AREAS = text("""
+AREAS = text(f"""
 SELECT b.code, b.name, b.households, ST_AsBinary(b.geom) AS wkb
-FROM boundary b JOIN generation_period p ON p.generation_id = b.generation_id
-WHERE p.valid_to IS NULL AND b.layer = :layer
+FROM {ACTIVE_BOUNDARIES} b
+WHERE b.layer = :layer
   AND (CAST(:town AS text) IS NULL OR :layer = 'town' AND b.code = :town
        OR :layer <> 'town' AND b.code IN (SELECT code FROM boundary_tree))
 ORDER BY b.code
 """)
 
 # the areas under one town (communities and their estates), for a town filter
-TREE = """
+TREE = f"""
 WITH RECURSIVE boundary_tree(code) AS (
-  SELECT b.code FROM boundary b JOIN generation_period p ON p.generation_id = b.generation_id
-  WHERE p.valid_to IS NULL AND b.layer = 'town' AND b.code = CAST(:town AS text)
+  SELECT b.code FROM {ACTIVE_BOUNDARIES} b
+  WHERE b.layer = 'town' AND b.code = CAST(:town AS text)
   UNION
-  SELECT b.code FROM boundary b JOIN generation_period p ON p.generation_id = b.generation_id
+  SELECT b.code FROM {ACTIVE_BOUNDARIES} b
   JOIN boundary_tree t ON b.parent_code = t.code
-  WHERE p.valid_to IS NULL AND b.layer IN ('community', 'property_area'))
+  WHERE b.layer IN ('community', 'property_area'))
 """
 
-STUDY_AREA = text("""
+STUDY_AREA = text(f"""
 SELECT ST_AsBinary(ST_Union(b.geom))
-FROM boundary b JOIN generation_period p ON p.generation_id = b.generation_id
-WHERE p.valid_to IS NULL AND b.layer = 'town'
+FROM {ACTIVE_BOUNDARIES} b
+WHERE b.layer = 'town'
   AND (CAST(:town AS text) IS NULL OR b.code = :town)
 """)
 
-MONTHS = text("""
-SELECT DISTINCT to_char(created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month
-FROM case_file WHERE NOT hidden AND merged_into IS NULL ORDER BY month
+MONTHS = text(f"""
+SELECT DISTINCT to_char(c.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month
+FROM case_file c WHERE {SHOWN} ORDER BY month
 """)
 
 CACHED = text("""

@@ -1,56 +1,21 @@
-"""The one owner of writes to ``case_photo``: photos sent with a report and the handling unit's
-before/after photos (处置前后), each re-encoded without metadata before it gets here; and the
+"""What a case's photos show — sent with the report, or the handling unit's before/after photos
+(处置前后; all written by :func:`incidents.store.add_photos`) — and the
 rule that a case of a type marked ``evidence`` (its remedy can be seen on site) is resolved only
 with a photo from before — the report's or the handler's — and one from after."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from incidents.exceptions import EvidenceRequired
-from incidents.photos import SanitizedPhoto
 
 #: What a photo shows: sent with the report, or taken by the handler before / after handling.
 STAGES = ("report", "before", "after")
 
-INSERT = text("""INSERT INTO case_photo (case_id, content, mime, width, height, sha256, taken_at,
-                        stage, added_by)
-                 VALUES (:c, :b, :m, :w, :h, :s, :t, :stage, :by) RETURNING id""")
-
 STAGES_OF = text("SELECT DISTINCT stage FROM case_photo WHERE case_id = :c")
-
-
-def store(
-    conn: Connection,
-    *,
-    case_id: int,
-    photos: Sequence[SanitizedPhoto],
-    stage: str = "report",
-    added_by: int | None = None,
-) -> list[int]:
-    """Store ``photos`` on a case at ``stage``; their ids, in order."""
-    if stage not in STAGES:
-        raise ValueError(f"unknown photo stage {stage!r}")
-    return [
-        conn.execute(
-            INSERT,
-            {
-                "c": case_id,
-                "b": p.content,
-                "m": p.mime,
-                "w": p.width,
-                "h": p.height,
-                "s": p.sha256,
-                "t": p.taken_at,
-                "stage": stage,
-                "by": added_by,
-            },
-        ).scalar_one()
-        for p in photos
-    ]
 
 
 def stages(conn: Connection, *, case_id: int) -> set[str]:

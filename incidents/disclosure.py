@@ -20,8 +20,8 @@ from accounts.models import Role
 from accounts.service import Principal
 from incidents import access
 from incidents.exceptions import CaseNotFound, MissingField, TransitionForbidden
-from incidents.intake import add_event
 from incidents.public_text import mask
+from incidents.store import add_event
 
 ACTIONS = ("reveal_reporter", "withhold_reporter")
 

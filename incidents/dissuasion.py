@@ -22,8 +22,10 @@ from accounts.service import Principal
 from incidents.duties import report_refusal
 from incidents.effect_context import Ctx
 from incidents.exceptions import InvalidReport, NotYourPlace, TransitionForbidden
-from incidents.intake import Report, add_event, create_case
+from incidents.intake import Report, create_case
 from incidents.photos import SanitizedPhoto
+from incidents.placement import StorePoint, store_point
+from incidents.store import add_event
 from jurisdictions import catalog
 from jurisdictions.service import resolve_one
 
@@ -51,8 +53,8 @@ class RefusalReport:
     photos: list[SanitizedPhoto] = field(default_factory=list)
 
 
-def _check_place(conn: Connection, principal: Principal, report: RefusalReport) -> None:
-    res = resolve_one(conn, lon=report.lon, lat=report.lat, crs=report.crs)
+def _check_place(conn: Connection, principal: Principal, point: StorePoint) -> None:
+    res = resolve_one(conn, lon=point.lon, lat=point.lat)
     if principal.role is Role.property_company:
         pa = res.property_area
         if pa is None or not principal.company or pa.property_company != principal.company:
@@ -93,23 +95,25 @@ def file_refusal(
         )
     now = now or datetime.now(UTC)
     at = _when(report, now)
-    _check_place(conn, principal, report)
+    point = store_point(report.lon, report.lat, report.crs)  # converted once
+    _check_place(conn, principal, point)
     created = create_case(
         conn,
         report=Report(
             lon=report.lon,
             lat=report.lat,
             type=report.type,
-            crs=report.crs,
+            crs=point.crs,
             description=report.description,
             address_text=report.address_text,
             channel=channel,
-            photos=report.photos,
         ),
         actor=principal,
         now=now,
+        point=point,
+        photos=report.photos,
     )
-    case_id = created["id"]
+    case_id = created.id
     dissuasion = {
         "by": principal.label,
         "at": at.isoformat(),
@@ -152,9 +156,9 @@ def file_refusal(
     )
     return {
         "id": case_id,
-        "tracking_code": created["tracking_code"],
+        "tracking_code": created.tracking_code,
         "status": "reported",
-        "due_at": created["due_at"],
+        "due_at": created.due_at,
         "handler": case["handler_name"],
         "notified": notify,
         "dissuasion": dissuasion,

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, text
 from accounts.service import Principal
 from incidents.exceptions import InvalidReport
 from jurisdictions import catalog
+from jurisdictions.active import ACTIVE_BOUNDARIES
 
 
 @dataclass
@@ -41,8 +42,7 @@ def party_unit(ctx: Ctx, party: str) -> tuple[str | None, str]:
     unit = (case["agency_units"] or {}).get(party)
     if unit:
         row = ctx.conn.execute(
-            text("""SELECT b.name FROM boundary b JOIN generation_period g
-                      ON g.generation_id = b.generation_id AND g.valid_to IS NULL
+            text(f"""SELECT b.name FROM {ACTIVE_BOUNDARIES} b
                     WHERE b.layer = 'agency_unit' AND b.agency = :a AND b.code = :c"""),
             {"a": party, "c": unit},
         ).first()

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from gis.coords import CoordSystem
 from incidents import case_photos
 from incidents import tasks as worklist
 from incidents.duties import escalate, order_correction, refused_to_correct
@@ -17,9 +18,8 @@ from incidents.effect_context import agency_of as _agency
 from incidents.effect_context import new_deadline as _due
 from incidents.effect_context import party_unit as _party_unit
 from incidents.exceptions import InvalidReport, MissingField
+from incidents.placement import StorePoint, place, store_point
 from jurisdictions import catalog
-from jurisdictions.handler_rules import route
-from jurisdictions.service import resolve_one
 
 OUTCOMES = ("fixed", "not_fixed", "not_our_matter")
 #: Decisions kept on a case's routing when a dispatcher re-routes it.
@@ -30,14 +30,11 @@ def _none(_ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     return {}, {}
 
 
-def _reroute(ctx: Ctx, *, lon: float, lat: float, crs: str, type_code: str) -> dict[str, Any]:
-    from incidents.intake import case_columns
-
+def _reroute(ctx: Ctx, *, point: StorePoint, type_code: str) -> dict[str, Any]:
     vtype = catalog.get_type(ctx.conn, code=type_code)
-    res = resolve_one(ctx.conn, lon=lon, lat=lat, crs=crs)
-    outcome = route(resolution=res, vtype=vtype, agencies=catalog.agencies_by_code(ctx.conn))
-    cols = case_columns(res, outcome)
-    cols |= {"type_code": vtype.code, "scope": vtype.scope, "input_crs": crs}
+    agencies = catalog.agencies_by_code(ctx.conn)
+    cols = dict(place(ctx.conn, point=point, vtype=vtype, agencies=agencies).columns)
+    cols |= {"type_code": vtype.code, "scope": vtype.scope, "input_crs": point.crs.value}
     for key in RECORDS:  # what people decided stays on record
         if ctx.case["routing"].get(key):
             cols["routing"][key] = ctx.case["routing"][key]
@@ -155,13 +152,8 @@ def postpone(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def correct_location(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
-    cols = _reroute(
-        ctx,
-        lon=ctx.payload["lon"],
-        lat=ctx.payload["lat"],
-        crs=ctx.payload.get("crs", "wgs84"),
-        type_code=ctx.case["type_code"],
-    )
+    point = store_point(ctx.payload["lon"], ctx.payload["lat"], ctx.payload.get("crs", "wgs84"))
+    cols = _reroute(ctx, point=point, type_code=ctx.case["type_code"])
     return cols, {
         "old": [ctx.case["lon"], ctx.case["lat"]],
         "new": [cols["lon"], cols["lat"]],
@@ -170,9 +162,9 @@ def correct_location(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def correct_type(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
-    cols = _reroute(
-        ctx, lon=ctx.case["lon"], lat=ctx.case["lat"], crs="wgs84", type_code=ctx.payload["type"]
-    )
+    # the stored point is in store coordinates already; the report's own system stays on record
+    here = StorePoint(ctx.case["lon"], ctx.case["lat"], CoordSystem(ctx.case["input_crs"]))
+    cols = _reroute(ctx, point=here, type_code=ctx.payload["type"])
     return cols, {
         "old": ctx.case["type_code"],
         "new": cols["type_code"],

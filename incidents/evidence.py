@@ -13,8 +13,8 @@ from sqlalchemy import Connection
 from accounts.service import Principal
 from incidents import access, case_photos, service
 from incidents.exceptions import InvalidTransition, MissingField, TransitionForbidden
-from incidents.intake import add_event
 from incidents.photos import SanitizedPhoto
+from incidents.store import add_event, add_photos
 
 #: The stages a handler adds (a report's photos are stage ``report``).
 HANDLER_STAGES = ("before", "after")
@@ -61,9 +61,7 @@ def add(
             allowed=list(case.get("allowed_actions") or []),
             status=case["status"],
         )
-    ids = case_photos.store(
-        conn, case_id=case_id, photos=photos, stage=stage, added_by=principal.user_id
-    )
+    ids = add_photos(conn, case_id=case_id, photos=photos, stage=stage, added_by=principal.user_id)
     add_event(
         conn,
         case_id=case_id,

@@ -160,7 +160,8 @@ def import_cases(
     rows = todo[keep]
 
     def take(column: pd.Series) -> np.ndarray:
-        return column.iloc[rows].to_numpy()
+        values: np.ndarray = column.iloc[rows].to_numpy()
+        return values
 
     def micros(column: pd.Series) -> np.ndarray:
         stamps = column.iloc[rows]

@@ -19,11 +19,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, text
 
+from incidents import placement as placing
 from incidents.exceptions import HistoryImportRejected
-from incidents.intake import case_columns
 from jurisdictions import catalog
 from jurisdictions.generations import list_generations
-from jurisdictions.handler_rules import route
 from jurisdictions.index import area_index
 from jurisdictions.service import Resolution, generations_at, outside_error, resolve_points
 
@@ -163,8 +162,8 @@ def _route_all(
     for i, p in enumerate(uniq.tolist()):
         res = resolutions[p // len(type_list)]
         vtype = vtypes[type_list[p % len(type_list)]]
-        outcome = route(resolution=res, vtype=vtype, agencies=agencies)
-        cols = case_columns(res, outcome) | {"routing": outcome.model_dump_json()}  # as text
+        where = placing.placed(res, vtype=vtype, agencies=agencies)
+        cols = where.columns | {"routing": where.routing.model_dump_json()}  # as text
         routes.append({"route_id": i, "type_code": vtype.code, "scope": vtype.scope} | cols)
         if i % 500 == 0:
             note("routing", i, len(uniq))

@@ -133,7 +133,7 @@ def parse_times(cells: pd.Series) -> pd.Series:
 
 
 def _number(cells: pd.Series) -> np.ndarray:
-    values = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
+    values: np.ndarray = pd.to_numeric(cells, errors="coerce").to_numpy(dtype=float)
     retry = ~np.isfinite(values) & (cells != "").to_numpy()
     if retry.any():
         values[retry] = pd.to_numeric(cells[retry].str.strip(), errors="coerce")

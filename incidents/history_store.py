@@ -24,9 +24,11 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from gis.coords import CoordSystem
+from incidents import store as case_store
 from incidents.history_deadlines import URGENCIES
 from incidents.intake import TRACKING_ALPHABET, TRACKING_LENGTH
 from incidents.models import STATUSES
+from incidents.placement import TERRITORIAL
 
 CHANNEL = "import"
 LOCK = "SELECT pg_advisory_xact_lock(hashtext('shudi.cases_import'))"
@@ -51,21 +53,8 @@ FIXED = (
     ("urgency", "smallint", ">i2"),
     ("tracking_code", "text", f"S{TRACKING_LENGTH}"),
 )
-ROUTE_COLUMNS = (
-    "route_id",
-    "type_code",
-    "scope",
-    "town_code",
-    "community_code",
-    "property_area_code",
-    "property_company",
-    "agency_units",
-    "handler_party",
-    "handler_unit_code",
-    "handler_name",
-    "routing",
-    "generations",
-)
+ROUTES = ("type_code", "scope", *TERRITORIAL)  # a route's columns of ``case_file``
+ROUTE_COLUMNS = ("route_id", *ROUTES)
 
 STAGING = f"""
 CREATE TEMP TABLE _history_row (
@@ -75,10 +64,7 @@ CREATE TEMP TABLE _history_row (
 CREATE TEMP TABLE _history_text (n integer, key text, description text, basis text)
     ON COMMIT DROP;
 CREATE TEMP TABLE _history_route (
-    route_id integer PRIMARY KEY, type_code text, scope text, town_code text,
-    community_code text, property_area_code text, property_company text, agency_units jsonb,
-    handler_party text, handler_unit_code text, handler_name text, routing jsonb,
-    generations jsonb
+    route_id integer PRIMARY KEY, {", ".join(f"{c} {case_store.sql_type(c)}" for c in ROUTES)}
 ) ON COMMIT DROP;
 """
 
@@ -92,36 +78,55 @@ def _pick(column: str, values: tuple[str, ...]) -> str:
     return f"(ARRAY[{', '.join(repr(v) for v in values)}])[{column} + 1]"
 
 
-INSERT_CASES = f"""
-INSERT INTO case_file (id, tracking_code, type_code, scope, urgency, status, channel,
-    description, address_text, input_crs, lon, lat, geom, town_code, community_code,
-    property_area_code, property_company, agency_units, handler_party, handler_unit_code,
-    handler_name, routing, generations, created_at, updated_at, respond_due_at, stop_due_at,
-    due_at, deadline_basis, resolved_at, closed_at)
-SELECT s.id, s.tracking_code, r.type_code, r.scope, {_pick("s.urgency", URGENCIES)},
-    {_pick("s.status", STATUSES)},
-    '{CHANNEL}', COALESCE(t.description, ''), '', {_pick("s.crs", CRS_CODES)}, s.lon, s.lat,
-    ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), r.town_code, r.community_code,
-    r.property_area_code, r.property_company, r.agency_units, r.handler_party,
-    r.handler_unit_code, COALESCE(r.handler_name, ''), r.routing, r.generations,
-    {_stamp("s.reported_at")},
-    COALESCE({_stamp("s.closed_at")}, {_stamp("s.resolved_at")}, {_stamp("s.reported_at")}),
-    {_stamp("s.respond_due_at")}, {_stamp("s.stop_due_at")}, {_stamp("s.due_at")},
-    COALESCE(t.basis, ''), {_stamp("s.resolved_at")}, {_stamp("s.closed_at")}
-FROM (SELECT * FROM _history_row ORDER BY route_id) s  -- area by area: index pages stay hot
-    JOIN _history_route r USING (route_id) JOIN _history_text t USING (n)
-"""
+INSERT_CASES = case_store.insert_select(
+    case_store.CASE,
+    values={
+        "id": "s.id",
+        "tracking_code": "s.tracking_code",
+        "type_code": "r.type_code",
+        "scope": "r.scope",
+        "urgency": _pick("s.urgency", URGENCIES),
+        "status": _pick("s.status", STATUSES),
+        "channel": f"'{CHANNEL}'",
+        "description": "COALESCE(t.description, '')",
+        "address_text": "''",
+        "input_crs": _pick("s.crs", CRS_CODES),
+        "lon": "s.lon",
+        "lat": "s.lat",
+        "geom": "ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326)",
+        **{c: f"r.{c}" for c in TERRITORIAL},
+        "handler_name": "COALESCE(r.handler_name, '')",
+        "created_at": _stamp("s.reported_at"),
+        "updated_at": f"COALESCE({_stamp('s.closed_at')}, {_stamp('s.resolved_at')}, "
+        f"{_stamp('s.reported_at')})",
+        "respond_due_at": _stamp("s.respond_due_at"),
+        "stop_due_at": _stamp("s.stop_due_at"),
+        "due_at": _stamp("s.due_at"),
+        "deadline_basis": "COALESCE(t.basis, '')",
+        "resolved_at": _stamp("s.resolved_at"),
+        "closed_at": _stamp("s.closed_at"),
+    },
+    # area by area: index pages stay hot
+    source="""FROM (SELECT * FROM _history_row ORDER BY route_id) s
+    JOIN _history_route r USING (route_id) JOIN _history_text t USING (n)""",
+)
 
-INSERT_EVENTS = f"""
-INSERT INTO case_event (case_id, at, actor_role, actor_label, action, from_status, to_status,
-                        data, public)
-SELECT s.id, {_stamp("s.reported_at")}, 'system', :label, 'import', NULL,
-       {_pick("s.status", STATUSES)},
-       jsonb_build_object('file', CAST(:file AS text), 'sha256', CAST(:sha AS text),
-                          'line', s.line, 'key', t.key),
-       false
-FROM _history_row s JOIN _history_text t USING (n)
-"""
+INSERT_EVENTS = case_store.insert_select(
+    case_store.EVENT,
+    values={
+        "case_id": "s.id",
+        "at": _stamp("s.reported_at"),
+        "actor_role": "'system'",
+        "actor_label": ":label",
+        "action": "'import'",
+        "from_status": "NULL",
+        "to_status": _pick("s.status", STATUSES),
+        "data": "jsonb_build_object('file', CAST(:file AS text), 'sha256', CAST(:sha AS text), "
+        "'line', s.line, 'key', t.key)",
+        "public": "false",
+    },
+    source="FROM _history_row s JOIN _history_text t USING (n)",
+)
 
 
 def begin(conn: Connection) -> None:
@@ -260,10 +265,10 @@ def store(
                 {"t": code.decode(), "i": case_id},
             )
     progress("storing cases", 0, None)
-    stored = conn.execute(text(INSERT_CASES)).rowcount
+    stored = case_store.write_from(conn, INSERT_CASES, {})
     progress("storing events", 0, None)
-    conn.execute(
-        text(INSERT_EVENTS), {"label": f"import {file}"[:200], "file": file, "sha": sha256}
+    case_store.write_from(
+        conn, INSERT_EVENTS, {"label": f"import {file}"[:200], "file": file, "sha": sha256}
     )
     conn.execute(text("DROP TABLE _history_row, _history_text, _history_route"))
     return int(stored)

@@ -8,25 +8,29 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Connection, bindparam, text
-from sqlalchemy.dialects.postgresql import JSONB
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection, text
 
+from abuse import service as abuse
 from accounts.models import Role
 from accounts.service import Principal, name_actor
-from incidents import case_photos
+from gis.coords import CoordSystem
+from incidents import idempotency, store
 from incidents.deadlines import load_policy
 from incidents.exceptions import InvalidReport
-from incidents.photos import SanitizedPhoto
+from incidents.photos import PhotoRejected, SanitizedPhoto, sanitize_photos
+from incidents.placement import StorePoint, place, store_point
 from incidents.tasks import add_task
 from jurisdictions import catalog
-from jurisdictions.handler_rules import Routing, route
-from jurisdictions.service import Resolution, resolve_one
 from notify.service import enqueue_for_event
 from shudi.pii import get_cipher
+from shudi.settings import get_settings
 
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
 EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}$")
@@ -52,22 +56,35 @@ def staff_channel(role: Role) -> str | None:
     return None
 
 
-@dataclass
-class Report:
-    """What a report says, in the reporter's coordinate system."""
+class Report(BaseModel):
+    """What a report says: where (in the reporter's coordinate system), what, and who."""
 
+    model_config = ConfigDict(frozen=True)
     lon: float
     lat: float
-    type: str
-    crs: str = "wgs84"
-    description: str = ""
-    address_text: str = ""
-    contact_name: str = ""
-    phone: str = ""
-    email: str = ""
-    urgency: str | None = None
+    type: str = Field(min_length=1, max_length=64)
+    crs: CoordSystem = CoordSystem.WGS84
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
+    address_text: str = Field(default="", max_length=500)
+    contact_name: str = Field(default="", max_length=100)
+    phone: str = Field(default="", max_length=32)
+    email: str = Field(default="", max_length=254)
+    urgency: Literal["emergency", "urgent", "ordinary", "complex"] | None = None
     channel: str = "resident"
-    photos: list[SanitizedPhoto] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Filed:
+    """The answer a reporter gets: the case, its tracking code, status, deadline and routing."""
+
+    id: int
+    tracking_code: str
+    status: str
+    due_at: str | None
+    routing: dict[str, Any]
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 def new_tracking_code() -> str:
@@ -94,162 +111,180 @@ def _check(report: Report, actor: Principal | None) -> None:
         raise InvalidReport("the e-mail address should look like name@example.com", field="email")
 
 
-def case_columns(res: Resolution, outcome: Routing) -> dict[str, Any]:
-    """The case columns that come from where it is and who handles it."""
-    unit = outcome.handler.unit or {}
-    pa = res.property_area
-    return {
-        "lon": res.lon,
-        "lat": res.lat,
-        "town_code": res.town.code if res.town else None,
-        "community_code": res.community.code if res.community else None,
-        "property_area_code": pa.code if pa else None,
-        "property_company": (pa.property_company or None) if pa else None,
-        "agency_units": {k: v.code for k, v in res.agency_units.items()},
-        "handler_party": outcome.handler.party,
-        "handler_unit_code": unit.get("code"),
-        "handler_name": f"{outcome.handler.name} {unit.get('name', '')}".strip(),
-        "routing": outcome.model_dump(mode="json"),
-        "generations": res.generations,
-    }
-
-
-#: The case, its reporter and its first event in one statement (one round trip).
-INSERT_CASE = text("""
-WITH c AS (
-  INSERT INTO case_file (tracking_code, type_code, scope, urgency, status, channel, description,
-      address_text, input_crs, lon, lat, geom, town_code, community_code, property_area_code,
-      property_company, agency_units, handler_party, handler_unit_code, handler_name, routing,
-      generations, created_by, respond_due_at, stop_due_at, due_at, deadline_basis, created_at,
-      updated_at)
-  VALUES (:tracking_code, :type_code, :scope, :urgency, 'reported', :channel, :description,
-      :address_text, :input_crs, :lon, :lat, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),
-      :town_code, :community_code, :property_area_code, :property_company, :agency_units,
-      :handler_party, :handler_unit_code, :handler_name, :routing, :generations, :created_by,
-      :respond_due_at, :stop_due_at, :due_at, :deadline_basis, :now, :now)
-  RETURNING id
-), reporter AS (
-  INSERT INTO case_reporter (case_id, tracking_code, contact_name, phone, email)
-  SELECT id, :tracking_code, :contact_name, :phone, :email FROM c
-), event AS (
-  INSERT INTO case_event (case_id, actor_id, actor_role, actor_label, action, from_status,
-      to_status, note, data, public)
-  SELECT id, :actor_id, :actor_role, :actor_label, 'report', NULL, 'reported', '', :event, true
-  FROM c
-)
-SELECT id FROM c
-""").bindparams(
-    *(bindparam(n, type_=JSONB) for n in ("agency_units", "routing", "generations", "event"))
-)
-
-
-def add_event(
+def create_case(
     conn: Connection,
     *,
-    case_id: int,
-    actor: Principal | None,
-    action: str,
-    from_status: str | None,
-    to_status: str | None,
-    note: str = "",
-    data: dict[str, Any] | None = None,
-    public: bool = True,
-    role: str | None = None,
-    public_reply: str = "",
-) -> None:
-    """Append one event to a case's history (``role`` names a non-user actor: system).
+    report: Report,
+    actor: Principal | None = None,
+    now: datetime | None = None,
+    point: StorePoint | None = None,
+    photos: Sequence[SanitizedPhoto] = (),
+) -> Filed:
+    """Place, time and store a report in this transaction; the answer a reporter gets.
 
-    ``note`` is the staff's; ``public_reply`` is what the public may read (public events only).
-    """
-    conn.execute(
-        text("""INSERT INTO case_event (case_id, actor_id, actor_role, actor_label, action,
-                    from_status, to_status, note, data, public, public_reply)
-                VALUES (:c, :a, :r, :l, :act, :f, :t, :n, :d, :p, :pr)""").bindparams(
-            bindparam("d", type_=JSONB)
-        ),
-        {
-            "c": case_id,
-            "a": actor.user_id if actor else None,
-            "r": role or (actor.role.value if actor else "resident"),
-            "l": actor.label if actor else "",
-            "act": action,
-            "f": from_status,
-            "t": to_status,
-            "n": note,
-            "d": data or {},
-            "p": public,
-            "pr": public_reply if public else "",
-        },
-    )
-
-
-def create_case(
-    conn: Connection, *, report: Report, actor: Principal | None = None, now: datetime | None = None
-) -> dict[str, Any]:
-    """Resolve, route, time and store a report; the answer a reporter gets."""
+    ``point`` is the report's point already converted (by :func:`submit`); without it the
+    report's own point is converted here."""
     _check(report, actor)
     if actor is not None:  # staff filing: the audit log names them (a resident stays unnamed)
         name_actor(conn, principal=actor)
     vtype, agencies = catalog.type_and_agencies(
         conn, code=report.type, reportable_only=actor is None
     )
-    res = resolve_one(conn, lon=report.lon, lat=report.lat, crs=report.crs)
-    outcome = route(resolution=res, vtype=vtype, agencies=agencies)
+    point = point or store_point(report.lon, report.lat, report.crs)
+    where = place(conn, point=point, vtype=vtype, agencies=agencies)
     now = now or datetime.now(UTC)
     dl = load_policy().deadlines_for(vtype.code, vtype.scope, report.urgency, start=now)
     code = new_tracking_code()
-    cols = case_columns(res, outcome)
     cipher = get_cipher()
-    case_id = conn.execute(
-        INSERT_CASE,
-        cols
+    event = store.event_row(
+        case_id=0,
+        actor=actor,
+        action="report",
+        from_status=None,
+        to_status="reported",
+        data={
+            "channel": report.channel,
+            "handler": where.handler_name,
+            "reasons": where.reasons_zh,
+        },
+    )
+    case_id = store.insert_case(
+        conn,
+        case=where.columns
         | {
             "tracking_code": code,
             "type_code": vtype.code,
             "scope": vtype.scope,
             "urgency": dl.urgency,
+            "status": "reported",
             "channel": report.channel,
             "description": report.description,
             "address_text": report.address_text,
-            "input_crs": report.crs,
+            "input_crs": point.crs.value,
             "created_by": actor.user_id if actor else None,
             "respond_due_at": dl.respond_by,
             "stop_due_at": dl.stop_by,
             "due_at": dl.resolve_by,
             "deadline_basis": dl.basis_zh,
-            "now": now,
+            "created_at": now,
+            "updated_at": now,
+        },
+        reporter={
+            "tracking_code": code,
             "contact_name": cipher.seal(report.contact_name.strip(), column="contact_name"),
             "phone": cipher.seal(report.phone.strip(), column="phone"),
             "email": cipher.seal(report.email.strip(), column="email"),
-            "actor_id": actor.user_id if actor else None,
-            "actor_role": actor.role.value if actor else "resident",
-            "actor_label": actor.label if actor else "",
-            "event": {
-                "channel": report.channel,
-                "handler": cols["handler_name"],
-                "reasons": [r.zh for r in outcome.reasons],
-            },
         },
-    ).scalar_one()
-    case_photos.store(conn, case_id=case_id, photos=report.photos)
-    if outcome.joint and res.town:  # 三（二）: the town is asked to coordinate joint enforcement
+        event={k: v for k, v in event.items() if k != "case_id"},
+    )
+    store.add_photos(conn, case_id=case_id, photos=photos)
+    town = where.resolution.town
+    if where.routing.joint and town:  # 三（二）: the town is asked to coordinate joint enforcement
         add_task(
             conn,
             case_id=case_id,
             party="town_government",
-            unit_code=res.town.code,
-            unit_name=res.town.name,
+            unit_code=town.code,
+            unit_name=town.name,
             kind="joint_proposal",
-            note="; ".join(r.zh for r in outcome.reasons if r.rule == "joint_enforcement_proposed"),
+            note="; ".join(
+                r.zh for r in where.routing.reasons if r.rule == "joint_enforcement_proposed"
+            ),
         )
     enqueue_for_event(conn, case_id=case_id, action="report")  # notify/: the outbox
-    return {
-        "id": case_id,
-        "tracking_code": code,
-        "status": "reported",
-        "due_at": dl.resolve_by.isoformat() if dl.resolve_by else None,
-        "routing": cols["routing"],
-    }
+    return Filed(
+        id=case_id,
+        tracking_code=code,
+        status="reported",
+        due_at=dl.resolve_by.isoformat() if dl.resolve_by else None,
+        routing=where.columns["routing"],
+    )
+
+
+Connect = Callable[[], AbstractContextManager[Connection]]
+
+
+def using(conn: Connection) -> Connect:
+    """A connection already open (a test's, the demo's, a request's) as :func:`submit`'s
+    reader or writer: the filing joins its transaction."""
+    return lambda: nullcontext(conn)
+
+
+def admit(conn: Connection, *, ip: str | None, idempotency_key: str | None) -> None:
+    """The first check of an anonymous filing, before its body is read: the address's rate
+    limit and ban (one autocommitted statement)."""
+    policy = abuse.Policy.from_settings(get_settings())
+    abuse.check_report(
+        conn,
+        policy=replace(policy, per_phone=None, per_cell=None),
+        ip=ip,
+        phone="",
+        lon=0.0,
+        lat=0.0,
+        type_code="",
+        idempotency_key=idempotency_key,
+    )
+
+
+def submit(
+    *,
+    reader: Connect,
+    writer: Connect,
+    report: Report,
+    actor: Principal | None = None,
+    files: Sequence[tuple[str, bytes]] = (),
+    idempotency_key: str | None = None,
+    keyed: bool = True,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> tuple[int, Filed]:
+    """File a report; the status code and the answer.
+
+    The point is converted and checked once; an anonymous filing is counted against the phone
+    and map-cell limits and checked against the bans (of ``ip`` too, when given; the address's
+    own limit is :func:`admit`'s, before the body is read); photos are decoded; then, in one
+    transaction of ``writer``, the Idempotency-Key is claimed (``keyed``: one is required; a
+    replay answers as before) and the case stored with its answer."""
+    point = store_point(report.lon, report.lat, report.crs)
+    if actor is None:  # only a valid staff token exempts a filing from limits and bans
+        policy = abuse.Policy.from_settings(get_settings())
+        with reader() as conn:
+            abuse.check_report(
+                conn,
+                policy=replace(policy, per_ip=None),
+                ip=ip,
+                phone=report.phone,
+                lon=point.lon,
+                lat=point.lat,
+                type_code=report.type,
+                idempotency_key=idempotency_key,
+            )
+    try:
+        photos = sanitize_photos(list(files)) if files else []
+    except PhotoRejected as exc:
+        raise InvalidReport(str(exc), photo_error=exc.code) from exc
+    fingerprint = idempotency.request_hash(
+        {"report": report.model_dump(mode="json"), "photos": [p.original_sha256 for p in photos]}
+    )
+    with writer() as conn:
+        if keyed or idempotency_key:
+            replay = idempotency.begin(
+                conn, key=idempotency_key, scope="reports", fingerprint=fingerprint
+            )
+            if replay:
+                return replay.status_code, Filed(**replay.body)
+        filed = create_case(conn, report=report, actor=actor, now=now, point=point, photos=photos)
+        if idempotency_key is None:
+            return 201, filed
+        idempotency.finish(
+            conn,
+            key=idempotency_key,
+            scope="reports",
+            fingerprint=fingerprint,
+            status_code=201,
+            body=filed.as_json(),
+        )
+        return 201, filed
 
 
 #: Public positions: coordinates snapped to this grid (degrees), as Open311 rounds them.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -80,12 +81,12 @@ class Case(Base):
     community_code: Mapped[str | None] = mapped_column(String(64))
     property_area_code: Mapped[str | None] = mapped_column(String(64))
     property_company: Mapped[str | None] = mapped_column(Text)
-    agency_units: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    agency_units: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
     handler_party: Mapped[str] = mapped_column(String(64), nullable=False)
     handler_unit_code: Mapped[str | None] = mapped_column(String(64))
     handler_name: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
-    routing: Mapped[dict] = mapped_column(JSONB, nullable=False)
-    generations: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    routing: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    generations: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
@@ -190,7 +191,7 @@ class CaseEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
-    data: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, server_default="{}")
     public: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
     #: What the action says to the public (``note`` is the staff's and is never published).
     public_reply: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
@@ -271,7 +272,7 @@ class IdempotencyKey(Base):
     scope: Mapped[str] = mapped_column(String(64), primary_key=True)
     request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     status_code: Mapped[int | None] = mapped_column(SmallInteger)
-    response: Mapped[dict | None] = mapped_column(JSONB)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from pydantic import ValidationError
 from sqlalchemy import Connection, text
 
 from accounts.service import api_key_name
-from incidents.intake import MAX_DESCRIPTION, Report, create_case
+from incidents import intake
+from incidents.intake import MAX_DESCRIPTION, Report
 from incidents.public_text import mask
 from jurisdictions import catalog
 from jurisdictions.service import resolve_points, to_store_coordinates
@@ -195,15 +198,23 @@ def _media_url(value: str) -> str:
     return value
 
 
+@contextmanager
+def _savepoint(conn: Connection) -> Iterator[Connection]:
+    with conn.begin_nested():
+        yield conn
+
+
 def submit(
     conn: Connection,
     *,
     form: Mapping[str, str],
     now: datetime | None = None,
-    guard: Callable[[Connection, Report], None] | None = None,
+    ip: str | None = None,
 ) -> list[dict[str, Any]]:
-    """POST requests: check the key and the arguments, then ``guard`` (the ban list and the
-    rate limits), file the case, answer its id."""
+    """POST requests: check the key and the arguments, then file the case with
+    :func:`incidents.intake.submit` (the bans of the phone and of ``ip``, and the per-phone
+    and per-cell limits, as for the resident's form; not the per-address limit: a key's client
+    files for many callers); answer its id."""
     key = _opt(form, "api_key")
     if key is None or api_key_name(conn, key=key) is None:
         raise InvalidApiKey("api_key is missing or invalid: POST requests needs a valid key")
@@ -228,32 +239,40 @@ def submit(
             raise BadRequest(
                 f"description and media_url together are longer than {MAX_DESCRIPTION} characters"
             )
-    report = Report(
-        lon=_float(lon, "long"),
-        lat=_float(lat, "lat"),
-        type=code,
-        description=description,
-        address_text=_opt(form, "address_string") or "",
-        contact_name=_contact_name(_opt(form, "first_name") or "", _opt(form, "last_name") or ""),
-        phone=_opt(form, "phone") or "",
-        email=_opt(form, "email") or "",
-        channel="open311",
+    try:
+        report = Report(
+            lon=_float(lon, "long"),
+            lat=_float(lat, "lat"),
+            type=code,
+            description=description,
+            address_text=_opt(form, "address_string") or "",
+            contact_name=_contact_name(
+                _opt(form, "first_name") or "", _opt(form, "last_name") or ""
+            ),
+            phone=_opt(form, "phone") or "",
+            email=_opt(form, "email") or "",
+            channel="open311",
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BadRequest(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from exc
+    _, created = intake.submit(
+        reader=intake.using(conn),
+        writer=lambda: _savepoint(conn),  # nothing stays behind when the report is refused
+        report=report,
+        keyed=False,
+        ip=ip,
+        now=now,
     )
-    if guard is not None:
-        guard(conn, report)
-    with conn.begin_nested():  # nothing stays behind when the report is refused
-        created = create_case(conn, report=report, now=now)
     row = conn.execute(
         text("SELECT handler_name, due_at, deadline_basis FROM case_file WHERE id = :i"),
-        {"i": created["id"]},
+        {"i": created.id},
     ).one()
     notice = f"已登记，由{row.handler_name}办理"
     if row.due_at:
         notice += f"，预计 {iso(row.due_at)} 前办结（{row.deadline_basis}）"
-    notice += f"。跟踪码 {created['tracking_code']}：凭此码查询进度、评价办理结果。"
-    return [
-        {"service_request_id": str(created["id"]), "service_notice": notice, "account_id": None}
-    ]
+    notice += f"。跟踪码 {created.tracking_code}：凭此码查询进度、评价办理结果。"
+    return [{"service_request_id": str(created.id), "service_notice": notice, "account_id": None}]
 
 
 REQUESTS = """

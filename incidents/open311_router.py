@@ -60,15 +60,11 @@ from sqlalchemy import Connection
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from abuse import exceptions as abx
-from abuse import service as abuse
 from accounts import exceptions as ax
 from incidents import open311
 from incidents.exceptions import CaseNotFound
-from incidents.intake import Report
-from jurisdictions.service import to_store_coordinates
 from shudi.database import db_connection
 from shudi.exceptions import DomainError
-from shudi.settings import get_settings
 
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
 MEDIA_TYPES = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
@@ -253,23 +249,7 @@ async def post_request(request: Request, conn: Conn, fmt: str) -> Response:
     fields = _params(request) | {k: v for k, v in form.items() if isinstance(v, str)}
     client_ip = request.client.host if request.client else None
 
-    def guard(conn: Connection, report: Report) -> None:
-        """Bans (address and phone) and the per-phone and per-cell limits, as for the
-        resident's form; not the per-address limit: a key's client files for many callers."""
-        x, y = to_store_coordinates(report.lon, report.lat, report.crs)
-        policy = abuse.Policy.from_settings(get_settings())
-        abuse.check_report(
-            conn,
-            policy=abuse.Policy(None, policy.per_phone, policy.per_cell, policy.cell_resolution),
-            ip=client_ip,
-            phone=report.phone,
-            lon=x,
-            lat=y,
-            type_code=report.type,
-            idempotency_key=None,
-        )
-
-    body = await run_in_threadpool(lambda: open311.submit(conn, form=fields, guard=guard))
+    body = await run_in_threadpool(lambda: open311.submit(conn, form=fields, ip=client_ip))
     return render(body, kind, "service_requests")
 
 

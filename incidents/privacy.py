@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from accounts.service import Principal
+from incidents import store
 from notify import service as notify
 from shudi.pii import Cipher, get_cipher
 
@@ -85,8 +86,9 @@ def reseal(
     return len(stale) + notify.reseal_recipients(conn, cipher=cipher)
 
 
-ANONYMISE = text("""
-WITH due AS (
+ANONYMISE = store.insert_select(
+    store.EVENT,
+    before="""WITH due AS (
   SELECT DISTINCT c.id FROM case_file c JOIN case_reporter r ON r.case_id = c.id
   WHERE c.status IN ('closed', 'rejected')
     AND COALESCE(c.closed_at, c.updated_at) < CAST(:cutoff AS timestamptz)
@@ -96,15 +98,24 @@ WITH due AS (
   FROM due WHERE r.case_id = due.id
   RETURNING r.case_id
 ), logged AS (
-  INSERT INTO case_event (case_id, actor_id, actor_role, actor_label, action, from_status,
-                          to_status, note, data, public)
-  SELECT id, NULL, 'system', 'retention', 'anonymise', NULL, NULL,
-         '个人信息已按保存期限删除', jsonb_build_object('retention_days', CAST(:days AS int)),
-         false
-  FROM due
+""",
+    values={
+        "case_id": "id",
+        "actor_id": "NULL",
+        "actor_role": "'system'",
+        "actor_label": "'retention'",
+        "action": "'anonymise'",
+        "from_status": "NULL",
+        "to_status": "NULL",
+        "note": "'个人信息已按保存期限删除'",
+        "data": "jsonb_build_object('retention_days', CAST(:days AS int))",
+        "public": "false",
+    },
+    source="FROM due",
+    after="""
 )
-SELECT count(*) FROM due
-""")
+SELECT count(*) FROM due""",
+)
 
 
 def anonymise(conn: Connection, *, days: int, now: datetime | None = None) -> int:
@@ -112,6 +123,6 @@ def anonymise(conn: Connection, *, days: int, now: datetime | None = None) -> in
     if days < 1:
         raise ValueError("the retention period is at least one day")
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
-    n = int(conn.execute(ANONYMISE, {"cutoff": cutoff, "days": days}).scalar_one())
+    n = store.write_from(conn, ANONYMISE, {"cutoff": cutoff, "days": days})
     notify.forget_recipients(conn, closed_before=cutoff)  # the outbox's copies go too
     return n

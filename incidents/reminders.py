@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from incidents.intake import add_event
+from incidents.store import add_event
 from notify.service import enqueue_for_event
 
 #: Which deadline applies while a case is in which states.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -13,20 +12,17 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
-from abuse import service as abuse
 from accounts.exceptions import NotAuthenticated
 from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2
 from accounts.service import Principal, principal_for_token
-from incidents import disclosure, feeds, idempotency, intake, service
-from incidents.exceptions import InvalidReport
-from incidents.photos import PhotoRejected, sanitize_photos
+from gis.coords import CoordSystem
+from incidents import disclosure, feeds, intake, placement, service
 from incidents.request_body import read_filing
 from incidents.schemas import DisclosureIn, ReportIn, ResidentActionIn, TransitionIn
 from jurisdictions.bbox import parse_bbox
-from jurisdictions.service import to_store_coordinates
+from jurisdictions.handler_rules import Routing
 from shudi.database import db_connection, reader_factory, writer_factory
 from shudi.responses import json_response
-from shudi.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
@@ -52,10 +48,6 @@ def _json(payload: Any, status_code: int = 200, headers: dict[str, str] | None =
 ConnectionFactory = Callable[[], AbstractContextManager[Connection]]
 
 
-def _abuse_policy() -> abuse.Policy:
-    return abuse.Policy.from_settings(get_settings())
-
-
 @router.post("/reports", status_code=201)
 async def submit_report(
     request: Request,
@@ -69,13 +61,12 @@ async def submit_report(
     In this order, each step before any more expensive one: a token (header or session
     cookie) is checked — an unknown one is a 401, never a pass; a request without a valid
     staff token is counted against the address's rate limit and ban (one autocommitted
-    statement); then the body is read, the phone and map-cell limits and the phone ban
-    checked; only then are photos decoded (bounded in pixels per request and in time) and the
-    case stored with its answer in one transaction.
+    statement); then the body is read and :func:`incidents.intake.submit` files it (the phone
+    and map-cell limits and the phone ban, photos decoded, the case stored with its answer in
+    one transaction).
     """
     token = token or request.cookies.get(SESSION_COOKIE)
     client_ip = request.client.host if request.client else None
-    policy = _abuse_policy()
 
     def authenticate() -> Principal:
         assert token
@@ -87,70 +78,21 @@ async def submit_report(
 
         def by_address() -> None:
             with reader() as conn:
-                abuse.check_report(
-                    conn,
-                    policy=replace(policy, per_phone=None, per_cell=None),
-                    ip=client_ip,
-                    phone="",
-                    lon=0.0,
-                    lat=0.0,
-                    type_code="",
-                    idempotency_key=idempotency_key,
-                )
+                intake.admit(conn, ip=client_ip, idempotency_key=idempotency_key)
 
         await run_in_threadpool(by_address)
     report, files = await read_filing(request, ReportIn)
-
-    def work() -> tuple[int, dict[str, Any]]:
-        if actor is None:
-            x, y = to_store_coordinates(report.lon, report.lat, report.crs.value)
-            with reader() as conn:
-                abuse.check_report(
-                    conn,
-                    policy=replace(policy, per_ip=None),
-                    ip=None,
-                    phone=report.phone,
-                    lon=x,
-                    lat=y,
-                    type_code=report.type,
-                    idempotency_key=idempotency_key,
-                )
-        try:
-            photos = sanitize_photos(files) if files else []
-        except PhotoRejected as exc:
-            raise InvalidReport(str(exc), photo_error=exc.code) from exc
-        fingerprint = idempotency.request_hash(
-            {
-                "report": report.model_dump(mode="json"),
-                "photos": [p.original_sha256 for p in photos],
-            }
+    status_code, body = await run_in_threadpool(
+        lambda: intake.submit(
+            reader=reader,
+            writer=writer,
+            report=report,
+            actor=actor,
+            files=files,
+            idempotency_key=idempotency_key,
         )
-        with writer() as conn:
-            replay = idempotency.begin(
-                conn, key=idempotency_key, scope="reports", fingerprint=fingerprint
-            )
-            if replay:
-                return replay.status_code, replay.body
-            body = intake.create_case(
-                conn,
-                report=intake.Report(
-                    **report.model_dump(exclude={"crs"}), crs=report.crs.value, photos=photos
-                ),
-                actor=actor,
-            )
-            assert idempotency_key is not None
-            idempotency.finish(
-                conn,
-                key=idempotency_key,
-                scope="reports",
-                fingerprint=fingerprint,
-                status_code=201,
-                body=body,
-            )
-            return 201, body
-
-    status_code, body = await run_in_threadpool(work)
-    return _json(body, status_code=status_code)
+    )
+    return _json(body.as_json(), status_code=status_code)
 
 
 @router.get("/reports/duplicates")
@@ -161,8 +103,8 @@ def likely_duplicates(
 
     Public: found and measured from each case's public position (the 0.001° grid of the
     public map and Open311), ``distance_m`` to 10 m; sensitive types are never listed."""
-    x, y = to_store_coordinates(lon, lat, crs)
-    rows = intake.likely_duplicates(conn, lon=x, lat=y, type_code=type, public=True)
+    point = placement.store_point(lon, lat, crs)
+    rows = intake.likely_duplicates(conn, lon=point.lon, lat=point.lat, type_code=type, public=True)
     return json_response(
         [
             {
@@ -173,6 +115,20 @@ def likely_duplicates(
             for r in rows
         ]
     )
+
+
+@router.get("/route", response_model=Routing, tags=["linkage"])
+def route(
+    conn: Conn,
+    lon: float,
+    lat: float,
+    type: Annotated[str, Query(description="A violation type code.")],
+    crs: CoordSystem = CoordSystem.WGS84,
+    at: datetime | None = None,
+) -> Response:
+    """What would happen to a report of ``type`` here: handler, territory, reasons."""
+    outcome = placement.preview(conn, lon=lon, lat=lat, crs=crs, type_code=type, at=at)
+    return json_response(outcome.model_dump(mode="json"))
 
 
 @router.get("/cases")

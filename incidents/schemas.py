@@ -7,25 +7,17 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from gis.coords import CoordSystem
+from incidents.intake import Report
 
 
-class ReportIn(BaseModel):
-    """A report: where (in the reporter's coordinate system), what, and optionally who."""
+class ReportIn(Report):
+    """A report over HTTP: where (in the reporter's coordinate system), what, and optionally
+    who; a resident's or a staff channel (Open311 files through its own endpoint)."""
 
-    model_config = ConfigDict(extra="forbid")
-    lon: float
-    lat: float
-    crs: CoordSystem = CoordSystem.WGS84
-    type: str = Field(min_length=1, max_length=64)
-    description: str = Field(default="", max_length=4000)
-    address_text: str = Field(default="", max_length=500)
-    contact_name: str = Field(default="", max_length=100)
-    phone: str = Field(default="", max_length=32)
-    email: str = Field(default="", max_length=254)
+    model_config = ConfigDict(extra="forbid", frozen=True)
     channel: Literal["resident", "phone", "patrol_community", "patrol_property", "agency"] = (
         "resident"
     )
-    urgency: Literal["emergency", "urgent", "ordinary", "complex"] | None = None
 
 
 class ReportOut(BaseModel):

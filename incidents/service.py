@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Connection, text
 
 from accounts.service import Principal
-from incidents import access, disclosure, privacy, public_text
+from incidents import access, disclosure, privacy, store
 from incidents import tasks as worklist
-from incidents.effects import Ctx, effect_for
+from incidents.effect_context import Ctx
+from incidents.effects import effect_for
 from incidents.exceptions import (
     CaseNotFound,
     InvalidReport,
@@ -23,19 +23,14 @@ from incidents.exceptions import (
 )
 from incidents.feeds import cases_geojson as cases_geojson  # the feeds' former home
 from incidents.feeds import heat_points as heat_points
-from incidents.intake import add_event
+from incidents.listing import list_cases as list_cases
+from incidents.queries import CASE_FIELDS
+from incidents.store import add_event
+from incidents.tracking import case_for_code
+from incidents.tracking import track as track
+from incidents.tracking import track_photo as track_photo
 from incidents.workflow import BY_ACTION, allowed_actions
 from notify.service import enqueue_for_event
-
-CASE_FIELDS = """c.id, c.tracking_code, c.type_code, c.scope, c.urgency, c.status, c.channel,
-    c.description, c.address_text, c.input_crs, c.lon, c.lat, c.town_code, c.community_code,
-    c.property_area_code, c.property_company, c.agency_units, c.handler_party,
-    c.handler_unit_code, c.handler_name, c.routing, c.generations, c.created_at, c.updated_at,
-    c.version, c.respond_due_at, c.stop_due_at, c.due_at, c.deadline_basis, c.accepted_at,
-    c.resolved_at, c.closed_at, c.outcome, c.outcome_note, c.rejection_reason, c.merged_into,
-    c.satisfaction, c.hidden, vt.name_zh AS type_name,
-    (c.due_at IS NOT NULL AND c.due_at < now()
-     AND c.status NOT IN ('resolved', 'closed', 'rejected')) AS overdue"""
 
 #: Columns a workflow effect may set.
 WRITABLE = {
@@ -66,7 +61,6 @@ WRITABLE = {
     "scope",
     "input_crs",
 }
-JSON_COLUMNS = {"routing", "agency_units", "generations"}
 
 
 def _load(
@@ -133,90 +127,6 @@ def photo(
     if row is None:
         raise CaseNotFound(f"no photo {photo_id} on case {case_id}")
     return bytes(row.content), str(row.mime)
-
-
-#: The orders of :func:`list_cases`.
-LIST_ORDERS = {"due": "c.due_at NULLS LAST, c.id", "newest": "c.created_at DESC, c.id DESC"}
-#: Lists count their matches up to this many (``total_capped`` says when there are more).
-TOTAL_CAP = 10_000
-
-
-def list_cases(
-    conn: Connection,
-    *,
-    principal: Principal,
-    status: list[str] | None = None,
-    type_code: str | None = None,
-    agency: str | None = None,
-    town: str | None = None,
-    community: str | None = None,
-    overdue: bool | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    bbox: tuple[float, float, float, float] | None = None,
-    limit: int = 100,
-    offset: int = 0,
-    order: str = "due",
-) -> dict[str, Any]:
-    """Visible cases, filtered, a page and the total: by deadline (soonest first), or with
-    ``order="newest"`` the latest reported first (the dispatcher's queue of new cases)."""
-    if order not in LIST_ORDERS:
-        raise ValueError(f"unknown order {order!r}; one of {', '.join(LIST_ORDERS)}")
-    where, params = access.visibility(principal)
-    xmin, ymin, xmax, ymax = bbox or (None, None, None, None)
-    filters = f"""{where}
-        AND (CAST(:status AS text[]) IS NULL OR c.status = ANY(CAST(:status AS text[])))
-        AND (CAST(:type AS text) IS NULL OR c.type_code = :type)
-        AND (CAST(:agency AS text) IS NULL OR c.handler_party = :agency)
-        AND (CAST(:town AS text) IS NULL OR c.town_code = :town)
-        AND (CAST(:community AS text) IS NULL OR c.community_code = :community)
-        AND (CAST(:since AS timestamptz) IS NULL OR c.created_at >= :since)
-        AND (CAST(:until AS timestamptz) IS NULL OR c.created_at < :until)
-        AND (CAST(:xmin AS float8) IS NULL
-             OR c.geom && ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, 4326))
-        AND (CAST(:overdue AS boolean) IS NULL OR (c.due_at IS NOT NULL AND c.due_at < now()
-             AND c.status NOT IN ('resolved', 'closed', 'rejected')) = :overdue)"""
-    params |= {
-        "status": status,
-        "type": type_code,
-        "agency": agency,
-        "town": town,
-        "community": community,
-        "since": since,
-        "until": until,
-        "xmin": xmin,
-        "ymin": ymin,
-        "xmax": xmax,
-        "ymax": ymax,
-        "overdue": overdue,
-    }
-    total = conn.execute(  # counted up to TOTAL_CAP: an exact count would scan everything
-        text(f"SELECT count(*) FROM (SELECT 1 FROM case_file c WHERE {filters} LIMIT :cap) n"),
-        params | {"cap": TOTAL_CAP + 1},
-    ).scalar_one()
-    rows = (
-        conn.execute(
-            text(f"""SELECT {CASE_FIELDS} FROM case_file c
-                 JOIN violation_type vt ON vt.code = c.type_code WHERE {filters}
-                 ORDER BY {LIST_ORDERS[order]} LIMIT :limit OFFSET :offset"""),
-            params | {"limit": limit, "offset": offset},
-        )
-        .mappings()
-        .all()
-    )
-    return {
-        "total": min(total, TOTAL_CAP),
-        "total_capped": total > TOTAL_CAP,
-        "limit": limit,
-        "offset": offset,
-        "items": [_list_item(principal, r) for r in rows],
-    }
-
-
-def _list_item(principal: Principal, row: Any) -> dict[str, Any]:
-    if access.limited_view(principal, row):
-        return access.limited_item(principal, row)
-    return disclosure.shown({k: v for k, v in row.items() if k != "routing"}, principal)
 
 
 def events(conn: Connection, *, case_id: int, principal: Principal) -> list[dict[str, Any]]:
@@ -314,13 +224,7 @@ def _apply(
         cols.setdefault("status", step.to)
     bad = set(cols) - WRITABLE
     assert not bad, f"effect of {action} sets unknown columns {bad}"
-    sets = ", ".join(f"{k} = :{k}" for k in cols)
-    stmt = text(f"""UPDATE case_file SET {sets + ", " if sets else ""}version = version + 1,
-                    updated_at = :now {
-        ", geom = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)" if "lon" in cols else ""
-    } WHERE id = :id""")
-    stmt = stmt.bindparams(*(bindparam(k, type_=JSONB) for k in cols if k in JSON_COLUMNS))
-    conn.execute(stmt, cols | {"id": case["id"], "now": now})
+    store.update_case(conn, case_id=case["id"], cols=cols, now=now)
     add_event(
         conn,
         case_id=case["id"],
@@ -379,87 +283,6 @@ def resident_action(
     conn: Connection, *, tracking_code: str, action: str, payload: dict[str, Any]
 ) -> dict[str, Any]:
     """A resident's rating or dispute, authorised by the tracking code alone."""
-    case_id = _case_for_code(conn, tracking_code)
+    case_id = case_for_code(conn, tracking_code)
     _apply_unnamed(conn, case_id=case_id, relation="reporter", action=action, payload=payload)
     return track(conn, tracking_code=tracking_code)
-
-
-def track_photo(conn: Connection, *, tracking_code: str, photo_id: int) -> tuple[bytes, str]:
-    """A photo of the case a tracking code follows (re-encoded on intake, without EXIF)."""
-    row = conn.execute(
-        text("""SELECT content, mime FROM case_photo
-                 WHERE id = :p AND case_id = :c AND stage IN ('report', 'after')"""),
-        {"p": photo_id, "c": _case_for_code(conn, tracking_code)},
-    ).first()
-    if row is None:
-        raise CaseNotFound("no such photo on the case of that tracking code")
-    return bytes(row.content), str(row.mime)
-
-
-def _case_for_code(conn: Connection, code: str) -> int:
-    row = conn.execute(
-        text("SELECT case_id FROM case_reporter WHERE tracking_code = :t"),
-        {"t": code.strip().upper()},
-    ).first()
-    if row is None:
-        raise CaseNotFound("no case with that tracking code")
-    case_id = int(row.case_id)
-    for _ in range(10):  # follow merges to the surviving case
-        nxt = conn.execute(
-            text("SELECT merged_into FROM case_file WHERE id = :i"), {"i": case_id}
-        ).scalar_one()
-        if nxt is None:
-            break
-        case_id = int(nxt)
-    return case_id
-
-
-def track(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
-    """The resident's view: status, deadline, public events and their public replies (phone and
-    ID numbers masked); nobody's personal data, no staff notes."""
-    case_id = _case_for_code(conn, tracking_code)
-    case = (
-        conn.execute(
-            text("""SELECT c.status, c.type_code, vt.name_zh AS type_name,
-            c.created_at, c.due_at, c.closed_at, c.outcome,
-            c.satisfaction, c.handler_name, c.town_code, c.community_code,
-            c.description, c.input_crs,
-            -- the public position: the 0.001° grid of Open311 and the public map (~100 m)
-            round(c.lon::numeric, 3)::float8 AS lon, round(c.lat::numeric, 3)::float8 AS lat,
-            c.routing->'territory'->'town'->>'name' AS town_name,
-            c.routing->'territory'->'community'->>'name' AS community_name,
-            c.routing->'property_area'->>'name' AS property_area_name,
-            ARRAY(SELECT p.id FROM case_photo p WHERE p.case_id = c.id AND p.stage = 'report'
-                  ORDER BY p.id) AS photo_ids,
-            -- the handler's after-photos show what was done; before-photos stay inside
-            ARRAY(SELECT p.id FROM case_photo p WHERE p.case_id = c.id AND p.stage = 'after'
-                  ORDER BY p.id) AS after_photo_ids
-        FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
-        WHERE c.id = :id"""),
-            {"id": case_id},
-        )
-        .mappings()
-        .one()
-    )
-    evs = conn.execute(
-        text("""SELECT at, action, to_status, public_reply FROM case_event
-        WHERE case_id = :c AND public ORDER BY id"""),
-        {"c": case_id},
-    ).all()
-    events = [
-        {"at": e.at, "action": e.action, "to_status": e.to_status}
-        | ({"public_reply": public_text.mask(e.public_reply)} if e.public_reply else {})
-        for e in evs
-    ]
-    rejected = [e.public_reply for e in evs if e.action == "reject"]
-    return {
-        "tracking_code": tracking_code.strip().upper(),
-        **dict(case),
-        "description": public_text.mask(case["description"]) if case["description"] else "",
-        # the reason as told to the public (the staff's note on the rejection stays inside)
-        "rejection_reason": public_text.mask(rejected[-1])
-        if case["status"] == "rejected" and rejected and rejected[-1]
-        else None,
-        "events": events,
-        "allowed_actions": allowed_actions(case["status"], {"reporter"}),
-    }

@@ -16,13 +16,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Connection, text
 
-from incidents.intake import case_columns
+from incidents import store
 from incidents.models import OPEN_STATUSES, STATUSES
+from incidents.placement import placed
 from jurisdictions import bulk, catalog
-from jurisdictions.handler_rules import route
 from jurisdictions.service import Resolution, resolve_points
 
 TRACKED = (
@@ -46,27 +45,6 @@ FROM _shudi_owners o JOIN case_file c ON c.id = o.pid
 WHERE o.town IS NOT NULL
 ORDER BY c.id
 """)
-
-UPDATE = text("""
-UPDATE case_file c SET town_code = r.town_code, community_code = r.community_code,
-    property_area_code = r.property_area_code, property_company = r.property_company,
-    agency_units = r.agency_units, handler_party = r.handler_party,
-    handler_unit_code = r.handler_unit_code, handler_name = r.handler_name,
-    routing = r.routing, generations = r.generations, version = c.version + 1,
-    updated_at = now()
-FROM jsonb_to_recordset(:rows) AS r(id bigint, town_code text, community_code text,
-    property_area_code text, property_company text, agency_units jsonb, handler_party text,
-    handler_unit_code text, handler_name text, routing jsonb, generations jsonb)
-WHERE c.id = r.id
-""").bindparams(bindparam("rows", type_=JSONB))
-
-EVENTS = text("""
-INSERT INTO case_event (case_id, actor_id, actor_role, actor_label, action, from_status,
-                        to_status, note, data, public)
-SELECT r.id, NULL, 'system', '', 'boundary_change', r.status, r.status, '', r.data, false
-FROM jsonb_to_recordset(:rows) AS r(id bigint, status text, data jsonb)
-ORDER BY r.id
-""").bindparams(bindparam("rows", type_=JSONB))
 
 
 def _resolutions(conn: Connection, rows: Sequence[Any]) -> dict[int, Resolution]:
@@ -125,8 +103,7 @@ def reresolve_open_cases(conn: Connection) -> dict[str, int]:
             types[row.type_code] = catalog.get_type(conn, code=row.type_code)
         key = (id(res), row.type_code)
         if key not in routed:
-            outcome = route(resolution=res, vtype=types[row.type_code], agencies=agencies)
-            routed[key] = case_columns(res, outcome)
+            routed[key] = placed(res, vtype=types[row.type_code], agencies=agencies).columns
         cols = dict(routed[key])
         decided = ("referrals", "escalations")
         if any(row.routing.get(k) for k in decided) or row.status == "joint":
@@ -142,13 +119,18 @@ def reresolve_open_cases(conn: Connection) -> dict[str, int]:
             continue
         updates.append({k: v for k, v in cols.items() if k not in ("lon", "lat")} | {"id": row.id})
         events.append(
-            {
-                "id": row.id,
-                "status": row.status,
-                "data": {"changed": diff, "generations": res.generations},
-            }
+            store.event_row(
+                case_id=row.id,
+                actor=None,
+                role="system",
+                action="boundary_change",
+                from_status=row.status,
+                to_status=row.status,
+                data={"changed": diff, "generations": res.generations},
+                public=False,
+            )
         )
     if updates:
-        conn.execute(UPDATE, {"rows": updates})
-        conn.execute(EVENTS, {"rows": events})
+        store.update_cases(conn, rows=updates)
+        store.add_events(conn, rows=events)
     return {"open": looked_at, "changed": len(updates)}

@@ -317,15 +317,3 @@ def handler_kinds(rules: RuleBook | None = None) -> Sequence[str]:
     book = rules or load_rules()
     named = {r.handler for r in book.handler_rules if r.handler}
     return sorted(named | {r.escalate_to for r in book.handler_rules if r.escalate_to})
-
-
-def route_point(
-    conn: Any, *, lon: Any, lat: Any, crs: str, type_code: str, at: Any = None
-) -> Routing:
-    """What would happen to a report of ``type_code`` here (resolve, then route)."""
-    from jurisdictions import catalog
-    from jurisdictions.service import resolve_one
-
-    vtype, agencies = catalog.type_and_agencies(conn, code=type_code)
-    res = resolve_one(conn, lon=lon, lat=lat, crs=crs, at=at)
-    return route(resolution=res, vtype=vtype, agencies=agencies)

@@ -12,7 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
 from gis.coords import CoordSystem
-from jurisdictions import batch, catalog, directory, generations, handler_rules, service
+from jurisdictions import batch, catalog, directory, generations, service
 from jurisdictions.bbox import parse_bbox
 from jurisdictions.exceptions import TooManyPoints
 from jurisdictions.schemas import BatchIn, BatchOut, GenerationOut, PointErrorOut, ResolveOut
@@ -123,20 +123,6 @@ def list_violation_types(
             conn, q=q, audience=audience, reportable=reportable, agency=agency, scope=scope
         )
     )
-
-
-@router.get("/route", response_model=handler_rules.Routing, tags=["linkage"])
-def route(
-    conn: Conn,
-    lon: float,
-    lat: float,
-    type: Annotated[str, Query(description="A violation type code.")],
-    crs: CoordSystem = CoordSystem.WGS84,
-    at: datetime | None = None,
-) -> Response:
-    """What would happen to a report of ``type`` here: handler, territory, reasons."""
-    outcome = handler_rules.route_point(conn, lon=lon, lat=lat, crs=crs, type_code=type, at=at)
-    return json_response(outcome.model_dump(mode="json"))
 
 
 @router.get("/directory", tags=["linkage"])

@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
+from incidents.queries import COUNTED, UNFINISHED
+from jurisdictions.active import ACTIVE_BOUNDARIES
+
 #: Months, due dates and "today" are counted in China Standard Time.
 TZ = ZoneInfo("Asia/Shanghai")
 #: A place with this many cases of one kind within REPEAT_DAYS is a repeat location.
@@ -29,8 +32,8 @@ CELL_M = 100
 HOT_FACTOR = 2.0
 HOT_MIN_CASES = 3
 
-OPEN = "c.status NOT IN ('resolved', 'closed', 'rejected')"
-BASE = "c.town_code = :town AND c.merged_into IS NULL AND c.created_at < :as_of"
+OPEN = UNFINISHED
+BASE = f"c.town_code = :town AND {COUNTED} AND c.created_at < :as_of"
 PLACE = """COALESCE(NULLIF(c.routing->'property_area'->>'name', ''),
                     c.routing->'territory'->'community'->>'name', '')"""
 
@@ -281,11 +284,10 @@ def community_hotspots(
     HOT_MIN_CASES cases.
     """
     rows = conn.execute(
-        text("""SELECT b.code, b.name,
+        text(f"""SELECT b.code, b.name,
                   COALESCE(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL),
-                           '{}') AS ids
-           FROM boundary b JOIN generation_period g
-             ON g.generation_id = b.generation_id AND g.valid_to IS NULL
+                           '{{}}') AS ids
+           FROM {ACTIVE_BOUNDARIES} b
            LEFT JOIN case_file c ON c.community_code = b.code AND c.town_code = :town
              AND c.merged_into IS NULL AND c.created_at >= :since AND c.created_at < :until
            WHERE b.layer = 'community' AND b.parent_code = :town

@@ -11,10 +11,11 @@ from datetime import date
 
 from sqlalchemy import Connection, text
 
-MONTHS = text("""
+from jurisdictions.active import ACTIVE_BOUNDARIES
+
+MONTHS = text(f"""
 WITH towns AS (
-  SELECT b.code FROM boundary b JOIN generation_period g
-    ON g.generation_id = b.generation_id AND g.valid_to IS NULL
+  SELECT b.code FROM {ACTIVE_BOUNDARIES} b
   WHERE b.layer = 'town' AND (CAST(:town AS text) IS NULL OR b.code = :town)
 ), months AS (
   SELECT m::date AS month, (m + interval '1 month')::date AS next

@@ -14,12 +14,14 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, text
 
+from incidents.queries import SHOWN
+
 #: The analysis grid of agenda hot spots (H3 resolution 9: cells of about 0.1 km²).
 GRID = "h3:9"
 
-CASES_IN_CELL = text("""
+CASES_IN_CELL = text(f"""
 SELECT c.id FROM case_file c
-WHERE c.town_code = :town AND c.merged_into IS NULL AND NOT c.hidden
+WHERE c.town_code = :town AND {SHOWN}
   AND c.created_at >= :since AND c.created_at < :until
   AND ST_Covers(ST_SetSRID(ST_GeomFromGeoJSON(:cell), 4326), c.geom)
 ORDER BY c.id

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from accounts.service import Principal
-from incidents.intake import add_event
+from incidents.case_notes import note_on_cases
 from meetings import access
 from meetings.agenda import TZ
 from meetings.exceptions import (
@@ -143,33 +143,14 @@ def _add_action(
         "owner": {"kind": kind, "code": code, "agency": agency, "name": name},
         "due_on": action["due_on"].isoformat(),
     }
-    _case_events(conn, item.case_ids, "meeting_action", actor, data, note=action["title"])
-
-
-def _case_events(
-    conn: Connection,
-    case_ids: list[int],
-    action: str,
-    actor: Principal | None,
-    data: dict[str, Any],
-    note: str,
-) -> None:
-    statuses = conn.execute(
-        text("SELECT id, status FROM case_file WHERE id = ANY(:ids)"), {"ids": list(case_ids)}
-    ).all()
-    for row in statuses:
-        add_event(
-            conn,
-            case_id=row.id,
-            actor=actor,
-            action=action,
-            from_status=row.status,
-            to_status=row.status,
-            note=note,
-            data=data,
-            public=False,
-            role=None if actor else "system",
-        )
+    note_on_cases(
+        conn,
+        case_ids=item.case_ids,
+        action="meeting_action",
+        actor=actor,
+        data=data,
+        note=action["title"],
+    )
 
 
 def complete_action(
@@ -212,5 +193,12 @@ def complete_action(
         "title": row.title,
         "done_on": done_on.isoformat(),
     }
-    _case_events(conn, row.case_ids, "meeting_action_done", principal, data, note=note)
+    note_on_cases(
+        conn,
+        case_ids=row.case_ids,
+        action="meeting_action_done",
+        actor=principal,
+        data=data,
+        note=note,
+    )
     return load(conn, meeting_id=row.meeting_id, principal=principal)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from accounts.service import Principal
+from jurisdictions.active import ACTIVE_BOUNDARIES
 from meetings import access
 from meetings.agenda import TZ, HotspotSource, build_items, window
 from meetings.exceptions import (
@@ -22,8 +23,7 @@ from meetings.exceptions import (
 from meetings.figures import month_figures
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-ACTIVE = """FROM boundary b JOIN generation_period g
-              ON g.generation_id = b.generation_id AND g.valid_to IS NULL"""
+ACTIVE = f"FROM {ACTIVE_BOUNDARIES} b"
 
 
 def parse_month(value: str) -> date:

@@ -67,7 +67,7 @@ def file_cases(
                         contact_name=f"演练{n}",
                     ),
                 )
-            out.append(Filed(int(answer["id"]), phone_of(n)))
+            out.append(Filed(answer.id, phone_of(n)))
     finally:
         engine.dispose()
     return out

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 
 from accounts.models import Role
-from incidents.intake import Report, create_case
+from incidents.intake import Report, submit, using
 from jurisdictions import catalog
 
 # --- A hand-drawn mini district around lon 120.00–120.04, lat 30.00–30.02 -------------------
@@ -161,8 +161,10 @@ def type_of(conn: Connection, *, evidence: bool = False, **where: str) -> str:
 def file_report(
     conn: Connection, where: tuple[float, float], type_code: str, **extra: Any
 ) -> dict[str, Any]:
-    return create_case(
-        conn,
+    _, filed = submit(
+        reader=using(conn),
+        writer=using(conn),
+        keyed=False,
         report=Report(
             lon=where[0],
             lat=where[1],
@@ -173,6 +175,7 @@ def file_report(
             **extra,
         ),
     )
+    return filed.as_json()
 
 
 @contextmanager

@@ -8,18 +8,18 @@ structure (违章搭建, 二（五）3.1: removed or not, a photo shows it) and 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import Connection
-from support import IN_P111, app_client, file_report
+from support import IN_P111, app_client
 
 from accounts.service import Principal, issue_token
 from incidents import service
-from incidents.photos import sanitize_photo
+from incidents.intake import Report, submit, using
 
 
 @pytest.fixture
@@ -46,8 +46,16 @@ def act(conn: Connection, who: Principal, case_id: int, action: str, **payload: 
     )
 
 
-def in_progress(conn: Connection, world: dict, type_code: str, **extra: Any) -> dict[str, Any]:
-    case = file_report(conn, IN_P111, type_code, **extra)
+def in_progress(
+    conn: Connection, world: dict, type_code: str, files: Sequence[tuple[str, bytes]] = ()
+) -> dict[str, Any]:
+    """A report of ``type_code`` at P111 (with ``files`` as its photos), accepted, dispatched
+    and taken up by its handler."""
+    report = Report(lon=IN_P111[0], lat=IN_P111[1], type=type_code, description="测试")
+    _, filed = submit(
+        reader=using(conn), writer=using(conn), keyed=False, report=report, files=files
+    )
+    case = filed.as_json()
     d = world["dispatcher"]
     act(conn, d, case["id"], "accept")
     act(conn, d, case["id"], "dispatch")
@@ -118,9 +126,7 @@ def test_an_illegal_structure_is_resolved_only_with_before_and_after_photos(
 
 def test_a_report_photo_counts_as_before(conn: Connection, world: dict, client: TestClient) -> None:
     urban = world["urban"]
-    case = in_progress(
-        conn, world, "illegal_construction", photos=[sanitize_photo(jpeg((10, 10, 10)))]
-    )
+    case = in_progress(conn, world, "illegal_construction", files=[("r.jpg", jpeg((9, 9, 9)))])
     assert resolve(client, conn, urban, case["id"]).json()["missing"] == ["after"]
     assert evidence(client, conn, urban, case["id"], "after").status_code == 201
     assert resolve(client, conn, urban, case["id"]).status_code == 200

@@ -100,7 +100,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
 
         def case(where: tuple[float, float], code: str, **kw: Any) -> int:
             report = Report(lon=where[0], lat=where[1], type=code, channel="open311")
-            return int(create_case(conn, report=report, **kw)["id"])
+            return create_case(conn, report=report, **kw).id
 
         rejected = case(IN_T2, other)
         disp = authenticate(conn, username="disp", password=PASSWORD)

@@ -58,7 +58,7 @@ def new_case(
         conn,
         report=Report(lon=where[0], lat=where[1], type=type_code, phone="13800000000"),
         now=at,
-    )["id"]
+    ).id
     conn.execute(
         text("""UPDATE case_file SET created_at = :at, respond_due_at = :r, due_at = :d,
                 handler_party = :p, handler_unit_code = :u WHERE id = :i"""),

@@ -341,7 +341,7 @@ def test_staff_channels(conn: Connection, world: dict) -> None:
             "SELECT id, channel, urgency, created_by FROM case_file "
             "WHERE id = ANY(:ids) ORDER BY id"
         ),
-        {"ids": [patrol["id"], phone["id"], own["id"]]},
+        {"ids": [patrol.id, phone.id, own.id]},
     ).all()
     assert [(r.channel, r.urgency) for r in rows] == [
         ("patrol_community", "ordinary"),

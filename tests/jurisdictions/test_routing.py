@@ -8,9 +8,10 @@ import pytest
 from answer_key import entries_for
 from sqlalchemy import Connection
 
+from incidents.placement import preview as route_point
 from jurisdictions import catalog
 from jurisdictions.directory import directory_for_point, directory_for_property_area
-from jurisdictions.handler_rules import load_rules, route, route_point
+from jurisdictions.handler_rules import load_rules, route
 from jurisdictions.service import resolve_one
 from jurisdictions.taxonomy import load_agencies, load_violation_types
 

@@ -198,7 +198,7 @@ def test_an_emergency_case_is_not_held_by_quiet_hours(
     s = Settings(notify_quiet_hours="22:00-08:00")
     done = deliver_due(conn, transports=sinks(tmp_path / "s.jsonl"), settings=s, now=night)
     assert done["sent"] == 1 and done["deferred"] == 0
-    assert [r["urgent"] for r in messages(conn, filed["id"])] == [True]
+    assert [r["urgent"] for r in messages(conn, filed.id)] == [True]
 
 
 def test_rate_cap_defers_the_next_message_to_one_address(

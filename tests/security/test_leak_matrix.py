@@ -152,7 +152,7 @@ def _plant(conn: Connection, world: dict[str, Principal]) -> dict[str, Any]:
                 phone=phone,
             ),
         )
-        ids[key], codes[key] = int(made["id"]), str(made["tracking_code"])
+        ids[key], codes[key] = made.id, made.tracking_code
     name, phone = REPORTERS["open311"]
     key = create_api_key(conn, name="matrix client")
     posted = open311.submit(
