@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from abuse import service as abuse
 from accounts.exceptions import NotAuthenticated
+from accounts.models import Role
 from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2
 from accounts.service import Principal, principal_for_token
 from incidents import disclosure, feeds, idempotency, intake, service
@@ -24,7 +25,6 @@ from incidents.request_body import read_filing
 from incidents.schemas import DisclosureIn, ReportIn, ResidentActionIn, TransitionIn
 from jurisdictions.router import json_response, parse_bbox
 from jurisdictions.service import to_store_coordinates
-from accounts.models import Role
 from shudi.database import (
     db_connection,
     read_db,
