@@ -30,7 +30,7 @@ from benchmarks.report import Run, load_all, save
 
 DOCS = ROOT / "docs" / "reliability.md"
 RESULTS = ROOT / "reliability" / "results"
-PARTS = ("fault", "load", "fuzz")
+PARTS = ("fault", "load", "fuzz", "replica")
 
 
 def log(message: str) -> None:
@@ -80,12 +80,13 @@ def _fuzz(workdir: Path) -> Section | None:
 
 def _part(name: str, workdir: Path) -> Run | None:
     """Run one part; None when it is not there (fuzz without reliability/fuzz.py)."""
-    from reliability import fault, load
+    from reliability import fault, load, replica
 
     runners: dict[str, Callable[[Path], Section | None]] = {
         "fault": lambda w: fault.run(log, w),
         "load": lambda w: load.run(log, w),
         "fuzz": _fuzz,
+        "replica": lambda w: replica.run(log, w),
     }
     started = datetime.now(UTC)
     engine = bench_engine()
