@@ -236,3 +236,30 @@ def test_replica_commands_refuse_without_an_embedded_primary(tmp_path: Path) -> 
         assert out.returncode != 0
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("shudi: error: "), out.stderr
+
+
+def test_read_helpers_go_to_the_replica_and_to_the_primary_when_unset(
+    primary: embedded.Cluster, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import text
+
+    from shudi import database, settings
+
+    in_recovery = text("SELECT pg_is_in_recovery()")
+    monkeypatch.setenv("SHUDI_DATABASE_URL", primary.app_url())
+    try:
+        for read_url, on_replica in ((world["read_url"], True), ("", False)):
+            monkeypatch.setenv("SHUDI_DATABASE_READ_URL", read_url)
+            settings.get_settings.cache_clear()
+            database.get_engine.cache_clear()
+            with database.read_session() as session:
+                assert session.execute(in_recovery).scalar_one() is on_replica
+            for conn in database.read_db():
+                assert conn.execute(in_recovery).scalar_one() is on_replica
+            with database.open_read() as conn:
+                assert conn.execute(in_recovery).scalar_one() is on_replica
+            with database.get_engine().connect() as conn:  # writes: always the primary
+                assert conn.execute(in_recovery).scalar_one() is False
+    finally:
+        settings.get_settings.cache_clear()
+        database.get_engine.cache_clear()
