@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from typing import Any
 
 import psycopg2
@@ -151,11 +152,19 @@ def stop(*, primary: Cluster, remove: bool = False) -> bool:
             conn = embedded._connect(primary, "postgres")
             try:
                 with conn.cursor() as cur:
-                    cur.execute(
-                        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                        "WHERE slot_name = %s AND NOT active",
-                        (SLOT,),
-                    )
+                    deadline = time.monotonic() + 10  # the walsender ends just after the replica
+                    while True:
+                        cur.execute(
+                            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                            "WHERE slot_name = %s AND NOT active",
+                            (SLOT,),
+                        )
+                        cur.execute(
+                            "SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (SLOT,)
+                        )
+                        if cur.fetchone() is None or time.monotonic() > deadline:
+                            break
+                        time.sleep(0.2)
             finally:
                 conn.close()
         shutil.rmtree(replica.root, ignore_errors=True)
