@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
 
 from shudi.embedded import APP_ROLE, OWNER, Cluster
-from shudi.errors import DomainError, UnsafeDatabaseError
+from shudi.errors import DomainError, EmbeddedDatabaseError, UnsafeDatabaseError
 from shudi.metrics import TimedQueuePool, instrument_pool
 from shudi.settings import Settings, get_settings
 
@@ -234,6 +234,10 @@ def embedded_replica_url(primary: Cluster) -> str:
     """The app's URL of the replica ``shudi db replica start`` makes beside ``primary`` (the
     roles and their passwords are the primary's, replicated)."""
     replica = Cluster(root=primary.root.parent / "pg-replica", db_name=primary.db_name)
+    if not replica.port_file.exists():
+        raise EmbeddedDatabaseError(
+            f"no embedded replica at {replica.root}; run `shudi db replica start`"
+        )
     role = APP_ROLE if (primary.secrets_dir / APP_ROLE).exists() else OWNER
     return (
         f"postgresql+psycopg2://{role}:{quote(primary.password(role), safe='')}@/"
@@ -327,7 +331,11 @@ def get_read_router() -> ReadRouter:
     global _router
     settings = get_settings()
     if _router is None or _router[0] is not settings:
-        url = read_database_url(settings)
+        try:
+            url = read_database_url(settings)
+        except EmbeddedDatabaseError as exc:  # `embedded`, but no replica made
+            _log.warning("SHUDI_DATABASE_READ_URL: %s; reads go to the primary", exc)
+            url = None
         replica = make_engine(url, settings, application_name="shudi-read") if url else None
         router = ReadRouter(
             replica, max_lag_s=settings.read_max_lag_s, check_s=settings.read_lag_check_s
