@@ -10,8 +10,10 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Annotated
 from urllib.parse import quote
 
+from fastapi import Depends
 from prometheus_client import Counter, Gauge
 from psycopg2 import errors as pg_errors
 from sqlalchemy import Connection, Engine, create_engine, text
@@ -359,12 +361,27 @@ async def read_factory() -> Callable[[], AbstractContextManager[Connection]]:
     return open_read
 
 
-def read_db() -> Iterator[Connection]:
-    """FastAPI dependency for lag-tolerant reads (live feed, layers, hot spots, OGC items,
-    planners' listings): one read-only transaction on the replica when it is fresh enough,
-    else on the primary. Nothing written through it, nothing read through it that its caller
-    must see right after writing it."""
+@contextmanager
+def read_transaction() -> Iterator[Connection]:
+    """One read-only transaction for lag-tolerant reads outside a request (as :func:`read_db`)."""
     with read_engine().connect() as conn, conn.begin():
+        conn.execute(text("SET TRANSACTION READ ONLY"))
+        yield conn
+
+
+def read_db(
+    primary: Annotated[Connection, Depends(db_connection, scope="function")],
+) -> Iterator[Connection]:
+    """FastAPI dependency for lag-tolerant reads (live feed, layers, hot spots, OGC items,
+    planners' listings): a read-only transaction on the replica when it is fresh enough, else
+    the request's own connection to the primary (the one :func:`db_connection` gives it and
+    its token check uses: no second transaction when there is no replica). Nothing written
+    through it, nothing read through it that its caller must see right after writing it."""
+    engine = read_engine()
+    if engine is get_engine():
+        yield primary
+        return
+    with engine.connect() as conn, conn.begin():
         conn.execute(text("SET TRANSACTION READ ONLY"))
         yield conn
 

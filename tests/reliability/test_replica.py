@@ -254,7 +254,7 @@ def test_read_helpers_go_to_the_replica_and_to_the_primary_when_unset(
             database.get_engine.cache_clear()
             with database.read_session() as session:
                 assert session.execute(in_recovery).scalar_one() is on_replica
-            for conn in database.read_db():
+            with database.read_transaction() as conn:
                 assert conn.execute(in_recovery).scalar_one() is on_replica
             with database.open_read() as conn:
                 assert conn.execute(in_recovery).scalar_one() is on_replica
