@@ -19,11 +19,14 @@ from hotspots import export, readable, service
 from hotspots.analysis import png_bounds
 from hotspots.exceptions import InvalidHotspotQuery
 from hotspots.schemas import HotspotQuery
-from shudi.database import db_connection
+from shudi.database import db_connection, read_db
 from shudi.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["hotspots"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
+#: Analyses read the cases from a replica when it is fresh enough (shudi.database.ReadRouter)
+#: and store their answers on the primary.
+ReadConn = Annotated[Connection, Depends(read_db, scope="function")]
 
 #: Who may run analyses: they see aggregates only, never cases or people. A town coordinator
 #: analyses its own town only.
@@ -48,10 +51,11 @@ def scoped(principal: Principal, query: HotspotQuery) -> HotspotQuery:
     return query.model_copy(update={"town": principal.town_code})
 
 
-def _answer(conn: Connection, query: HotspotQuery) -> service.Outcome:
+def _answer(conn: Connection, reads: Connection, query: HotspotQuery) -> service.Outcome:
     settings = get_settings()
     outcome = service.hotspots(
-        conn,
+        reads,
+        writer=conn,
         query=query,
         min_count=settings.hotspot_min_count,
         processes=settings.hotspot_processes,
@@ -75,13 +79,14 @@ def _answer(conn: Connection, query: HotspotQuery) -> service.Outcome:
 )
 def hotspots(
     conn: Conn,
+    reads: ReadConn,
     who: Annotated[Principal, Depends(analyst)],
     query: Annotated[HotspotQuery, Query()],
 ) -> Response:
     """Cases aggregated per cell with a hot-spot statistic (GeoJSON), or a density surface
     (JSON with a PNG and its bounds, or the PNG itself with ``format=png``)."""
     query = scoped(who, query)
-    outcome = _answer(conn, query)
+    outcome = _answer(conn, reads, query)
     headers = {
         "X-Hotspot-Cache": "hit" if outcome.cached else "miss",
         "Cache-Control": "private, no-store",
@@ -103,13 +108,14 @@ def hotspots(
 )
 def hotspots_file(
     conn: Conn,
+    reads: ReadConn,
     who: Annotated[Principal, Depends(analyst)],
     kind: Literal["geojson", "gpkg", "csv"],
     query: Annotated[HotspotQuery, Query()],
 ) -> Response:
     """The same cells as a download: GeoJSON, GeoPackage or CSV (cell maps, not the density)."""
     query = scoped(who, query)
-    outcome = _answer(conn, query)
+    outcome = _answer(conn, reads, query)
     name = f"hotspots-{query.method.value}-{query.grid.replace(':', '-')}.{kind}"
     return Response(
         export.convert(outcome.answer.body, kind),

@@ -215,12 +215,15 @@ def hotspots(
     processes: int = 0,
     memory_mb: int = 0,
     timeout_s: float | None = None,
+    writer: Connection | None = None,
 ) -> Outcome:
     """The answer for ``query``: from the cache when the data has not changed, else computed
     (in a pool of ``processes`` processes, or here when 0; each capped at ``memory_mb`` MiB
-    and ``timeout_s`` seconds) and stored."""
+    and ``timeout_s`` seconds) and stored. The cases are read through ``conn`` (a replica's
+    connection may do), the cache through ``writer`` (the primary's) when given."""
+    writer = writer if writer is not None else conn
     stamp = data_stamp(conn)
-    if use_cache and (hit := cached(conn, query=query, stamp=stamp)) is not None:
+    if use_cache and (hit := cached(writer, query=query, stamp=stamp)) is not None:
         return Outcome(hit, cached=True, stamp=stamp)
     started = time.perf_counter()
     inputs = read_inputs(conn, query=query)
@@ -234,5 +237,5 @@ def hotspots(
         memory_mb=memory_mb,
         timeout_s=timeout_s,
     )
-    store(conn, query=query, stamp=stamp, answer=answer, seconds=time.perf_counter() - started)
+    store(writer, query=query, stamp=stamp, answer=answer, seconds=time.perf_counter() - started)
     return Outcome(answer, cached=False, stamp=stamp)

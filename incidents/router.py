@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
 from accounts.exceptions import NotAuthenticated
+from accounts.models import Role
 from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2
 from accounts.service import Principal, principal_for_token
 from gis.coords import CoordSystem
@@ -21,11 +22,21 @@ from incidents.request_body import read_filing
 from incidents.schemas import DisclosureIn, ReportIn, ResidentActionIn, TransitionIn
 from jurisdictions.bbox import parse_bbox
 from jurisdictions.handler_rules import Routing
-from shudi.database import db_connection, reader_factory, writer_factory
+from shudi.database import (
+    db_connection,
+    read_db,
+    read_factory,
+    reader_factory,
+    writer_factory,
+)
 from shudi.responses import json_response
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
+#: Reads that tolerate a replica's lag (shudi.database.ReadRouter): the live feeds, and the
+#: listings of roles that change no case (planners), which need not see their own writes.
+ReadConn = Annotated[Connection, Depends(read_db, scope="function")]
+LAG_TOLERANT_LISTERS = frozenset({Role.planner})
 MAX_PAGE = 500
 SinceQ = Annotated[
     str | None,
@@ -134,6 +145,7 @@ def route(
 @router.get("/cases")
 def list_cases(
     conn: Conn,
+    reads: Annotated[ConnectionFactory, Depends(read_factory)],
     principal: CurrentPrincipal,
     status: Annotated[list[str] | None, Query()] = None,
     type: str | None = None,
@@ -152,24 +164,24 @@ def list_cases(
     ] = "due",
 ) -> Response:
     """Cases this principal may see, filtered and paged (at most 500 a page)."""
-    return _json(
-        service.list_cases(
-            conn,
-            principal=principal,
-            status=status,
-            type_code=type,
-            agency=agency,
-            town=town,
-            community=community,
-            overdue=overdue,
-            since=since,
-            until=until,
-            bbox=parse_bbox(bbox) if bbox else None,
-            limit=limit,
-            offset=offset,
-            order=order,
-        )
-    )
+    filters: dict[str, Any] = {
+        "status": status,
+        "type_code": type,
+        "agency": agency,
+        "town": town,
+        "community": community,
+        "overdue": overdue,
+        "since": since,
+        "until": until,
+        "bbox": parse_bbox(bbox) if bbox else None,
+        "limit": limit,
+        "offset": offset,
+        "order": order,
+    }
+    if principal.role in LAG_TOLERANT_LISTERS:
+        with reads() as replica:
+            return _json(service.list_cases(replica, principal=principal, **filters))
+    return _json(service.list_cases(conn, principal=principal, **filters))
 
 
 @router.get(
@@ -178,24 +190,24 @@ def list_cases(
     responses={200: {"content": {"application/geo+json": {}}}},
 )
 def cases_geojson(
-    conn: Conn, principal: CurrentPrincipal, since: SinceQ = None, bbox: str | None = None
+    reads: ReadConn, principal: CurrentPrincipal, since: SinceQ = None, bbox: str | None = None
 ) -> Response:
     """Open cases as GeoJSON with their details; with ``since``, every case changed since
     (poll with the answer's ``now``)."""
     body = feeds.cases_geojson(
-        conn, principal=principal, since=since, bbox=parse_bbox(bbox) if bbox else None
+        reads, principal=principal, since=since, bbox=parse_bbox(bbox) if bbox else None
     )
     return Response(body, media_type="application/geo+json")
 
 
 @router.get("/cases/feed")
 def cases_feed(
-    conn: Conn, principal: CurrentPrincipal, since: SinceQ = None, bbox: str | None = None
+    reads: ReadConn, principal: CurrentPrincipal, since: SinceQ = None, bbox: str | None = None
 ) -> Response:
     """The live map's compact feed: one row per open case (id, position, status, agency, type,
     town, deadline, overdue, version); with ``since``, the changes since and the ids gone."""
     body = feeds.map_feed(
-        conn, principal=principal, since=since, bbox=parse_bbox(bbox) if bbox else None
+        reads, principal=principal, since=since, bbox=parse_bbox(bbox) if bbox else None
     )
     return _json(body, headers={"Cache-Control": "no-store"})
 

@@ -16,7 +16,7 @@ from jurisdictions import batch, catalog, directory, generations, service
 from jurisdictions.bbox import parse_bbox
 from jurisdictions.exceptions import TooManyPoints
 from jurisdictions.schemas import BatchIn, BatchOut, GenerationOut, PointErrorOut, ResolveOut
-from shudi.database import db_connection, db_reader, reader_factory
+from shudi.database import db_connection, db_reader, read_db, reader_factory
 from shudi.responses import json_response
 from shudi.settings import get_settings
 
@@ -24,6 +24,9 @@ router = APIRouter(prefix="/api/v1", tags=["jurisdictions"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
 #: Read-only lookups run without a transaction around them.
 Reader = Annotated[Connection, Depends(db_reader, scope="function")]
+#: Boundary layers tolerate a replica's lag (shudi.database.ReadRouter): after an activation
+#: a replica serves the old generation for at most SHUDI_READ_MAX_LAG_S.
+ReadConn = Annotated[Connection, Depends(read_db, scope="function")]
 #: For the hottest route: the route opens the connection in its own thread-pool call.
 Opener = Annotated[Callable[[], AbstractContextManager[Connection]], Depends(reader_factory)]
 
@@ -59,7 +62,7 @@ def resolve_batch(conn: Reader, body: BatchIn) -> Response:
 
 
 @router.get("/layers", response_model=list[GenerationOut])
-def list_layers(conn: Conn) -> Response:
+def list_layers(conn: ReadConn) -> Response:
     """Every boundary generation with its counts and validity periods."""
     return json_response(generations.list_generations(conn))
 
@@ -70,7 +73,7 @@ def list_layers(conn: Conn) -> Response:
     responses={200: {"content": {"application/geo+json": {}}}},
 )
 def layer_geojson(
-    conn: Conn,
+    conn: ReadConn,
     layer: str,
     agency: str = "",
     bbox: Annotated[str | None, Query(description="xmin,ymin,xmax,ymax in WGS-84")] = None,

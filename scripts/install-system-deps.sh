@@ -43,6 +43,11 @@ if ! command -v pgbackrest >/dev/null; then
   echo "install-system-deps: installing pgBackRest"
   apt_install pgbackrest
 fi
+# The TLS reverse proxy of docker-compose.yml, run by its test (tests/api/test_proxy.py).
+if ! command -v caddy >/dev/null; then
+  echo "install-system-deps: installing Caddy"
+  apt_install caddy
+fi
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   apt_install python3-venv
 fi

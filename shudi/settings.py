@@ -29,6 +29,20 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="An external PostGIS; when unset the embedded cluster is used."
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description="A streaming replica for the reads that tolerate a little lag (live feed, "
+        "layers, hot spots, OGC items, planners' listings); 'embedded': the one `shudi db "
+        "replica start` makes. Unset: every read goes to the primary. See docs/scaling.md.",
+    )
+    read_max_lag_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Replica lag past which those reads go to the primary instead.",
+    )
+    read_lag_check_s: float = Field(
+        default=1.0, gt=0, description="How long a process reuses its measure of the lag."
+    )
     db_name: str = "shudi"
     db_pool_size: int = 10
     db_pool_timeout_s: float = 5.0

@@ -227,11 +227,20 @@ def app_client(conn: Connection) -> Iterator[TestClient]:
     """The app in-process, every database dependency answered by ``conn`` (the test's
     transaction, rolled back after the test)."""
     from api.app import create_app
-    from shudi.database import db_connection, db_reader, reader_factory, writer_factory
+    from shudi.database import (
+        db_connection,
+        db_reader,
+        read_db,
+        read_factory,
+        reader_factory,
+        writer_factory,
+    )
 
     app = create_app()
     app.dependency_overrides[db_connection] = lambda: conn
     app.dependency_overrides[db_reader] = lambda: conn
+    app.dependency_overrides[read_db] = lambda: conn
+    app.dependency_overrides[read_factory] = lambda: lambda: nullcontext(conn)
     app.dependency_overrides[reader_factory] = lambda: lambda: nullcontext(conn)
     app.dependency_overrides[writer_factory] = lambda: lambda: nullcontext(conn)
     with TestClient(app) as c:

@@ -23,6 +23,7 @@ from console.cli import (
     notify,
     pii,
     places,
+    replica,
     taxonomy,
     users,
 )
@@ -37,6 +38,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+db.app.add_typer(replica.app, name="replica")
 app.add_typer(boundaries.app, name="boundaries")
 app.add_typer(taxonomy.app, name="taxonomy")
 app.add_typer(taxonomy.contacts_app, name="contacts")

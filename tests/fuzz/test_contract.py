@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from abuse.exceptions import InvalidBan
 from api.app import create_app
 from api.openapi import ERRORS, OWN_ERRORS
-from shudi.database import db_connection, db_reader, reader_factory
+from shudi.database import db_connection, db_reader, read_db, read_factory, reader_factory
 
 
 @pytest.fixture
@@ -22,6 +22,8 @@ def client(conn: Connection, mini: dict) -> Iterator[TestClient]:
     app.dependency_overrides[db_connection] = lambda: conn
     app.dependency_overrides[db_reader] = lambda: conn
     app.dependency_overrides[reader_factory] = lambda: lambda: nullcontext(conn)
+    app.dependency_overrides[read_db] = lambda: conn
+    app.dependency_overrides[read_factory] = lambda: lambda: nullcontext(conn)
     with TestClient(app) as c:
         yield c
 
