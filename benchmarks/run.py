@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from benchmarks import (
     activation,
     audit,
+    exports,
     history,
     hotspots,
     intake,
@@ -68,6 +69,7 @@ GROUPS: dict[str, Callable[[Context], Section]] = {
     "words": lambda c: words.words(),
     "places": lambda c: places.place_search(c.engine, c.bbox, c.workdir),
     "tiles": lambda c: mvt.tiles(c.engine, c.bbox, c.workdir),
+    "export": lambda c: exports.exports(c.workdir),
 }
 
 COMMANDS = """\
