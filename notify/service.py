@@ -166,19 +166,19 @@ def enqueue_for_event(
     """Store the messages ``action`` on case ``case_id`` causes, in the caller's transaction
     (so they exist exactly when the change does); how many. ``note`` is the actor's note, or
     the action's payload holding it."""
-    told = hotline.enqueue_callback(  # a hotline order's milestones go back to the platform
+    callbacks = hotline.enqueue_callback(  # a hotline order's milestones go back to the platform
         conn, case_id=case_id, action=action, payload=note if isinstance(note, dict) else None
     )
     if isinstance(note, dict):
         note = str(note.get("note") or "")
     rule = RULES.get(action)
     if rule is None:
-        return told
+        return callbacks
     resident_name, staff_name, who = rule
     data = data or {}
     row = conn.execute(CASE, {"c": case_id}).mappings().first()
     if row is None:
-        return told
+        return callbacks
     case = dict(row)
     if action == "complete_task" and case["status"] != "resolved":
         resident_name = None  # other agencies' parts are still open
@@ -202,7 +202,7 @@ def enqueue_for_event(
             rows.append(_row(staff, params | {"unit": label}, "staff", target, label,
                              subject, body, cipher) | {"recipient": target})  # fmt: skip
     if not rows:
-        return told
+        return callbacks
     conn.execute(
         INSERT,
         {
@@ -210,7 +210,7 @@ def enqueue_for_event(
             "rows": [r | {"state": r.get("state", ""), "error": r.get("error", "")} for r in rows],
         },
     )
-    return told + len(rows)
+    return callbacks + len(rows)
 
 
 MESSAGE_FIELDS = """id, key, channel, audience, template, template_version, urgent,
