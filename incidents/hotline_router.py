@@ -178,7 +178,7 @@ async def receive_order(request: Request, conn: Conn) -> Response:
     return _json(answer, status)
 
 
-@router.get("/orders/parked")
+@router.get("/orders/parked", responses={403: _err("not a dispatcher or admin")})
 def parked(conn: Conn, principal: CurrentPrincipal) -> Response:
     """Orders waiting for a dispatcher to choose their point (dispatchers and admins)."""
     return _json(hotline.parked_orders(conn, principal=principal))
