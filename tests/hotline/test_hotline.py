@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -219,3 +220,49 @@ def test_milestones_are_posted_back_once_each_signed(
         assert all(g["_idempotency_key"] == g["callback_id"] for g in got)
         everything = b"".join(platform_side.raw).decode() + caplog.text
         assert PHONE not in everything and "13800001111" not in everything
+
+
+def test_the_openapi_document_describes_the_route() -> None:
+    from api.app import create_app
+
+    op = create_app().openapi()["paths"]["/api/v1/hotline/orders"]["post"]
+    body = op["requestBody"]["content"]["application/json"]
+    assert body["schema"]["required"] == ["order_no", "content"]
+    assert body["examples"]["gcj02"]["value"]["crs"] == "gcj02"
+    assert {"X-Api-Key", "X-Timestamp", "X-Signature"} <= {p["name"] for p in op["parameters"]}
+    assert {"200", "201", "202", "401", "409", "422"} <= set(op["responses"])
+
+
+def test_the_same_order_sent_at_once_over_a_real_port_is_one_case(
+    scratch_db_url: str, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    from sqlalchemy import create_engine
+    from support import live_server, load_mini
+
+    from jurisdictions import catalog
+
+    eng = create_engine(scratch_db_url)
+    with eng.begin() as c:
+        load_mini(c)
+        catalog.sync_taxonomy(c)
+        made = hotline_keys.create_platform(c, name="12345")
+    body = json.dumps(order("GD-9", lon=GCJ[0], lat=GCJ[1], crs="gcj02", type_code="drugs_vice"))
+    with live_server(scratch_db_url, log=tmp_path / "server.log") as base:
+
+        def send(_: int) -> httpx.Response:
+            headers = signed_headers(made["api_key"], made["secret"], body.encode())
+            return httpx.post(
+                f"{base}/api/v1/hotline/orders", content=body, headers=headers, timeout=30
+            )
+
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(send, range(6)))
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
+    assert len({a.json()["case_id"] for a in answers}) == 1
+    assert PHONE not in (tmp_path / "server.log").read_text(errors="replace")
+    with eng.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM case_file")).scalar() == 1
+    eng.dispose()
