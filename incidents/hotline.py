@@ -31,10 +31,11 @@ from accounts.exceptions import Forbidden
 from accounts.models import Role
 from accounts.service import Principal
 from incidents.exceptions import CaseNotFound, IdempotencyKeyInFlight, InvalidReport
+from incidents.hotline_keys import reseal_secrets
 from incidents.intake import Report, create_case
 from jurisdictions import catalog
 from places import search as places
-from shudi.pii import get_cipher
+from shudi.pii import Cipher, get_cipher
 
 CANDIDATES = 5
 EXACT = 100  # places.search's tier of a name equal to the query
@@ -160,7 +161,8 @@ def _file(
         )
     conn.execute(
         text("""UPDATE hotline_order SET state = 'filed', case_id = :c, filed_at = now(),
-                    filed_by = :u, park_reason = '' WHERE id = :i"""),
+                    filed_by = :u, park_reason = '',
+                    "order" = jsonb_set("order", '{caller_phone}', '""') WHERE id = :i"""),
         {"c": case["id"], "u": actor.user_id if actor else None, "i": order_id},
     )
 
@@ -287,3 +289,21 @@ def order_of_case(conn: Connection, *, case_id: int) -> str | None:
     return conn.execute(
         text("SELECT order_no FROM hotline_order WHERE case_id = :c"), {"c": case_id}
     ).scalar()
+
+
+def reseal(conn: Connection, *, cipher: Cipher) -> int:
+    """Key rotation: the parked orders' callers' phones (a filed order keeps none: the case's
+    reporter row has it) and the platforms' secrets, sealed under the current key; how many."""
+    rows = conn.execute(
+        text("""SELECT id, "order"->>'caller_phone' AS phone FROM hotline_order
+                WHERE state = 'parked' AND "order"->>'caller_phone' <> ''""")
+    ).all()
+    stale = [r for r in rows if not cipher.is_current(r.phone)]
+    for r in stale:
+        sealed = cipher.seal(cipher.open(r.phone, column="phone"), column="phone")
+        conn.execute(
+            text("""UPDATE hotline_order SET "order" = jsonb_set("order", '{caller_phone}',
+                        to_jsonb(CAST(:p AS text))) WHERE id = :i"""),
+            {"p": sealed, "i": r.id},
+        )
+    return len(stale) + reseal_secrets(conn, cipher=cipher)

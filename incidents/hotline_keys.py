@@ -21,7 +21,7 @@ from sqlalchemy import Connection, text
 
 from accounts.exceptions import NotAuthenticated
 from accounts.service import create_api_key
-from shudi.pii import get_cipher
+from shudi.pii import Cipher, get_cipher
 from shudi.settings import get_settings
 
 SECRET_COLUMN = "hotline_secret"
@@ -101,3 +101,16 @@ def authenticate(
             "X-Signature is not HMAC-SHA256(secret, timestamp + '.' + body)",
         )
     return int(row.id)
+
+
+def reseal_secrets(conn: Connection, *, cipher: Cipher) -> int:
+    """Seal the platforms' secrets under the current key (key rotation); how many."""
+    rows = conn.execute(text("SELECT api_key_id, secret FROM hotline_key")).all()
+    stale = [r for r in rows if not cipher.is_current(r.secret)]
+    for r in stale:
+        plain = cipher.open(r.secret, column=SECRET_COLUMN)
+        conn.execute(
+            text("UPDATE hotline_key SET secret = :s WHERE api_key_id = :k"),
+            {"s": cipher.seal(plain, column=SECRET_COLUMN), "k": r.api_key_id},
+        )
+    return len(stale)

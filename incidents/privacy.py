@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from accounts.service import Principal
+from incidents import hotline
 from notify import service as notify
 from shudi.pii import Cipher, get_cipher
 
@@ -82,7 +83,8 @@ def reseal(
         )
         if progress:
             progress(start + len(rows), len(stale))
-    return len(stale) + notify.reseal_recipients(conn, cipher=cipher)
+    resealed = notify.reseal_recipients(conn, cipher=cipher)
+    return len(stale) + resealed + hotline.reseal(conn, cipher=cipher)  # 12345 orders, secrets
 
 
 ANONYMISE = text("""

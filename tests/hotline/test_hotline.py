@@ -266,3 +266,32 @@ def test_the_same_order_sent_at_once_over_a_real_port_is_one_case(
     with eng.connect() as c:
         assert c.execute(text("SELECT count(*) FROM case_file")).scalar() == 1
     eng.dispose()
+
+
+def test_key_rotation_reseals_secrets_and_parked_phones(conn: Connection, client, platform) -> None:
+    from incidents import privacy
+    from shudi.pii import Cipher, get_cipher, new_key_line, parse_keys
+
+    assert (
+        post(client, platform, order("GD-R1", address="乙", type_code="drugs_vice")).status_code
+        == 202
+    )
+    filed = post(client, platform, order("GD-R2", address="金桂苑", type_code="drugs_vice"))
+    assert filed.status_code == 201
+    kept = conn.execute(
+        text("""SELECT order_no, "order"->>'caller_phone' AS p FROM hotline_order
+                ORDER BY order_no""")
+    ).all()
+    assert kept[1].p == "" and kept[0].p.startswith("pii1:")  # a filed order keeps no phone
+    fresh = new_key_line()
+    rotated = Cipher((parse_keys(fresh)[0], *get_cipher().keys))
+    privacy.reseal(conn, cipher=rotated)
+    only_new = Cipher((parse_keys(fresh)[0],))
+    phone = conn.execute(
+        text("""SELECT "order"->>'caller_phone' FROM hotline_order WHERE order_no = 'GD-R1'""")
+    ).scalar()
+    assert only_new.open(phone, column="phone") == PHONE
+    secret = conn.execute(
+        text("SELECT secret FROM hotline_key WHERE api_key_id = :k"), {"k": platform["id"]}
+    ).scalar()
+    assert only_new.open(secret, column="hotline_secret") == platform["secret"]
