@@ -295,3 +295,18 @@ def test_key_rotation_reseals_secrets_and_parked_phones(conn: Connection, client
         text("SELECT secret FROM hotline_key WHERE api_key_id = :k"), {"k": platform["id"]}
     ).scalar()
     assert only_new.open(secret, column="hotline_secret") == platform["secret"]
+
+
+def test_invalid_orders_get_a_code_and_a_message(client, platform) -> None:
+    body = b'{"order_no": "GD-X", "content": '
+    r = client.post(
+        "/api/v1/hotline/orders",
+        content=body,
+        headers=signed_headers(platform["api_key"], platform["secret"], body),
+    )
+    assert r.status_code == 422 and r.json()["code"] == "hotline_order_invalid"
+    r = post(client, platform, order("GD-Y", type_code="drugs_vice"))
+    assert r.status_code == 422 and r.json()["code"] == "hotline_order_invalid"
+    r = post(client, platform, order("GD-Z", address="金桂苑", content="你好", category="咨询"))
+    assert r.status_code == 422 and r.json()["code"] == "hotline_category_unmapped"
+    assert r.json()["message"]
