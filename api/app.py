@@ -40,6 +40,7 @@ from audit.sealer import seal_forever
 from hotspots.pages import page_router as hotspots_pages
 from hotspots.router import router as hotspots_router
 from incidents.export_router import router as export_router
+from incidents.hotline_router import router as hotline_router
 from incidents.open311_router import router as open311_router
 from incidents.router import router as incidents_router
 from incidents.worklist_router import router as worklist_router
@@ -110,6 +111,7 @@ def create_app() -> FastAPI:
     app.include_router(incidents_router)
     app.include_router(open311_router)
     app.include_router(worklist_router)
+    app.include_router(hotline_router)
     app.include_router(abuse_router)
     app.include_router(meetings_router)
     app.include_router(meeting_pages.router)

@@ -40,6 +40,7 @@ MAX_DESCRIPTION = 4000
 CHANNELS: dict[str, frozenset[Role | None]] = {
     "resident": frozenset({None}),
     "open311": frozenset({None}),
+    "hotline": frozenset({None, Role.dispatcher}),  # incidents/hotline.py: 12345 work orders
     "phone": frozenset({Role.dispatcher}),
     "patrol_community": frozenset({Role.community_worker}),
     "patrol_property": frozenset({Role.property_company}),

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from accounts.service import Principal
-from incidents import store
+from incidents import hotline, store
 from notify import service as notify
 from shudi.pii import Cipher, get_cipher
 
@@ -83,7 +83,8 @@ def reseal(
         )
         if progress:
             progress(start + len(rows), len(stale))
-    return len(stale) + notify.reseal_recipients(conn, cipher=cipher)
+    resealed = notify.reseal_recipients(conn, cipher=cipher)
+    return len(stale) + resealed + hotline.reseal(conn, cipher=cipher)  # 12345 orders, secrets
 
 
 ANONYMISE = store.insert_select(

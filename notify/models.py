@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from shudi.orm import Base
 
 STATES = ("pending", "sent", "dead", "suppressed")
-CHANNELS = ("sms", "email", "staff")
+CHANNELS = ("sms", "email", "staff", "hotline")
 
 
 class NotifyMessage(Base):

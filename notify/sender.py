@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from notify.channels import AliyunSms, DingTalk, FileSink, Outgoing, Smtp, Transport, Webhook
 from notify.exceptions import ChannelConfigError, ChannelError
+from notify.hotline import HotlineCallback
 from notify.service import BEIJING, RECIPIENT_COLUMN
 from shudi.pii import get_cipher
 from shudi.settings import Settings, get_settings
@@ -67,6 +68,11 @@ def transports_for(settings: Settings) -> dict[str, Transport]:
         )
     if settings.notify_dingtalk_url:
         out["staff"] = DingTalk(settings.notify_dingtalk_url, settings.notify_dingtalk_secret)
+    out["hotline"] = sink  # the 12345 platform's callbacks (notify/hotline.py)
+    if settings.hotline_callback_url:
+        out["hotline"] = HotlineCallback(
+            settings.hotline_callback_url, settings.hotline_callback_secret
+        )
     return out
 
 

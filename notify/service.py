@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from accounts.service import Principal
 from incidents import access
 from incidents.exceptions import CaseNotFound
+from notify import hotline
 from notify import templates as tpl
 from notify.exceptions import MessageNotFound, TemplateError
 from shudi.pii import Cipher, get_cipher
@@ -165,16 +166,19 @@ def enqueue_for_event(
     """Store the messages ``action`` on case ``case_id`` causes, in the caller's transaction
     (so they exist exactly when the change does); how many. ``note`` is the actor's note, or
     the action's payload holding it."""
+    callbacks = hotline.enqueue_callback(  # a hotline order's milestones go back to the platform
+        conn, case_id=case_id, action=action, payload=note if isinstance(note, dict) else None
+    )
     if isinstance(note, dict):
         note = str(note.get("note") or "")
     rule = RULES.get(action)
     if rule is None:
-        return 0
+        return callbacks
     resident_name, staff_name, who = rule
     data = data or {}
     row = conn.execute(CASE, {"c": case_id}).mappings().first()
     if row is None:
-        return 0
+        return callbacks
     case = dict(row)
     if action == "complete_task" and case["status"] != "resolved":
         resident_name = None  # other agencies' parts are still open
@@ -198,7 +202,7 @@ def enqueue_for_event(
             rows.append(_row(staff, params | {"unit": label}, "staff", target, label,
                              subject, body, cipher) | {"recipient": target})  # fmt: skip
     if not rows:
-        return 0
+        return callbacks
     conn.execute(
         INSERT,
         {
@@ -206,7 +210,7 @@ def enqueue_for_event(
             "rows": [r | {"state": r.get("state", ""), "error": r.get("error", "")} for r in rows],
         },
     )
-    return len(rows)
+    return callbacks + len(rows)
 
 
 MESSAGE_FIELDS = """id, key, channel, audience, template, template_version, urgent,

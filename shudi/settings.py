@@ -230,6 +230,16 @@ class Settings(BaseSettings):
     notify_webhook_secret: str | None = Field(
         default=None, description="Its HMAC-SHA256 key (X-Shudi-Signature header)."
     )
+    # --- the hotline (12345) work-order link (incidents/hotline*, docs/hotline.md) ----------
+    hotline_callback_url: str | None = Field(
+        default=None, description="Where case milestones are posted back to the hotline platform."
+    )
+    hotline_callback_secret: str | None = Field(
+        default=None, description="The callbacks' HMAC-SHA256 key (X-Hotline-Signature header)."
+    )
+    hotline_max_skew_s: int = Field(
+        default=300, ge=1, description="How far a signed order's timestamp may be from now."
+    )
 
     @property
     def pg_dir(self) -> Path:

@@ -56,6 +56,18 @@ def create(name: str = typer.Argument(..., help="The client's name.")) -> None:
     typer.echo(key)
 
 
+@apikey_app.command("create-hotline")
+def create_hotline(name: str = typer.Argument(..., help="The hotline platform's name.")) -> None:
+    """A 12345 platform's API key and signing secret (docs/hotline.md), shown only once."""
+    from incidents.hotline_keys import create_platform
+
+    with transaction() as conn:
+        made = create_platform(conn, name=name)
+    typer.echo(f"hotline platform {name} (store both now; they are not shown again):")
+    typer.echo(f"api_key={made['api_key']}")
+    typer.echo(f"secret={made['secret']}")
+
+
 @app.command("list")
 def list_() -> None:
     """Every staff user, whether active, and its live sessions."""

@@ -72,6 +72,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "new_queue": ("新上报待受理", "New, to accept"),
     "new_n": ("新上报待受理{n}件，最新的在最前", "{n} new to accept, latest first"),
     "new_none": ("没有待受理的新上报", "No new report waits"),
+    # parked 12345 orders (webmap/pages/static/hotline.js, docs/hotline.md)
+    "parked": ("12345工单待定位", "Hotline orders to place"),
+    "parked_pick": ("在地图上点选", "Choose on the map"),
+    "parked_at": ("定位到 {name}", "Place at {name}"),
+    "parked_tap": ("请在地图上点击工单 {no} 的位置", "Tap the map where order {no} is"),
+    "parked_done": ("工单 {no} 已立案（案件{n}）", "Order {no} filed (case {n})"),
     "list_more": ("仅列出前{n}件，放大地图查看更多", "First {n} listed: zoom in for more"),
     "none_in_view": ("当前视野内没有符合条件的案件", "No matching case in view"),
     "legend": ("图例", "Legend"),
@@ -269,6 +275,9 @@ def _body(
   <section class="new-queue" data-testid="new-queue" aria-labelledby="new-head">
    <h2 id="new-head" aria-live="polite">{esc(w["new_queue"])}</h2>
    <ol id="new-list" class="case-list" data-testid="new-list"></ol></section>
+  <section class="new-queue" id="parked" data-testid="parked-orders" hidden
+   aria-labelledby="parked-head"><h2 id="parked-head">{esc(w["parked"])}</h2>
+   <ol id="parked-list" class="case-list"></ol></section>
   <form id="filters" class="filters" aria-label="{esc(w["filters"])}">
    <select id="f-agency" aria-label="{esc(w["agency"])}">{agency_opts}</select>
    <select id="f-type" aria-label="{esc(w["type"])}">
@@ -351,6 +360,8 @@ def render_dispatch(
             "casePage": CASE_PAGE,
             "listUrl": LIST,
             "newMax": NEW_MAX,
+            "parkedUrl": "/api/v1/hotline/orders/parked",
+            "placeUrl": "/api/v1/hotline/orders/",
             "loginUrl": f"/login?next={PATH}",
             "overlays": overlays(
                 layers,
@@ -365,7 +376,7 @@ def render_dispatch(
             "towns": dict(town_rows),
             "extent": fit,
         },
-        scripts=["common", "dispatch"],
+        scripts=["common", "dispatch", "hotline"],
         center=center,
         tiles=tiles,
         tile_layers=(),
