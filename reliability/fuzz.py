@@ -22,6 +22,7 @@ the same for ``make reliability``. ``tests/fuzz`` runs a small version of both.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -51,6 +52,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import create_engine, text
 
 from reliability import fuzz_geometry
+from reliability.fuzz_valid import Validator, World, harvest, load_world, order
 
 CHECKS = [
     not_a_server_error,
@@ -63,6 +65,8 @@ CHECKS = [
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 #: Roles that may never see a reporter's phone number in any response.
 NO_PERSONAL_DATA = ("anonymous", "planner", "admin")
+#: The least share of an operation's cases that must get its success status (2xx).
+SUCCESS_FLOOR = 0.10
 #: Operations that end the caller's own session: not fuzzed (tests/api covers them).
 REVOKES_OWN_TOKEN = frozenset({"POST /api/v1/auth/logout"})
 #: Roles that see a reporter's number only in the answers about one case they handle.
@@ -132,12 +136,26 @@ class Tally:
 
     cases: Counter[str] = field(default_factory=Counter)
     statuses: defaultdict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    valid_cases: Counter[str] = field(default_factory=Counter)
     failures: list[Failure] = field(default_factory=list)
     phone_leaks: list[Failure] = field(default_factory=list)
     responses_scanned: int = 0
 
     def kinds(self) -> Counter[str]:
         return Counter(f.kind for f in self.failures)
+
+    def success_share(self, label: str) -> float:
+        """The share of the operation's cases that got a 2xx."""
+        ok = sum(n for s, n in self.statuses[label].items() if 200 <= s < 300)
+        return ok / self.cases[label] if self.cases[label] else 0.0
+
+    def below_floor(self, floor: float = SUCCESS_FLOOR) -> dict[str, float]:
+        """Operations whose cases got a 2xx less often than ``floor``, with their share."""
+        return {
+            op: round(self.success_share(op), 3)
+            for op in sorted(self.cases)
+            if self.success_share(op) < floor
+        }
 
 
 def _check_name(failure: Any) -> str:
@@ -170,6 +188,7 @@ class Fuzzer:
         per_operation: int,
         seed: int | None = None,
         timeout_s: float = 30.0,
+        world: World | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.schema = schemathesis.openapi.from_url(f"{self.base_url}/openapi.json")
@@ -182,6 +201,11 @@ class Fuzzer:
         self.timeout_s = timeout_s
         self.session = requests.Session()
         self.tally = Tally()
+        self.validator = (
+            Validator(self.base_url, world, known, self.tokens, timeout_s) if world else None
+        )
+        #: roles refused (401/403) on a valid case of an operation: not drawn for it again
+        self.refused: defaultdict[str, set[str]] = defaultdict(set)
 
     def operations(self) -> list[Any]:
         """Every operation of the schema (a broken one raises: the spec itself is wrong)."""
@@ -203,7 +227,7 @@ class Fuzzer:
 
         ``after`` is called with the tally so far after each operation.
         """
-        for operation in self.operations():
+        for operation in sorted(self.operations(), key=lambda op: order(op.label)):
             if only is not None and not only(operation.label):
                 continue
             if operation.label in REVOKES_OWN_TOKEN:  # would log the fuzzer's roles out
@@ -213,7 +237,9 @@ class Fuzzer:
             elapsed = time.perf_counter() - started
             bad = sum(1 for f in self.tally.failures if f.operation == operation.label)
             report(
-                f"{operation.label}: {self.tally.cases[operation.label]} cases, "
+                f"{operation.label}: {self.tally.cases[operation.label]} cases "
+                f"({self.tally.valid_cases[operation.label]} valid), "
+                f"{100 * self.tally.success_share(operation.label):.0f} % 2xx, "
                 f"{bad} failures, {elapsed:.1f} s"
             )
             if after is not None:
@@ -231,6 +257,7 @@ class Fuzzer:
             except Exception:  # an operation with nothing to negate has no negative strategy
                 continue
         strategy = st.one_of(strategies)
+        positive = strategies[0]
         known_sets = {
             name: getattr(self.known, attr)
             for name, attr in KNOWN_PARAMETERS.items()
@@ -245,8 +272,20 @@ class Fuzzer:
             suppress_health_check=list(HealthCheck),
             derandomize=self.seed is not None,
         )
-        @given(case=strategy, role=st.sampled_from(self.roles), data=st.data())
-        def one(case: Any, role: str, data: st.DataObject) -> None:
+        @given(valid=st.integers(0, 2), data=st.data())
+        def one(valid: int, data: st.DataObject) -> None:
+            if self.validator is not None and valid == 0:  # a third: valid cases
+                case = data.draw(positive)
+                pool = [r for r in self.roles if r not in self.refused[label]] or self.roles
+                role = data.draw(st.sampled_from(pool))
+                self.validator.make_valid(label, case, role, data.draw)
+                self.tally.valid_cases[label] += 1
+                status = self.send(label, case, role)
+                if status in (401, 403):
+                    self.refused[label].add(role)
+                return
+            case = data.draw(strategy)
+            role = data.draw(st.sampled_from(self.roles))
             for name in list(case.path_parameters or {}):
                 if name in known_sets and data.draw(st.booleans()):
                     case.path_parameters[name] = data.draw(st.sampled_from(known_sets[name]))
@@ -257,8 +296,10 @@ class Fuzzer:
             one()  # a small input space is exhausted early: draw it again as other roles
             rounds += 1
 
-    def send(self, label: str, case: Any, role: str) -> None:
-        """Send one case as ``role``, run the checks, scan the body; record what failed."""
+    def send(self, label: str, case: Any, role: str) -> int:
+        """Send one case as ``role``, run the checks, scan the body; record what failed.
+
+        Returns the status (0 when no answer came); ids in a success join the known ones."""
         headers = {}
         if role != "anonymous":
             headers["Authorization"] = f"Bearer {self.tokens[role]}"
@@ -269,7 +310,7 @@ class Fuzzer:
             self.tally.failures.append(
                 Failure("network_error", label, role, _describe(case), 0, str(exc)[:300])
             )
-            return
+            return 0
         self.tally.cases[label] += 1
         self.tally.statuses[label][response.status_code] += 1
         body = response.content.decode("utf-8", errors="replace") if response.content else ""
@@ -288,6 +329,12 @@ class Fuzzer:
                     )
                 )
         self.scan(label, case, role, response.status_code, body)
+        answer = None
+        if body.startswith("{"):
+            with contextlib.suppress(ValueError):
+                answer = json.loads(body)
+            harvest(label, response.status_code, answer, self.known, case.path_parameters or {})
+        return int(response.status_code)
 
     def scan(self, label: str, case: Any, role: str, status: int, body: str) -> None:
         """Count phone numbers in a response the role may not see."""
@@ -332,8 +379,19 @@ def figures(tally: Tally, elapsed_s: float, per_operation: int) -> dict[str, Any
         "responses_scanned_for_phones": tally.responses_scanned,
         "phone_numbers_where_not_allowed": len(tally.phone_leaks),
         "time_s": round(elapsed_s, 1),
+        "success_floor": SUCCESS_FLOOR,
+        "success_share_min": round(
+            min((tally.success_share(op) for op in operations), default=0), 3
+        ),
+        "operations_below_success_floor_count": len(tally.below_floor()),
+        "operations_below_success_floor": tally.below_floor(),
         "per_operation": {
-            op: {"cases": tally.cases[op], "statuses": dict(sorted(tally.statuses[op].items()))}
+            op: {
+                "cases": tally.cases[op],
+                "valid_cases": tally.valid_cases[op],
+                "success_share": round(tally.success_share(op), 3),
+                "statuses": dict(sorted(tally.statuses[op].items())),
+            }
             for op in operations
         },
         "failure_samples": _samples(tally.failures),
@@ -482,8 +540,14 @@ def run(
         with service_database(db_url), server("shudi serve", app_argv(port), port, log_path) as app:
             base = app.url
             tokens = log_in(base, passwords)
+            world = load_world(db_url, credentials=passwords)
             fuzzer = Fuzzer(
-                base, tokens=tokens, known=known, per_operation=per_operation, seed=seed
+                base,
+                tokens=tokens,
+                known=known,
+                per_operation=per_operation,
+                seed=seed,
+                world=world,
             )
             tally = fuzzer.run(
                 report,
@@ -540,7 +604,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "geometry_crashes",
         "geometry_wrong_answers",
     )
-    return 0 if not any(result[k] for k in clean) else 1
+    return 0 if not any(result[k] for k in clean + ("operations_below_success_floor",)) else 1
 
 
 if __name__ == "__main__":

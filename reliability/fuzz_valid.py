@@ -1,0 +1,376 @@
+"""Valid cases for the fuzzer: requests that can succeed, so the central paths are fuzzed past
+their input validation (issue #17: every operation reaches its success status in ≥ 10 % of its
+cases).
+
+A third of each operation's cases are *valid*: schemathesis generates a positive case from the
+OpenAPI document (its schema constraints and enums: ``fmt`` is ``json``/``xml``, a report's body
+is ``ReportIn``), then :func:`make_valid` — a ``map_case``-style step — puts in values that exist
+in the database under test, read at run time (:func:`load_world`): points inside the district
+(a point on the surface of each community), reportable type codes, agencies, towns, layers,
+an Open311 API key, a fresh ``Idempotency-Key``. Stateful links, as OpenAPI links would state
+them, are followed through the fuzzer's own answers:
+
+* log in → token (``POST /auth/token`` with a real user's password);
+* file a report → its id and tracking code join the known ids (``POST /reports`` → ``case_id``,
+  ``tracking_code``; Open311 ``POST requests`` likewise);
+* ``GET /cases/{id}`` as the role → its ``ETag`` and ``allowed_actions`` → ``POST transitions``
+  with ``If-Match`` and one allowed action (the fields it requires filled in);
+* ``GET /track/{code}`` → its ``allowed_actions`` → ``POST /track/{code}``;
+* ``POST /bans`` → ``DELETE /bans/{id}``; ``POST /meetings`` → ``record``.
+
+A valid case is sent as a role that has not been refused (401/403) on a valid case of that
+operation yet: the fuzzer learns who may call what from the answers, not from a table.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+from sqlalchemy import create_engine, text
+
+#: Open311 path formats (``{fmt}``) the spec serves.
+FORMATS = ("json", "xml")
+#: Operations whose success makes objects later operations need: fuzzed first.
+PRODUCERS = (
+    "POST /api/v1/reports",
+    "POST /open311/v2/requests.{fmt}",
+    "POST /api/v1/bans",
+    "POST /api/v1/meetings",
+)
+#: Operations that use up objects or lock users out: fuzzed last, on objects of their own.
+CONSUMERS = (
+    "DELETE /api/v1/bans/{ban_id}",
+    "POST /api/v1/meetings/{meeting_id}/record",
+    "POST /api/v1/users/{username}/disable",
+    "POST /api/v1/users/{username}/enable",
+    "POST /api/v1/users/{username}/password",
+    "DELETE /api/v1/users/{username}/sessions",
+    "POST /api/v1/apikeys/{key_id}/revoke",
+)
+#: The user the user-administration operations act on (never one the fuzzer logs in as).
+VICTIM = "fuzz-victim"
+
+
+def order(label: str) -> int:
+    """Sort key: producers, then the rest, then consumers."""
+    if label in PRODUCERS:
+        return 0
+    return 2 if label in CONSUMERS else 1
+
+
+@dataclass
+class World:
+    """Values valid in the database under test, read at run time."""
+
+    points: list[tuple[float, float]] = field(default_factory=list)
+    type_codes: list[str] = field(default_factory=list)
+    agencies: list[str] = field(default_factory=list)
+    towns: list[str] = field(default_factory=list)
+    communities: list[str] = field(default_factory=list)
+    layers: list[str] = field(default_factory=list)
+    bbox: str = ""
+    api_key: str = ""
+    victim_key_ids: list[int] = field(default_factory=list)
+    credentials: dict[str, str] = field(default_factory=dict)
+
+
+def load_world(db_url: str, *, credentials: dict[str, str]) -> World:
+    """Read the valid values; make an Open311 API key, spare keys and the victim user."""
+    from accounts.service import create_api_key, create_user
+
+    world = World(credentials=dict(credentials))
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            rows = conn.execute(
+                text("""SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (
+                            SELECT ST_Transform(ST_PointOnSurface(geom), 4326) AS p
+                            FROM boundary WHERE layer = 'community' ORDER BY code) s""")
+            ).all()
+            world.points = [(round(r.x, 6), round(r.y, 6)) for r in rows]
+            ext = conn.execute(
+                text("""SELECT ST_XMin(e) a, ST_YMin(e) b, ST_XMax(e) c, ST_YMax(e) d FROM (
+                        SELECT ST_Extent(ST_Transform(geom, 4326))::geometry e FROM boundary
+                        WHERE layer = 'town') s""")
+            ).one()
+            world.bbox = f"{ext.a:.5f},{ext.b:.5f},{ext.c:.5f},{ext.d:.5f}"
+            world.type_codes = list(
+                conn.execute(
+                    text("""SELECT code FROM violation_type
+                            WHERE reportable AND active AND NOT sensitive ORDER BY code""")
+                ).scalars()
+            )
+            world.agencies = list(
+                conn.execute(text("SELECT code FROM agency ORDER BY code")).scalars()
+            )
+            for attr, layer in (("towns", "town"), ("communities", "community")):
+                setattr(
+                    world,
+                    attr,
+                    list(
+                        conn.execute(
+                            text(
+                                "SELECT DISTINCT code FROM boundary WHERE layer = :l ORDER BY code"
+                            ),
+                            {"l": layer},
+                        ).scalars()
+                    ),
+                )
+            world.layers = list(
+                conn.execute(text("SELECT DISTINCT layer FROM boundary ORDER BY layer")).scalars()
+            )
+            world.api_key = create_api_key(conn, name="fuzz")
+            for n in range(20):
+                create_api_key(conn, name=f"fuzz-spare-{n}")
+            world.victim_key_ids = list(
+                conn.execute(
+                    text("SELECT id FROM api_key WHERE name LIKE 'fuzz-spare-%' ORDER BY id")
+                ).scalars()
+            )
+            if not conn.execute(
+                text("SELECT 1 FROM app_user WHERE username = :u"), {"u": VICTIM}
+            ).first():
+                create_user(
+                    conn, username=VICTIM, password=secrets.token_urlsafe(12), role="planner"
+                )
+    finally:
+        engine.dispose()
+    if not (world.points and world.type_codes):
+        raise RuntimeError("the database under test has no district or no reportable types")
+    return world
+
+
+Draw = Callable[[Any], Any]
+
+
+class Validator:
+    """Turns a generated positive case into a valid one (see the module's docstring)."""
+
+    def __init__(
+        self, base_url: str, world: World, known: Any, tokens: dict[str, str], timeout_s: float
+    ) -> None:
+        self.base_url = base_url
+        self.world = world
+        self.known = known
+        self.tokens = tokens
+        self.timeout_s = timeout_s
+        self.session = requests.Session()
+
+    def _headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role in self.tokens else {}
+
+    def _get(self, path: str, role: str) -> requests.Response | None:
+        try:
+            return self.session.get(
+                self.base_url + path, headers=self._headers(role), timeout=self.timeout_s
+            )
+        except requests.RequestException:
+            return None
+
+    def make_valid(self, label: str, case: Any, role: str, draw: Draw) -> None:
+        """Put valid values into ``case`` (in place) for ``label`` sent as ``role``."""
+        from hypothesis import strategies as st
+
+        w = self.world
+        point = draw(st.sampled_from(w.points))
+        type_code = draw(st.sampled_from(w.type_codes))
+        by_name: dict[str, Any] = {
+            "lon": point[0],
+            "lat": point[1],
+            "type": type_code,
+            "service_code": type_code,
+            "bbox": w.bbox,
+            "fmt": draw(st.sampled_from(FORMATS)),
+        }
+        if w.agencies:
+            by_name["agency"] = draw(st.sampled_from(w.agencies))
+        if w.towns:
+            by_name["town"] = draw(st.sampled_from(w.towns))
+        if w.communities:
+            by_name["community"] = draw(st.sampled_from(w.communities))
+        if w.layers:
+            by_name["layer"] = draw(st.sampled_from(w.layers))
+        known_ids = {
+            "case_id": self.known.case_ids,
+            "request_id": self.known.case_ids,
+            "tracking_code": self.known.tracking_codes,
+            "token": self.known.tracking_codes,
+            "photo_id": self.known.photo_ids,
+            "ban_id": self.known.ban_ids,
+            "meeting_id": self.known.meeting_ids,
+            "action_id": self.known.action_ids,
+            "property_area_code": self.known.property_areas,
+            "key_id": w.victim_key_ids,
+        }
+        for name, values in known_ids.items():
+            if values:
+                by_name[name] = draw(st.sampled_from(values))
+        by_name["username"] = VICTIM
+        # filters that narrow a listing to nothing or to a bad window are left out
+        drop = {"crs", "at", "since", "until", "from", "to", "status", "scope", "q", "offset"}
+        for container in (case.path_parameters, case.query):
+            if not container:
+                continue
+            for name in list(container):
+                if name in drop and container is case.query:
+                    del container[name]
+                elif name in by_name:
+                    container[name] = by_name[name]
+        if case.headers is not None and "idempotency-key" in {k.lower() for k in case.headers}:
+            case.headers["Idempotency-Key"] = uuid.uuid4().hex
+        recipe = RECIPES.get(label)
+        if recipe is not None:
+            recipe(self, case, role, by_name, draw)
+
+
+def _set_header(case: Any, name: str, value: str) -> None:
+    if case.headers is None:
+        case.headers = {}
+    case.headers[name] = value
+
+
+def _report(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    case.body = {
+        "lon": by["lon"],
+        "lat": by["lat"],
+        "type": by["type"],
+        "description": "围墙倒塌，堵住人行道",
+        "phone": "13800000000",
+        "contact_name": "王五",
+    }
+    case.media_type = "application/json"
+    _set_header(case, "Idempotency-Key", uuid.uuid4().hex)
+
+
+def _duplicates(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    case.query = {"lon": by["lon"], "lat": by["lat"], "type": by["type"]}
+
+
+def _token(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    from hypothesis import strategies as st
+
+    username = draw(st.sampled_from(sorted(v.world.credentials)))
+    case.body = {"username": username, "password": v.world.credentials[username]}
+    case.media_type = "application/x-www-form-urlencoded"
+
+
+def _open311_post(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    case.body = {
+        "api_key": v.world.api_key,
+        "jurisdiction_id": "shudi",
+        "service_code": by["type"],
+        "lat": by["lat"],
+        "long": by["lon"],
+        "description": "路灯不亮",
+    }
+    case.media_type = "application/x-www-form-urlencoded"
+
+
+def _open311_get(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    case.query = {"jurisdiction_id": "shudi"}
+
+
+def _transition(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    """Link: ``GET /cases/{id}`` → ETag and an allowed action → the transition."""
+    from hypothesis import strategies as st
+
+    r = v._get(f"/api/v1/cases/{case.path_parameters['case_id']}", role)
+    if r is None or r.status_code != 200:
+        return
+    actions = [a for a in r.json().get("allowed_actions", []) if a not in ("merge", "joint")]
+    if not actions:
+        return
+    action = draw(st.sampled_from(sorted(actions)))
+    due = (datetime.now(UTC) + timedelta(days=draw(st.integers(2, 20)))).isoformat()
+    body: dict[str, Any] = {"action": action, "note": "已现场核实", "public_reply": "正在处理"}
+    extra = {
+        "refer": {"to_party": by.get("agency")},
+        "verify": {"outcome": draw(st.sampled_from(["fixed", "not_fixed", "not_our_matter"]))},
+        "request_postpone": {"due_at": due},
+        "postpone": {"due_at": due},
+        "order_correction": {"due_at": due},
+        "correct_location": {"lon": by["lon"], "lat": by["lat"]},
+        "correct_type": {"type": by["type"]},
+    }
+    body |= extra.get(action, {})
+    if action == "complete_task":
+        tasks = [t["id"] for t in r.json().get("tasks", []) if not t.get("done")]
+        body["task_id"] = tasks[0] if tasks else 0
+    case.body = body
+    case.media_type = "application/json"
+    _set_header(case, "If-Match", r.headers.get("ETag", ""))
+
+
+def _track_action(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    """Link: ``GET /track/{code}`` → an allowed action of the reporter."""
+    from hypothesis import strategies as st
+
+    r = v._get(f"/api/v1/track/{case.path_parameters['tracking_code']}", "anonymous")
+    if r is None or r.status_code != 200:
+        return
+    actions = sorted(r.json().get("allowed_actions", []))
+    if not actions:
+        return
+    action = draw(st.sampled_from(actions))
+    body: dict[str, Any] = {"action": action, "note": "问题仍然存在"}
+    if action == "rate":
+        body["satisfaction"] = draw(st.sampled_from(["satisfied", "dissatisfied"]))
+    case.body = body
+    case.media_type = "application/json"
+
+
+def _meeting(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    if isinstance(case.body, dict):
+        case.body["town"] = by.get("town", "")
+        case.body.pop("month", None)
+
+
+def _record(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    if isinstance(case.body, dict):
+        case.body["decisions"] = []
+        case.body["held_on"] = datetime.now(UTC).date().isoformat()
+
+
+def _assessment_cases(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    case.query = {"kind": "agency", "unit": by.get("agency", ""), "figure": "cases"}
+
+
+RECIPES: dict[str, Callable[[Validator, Any, str, dict[str, Any], Draw], None]] = {
+    "POST /api/v1/reports": _report,
+    "GET /api/v1/reports/duplicates": _duplicates,
+    "POST /api/v1/auth/token": _token,
+    "POST /open311/v2/requests.{fmt}": _open311_post,
+    "GET /open311/v2/requests.{fmt}": _open311_get,
+    "POST /api/v1/cases/{case_id}/transitions": _transition,
+    "POST /api/v1/track/{tracking_code}": _track_action,
+    "POST /api/v1/meetings": _meeting,
+    "POST /api/v1/meetings/{meeting_id}/record": _record,
+    "GET /api/v1/assessment/cases": _assessment_cases,
+}
+
+
+def harvest(label: str, status: int, body: Any, known: Any, sent: Any) -> None:
+    """Follow the links of an answer: new ids join the known ones; used-up ones leave."""
+    if 200 <= status < 300 and isinstance(body, dict):
+        if label == "POST /api/v1/reports" and "id" in body:
+            known.case_ids.append(int(body["id"]))
+            known.tracking_codes.append(str(body["tracking_code"]))
+        elif label == "POST /api/v1/bans" and "id" in body:
+            known.ban_ids.append(int(body["id"]))
+        elif label == "POST /api/v1/meetings" and "id" in body:
+            known.meeting_ids.append(int(body["id"]))
+    if label == "DELETE /api/v1/bans/{ban_id}" and status in (204, 404):
+        _discard(known.ban_ids, sent.get("ban_id"))
+    if label == "POST /api/v1/meetings/{meeting_id}/record" and status in (200, 201, 409):
+        _discard(known.meeting_ids, sent.get("meeting_id"))
+
+
+def _discard(values: list[Any], value: Any) -> None:
+    if value in values and len(values) > 1:
+        values.remove(value)
