@@ -24,6 +24,7 @@ operation yet: the fuzzer learns who may call what from the answers, not from a 
 
 from __future__ import annotations
 
+import random
 import secrets
 import uuid
 from collections.abc import Callable
@@ -146,7 +147,7 @@ def load_world(db_url: str, *, credentials: dict[str, str]) -> World:
     return world
 
 
-Draw = Callable[[Any], Any]
+Draw = random.Random  # choices hang on the fuzzer's state: drawn apart from hypothesis
 
 
 class Validator:
@@ -175,27 +176,25 @@ class Validator:
 
     def make_valid(self, label: str, case: Any, role: str, draw: Draw) -> None:
         """Put valid values into ``case`` (in place) for ``label`` sent as ``role``."""
-        from hypothesis import strategies as st
-
         w = self.world
-        point = draw(st.sampled_from(w.points))
-        type_code = draw(st.sampled_from(w.type_codes))
+        point = draw.choice(w.points)
+        type_code = draw.choice(w.type_codes)
         by_name: dict[str, Any] = {
             "lon": point[0],
             "lat": point[1],
             "type": type_code,
             "service_code": type_code,
             "bbox": w.bbox,
-            "fmt": draw(st.sampled_from(FORMATS)),
+            "fmt": draw.choice(FORMATS),
         }
         if w.agencies:
-            by_name["agency"] = draw(st.sampled_from(w.agencies))
+            by_name["agency"] = draw.choice(w.agencies)
         if w.towns:
-            by_name["town"] = draw(st.sampled_from(w.towns))
+            by_name["town"] = draw.choice(w.towns)
         if w.communities:
-            by_name["community"] = draw(st.sampled_from(w.communities))
+            by_name["community"] = draw.choice(w.communities)
         if w.layers:
-            by_name["layer"] = draw(st.sampled_from(w.layers))
+            by_name["layer"] = draw.choice(w.layers)
         known_ids = {
             "case_id": self.known.case_ids,
             "request_id": self.known.case_ids,
@@ -210,7 +209,7 @@ class Validator:
         }
         for name, values in known_ids.items():
             if values:
-                by_name[name] = draw(st.sampled_from(values))
+                by_name[name] = draw.choice(values)
         by_name["username"] = VICTIM
         # filters that narrow a listing to nothing or to a bad window are left out
         drop = {"crs", "at", "since", "until", "from", "to", "status", "scope", "q", "offset"}
@@ -253,9 +252,8 @@ def _duplicates(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Dr
 
 
 def _token(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
-    from hypothesis import strategies as st
 
-    username = draw(st.sampled_from(sorted(v.world.credentials)))
+    username = draw.choice(sorted(v.world.credentials))
     case.body = {"username": username, "password": v.world.credentials[username]}
     case.media_type = "application/x-www-form-urlencoded"
 
@@ -278,7 +276,6 @@ def _open311_get(v: Validator, case: Any, role: str, by: dict[str, Any], draw: D
 
 def _transition(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
     """Link: ``GET /cases/{id}`` → ETag and an allowed action → the transition."""
-    from hypothesis import strategies as st
 
     r = v._get(f"/api/v1/cases/{case.path_parameters['case_id']}", role)
     if r is None or r.status_code != 200:
@@ -286,12 +283,12 @@ def _transition(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Dr
     actions = [a for a in r.json().get("allowed_actions", []) if a not in ("merge", "joint")]
     if not actions:
         return
-    action = draw(st.sampled_from(sorted(actions)))
-    due = (datetime.now(UTC) + timedelta(days=draw(st.integers(2, 20)))).isoformat()
+    action = draw.choice(sorted(actions))
+    due = (datetime.now(UTC) + timedelta(days=draw.randint(2, 20))).isoformat()
     body: dict[str, Any] = {"action": action, "note": "已现场核实", "public_reply": "正在处理"}
-    extra = {
+    extra: dict[str, dict[str, Any]] = {
         "refer": {"to_party": by.get("agency")},
-        "verify": {"outcome": draw(st.sampled_from(["fixed", "not_fixed", "not_our_matter"]))},
+        "verify": {"outcome": draw.choice(["fixed", "not_fixed", "not_our_matter"])},
         "request_postpone": {"due_at": due},
         "postpone": {"due_at": due},
         "order_correction": {"due_at": due},
@@ -309,7 +306,6 @@ def _transition(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Dr
 
 def _track_action(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
     """Link: ``GET /track/{code}`` → an allowed action of the reporter."""
-    from hypothesis import strategies as st
 
     r = v._get(f"/api/v1/track/{case.path_parameters['tracking_code']}", "anonymous")
     if r is None or r.status_code != 200:
@@ -317,10 +313,10 @@ def _track_action(v: Validator, case: Any, role: str, by: dict[str, Any], draw: 
     actions = sorted(r.json().get("allowed_actions", []))
     if not actions:
         return
-    action = draw(st.sampled_from(actions))
+    action = draw.choice(actions)
     body: dict[str, Any] = {"action": action, "note": "问题仍然存在"}
     if action == "rate":
-        body["satisfaction"] = draw(st.sampled_from(["satisfied", "dissatisfied"]))
+        body["satisfaction"] = draw.choice(["satisfied", "dissatisfied"])
     case.body = body
     case.media_type = "application/json"
 
