@@ -138,6 +138,8 @@ class Tally:
     cases: Counter[str] = field(default_factory=Counter)
     statuses: defaultdict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     valid_cases: Counter[str] = field(default_factory=Counter)
+    #: a few answers other than 2xx to valid cases, per operation (why they missed)
+    valid_misses: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     failures: list[Failure] = field(default_factory=list)
     phone_leaks: list[Failure] = field(default_factory=list)
     responses_scanned: int = 0
@@ -205,8 +207,25 @@ class Fuzzer:
         self.validator = (
             Validator(self.base_url, world, known, self.tokens, timeout_s) if world else None
         )
-        #: roles refused (401/403) on a valid case of an operation: not drawn for it again
+        if self.validator is not None:
+            self.validator.file_photos()
+        #: per operation, roles refused on a valid case (not drawn again), roles that got a 2xx
+        #: and roles tried: the fuzzer learns who may call what from the answers
         self.refused: defaultdict[str, set[str]] = defaultdict(set)
+        self.admitted: defaultdict[str, set[str]] = defaultdict(set)
+        self.tried: defaultdict[str, set[str]] = defaultdict(set)
+
+    def valid_role(self, label: str, rng: random.Random, scoped: bool) -> str:
+        """The role of a valid case: one admitted before (three times in four), else one not
+        tried yet, else one not refused."""
+        admitted = sorted(self.admitted[label])
+        if admitted and rng.random() < 0.75:
+            return rng.choice(admitted)
+        open_ = [r for r in self.roles if r not in self.refused[label]]
+        if scoped:  # an object-scoped path: refusals (404 too) may be about one object
+            open_ = open_ or self.roles
+        untried = [r for r in open_ if r not in self.tried[label]]
+        return rng.choice(untried or open_ or self.roles)
 
     def operations(self) -> list[Any]:
         """Every operation of the schema (a broken one raises: the spec itself is wrong)."""
@@ -281,12 +300,19 @@ class Fuzzer:
             rng = random.Random(seed)
             if self.validator is not None and valid == 0:  # a third: valid cases
                 case = data.draw(positive)
-                pool = [r for r in self.roles if r not in self.refused[label]] or self.roles
-                role = rng.choice(pool)
+                role = self.valid_role(label, rng, "{" in operation.path)
                 self.validator.make_valid(label, case, role, rng)
                 self.tally.valid_cases[label] += 1
                 status = self.send(label, case, role)
-                if status in (401, 403):
+                self.tried[label].add(role)
+                if 200 <= status < 300:
+                    self.admitted[label].add(role)
+                else:
+                    misses = self.tally.valid_misses[label]
+                    if len(misses) < 5:
+                        misses.append(f"{role} {_describe(case)[:300]} -> {status}")
+                # refused: 401/403, or 404 on an object the role may not see
+                if status in (401, 403) or (status == 404 and "{" in operation.path):
                     self.refused[label].add(role)
                 return
             case = data.draw(strategy)
@@ -390,6 +416,9 @@ def figures(tally: Tally, elapsed_s: float, per_operation: int) -> dict[str, Any
         ),
         "operations_below_success_floor_count": len(tally.below_floor()),
         "operations_below_success_floor": tally.below_floor(),
+        "valid_case_misses": {
+            op: tally.valid_misses[op] for op in tally.below_floor() if tally.valid_misses[op]
+        },
         "per_operation": {
             op: {
                 "cases": tally.cases[op],

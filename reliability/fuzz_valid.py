@@ -162,6 +162,38 @@ class Validator:
         self.tokens = tokens
         self.timeout_s = timeout_s
         self.session = requests.Session()
+        #: photo id -> (case id, tracking code) of the reports this validator filed with a photo
+        self.photos: dict[int, tuple[int, str]] = {}
+
+    def file_photos(self, count: int = 3) -> None:
+        """File ``count`` reports with a photo (multipart), so the photo operations have real
+        photos, each with its own case and tracking code."""
+        import io
+
+        from PIL import Image
+
+        for n in range(count):
+            picture = io.BytesIO()
+            Image.new("RGB", (64, 48), (40 * n, 120, 200)).save(picture, "JPEG")
+            lon, lat = self.world.points[n % len(self.world.points)]
+            r = self.session.post(
+                f"{self.base_url}/api/v1/reports",
+                data={"lon": lon, "lat": lat, "type": self.world.type_codes[0],
+                      "description": "井盖缺失"},
+                files={"photos": ("photo.jpg", picture.getvalue(), "image/jpeg")},
+                headers={"Idempotency-Key": uuid.uuid4().hex},
+                timeout=self.timeout_s,
+            )  # fmt: skip
+            r.raise_for_status()
+            case_id, code = int(r.json()["id"]), str(r.json()["tracking_code"])
+            staff = self._get(f"/api/v1/cases/{case_id}/photos", "dispatcher")
+            listed = staff.json() if staff is not None and staff.status_code == 200 else []
+            items = listed.get("photos", listed) if isinstance(listed, dict) else listed
+            for photo in items:
+                self.photos[int(photo["id"])] = (case_id, code)
+                self.known.photo_ids.append(int(photo["id"]))
+            self.known.case_ids.append(case_id)
+            self.known.tracking_codes.append(code)
 
     def _headers(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"} if role in self.tokens else {}
@@ -223,6 +255,12 @@ class Validator:
                     container[name] = by_name[name]
         if case.headers is not None and "idempotency-key" in {k.lower() for k in case.headers}:
             case.headers["Idempotency-Key"] = uuid.uuid4().hex
+        photo_id = (case.path_parameters or {}).get("photo_id")
+        if photo_id in self.photos:  # a photo is asked for through its own case
+            owner, code = self.photos[photo_id]
+            for name, value in (("case_id", owner), ("tracking_code", code)):
+                if name in case.path_parameters:
+                    case.path_parameters[name] = value
         recipe = RECIPES.get(label)
         if recipe is not None:
             recipe(self, case, role, by_name, draw)
