@@ -3,7 +3,8 @@ fuzzer (``reliability/fuzz.py``) can make valid requests from the document alone
 
 * ``POST /api/v1/reports`` reads its body itself (JSON, or multipart with photos): its JSON
   shape is :class:`incidents.schemas.ReportIn`;
-* the Open311 format suffix ``{fmt}`` is ``json`` or ``xml`` (another suffix is a 404).
+* the Open311 format suffix ``{fmt}`` is ``json`` or ``xml`` (another suffix is a 404);
+* a photo (``…/photos/{photo_id}``) is answered as an image, not JSON.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ def add_inputs(document: dict[str, Any]) -> dict[str, Any]:
             "required": True,
             "content": {"application/json": {"schema": {"$ref": REF.format(model="ReportIn")}}},
         }
+    image = {"schema": {"type": "string", "format": "binary"}}
     for path, operations in document.get("paths", {}).items():
+        if path.endswith("/photos/{photo_id}") and "get" in operations:
+            ok = operations["get"].setdefault("responses", {}).setdefault("200", {})
+            ok["content"] = {mime: image for mime in ("image/jpeg", "image/png", "image/webp")}
         if not path.startswith("/open311/"):
             continue
         for operation in operations.values():

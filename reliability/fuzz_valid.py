@@ -40,6 +40,7 @@ FORMATS = ("json", "xml")
 #: Operations whose success makes objects later operations need: fuzzed first.
 PRODUCERS = (
     "POST /api/v1/reports",
+    "POST /api/v1/staff/refusals",
     "POST /open311/v2/requests.{fmt}",
     "POST /api/v1/bans",
     "POST /api/v1/meetings",
@@ -79,6 +80,9 @@ class World:
     api_key: str = ""
     victim_key_ids: list[int] = field(default_factory=list)
     credentials: dict[str, str] = field(default_factory=dict)
+    #: a point inside each community (by code) and each property company's first estate
+    community_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+    company_points: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def load_world(db_url: str, *, credentials: dict[str, str]) -> World:
@@ -95,6 +99,24 @@ def load_world(db_url: str, *, credentials: dict[str, str]) -> World:
                             FROM boundary WHERE layer = 'community' ORDER BY code) s""")
             ).all()
             world.points = [(round(r.x, 6), round(r.y, 6)) for r in rows]
+            for attr, sql in (
+                (
+                    "community_points",
+                    "SELECT code AS k, geom FROM boundary WHERE layer = 'community'",
+                ),
+                (
+                    "company_points",
+                    """SELECT DISTINCT ON (property_company) property_company AS k, geom
+                       FROM boundary WHERE layer = 'property_area' AND property_company <> ''
+                       ORDER BY property_company, code""",
+                ),
+            ):
+                found = conn.execute(
+                    text(f"""SELECT k, ST_X(p) AS x, ST_Y(p) AS y FROM (
+                             SELECT k, ST_Transform(ST_PointOnSurface(geom), 4326) AS p
+                             FROM ({sql}) q) s""")
+                ).all()
+                setattr(world, attr, {r.k: (round(r.x, 6), round(r.y, 6)) for r in found})
             ext = conn.execute(
                 text("""SELECT ST_XMin(e) a, ST_YMin(e) b, ST_XMax(e) c, ST_YMax(e) d FROM (
                         SELECT ST_Extent(ST_Transform(geom, 4326))::geometry e FROM boundary
@@ -164,6 +186,13 @@ class Validator:
         self.session = requests.Session()
         #: photo id -> (case id, tracking code) of the reports this validator filed with a photo
         self.photos: dict[int, tuple[int, str]] = {}
+        self.task_ids: list[int] = []
+        self.send_as = ""
+        self.scopes: dict[str, dict[str, Any]] = {}
+        for role in tokens:  # each role's own scope, as the API tells it
+            me = self._get("/api/v1/auth/me", role)
+            if me is not None and me.status_code == 200:
+                self.scopes[role] = me.json()
 
     def file_photos(self, count: int = 3) -> None:
         """File ``count`` reports with a photo (multipart), so the photo operations have real
@@ -206,8 +235,9 @@ class Validator:
         except requests.RequestException:
             return None
 
-    def make_valid(self, label: str, case: Any, role: str, draw: Draw) -> None:
-        """Put valid values into ``case`` (in place) for ``label`` sent as ``role``."""
+    def make_valid(self, label: str, case: Any, role: str, draw: Draw) -> str:
+        """Put valid values into ``case`` (in place) for ``label`` sent as ``role``; returns
+        the role to send it as (a recipe may name the one whose request it is)."""
         w = self.world
         point = draw.choice(w.points)
         type_code = draw.choice(w.type_codes)
@@ -238,6 +268,7 @@ class Validator:
             "action_id": self.known.action_ids,
             "property_area_code": self.known.property_areas,
             "key_id": w.victim_key_ids,
+            "task_id": self.task_ids,
         }
         for name, values in known_ids.items():
             if values:
@@ -261,9 +292,11 @@ class Validator:
             for name, value in (("case_id", owner), ("tracking_code", code)):
                 if name in case.path_parameters:
                     case.path_parameters[name] = value
+        self.send_as = role
         recipe = RECIPES.get(label)
         if recipe is not None:
-            recipe(self, case, role, by_name, draw)
+            recipe(self, case, role, by_name, draw)  # may name the role it belongs to
+        return self.send_as
 
 
 def _set_header(case: Any, name: str, value: str) -> None:
@@ -283,6 +316,23 @@ def _report(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) 
     }
     case.media_type = "application/json"
     _set_header(case, "Idempotency-Key", uuid.uuid4().hex)
+    v.send_as = "anonymous"  # a resident's report (staff file through their own channels)
+
+
+def _refusal(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    """A property company or community worker, at a point of its own estate or community."""
+    own = []
+    for name, scope in v.scopes.items():
+        if scope.get("company") in v.world.company_points:
+            own.append((name, v.world.company_points[scope["company"]]))
+        elif scope.get("community_code") in v.world.community_points:
+            own.append((name, v.world.community_points[scope["community_code"]]))
+    if not own:
+        return
+    name, (lon, lat) = draw.choice(sorted(own))
+    case.body = {"lon": lon, "lat": lat, "type": by["type"], "said": "拒不整改", "party": "某商户"}
+    case.media_type = "application/json"
+    v.send_as = name
 
 
 def _duplicates(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
@@ -345,10 +395,12 @@ def _transition(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Dr
 def _track_action(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
     """Link: ``GET /track/{code}`` → an allowed action of the reporter."""
 
-    r = v._get(f"/api/v1/track/{case.path_parameters['tracking_code']}", "anonymous")
-    if r is None or r.status_code != 200:
-        return
-    actions = sorted(r.json().get("allowed_actions", []))
+    for _ in range(5):  # a case whose reporter can act now
+        r = v._get(f"/api/v1/track/{case.path_parameters['tracking_code']}", "anonymous")
+        actions = sorted(r.json().get("allowed_actions", [])) if r and r.status_code == 200 else []
+        if actions or not v.known.tracking_codes:
+            break
+        case.path_parameters["tracking_code"] = draw.choice(v.known.tracking_codes)
     if not actions:
         return
     action = draw.choice(actions)
@@ -386,11 +438,19 @@ RECIPES: dict[str, Callable[[Validator, Any, str, dict[str, Any], Draw], None]] 
     "POST /api/v1/meetings": _meeting,
     "POST /api/v1/meetings/{meeting_id}/record": _record,
     "GET /api/v1/assessment/cases": _assessment_cases,
+    "POST /api/v1/staff/refusals": _refusal,
 }
 
 
-def harvest(label: str, status: int, body: Any, known: Any, sent: Any) -> None:
+def harvest(
+    label: str, status: int, body: Any, known: Any, sent: Any, validator: Validator | None = None
+) -> None:
     """Follow the links of an answer: new ids join the known ones; used-up ones leave."""
+    if label == "GET /api/v1/tasks" and status == 200 and validator is not None:
+        items = body.get("tasks", body.get("items", [])) if isinstance(body, dict) else body
+        for task in items if isinstance(items, list) else []:
+            if isinstance(task, dict) and "id" in task and task["id"] not in validator.task_ids:
+                validator.task_ids.append(int(task["id"]))
     if 200 <= status < 300 and isinstance(body, dict):
         if label == "POST /api/v1/reports" and "id" in body:
             known.case_ids.append(int(body["id"]))
