@@ -1,11 +1,17 @@
 """Fuzz the whole HTTP API with schemathesis: every operation, every role, real cases.
 
-Each operation of the app's OpenAPI document gets ``per_operation`` generated requests (half
-valid by the schema, half not), sent to a running server as a rotating role (anonymous and one
-user of each staff role). Path parameters are swapped, half of the time, for ids of real cases,
-tracking codes, photos, bans and meetings, so that the requests reach the code behind the 404s
-(transitions on a real case, a real track page) — the stateful part. Every response is checked
-with schemathesis' ``not_a_server_error``, ``status_code_conformance``,
+Each operation of the app's OpenAPI document gets ``per_operation`` generated requests. Half
+are *valid* cases (``reliability/fuzz_valid.py``): a positive case from the document with values
+read from the database at run time (points inside the district, real type codes, ids, tracking
+codes, an Open311 API key and format, a fresh Idempotency-Key) and links followed (log in, file a
+report, GET the case for its ETag and allowed actions, transition it, track it), sent as a role
+the run has not seen refused on that operation. The other half are positive and negative cases
+by the schema alone, as a rotating role (anonymous and one user of each staff role), with path
+parameters swapped, half of the time, for ids of real objects. Every operation must get its
+success status (2xx) in at least :data:`SUCCESS_FLOOR` (10 %) of its cases, so the central
+paths are fuzzed past their input validation; the figures give each operation's share.
+
+Every response is checked with schemathesis' ``not_a_server_error``, ``status_code_conformance``,
 ``content_type_conformance``, ``response_schema_conformance`` and
 ``response_headers_conformance``, and scanned for mainland mobile numbers (``1[3-9]`` and nine
 digits) where the role may not see them: anywhere for anonymous callers, planners and admins;

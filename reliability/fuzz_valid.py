@@ -2,7 +2,7 @@
 their input validation (issue #17: every operation reaches its success status in ≥ 10 % of its
 cases).
 
-A third of each operation's cases are *valid*: schemathesis generates a positive case from the
+Half of each operation's cases are *valid*: schemathesis generates a positive case from the
 OpenAPI document (its schema constraints and enums: ``fmt`` is ``json``/``xml``, a report's body
 is ``ReportIn``), then :func:`make_valid` — a ``map_case``-style step — puts in values that exist
 in the database under test, read at run time (:func:`load_world`): points inside the district

@@ -49,12 +49,12 @@ FUZZ_TARGETS: dict[str, tuple[Kind, float]] = {
 #: How the fuzz part judges itself (a note of the section).
 FUZZ_RULE = (
     "rule: 0 server errors, 0 failed checks, 0 phone numbers where not allowed, and every "
-    "operation answers its success status (2xx) in at least 10 % of its cases — a third of "
+    "operation answers its success status (2xx) in at least 10 % of its cases — half of "
     "each operation's cases are valid ones (a positive case from the document, with values "
     "read from the database at run time: points inside the district, real type codes, ids, "
     "tracking codes, an Open311 API key and format, a fresh Idempotency-Key; links followed: "
     "log in, file a report, GET the case for its ETag and allowed actions, transition it, "
-    "track it), sent as a role not yet refused on that operation; the other two thirds are "
+    "track it), sent as a role not yet refused on that operation; the other half are "
     "positive and negative cases as any role"
 )
 
