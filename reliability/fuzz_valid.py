@@ -373,7 +373,7 @@ def _transition(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Dr
         return
     action = draw.choice(sorted(actions))
     due = (datetime.now(UTC) + timedelta(days=draw.randint(2, 20))).isoformat()
-    body: dict[str, Any] = {"action": action, "note": "已现场核实", "public_reply": "正在处理"}
+    body: dict[str, Any] = {"action": action, "note": "已现场核实"}
     extra: dict[str, dict[str, Any]] = {
         "refer": {"to_party": by.get("agency")},
         "verify": {"outcome": draw.choice(["fixed", "not_fixed", "not_our_matter"])},
