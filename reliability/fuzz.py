@@ -223,7 +223,8 @@ class Fuzzer:
 
     def valid_role(self, label: str, rng: random.Random, scoped: bool) -> str:
         """The role of a valid case: one admitted before (three times in four), else one not
-        tried yet, else one not refused."""
+        tried yet (first those admitted on the same path's other operations, then those admitted
+        most often elsewhere), else one not refused."""
         admitted = sorted(self.admitted[label])
         if admitted and rng.random() < 0.75:
             return rng.choice(admitted)
@@ -231,7 +232,17 @@ class Fuzzer:
         if scoped:  # an object-scoped path: refusals (404 too) may be about one object
             open_ = open_ or self.roles
         untried = [r for r in open_ if r not in self.tried[label]]
-        return rng.choice(untried or open_ or self.roles)
+        if untried:  # first the roles let through on this path's other operations, then most
+            prefix = "/".join(label.split(" ", 1)[1].split("/")[:4])
+            near = Counter(
+                r
+                for other, roles in self.admitted.items()
+                if other.split(" ", 1)[1].startswith(prefix)
+                for r in roles
+            )
+            wins = Counter(r for roles in self.admitted.values() for r in roles)
+            return min(untried, key=lambda r: (-near[r], -wins[r], self.roles.index(r)))
+        return rng.choice(open_ or self.roles)
 
     def operations(self) -> list[Any]:
         """Every operation of the schema (a broken one raises: the spec itself is wrong)."""
