@@ -388,6 +388,7 @@ class Fuzzer:
                 self.known,
                 case.path_parameters or {},
                 self.validator,
+                role,
             )
         return int(response.status_code)
 

@@ -142,6 +142,16 @@ def _assessment_cases(v: Validator, case: Any, role: str, by: dict[str, Any], dr
     case.query = {"kind": "agency", "unit": by.get("agency", ""), "figure": "cases"}
 
 
+def _task_done(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    """Link: ``GET /tasks`` as a role → one of its open tasks, done by that role."""
+    owners = sorted(r for r, ids in v.tasks_of.items() if ids)
+    if not owners:
+        return
+    owner = draw.choice(owners)
+    case.path_parameters["task_id"] = draw.choice(v.tasks_of[owner])
+    v.send_as = owner
+
+
 RECIPES: dict[str, Callable[[Validator, Any, str, dict[str, Any], Draw], None]] = {
     "POST /api/v1/reports": _report,
     "GET /api/v1/reports/duplicates": _duplicates,
@@ -154,4 +164,5 @@ RECIPES: dict[str, Callable[[Validator, Any, str, dict[str, Any], Draw], None]] 
     "POST /api/v1/meetings/{meeting_id}/record": _record,
     "GET /api/v1/assessment/cases": _assessment_cases,
     "POST /api/v1/staff/refusals": _refusal,
+    "POST /api/v1/tasks/{task_id}/done": _task_done,
 }

@@ -185,6 +185,8 @@ class Validator:
         #: photo id -> (case id, tracking code) of the reports this validator filed with a photo
         self.photos: dict[int, tuple[int, str]] = {}
         self.task_ids: list[int] = []
+        #: open tasks by the role whose work list showed them
+        self.tasks_of: dict[str, list[int]] = {}
         self.send_as = ""
         self.scopes: dict[str, dict[str, Any]] = {}
         for role in tokens:  # each role's own scope, as the API tells it
@@ -300,7 +302,13 @@ class Validator:
 
 
 def harvest(
-    label: str, status: int, body: Any, known: Any, sent: Any, validator: Validator | None = None
+    label: str,
+    status: int,
+    body: Any,
+    known: Any,
+    sent: Any,
+    validator: Validator | None = None,
+    role: str = "",
 ) -> None:
     """Follow the links of an answer: new ids join the known ones; used-up ones leave."""
     if label == "GET /api/v1/tasks" and status == 200 and validator is not None:
@@ -308,6 +316,8 @@ def harvest(
         for task in items if isinstance(items, list) else []:
             if isinstance(task, dict) and "id" in task and task["id"] not in validator.task_ids:
                 validator.task_ids.append(int(task["id"]))
+                if not task.get("done"):
+                    validator.tasks_of.setdefault(role, []).append(int(task["id"]))
     if 200 <= status < 300 and isinstance(body, dict):
         if label == "POST /api/v1/reports" and "id" in body:
             known.case_ids.append(int(body["id"]))
