@@ -16,6 +16,7 @@ KIND_ZH = {
     "dispute": "未解决纠纷",
     "repeat_location": "重复发生",
     "hotspot": "热点区域",
+    "missed_meeting": "上月联席会议未召开",
 }
 PARTY_ZH = {
     "town_government": "街道办事处/镇政府",
