@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -22,7 +23,13 @@ from jurisdictions import exceptions as jx
 from meetings import exceptions as mx
 from notify import exceptions as nx
 from ogc import exceptions as ogx
-from shudi.database import DatabaseBusy, DatabaseUnavailable, QueryTimeout, database_error
+from shudi.database import (
+    DatabaseBusy,
+    DatabaseUnavailable,
+    QueryTimeout,
+    connection_lost,
+    database_error,
+)
 from shudi.exceptions import DomainError
 
 log = logging.getLogger("shudi.api")
@@ -166,7 +173,12 @@ RETRY_AFTER: dict[type[DomainError], int] = {
 
 
 async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, OperationalError | PoolTimeout)
+    """A pool time-out, or a driver error that means the connection to PostgreSQL is gone
+    (whatever class the driver gives it: ``OperationalError``, ``InterfaceError`` "connection
+    already closed", a ``DatabaseError`` with no message from libpq …) → 503 + Retry-After.
+    Any other driver error is a bug and stays a 500."""
+    if not isinstance(exc, PoolTimeout) and not connection_lost(exc):
+        raise exc
     error = database_error(exc)
     log.warning("%s: %s", error.code, exc)
     return JSONResponse(
@@ -205,6 +217,8 @@ INPUT_SQLSTATES = {
 async def _data(_request: Request, exc: Exception) -> JSONResponse:
     """A value the database cannot take is invalid input (422); other data errors are bugs."""
     assert isinstance(exc, DataError)
+    if connection_lost(exc):
+        return await _unavailable(_request, exc)
     reason = INPUT_SQLSTATES.get(getattr(exc.orig, "pgcode", None) or "")
     if reason is None:
         raise exc
@@ -218,5 +232,9 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
+    # the connection to PostgreSQL lost, whichever class says so (see ``connection_lost``)
     app.add_exception_handler(OperationalError, _unavailable)
+    app.add_exception_handler(DBAPIError, _unavailable)
+    app.add_exception_handler(PendingRollbackError, _unavailable)
+    app.add_exception_handler(psycopg2.Error, _unavailable)
     app.add_exception_handler(PoolTimeout, _unavailable)

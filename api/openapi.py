@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.openapi_inputs import add_inputs
 from api.schemas import ErrorOut
 
 DESCRIPTIONS = {
@@ -151,13 +152,15 @@ def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             app.openapi_schema = add_errors(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    openapi_version=app.openapi_version,
-                    summary=app.summary,
-                    description=app.description,
-                    routes=app.routes,
+                add_inputs(
+                    get_openapi(
+                        title=app.title,
+                        version=app.version,
+                        openapi_version=app.openapi_version,
+                        summary=app.summary,
+                        description=app.description,
+                        routes=app.routes,
+                    )
                 )
             )
         return app.openapi_schema

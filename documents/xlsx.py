@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -32,8 +32,16 @@ def _sheet_name(title: str, taken: set[str]) -> str:
     return name
 
 
+def _text(value: str) -> str:
+    """Text without the control characters XLSX cannot hold (openpyxl refuses them)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
+
+
 def _value(value: object) -> object:
-    """What openpyxl stores natively: numbers, dates, text (aware datetimes become naive)."""
+    """What openpyxl stores natively: numbers, dates, text (aware datetimes become naive;
+    control characters XLSX cannot hold are left out)."""
+    if isinstance(value, str):
+        return _text(value)
     if isinstance(value, datetime) and value.tzinfo is not None:
         return beijing(value).replace(tzinfo=None)  # Beijing wall time, as people read it
     if value is None or isinstance(value, int | float | date | str | bool):
@@ -91,17 +99,17 @@ def render_xlsx(doc: Document) -> bytes:
     assert cover is not None
     taken: set[str] = set()
     cover.title = _sheet_name("说明", taken)
-    cover.append([doc.title])
+    cover.append([_text(doc.title)])
     cover["A1"].font = Font(bold=True, size=14)
     if doc.subtitle:
-        cover.append([doc.subtitle])
+        cover.append([_text(doc.subtitle)])
     cover.column_dimensions["A"].width = 100
     for block in doc.blocks:
         if isinstance(block, Heading):
-            cover.append([block.text])
+            cover.append([_text(block.text)])
             cover.cell(cover.max_row, 1).font = Font(bold=True)
         elif isinstance(block, Paragraph):
-            cover.append([block.text])
+            cover.append([_text(block.text)])
             cover.cell(cover.max_row, 1).alignment = Alignment(wrap_text=True)
         elif isinstance(block, Table):
             ws = wb.create_sheet(_sheet_name(block.title or f"表{len(wb.sheetnames)}", taken))

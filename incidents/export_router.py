@@ -3,6 +3,7 @@ data (see :mod:`incidents.export`)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from datetime import datetime
@@ -50,8 +51,12 @@ def _attachment(name: str) -> dict[str, str]:
 @router.get("/cases.csv", response_class=StreamingResponse)
 def cases_csv(principal: CurrentPrincipal, where: Where) -> StreamingResponse:
     """The cases this principal may see as CSV (UTF-8 with BOM), streamed."""
+    chunks = export.stream_csv(principal=principal, where=where)
+    # the query runs for the first chunk, before the answer starts: its errors (a value the
+    # database refuses, the database gone) are answered by the error map, not a broken 200/500
+    first = next(chunks, b"")
     return StreamingResponse(
-        export.stream_csv(principal=principal, where=where),
+        itertools.chain([first], chunks),
         media_type="text/csv; charset=utf-8",
         headers=_attachment("cases.csv"),
     )

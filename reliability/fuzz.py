@@ -1,11 +1,17 @@
 """Fuzz the whole HTTP API with schemathesis: every operation, every role, real cases.
 
-Each operation of the app's OpenAPI document gets ``per_operation`` generated requests (half
-valid by the schema, half not), sent to a running server as a rotating role (anonymous and one
-user of each staff role). Path parameters are swapped, half of the time, for ids of real cases,
-tracking codes, photos, bans and meetings, so that the requests reach the code behind the 404s
-(transitions on a real case, a real track page) — the stateful part. Every response is checked
-with schemathesis' ``not_a_server_error``, ``status_code_conformance``,
+Each operation of the app's OpenAPI document gets ``per_operation`` generated requests. Half
+are *valid* cases (``reliability/fuzz_valid.py``): a positive case from the document with values
+read from the database at run time (points inside the district, real type codes, ids, tracking
+codes, an Open311 API key and format, a fresh Idempotency-Key) and links followed (log in, file a
+report, GET the case for its ETag and allowed actions, transition it, track it), sent as a role
+the run has not seen refused on that operation. The other half are positive and negative cases
+by the schema alone, as a rotating role (anonymous and one user of each staff role), with path
+parameters swapped, half of the time, for ids of real objects. Every operation must get its
+success status (2xx) in at least :data:`SUCCESS_FLOOR` (10 %) of its cases, so the central
+paths are fuzzed past their input validation; the figures give each operation's share.
+
+Every response is checked with schemathesis' ``not_a_server_error``, ``status_code_conformance``,
 ``content_type_conformance``, ``response_schema_conformance`` and
 ``response_headers_conformance``, and scanned for mainland mobile numbers (``1[3-9]`` and nine
 digits) where the role may not see them: anywhere for anonymous callers, planners and admins;
@@ -22,7 +28,9 @@ the same for ``make reliability``. ``tests/fuzz`` runs a small version of both.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import random
 import re
 import secrets
 import sys
@@ -51,6 +59,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import create_engine, text
 
 from reliability import fuzz_geometry
+from reliability.fuzz_valid import Validator, World, harvest, load_world, order
 
 CHECKS = [
     not_a_server_error,
@@ -63,6 +72,8 @@ CHECKS = [
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 #: Roles that may never see a reporter's phone number in any response.
 NO_PERSONAL_DATA = ("anonymous", "planner", "admin")
+#: The least share of an operation's cases that must get its success status (2xx).
+SUCCESS_FLOOR = 0.10
 #: Operations that end the caller's own session: not fuzzed (tests/api covers them).
 REVOKES_OWN_TOKEN = frozenset({"POST /api/v1/auth/logout"})
 #: Roles that see a reporter's number only in the answers about one case they handle.
@@ -132,12 +143,28 @@ class Tally:
 
     cases: Counter[str] = field(default_factory=Counter)
     statuses: defaultdict[str, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
+    valid_cases: Counter[str] = field(default_factory=Counter)
+    #: a few answers other than 2xx to valid cases, per operation (why they missed)
+    valid_misses: defaultdict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     failures: list[Failure] = field(default_factory=list)
     phone_leaks: list[Failure] = field(default_factory=list)
     responses_scanned: int = 0
 
     def kinds(self) -> Counter[str]:
         return Counter(f.kind for f in self.failures)
+
+    def success_share(self, label: str) -> float:
+        """The share of the operation's cases that got a 2xx."""
+        ok = sum(n for s, n in self.statuses[label].items() if 200 <= s < 300)
+        return ok / self.cases[label] if self.cases[label] else 0.0
+
+    def below_floor(self, floor: float = SUCCESS_FLOOR) -> dict[str, float]:
+        """Operations whose cases got a 2xx less often than ``floor``, with their share."""
+        return {
+            op: round(self.success_share(op), 3)
+            for op in sorted(self.cases)
+            if self.success_share(op) < floor
+        }
 
 
 def _check_name(failure: Any) -> str:
@@ -170,6 +197,7 @@ class Fuzzer:
         per_operation: int,
         seed: int | None = None,
         timeout_s: float = 30.0,
+        world: World | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.schema = schemathesis.openapi.from_url(f"{self.base_url}/openapi.json")
@@ -182,6 +210,39 @@ class Fuzzer:
         self.timeout_s = timeout_s
         self.session = requests.Session()
         self.tally = Tally()
+        self.validator = (
+            Validator(self.base_url, world, known, self.tokens, timeout_s) if world else None
+        )
+        if self.validator is not None:
+            self.validator.file_photos()
+        #: per operation, roles refused on a valid case (not drawn again), roles that got a 2xx
+        #: and roles tried: the fuzzer learns who may call what from the answers
+        self.refused: defaultdict[str, set[str]] = defaultdict(set)
+        self.admitted: defaultdict[str, set[str]] = defaultdict(set)
+        self.tried: defaultdict[str, set[str]] = defaultdict(set)
+
+    def valid_role(self, label: str, rng: random.Random, scoped: bool) -> str:
+        """The role of a valid case: one admitted before (three times in four), else one not
+        tried yet (first those admitted on the same path's other operations, then those admitted
+        most often elsewhere), else one not refused."""
+        admitted = sorted(self.admitted[label])
+        if admitted and rng.random() < 0.75:
+            return rng.choice(admitted)
+        open_ = [r for r in self.roles if r not in self.refused[label]]
+        if scoped:  # an object-scoped path: refusals (404 too) may be about one object
+            open_ = open_ or self.roles
+        untried = [r for r in open_ if r not in self.tried[label]]
+        if untried:  # first the roles let through on this path's other operations, then most
+            prefix = "/".join(label.split(" ", 1)[1].split("/")[:4])
+            near = Counter(
+                r
+                for other, roles in self.admitted.items()
+                if other.split(" ", 1)[1].startswith(prefix)
+                for r in roles
+            )
+            wins = Counter(r for roles in self.admitted.values() for r in roles)
+            return min(untried, key=lambda r: (-near[r], -wins[r], self.roles.index(r)))
+        return rng.choice(open_ or self.roles)
 
     def operations(self) -> list[Any]:
         """Every operation of the schema (a broken one raises: the spec itself is wrong)."""
@@ -203,7 +264,7 @@ class Fuzzer:
 
         ``after`` is called with the tally so far after each operation.
         """
-        for operation in self.operations():
+        for operation in sorted(self.operations(), key=lambda op: order(op.label)):
             if only is not None and not only(operation.label):
                 continue
             if operation.label in REVOKES_OWN_TOKEN:  # would log the fuzzer's roles out
@@ -213,8 +274,11 @@ class Fuzzer:
             elapsed = time.perf_counter() - started
             bad = sum(1 for f in self.tally.failures if f.operation == operation.label)
             report(
-                f"{operation.label}: {self.tally.cases[operation.label]} cases, "
-                f"{bad} failures, {elapsed:.1f} s"
+                f"{operation.label}: {self.tally.cases[operation.label]} cases "
+                f"({self.tally.valid_cases[operation.label]} valid), "
+                f"{100 * self.tally.success_share(operation.label):.0f} % 2xx, "
+                f"{bad} failures, {elapsed:.1f} s "
+                f"{dict(sorted(self.tally.statuses[operation.label].items()))}"
             )
             if after is not None:
                 after(self.tally)
@@ -231,6 +295,7 @@ class Fuzzer:
             except Exception:  # an operation with nothing to negate has no negative strategy
                 continue
         strategy = st.one_of(strategies)
+        positive = strategies[0]
         known_sets = {
             name: getattr(self.known, attr)
             for name, attr in KNOWN_PARAMETERS.items()
@@ -245,11 +310,33 @@ class Fuzzer:
             suppress_health_check=list(HealthCheck),
             derandomize=self.seed is not None,
         )
-        @given(case=strategy, role=st.sampled_from(self.roles), data=st.data())
-        def one(case: Any, role: str, data: st.DataObject) -> None:
+        # choices that hang on what the run learnt (ids made, roles refused) come from a
+        # generator seeded by hypothesis, so its own draws stay the same from case to case
+        @given(valid=st.booleans(), seed=st.integers(0, 2**32 - 1), data=st.data())
+        def one(valid: bool, seed: int, data: st.DataObject) -> None:
+            rng = random.Random(seed)
+            if self.validator is not None and valid:  # about half: valid cases
+                case = data.draw(positive)
+                role = self.valid_role(label, rng, "{" in operation.path)
+                role = self.validator.make_valid(label, case, role, rng)
+                self.tally.valid_cases[label] += 1
+                status = self.send(label, case, role)
+                self.tried[label].add(role)
+                if 200 <= status < 300:
+                    self.admitted[label].add(role)
+                else:
+                    misses = self.tally.valid_misses[label]
+                    if len(misses) < 5:
+                        misses.append(f"{role} {_describe(case)[:300]} -> {status}")
+                # refused: 401/403, or 404 on an object the role may not see
+                if status in (401, 403) or (status == 404 and "{" in operation.path):
+                    self.refused[label].add(role)
+                return
+            case = data.draw(strategy)
+            role = data.draw(st.sampled_from(self.roles))
             for name in list(case.path_parameters or {}):
-                if name in known_sets and data.draw(st.booleans()):
-                    case.path_parameters[name] = data.draw(st.sampled_from(known_sets[name]))
+                if name in known_sets and rng.random() < 0.5:
+                    case.path_parameters[name] = rng.choice(known_sets[name])
             self.send(label, case, role)
 
         rounds = 0
@@ -257,8 +344,10 @@ class Fuzzer:
             one()  # a small input space is exhausted early: draw it again as other roles
             rounds += 1
 
-    def send(self, label: str, case: Any, role: str) -> None:
-        """Send one case as ``role``, run the checks, scan the body; record what failed."""
+    def send(self, label: str, case: Any, role: str) -> int:
+        """Send one case as ``role``, run the checks, scan the body; record what failed.
+
+        Returns the status (0 when no answer came); ids in a success join the known ones."""
         headers = {}
         if role != "anonymous":
             headers["Authorization"] = f"Bearer {self.tokens[role]}"
@@ -269,7 +358,7 @@ class Fuzzer:
             self.tally.failures.append(
                 Failure("network_error", label, role, _describe(case), 0, str(exc)[:300])
             )
-            return
+            return 0
         self.tally.cases[label] += 1
         self.tally.statuses[label][response.status_code] += 1
         body = response.content.decode("utf-8", errors="replace") if response.content else ""
@@ -288,6 +377,20 @@ class Fuzzer:
                     )
                 )
         self.scan(label, case, role, response.status_code, body)
+        answer: Any = None
+        if body.startswith("{"):
+            with contextlib.suppress(ValueError):
+                answer = json.loads(body)
+            harvest(
+                label,
+                response.status_code,
+                answer if answer is not None else _json_list(body),
+                self.known,
+                case.path_parameters or {},
+                self.validator,
+                role,
+            )
+        return int(response.status_code)
 
     def scan(self, label: str, case: Any, role: str, status: int, body: str) -> None:
         """Count phone numbers in a response the role may not see."""
@@ -305,6 +408,14 @@ class Fuzzer:
             self.tally.phone_leaks.append(
                 Failure("phone_number", label, role, _describe(case), status, ", ".join(leaked))
             )
+
+
+def _json_list(body: str) -> Any:
+    """A JSON array answer, or None."""
+    if body.startswith("["):
+        with contextlib.suppress(ValueError):
+            return json.loads(body)
+    return None
 
 
 def _sent_numbers(case: Any) -> set[str]:
@@ -332,8 +443,22 @@ def figures(tally: Tally, elapsed_s: float, per_operation: int) -> dict[str, Any
         "responses_scanned_for_phones": tally.responses_scanned,
         "phone_numbers_where_not_allowed": len(tally.phone_leaks),
         "time_s": round(elapsed_s, 1),
+        "success_floor": SUCCESS_FLOOR,
+        "success_share_min": round(
+            min((tally.success_share(op) for op in operations), default=0), 3
+        ),
+        "operations_below_success_floor_count": len(tally.below_floor()),
+        "operations_below_success_floor": tally.below_floor(),
+        "valid_case_misses": {
+            op: tally.valid_misses[op] for op in tally.below_floor() if tally.valid_misses[op]
+        },
         "per_operation": {
-            op: {"cases": tally.cases[op], "statuses": dict(sorted(tally.statuses[op].items()))}
+            op: {
+                "cases": tally.cases[op],
+                "valid_cases": tally.valid_cases[op],
+                "success_share": round(tally.success_share(op), 3),
+                "statuses": dict(sorted(tally.statuses[op].items())),
+            }
             for op in operations
         },
         "failure_samples": _samples(tally.failures),
@@ -482,8 +607,14 @@ def run(
         with service_database(db_url), server("shudi serve", app_argv(port), port, log_path) as app:
             base = app.url
             tokens = log_in(base, passwords)
+            world = load_world(db_url, credentials=passwords)
             fuzzer = Fuzzer(
-                base, tokens=tokens, known=known, per_operation=per_operation, seed=seed
+                base,
+                tokens=tokens,
+                known=known,
+                per_operation=per_operation,
+                seed=seed,
+                world=world,
             )
             tally = fuzzer.run(
                 report,
@@ -540,7 +671,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "geometry_crashes",
         "geometry_wrong_answers",
     )
-    return 0 if not any(result[k] for k in clean) else 1
+    return 0 if not any(result[k] for k in clean + ("operations_below_success_floor",)) else 1
 
 
 if __name__ == "__main__":

@@ -13,11 +13,12 @@ from functools import lru_cache
 from typing import Annotated
 from urllib.parse import quote
 
+import psycopg2
 from fastapi import Depends
 from prometheus_client import Counter, Gauge
 from psycopg2 import errors as pg_errors
 from sqlalchemy import Connection, Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import Pool
@@ -49,11 +50,30 @@ class QueryTimeout(DomainError):
     code = "query_timeout"
 
 
-def database_error(exc: OperationalError | PoolTimeout) -> DomainError:
-    """The domain error a driver or pool failure stands for (each answers 503 + Retry-After)."""
+def connection_lost(exc: BaseException) -> bool:
+    """Whether a driver error means the connection to PostgreSQL is gone (server killed or
+    restarting, backend terminated): SQLAlchemy's disconnect detection, psycopg2's
+    ``OperationalError``/``InterfaceError`` (wrapped or not), SQLSTATE classes 08 (connection
+    exception) and 57P (operator intervention), or a transaction whose connection was
+    invalidated mid-way (``PendingRollbackError``)."""
+    if isinstance(exc, PendingRollbackError | OperationalError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig  # type: ignore[assignment]
+    if isinstance(exc, psycopg2.OperationalError | psycopg2.InterfaceError):
+        return True
+    code = getattr(exc, "pgcode", None) or ""
+    return code.startswith(("08", "57P"))
+
+
+def database_error(exc: BaseException) -> DomainError:
+    """The domain error a driver or pool failure stands for (each answers 503 + Retry-After):
+    a pool time-out, a cancelled statement, or (anything else) the database not answering."""
     if isinstance(exc, PoolTimeout):
         return DatabaseBusy("the server is busy; try again shortly")
-    if isinstance(getattr(exc, "orig", None), pg_errors.QueryCanceled):
+    if isinstance(getattr(exc, "orig", exc), pg_errors.QueryCanceled):
         return QueryTimeout("the request took too long and was stopped; try again shortly")
     return DatabaseUnavailable("the database is not answering; try again shortly")
 

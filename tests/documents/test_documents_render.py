@@ -119,3 +119,24 @@ def test_html_is_self_contained_with_inline_svg_charts() -> None:
 @pytest.mark.parametrize("render", [render_pdf, render_xlsx, render_html])
 def test_an_empty_document_renders(render) -> None:
     assert render(Document(title="空", blocks=[]))
+
+
+def test_xlsx_leaves_out_control_characters_it_cannot_hold() -> None:
+    """Found by the fuzzing (issue #17): a meeting topic with a control character made the
+    Excel export answer 500 (openpyxl's IllegalCharacterError)."""
+    import io
+
+    from openpyxl import load_workbook
+
+    from documents.model import Document, Paragraph, Table
+    from documents.xlsx import render_xlsx
+
+    doc = Document(
+        title="2026-12 临时会议 · \x01议题",
+        subtitle="副\x02标题",
+        blocks=[Paragraph("段\x1f落"), Table(columns=["事项"], rows=[["决\x0b定"]], title="决定")],
+    )
+    wb = load_workbook(io.BytesIO(render_xlsx(doc)))
+    cover = [c.value for row in wb.worksheets[0].iter_rows() for c in row]
+    assert cover == ["2026-12 临时会议 · 议题", "副标题", "段落"]
+    assert wb.worksheets[1]["A2"].value == "决定"

@@ -16,9 +16,10 @@ from sqlalchemy import create_engine, text
 from support import HASH, IN_P111, IN_T2, PASSWORD, USERS, live_server, load_mini
 
 from jurisdictions import catalog
-from reliability.fuzz import Fuzzer, Known, collect_known
+from reliability.fuzz import SUCCESS_FLOOR, Fuzzer, Known, collect_known
+from reliability.fuzz_valid import World, load_world
 
-PER_OPERATION = 5
+PER_OPERATION = 20
 #: One user per role (and a second agency, whose officer sees the first one's cases as 404s).
 ROLES = {
     "dispatcher": "dispatcher",
@@ -31,10 +32,27 @@ ROLES = {
     "admin": "admin",
 }
 PHONES = ("13800000000", "13912345678")
+#: Operations the fuzzer cannot yet make succeed (no valid recipe: real hotspot cells, meeting
+#: actions, tasks of the caller's unit, assessment figure names, meeting records, bans as the
+#: one role that lists them). ``reliability/fuzz.py`` counts them against its 10 % floor all the
+#: same (issue #17); here they are the known gap, not a pass.
+NO_VALID_RECIPE_YET = frozenset(
+    {
+        "GET /api/v1/assessment/cases",
+        "GET /api/v1/bans",
+        "GET /api/v1/hotspots/cells/{cell}",
+        "POST /api/v1/hotspots/cells/{cell}/agenda",
+        "POST /api/v1/meetings/actions/{action_id}/done",
+        "POST /api/v1/meetings/{meeting_id}/record",
+        "POST /api/v1/tasks/{task_id}/done",
+        # the mini district's few cases leave the reporter no action most of the time
+        "POST /api/v1/track/{tracking_code}",
+    }
+)
 
 
 @pytest.fixture(scope="module")
-def target(module_scratch_db_url: str) -> Iterator[tuple[str, dict[str, str], Known]]:
+def target(module_scratch_db_url: str) -> Iterator[tuple[str, dict[str, str], Known, World]]:
     engine = create_engine(module_scratch_db_url)
     with engine.begin() as conn:
         load_mini(conn)
@@ -78,14 +96,17 @@ def target(module_scratch_db_url: str) -> Iterator[tuple[str, dict[str, str], Kn
             assert r.status_code == 200, r.text
             tokens[label] = str(r.json()["access_token"])
         known = collect_known(module_scratch_db_url)
-        yield base, tokens, known
+        world = load_world(module_scratch_db_url, credentials=dict.fromkeys(ROLES, PASSWORD))
+        yield base, tokens, known, world
 
 
 def test_every_operation_answers_as_documented(
-    target: tuple[str, dict[str, str], Known],
+    target: tuple[str, dict[str, str], Known, World],
 ) -> None:
-    base, tokens, known = target
-    fuzzer = Fuzzer(base, tokens=tokens, known=known, per_operation=PER_OPERATION, seed=8)
+    base, tokens, known, world = target
+    fuzzer = Fuzzer(
+        base, tokens=tokens, known=known, per_operation=PER_OPERATION, seed=8, world=world
+    )
     tally = fuzzer.run(lambda _line: None)
     assert len(tally.cases) >= 40  # every operation of the document was reached
     assert min(tally.cases.values()) >= PER_OPERATION
@@ -95,3 +116,8 @@ def test_every_operation_answers_as_documented(
     assert not problems, "\n".join(problems[:20])
     leaks = [f"{f.operation} as {f.role}: {f.body}" for f in tally.phone_leaks]
     assert not leaks, "\n".join(leaks)
+    # the central paths are fuzzed past their input validation: every operation got its
+    # success status (2xx) in at least a tenth of its cases
+    below = {op: (share, dict(tally.statuses[op])) for op, share in tally.below_floor().items()}
+    unexpected = {op: v for op, v in below.items() if op not in NO_VALID_RECIPE_YET}
+    assert not unexpected, f"operations under {SUCCESS_FLOOR:.0%} success: {unexpected}"

@@ -103,3 +103,21 @@ def test_a_ban_of_a_billion_years_is_invalid_input(conn: Connection, client: Tes
     assert client.post("/api/v1/bans", json=body | {"days": 30}).status_code == 201
     with pytest.raises(InvalidBan):
         add_ban(conn, kind="ip", value="198.51.100.8", reason="flood", days=float("nan"))
+
+
+def test_a_streamed_export_refused_by_the_database_is_invalid_input(client: TestClient) -> None:
+    """Found by the fuzzing (issue #17): the CSV export streams, so a time zone offset
+    PostgreSQL cannot take failed after the answer began and answered 500."""
+    from accounts.models import Role
+    from accounts.router import current_principal
+    from accounts.service import Principal
+
+    app = client.app
+    app.dependency_overrides[current_principal] = lambda: Principal(  # type: ignore[attr-defined]
+        user_id=0, username="disp", role=Role.dispatcher
+    )
+    r = client.get("/api/v1/cases.csv", params={"to": "2026-01-01T00:00:00-21:10"})
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "invalid_request" and "15:59" in r.json()["message"]
+    ok = client.get("/api/v1/cases.csv", params={"to": "2026-01-01T00:00:00+08:00"})
+    assert ok.status_code == 200 and ok.content.startswith("\ufeff".encode()), ok.text

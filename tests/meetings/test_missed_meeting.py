@@ -64,3 +64,12 @@ def test_assessment_counts_the_months_without_a_meeting(conn: Connection, world:
     _held(conn, "T1", date(2026, 10, 2))
     again = {u["unit"]: u for u in assessment.assess(conn, p=p)["units"] if u["kind"] == "town"}
     assert again["T1"]["months_without_meeting"] == 0
+
+
+def test_every_agenda_item_kind_has_a_label_in_the_exports() -> None:
+    """Found by the fuzzing (issue #17): a meeting whose agenda held a missed-meeting item
+    answered 500 as PDF/HTML/Excel (no Chinese label for the kind)."""
+    from meetings.models import ITEM_KINDS
+    from meetings.papers import KIND_ZH
+
+    assert set(ITEM_KINDS) <= set(KIND_ZH), set(ITEM_KINDS) - set(KIND_ZH)

@@ -117,6 +117,11 @@ def test_kill9_during_report_burst_loses_no_acknowledged_report(
     assert len(rows) == len(by_desc), f"a report was stored twice; {summary}"
     timeouts = [a for a in attempts if a.outcome.startswith("timeout")]
     assert not timeouts, f"the server hung instead of answering; {summary}"
+    other = Counter(a.outcome for a in attempts if a.outcome not in ("201", "503"))
+    log_tail = (cluster.root.parent / "server.log").read_text(errors="replace")[-4000:]
+    assert not other, f"answers other than 201 or 503: {dict(other)}; {summary}\n{log_tail}"
+    unmarked = [a for a in failed if a.outcome == "503" and not a.retry_after]
+    assert not unmarked, f"{len(unmarked)} 503s without Retry-After; {summary}"
     assert during == "503", f"/healthz while the database is down; {summary}"
     assert recovery_s <= RECOVERY_LIMIT_S, f"slow recovery; {summary}"
 
