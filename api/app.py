@@ -43,6 +43,7 @@ from incidents.export_router import router as export_router
 from incidents.open311_router import router as open311_router
 from incidents.router import router as incidents_router
 from incidents.worklist_router import router as worklist_router
+from incidents.followup_router import router as followup_router
 from jurisdictions.router import router as jurisdictions_router
 from meetings.router import router as meetings_router
 from notify import sender as notify_sender
@@ -110,6 +111,7 @@ def create_app() -> FastAPI:
     app.include_router(incidents_router)
     app.include_router(open311_router)
     app.include_router(worklist_router)
+    app.include_router(followup_router)  # 回访 and satisfaction
     app.include_router(abuse_router)
     app.include_router(meetings_router)
     app.include_router(meeting_pages.router)
