@@ -39,8 +39,8 @@ from webmap.assets import localize, vendor_dir
 from webmap.basemaps import Basemap, basemap_from_settings
 from webmap.pages import case as case_page_view
 from webmap.pages import dispatch
-from webmap.pages.followup_card import followup_card
 from webmap.pages.common import TILED_LAYERS
+from webmap.pages.followup_card import followup_card
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
@@ -288,9 +288,7 @@ def dispatch_heat(conn: Conn, principal: CurrentPrincipal) -> Response:
 # --- staff: one case ---------------------------------------------------------------------------
 
 
-def _followup_card(
-    conn: Connection, case: dict[str, Any], principal: Principal, lang: str
-) -> str:
+def _followup_card(conn: Connection, case: dict[str, Any], principal: Principal, lang: str) -> str:
     """The case's 回访 card: answers, the open 回访 call, the rating exclusion."""
     visit = next(
         (t["id"] for t in case.get("tasks") or ()

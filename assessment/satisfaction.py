@@ -46,7 +46,10 @@ RATES: dict[str, tuple[str, str]] = {
 }
 #: Chinese label and definition of each.
 DEFINITIONS: dict[str, tuple[str, str]] = {
-    "followup_answered": ("回访答复", "群众在回访问卷或电话回访中答复了问题是否解决的案件（核准剔除的除外）"),
+    "followup_answered": (
+        "回访答复",
+        "群众在回访问卷或电话回访中答复了问题是否解决的案件（核准剔除的除外）",
+    ),
     "followup_solved": ("群众称已解决", "最后一次回访答复为问题已解决"),
     "actual_resolution_rate": ("实际解决率", "群众称已解决 / 回访答复"),
     "followup_rated": ("回访评分", "群众在回访中给出1–5分满意度的案件（核准剔除的除外）"),

@@ -73,12 +73,14 @@ def after_action(conn: Connection, *, case_id: int, action: str) -> int | None:
 
 def _check_answer(resolved: Any, satisfaction: Any, comment: str) -> tuple[bool, int | None]:
     if not isinstance(resolved, bool):
-        raise MissingField("say whether the problem is solved (resolved: true/false)",
-                           field="resolved")  # fmt: skip
+        raise MissingField(
+            "say whether the problem is solved (resolved: true/false)", field="resolved"
+        )
     if satisfaction is not None and (
-        isinstance(satisfaction, bool) or not isinstance(satisfaction, int)
+        isinstance(satisfaction, bool)
+        or not isinstance(satisfaction, int)
         or not 1 <= satisfaction <= 5
-    ):  # fmt: skip
+    ):
         raise InvalidReport("satisfaction is a whole number from 1 to 5")
     if not resolved and not comment.strip():
         raise MissingField("say what is still wrong: the case will be reopened", field="comment")
@@ -136,25 +138,42 @@ def answer_survey(
     ).first()
     if rep is None:
         raise CaseNotFound("no case with that tracking code")
-    stored = conn.execute(
-        text(f"""SELECT {ANSWER_FIELDS} FROM case_followup
+    stored = (
+        conn.execute(
+            text(f"""SELECT {ANSWER_FIELDS} FROM case_followup
                  WHERE source = 'survey' AND case_id = :c AND reporter_id = :r"""),
-        {"c": rep.case_id, "r": rep.id},
-    ).mappings().first()  # fmt: skip
+            {"c": rep.case_id, "r": rep.id},
+        )
+        .mappings()
+        .first()
+    )
     if stored is not None:
         return _public(dict(stored)) | {"repeated": True}
     if rep.status not in OPEN_TO_FOLLOWUP:
         raise FollowupNotOpen("the survey opens once the case is resolved")
     row = _insert(
         conn,
-        {"case_id": rep.case_id, "source": "survey", "reporter_id": rep.id, "task_id": None,
-         "reached": True, "resolved": resolved, "satisfaction": satisfaction,
-         "comment": comment.strip(), "recorded_by": None},  # fmt: skip
+        {
+            "case_id": rep.case_id,
+            "source": "survey",
+            "reporter_id": rep.id,
+            "task_id": None,
+            "reached": True,
+            "resolved": resolved,
+            "satisfaction": satisfaction,
+            "comment": comment.strip(),
+            "recorded_by": None,
+        },
         "(case_id, reporter_id) WHERE source = 'survey'",
     )
     if row is None:  # a concurrent answer won
-        return answer_survey(conn, tracking_code=tracking_code, resolved=resolved,
-                             satisfaction=satisfaction, comment=comment)  # fmt: skip
+        return answer_survey(
+            conn,
+            tracking_code=tracking_code,
+            resolved=resolved,
+            satisfaction=satisfaction,
+            comment=comment,
+        )
     if not resolved:
         _reopen(conn, case_id=rep.case_id, principal=None, source="survey", comment=comment)
     return _public(row) | {"repeated": False}
@@ -173,11 +192,15 @@ def survey_state(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
     ).first()
     if rep is None:
         raise CaseNotFound("no case with that tracking code")
-    stored = conn.execute(
-        text(f"""SELECT {ANSWER_FIELDS} FROM case_followup
+    stored = (
+        conn.execute(
+            text(f"""SELECT {ANSWER_FIELDS} FROM case_followup
                  WHERE source = 'survey' AND case_id = :c AND reporter_id = :r"""),
-        {"c": rep.case_id, "r": rep.id},
-    ).mappings().first()  # fmt: skip
+            {"c": rep.case_id, "r": rep.id},
+        )
+        .mappings()
+        .first()
+    )
     return {
         "code": tracking_code.strip().upper(),
         "open": rep.status in OPEN_TO_FOLLOWUP and stored is None,
@@ -210,13 +233,23 @@ def record_visit(
     if task.done:
         raise FollowupNotOpen("this return visit is already recorded")
     now = datetime.now(UTC)
-    base = {"case_id": task.case_id, "source": "visit", "reporter_id": None, "task_id": task_id,
-            "recorded_by": principal.user_id}  # fmt: skip
+    base = {
+        "case_id": task.case_id,
+        "source": "visit",
+        "reporter_id": None,
+        "task_id": task_id,
+        "recorded_by": principal.user_id,
+    }
     if not reached:
         row = _insert(
             conn,
-            base | {"reached": False, "resolved": None, "satisfaction": None,
-                    "comment": comment.strip()[:2000]},  # fmt: skip
+            base
+            | {
+                "reached": False,
+                "resolved": None,
+                "satisfaction": None,
+                "comment": comment.strip()[:2000],
+            },
             "",
         )
         conn.execute(
@@ -229,8 +262,13 @@ def record_visit(
         raise FollowupNotOpen("the case is no longer resolved: no return visit to record")
     row = _insert(
         conn,
-        base | {"reached": True, "resolved": resolved, "satisfaction": satisfaction,
-                "comment": comment.strip()},  # fmt: skip
+        base
+        | {
+            "reached": True,
+            "resolved": resolved,
+            "satisfaction": satisfaction,
+            "comment": comment.strip(),
+        },
         "(task_id) WHERE source = 'visit' AND reached",
     )
     if row is None:

@@ -98,19 +98,26 @@ def review(
     conn.execute(
         text("""UPDATE followup_exclusion SET state = :s, reviewed_by = :u, reviewed_at = :t,
                     review_note = :n WHERE id = :i"""),
-        {"s": "approved" if approve else "rejected", "u": principal.user_id,
-         "t": datetime.now(UTC), "n": note.strip(), "i": exclusion_id},  # fmt: skip
+        {
+            "s": "approved" if approve else "rejected",
+            "u": principal.user_id,
+            "t": datetime.now(UTC),
+            "n": note.strip(),
+            "i": exclusion_id,
+        },
     )
     return _one(conn, exclusion_id)
 
 
-def listing(conn: Connection, *, principal: Principal, state: str = "pending") -> list[dict[str, Any]]:
+def listing(
+    conn: Connection, *, principal: Principal, state: str = "pending"
+) -> list[dict[str, Any]]:
     """The exclusions in ``state`` the caller may see: a dispatcher all, a reviewer its own."""
     if state not in STATES:
         raise InvalidReport(f"state is one of {', '.join(STATES)}")
-    if principal.role is Role.dispatcher:
-        where, params = "TRUE", {}
-    else:
+    params: dict[str, Any] = {}
+    where = "TRUE"
+    if principal.role is not Role.dispatcher:
         where, params = _may_review(principal)
     rows = conn.execute(
         text(SELECT + f" WHERE x.state = :s AND {where} ORDER BY x.proposed_at, x.id"),

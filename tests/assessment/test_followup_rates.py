@@ -20,8 +20,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Connection
 from followup_support import resolved_case
+from sqlalchemy import Connection
 
 from assessment import service
 from assessment.period import period
@@ -63,6 +63,7 @@ def test_rates_by_hand(conn: Connection, world: dict) -> None:
     assert town["followup_rated"] == 5 and town["followup_satisfied"] == 2
     assert town["actual_resolution_rate"] == pytest.approx(5 / 6, abs=1e-4)
     assert town["satisfied_rate"] == pytest.approx(2 / 5, abs=1e-4)
+
     # Each figure opens the cases behind it.
     def behind(figure: str) -> set[int]:
         found = service.audit(conn, p=p, kind="town", unit="T1", figure=figure)

@@ -4,19 +4,19 @@ exclusion of an unreasonable rating — on the real workflow and PostGIS."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
+from followup_support import PHONE, resolved_case
 from sqlalchemy import Connection, text
 from support import IN_P111, app_client, file_report, type_of
-from followup_support import PHONE, resolved_case
 
 from incidents import followup, followup_review, tasks
 from incidents.exceptions import FollowupNotOpen, TransitionForbidden
 
 
 def status(conn: Connection, cid: int) -> str:
-    return str(conn.execute(text("SELECT status FROM case_file WHERE id = :c"), {"c": cid}).scalar())
+    return str(
+        conn.execute(text("SELECT status FROM case_file WHERE id = :c"), {"c": cid}).scalar()
+    )
 
 
 def test_survey_link_in_the_resolved_message_carries_the_code_not_the_phone(
@@ -35,9 +35,7 @@ def test_survey_link_in_the_resolved_message_carries_the_code_not_the_phone(
             assert PHONE not in field and PHONE[-4:] not in field
 
 
-def test_survey_answer_is_stored_once_and_not_solved_reopens(
-    conn: Connection, world: dict
-) -> None:
+def test_survey_answer_is_stored_once_and_not_solved_reopens(conn: Connection, world: dict) -> None:
     case = resolved_case(conn, world)
     assert followup.survey_state(conn, tracking_code=case["code"])["open"] is True
     first = followup.answer_survey(

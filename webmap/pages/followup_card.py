@@ -79,7 +79,7 @@ def _visit_form(task_id: int, w: Mapping[str, str]) -> str:
 def _exclusion(
     case_id: int, ex: Mapping[str, Any] | None, role: str, answered: bool, w: Mapping[str, str]
 ) -> str:
-    if ex is not None and ex["state"] != "rejected" or (ex is not None and role != "dispatcher"):
+    if ex is not None and (ex["state"] != "rejected" or role != "dispatcher"):
         state = w[f"ex_{ex['state']}"]
         who = f"{w['fu_by']}：{ex['proposed_by']}"
         if ex.get("reviewed_by"):
@@ -91,7 +91,7 @@ def _exclusion(
                 f'<label>{esc(w["fu_review_note"])}<input name="note" maxlength="2000"></label>'
                 f'<button type="submit" class="btn primary" value="yes">{esc(w["fu_approve"])}'
                 f'</button><button type="submit" class="btn secondary" value="no">'
-                f'{esc(w["fu_reject"])}</button>'
+                f"{esc(w['fu_reject'])}</button>"
                 '<div class="error" role="alert" hidden></div></form>'
             )
         return (

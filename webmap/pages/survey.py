@@ -101,7 +101,10 @@ def render_survey(state: Mapping[str, Any], *, lang: str = "zh") -> str:
     elif state.get("open"):
         main = _form(w)
     else:
-        main = f'<section class="card" data-testid="survey-closed"><p>{esc(w["not_open"])}</p></section>'
+        main = (
+            f'<section class="card" data-testid="survey-closed"><p>{esc(w["not_open"])}</p>'
+            "</section>"
+        )
     body = f"""<main>
 <header class="sheet-head"><h1>{esc(w["title"])}</h1>
 <span class="head-tools">{large_text_toggle(lang)}{lang_switch(path, lang)}</span></header>
