@@ -60,7 +60,7 @@ class ReviewIn(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-@router.get("/track/{tracking_code}/survey", response_class=HTMLResponse)
+@router.get("/track/{tracking_code}/survey", response_class=HTMLResponse, include_in_schema=False)
 def survey_html(conn: Conn, tracking_code: str, lang: str | None = None) -> HTMLResponse:
     """The resident's survey page (Chinese; ``?lang=en`` English)."""
     language = lang_of(lang)
