@@ -5,17 +5,10 @@ problem is not solved — the case is reopened with that reason on its history."
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 from support import IN_P111
 from test_workbench import (  # noqa: F401  (site_db: the module's database fixture)
     PHONE,
@@ -31,34 +24,6 @@ from test_workbench import (  # noqa: F401  (site_db: the module's database fixt
 )
 
 REPORTER_PHONE = "13912345678"
-
-
-@pytest.fixture(scope="module")
-def server(site_db: str, vendor_files: None) -> Iterator[str]:  # noqa: F811
-    """The site served by ``python -m console serve`` (the CLI's home since #13)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    env = os.environ | {"SHUDI_DATABASE_URL": site_db, "SHUDI_BASEMAP": "none"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "console", "serve", "--port", str(port), "--no-notify"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not start")
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def resolved(base: str, **over: Any) -> tuple[int, str]:
