@@ -9,7 +9,7 @@ from followup_support import PHONE, resolved_case
 from sqlalchemy import Connection, text
 from support import IN_P111, app_client, file_report, type_of
 
-from incidents import followup, followup_review, tasks
+from incidents import followup, followup_review, tasks, worklist
 from incidents.exceptions import FollowupNotOpen, TransitionForbidden
 
 
@@ -105,6 +105,12 @@ def test_phone_report_gets_a_return_visit_for_the_dispatcher(conn: Connection, w
     assert web["id"] not in [t["case_id"] for t in visits]
     assert all(t["kind"] != "return_visit" for t in tasks.work_list(conn, principal=urban))
     task_id = visits[0]["id"]
+    # 我的待办: the dispatcher's call waits in its own bucket; the handler's list has no trace.
+    buckets = {int(c["id"]): c["bucket"] for c in worklist.work_list(conn, principal=d)["items"]}
+    assert buckets[case["id"]] == "visit" and buckets[web["id"]] == "verify"
+    assert case["id"] not in {
+        int(c["id"]) for c in worklist.work_list(conn, principal=urban)["items"]
+    }
     with pytest.raises(TransitionForbidden):
         followup.record_visit(conn, principal=urban, task_id=task_id, reached=True, resolved=True)
     missed = followup.record_visit(conn, principal=d, task_id=task_id, reached=False)
