@@ -40,6 +40,7 @@ from audit.sealer import seal_forever
 from hotspots.pages import page_router as hotspots_pages
 from hotspots.router import router as hotspots_router
 from incidents.export_router import router as export_router
+from incidents.followup_router import router as followup_router
 from incidents.hotline_router import router as hotline_router
 from incidents.open311_router import router as open311_router
 from incidents.router import router as incidents_router
@@ -112,6 +113,7 @@ def create_app() -> FastAPI:
     app.include_router(open311_router)
     app.include_router(worklist_router)
     app.include_router(hotline_router)
+    app.include_router(followup_router)  # 回访 and satisfaction
     app.include_router(abuse_router)
     app.include_router(meetings_router)
     app.include_router(meeting_pages.router)

@@ -77,6 +77,8 @@ STATUS: dict[type[DomainError], int] = {
     ix.TaskNotFound: 404,
     ix.NotYourPlace: 403,
     ix.InvalidExportFilter: 422,
+    ix.FollowupNotOpen: 409,
+    ix.ExclusionNotFound: 404,
     hx.InvalidHotspotQuery: 422,
     hx.NotEnoughData: 422,
     hx.AnalysisUnavailable: 503,

@@ -24,7 +24,7 @@ from accounts.exceptions import Forbidden, NotAuthenticated
 from accounts.models import Role
 from accounts.router import CurrentPrincipal, current_principal, page_principal
 from accounts.service import Principal
-from incidents import disclosure, evidence, feeds, intake
+from incidents import disclosure, evidence, feeds, followup, followup_review, intake
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
 from incidents.workflow import BY_ACTION, weight
@@ -40,6 +40,7 @@ from webmap.basemaps import Basemap, basemap_from_settings
 from webmap.pages import case as case_page_view
 from webmap.pages import dispatch
 from webmap.pages.common import TILED_LAYERS
+from webmap.pages.followup_card import followup_card
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
@@ -287,6 +288,23 @@ def dispatch_heat(conn: Conn, principal: CurrentPrincipal) -> Response:
 # --- staff: one case ---------------------------------------------------------------------------
 
 
+def _followup_card(conn: Connection, case: dict[str, Any], principal: Principal, lang: str) -> str:
+    """The case's 回访 card: answers, the open 回访 call, the rating exclusion."""
+    visit = next(
+        (t["id"] for t in case.get("tasks") or ()
+         if t.get("kind") == "return_visit" and not t["done"]),
+        None,
+    )  # fmt: skip
+    return followup_card(
+        case_id=int(case["id"]),
+        answers=followup.case_followups(conn, case_id=int(case["id"])),
+        exclusion=followup_review.exclusion_of(conn, case_id=int(case["id"])),
+        open_visit=visit,
+        role=principal.role.value,
+        lang=lang,
+    )
+
+
 @router.get("/cases/{case_id}", response_model=None)
 def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> Response:
     """A case for the staff who may see it (as ``GET /api/v1/cases/{id}`` decides: others get
@@ -337,5 +355,6 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
         basemap=basemap,
         evidence=evidence.state(conn, case=case, principal=principal),
         disclosure=disclosure.state(conn, case=case, principal=principal),
+        followup=_followup_card(conn, case, principal, language),
     )
     return _page(html, basemap)

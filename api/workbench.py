@@ -94,7 +94,7 @@ def home(request: Request, conn: Conn) -> Response:
 def work_page(
     request: Request,
     conn: Conn,
-    bucket: Annotated[str | None, Query(pattern="^(new|accept|handle|verify)?$")] = None,
+    bucket: Annotated[str | None, Query(pattern="^(new|accept|handle|verify|visit)?$")] = None,
     overdue: bool = False,
     type: Annotated[str | None, Query(max_length=64)] = None,
     lang: Lang = None,

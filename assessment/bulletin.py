@@ -8,6 +8,7 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import urlencode
 
+from assessment import satisfaction
 from assessment.queries import HOUR_BINS
 from documents.model import Block, Chart, Document, Heading, Paragraph, Table
 from shudi.clock import beijing_text
@@ -33,7 +34,7 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
     "rework_rate": ("返工率", "返工 / 曾办结"),
     "rated": ("已评价", "群众作出评价的案件（以最后一次评价为准）"),
     "satisfied": ("满意", "最后一次评价为满意"),
-    "satisfaction": ("满意率", "满意 / 已评价"),
+    "satisfaction": ("结案评价满意率", "满意 / 已评价（结案后群众“满意/不满意”评价）"),
     "referred_in": ("转办而来", "经转办到达当前承办单位的案件"),
     "referred_out": ("转出", "本单位作出的转办次数"),
     "referred_correct": ("转办正确", "转出后案件未再被转办（接收单位承办）"),
@@ -49,6 +50,7 @@ DEFINITIONS: dict[str, tuple[str, str]] = {
         "未开联席会议月数",
         "应开月份中未召开任何联席会议的月数（三（一））",
     ),
+    **satisfaction.DEFINITIONS,
 }
 STAGE_LABELS: dict[str, str] = {
     "accept": "受理",
@@ -63,6 +65,8 @@ RANKING = (
     "received",
     "response_rate",
     "on_time_rate",
+    "actual_resolution_rate",
+    "satisfied_rate",
     "overdue",
     "rework_rate",
     "satisfaction",

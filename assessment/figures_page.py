@@ -17,7 +17,8 @@ from webmap.pages.nav import nav_bar
 
 CASES_PATH = "/assessment/cases"
 #: Rates: (numerator, denominator), as assessment.service.RATES.
-PERCENT = {"response_rate", "on_time_rate", "rework_rate", "satisfaction", "action_on_time_rate"}
+PERCENT = {"response_rate", "on_time_rate", "rework_rate", "satisfaction", "action_on_time_rate",
+           "actual_resolution_rate", "satisfied_rate"}  # fmt: skip
 
 
 def cases_link(unit: Mapping[str, Any], figure: str, first: str, last: str) -> str:

@@ -1,12 +1,14 @@
 """The assessment's SQL, in small named pieces (common table expressions) that
 :mod:`assessment.service` puts together. Every piece reads only ``case_file``, ``case_event``,
-``case_task``, ``app_user``, ``agency`` and ``meeting_action``; parameters ``:start`` and
+``case_task``, ``app_user``, ``agency``, ``meeting_action`` and the follow-ups
+(``case_followup``, ``followup_exclusion``); parameters ``:start`` and
 ``:end`` bound the period (``[start, end)``) and ``:as_of`` (the earlier of ``end`` and now) is
 the moment the state of each case is taken at. Definitions: docs/assessment.md.
 """
 
 from __future__ import annotations
 
+from assessment import satisfaction
 from incidents.queries import COHORT_EVENTS, RECEIVED_COHORT
 
 #: Cases received in the period and their events (see :mod:`incidents.queries`).
@@ -156,6 +158,7 @@ CASE_FIGURES: dict[str, str] = {
     "satisfied": "f.rating = 'satisfied'",
     "referred_in": "f.referrals > 0",
     "joint_led": "f.joint",
+    **satisfaction.FIGURES,  # 回访: what residents say, apart from the workflow
 }
 
 #: Per-referral predicates over ``r`` (ref_members).

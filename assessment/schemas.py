@@ -52,6 +52,12 @@ class UnitFigures(BaseModel):
     actions_due: int
     actions_on_time: int
     action_on_time_rate: float | None
+    followup_answered: int = 0
+    followup_solved: int = 0
+    actual_resolution_rate: float | None = Field(default=None, description="实际解决率")
+    followup_rated: int = 0
+    followup_satisfied: int = 0
+    satisfied_rate: float | None = Field(default=None, description="满意率 (rated 4–5 of 1–5)")
     meeting_months: int | None = Field(
         default=None, description="Whole months of the period counted for joint meetings (towns)"
     )

@@ -16,6 +16,7 @@ from accounts.models import Role
 from accounts.service import Principal
 from assessment import meeting_figures as mf
 from assessment import queries as q
+from assessment import satisfaction
 from assessment.exceptions import UnknownFigure
 from assessment.period import Period
 from incidents import access
@@ -30,6 +31,7 @@ RATES: dict[str, tuple[str, str]] = {
     "satisfaction": ("satisfied", "rated"),
     "referral_accuracy": ("referred_correct", "referred_out"),
     "action_on_time_rate": ("actions_on_time", "actions_due"),
+    **satisfaction.RATES,
 }
 ACTION_FIGURES = ("actions_due", "actions_on_time")
 FIGURES = (

@@ -218,6 +218,7 @@ EFFECTS: dict[str, Effect] = {
     "fail_verification": reopen,
     "reopen": reopen,
     "dispute": reopen,
+    "followup_reopen": reopen,
     "request_postpone": request_postpone,
     "postpone": postpone,
     "correct_location": correct_location,

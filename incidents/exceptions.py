@@ -100,3 +100,15 @@ class EvidenceRequired(DomainError):
     """Resolving a case of a type marked ``evidence`` without its before and after photos."""
 
     code = "evidence_required"
+
+
+class FollowupNotOpen(DomainError):
+    """A survey answer or return visit for a case that is not (or no longer) resolved."""
+
+    code = "followup_not_open"
+
+
+class ExclusionNotFound(DomainError):
+    """No such rating exclusion (or none this reviewer may decide)."""
+
+    code = "exclusion_not_found"

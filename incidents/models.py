@@ -200,7 +200,7 @@ class CaseEvent(Base):
 
 
 #: What a task in a unit's work list is (see migration 0010).
-TASK_KINDS = ("joint", "refusal_report", "joint_proposal", "escalation")
+TASK_KINDS = ("joint", "refusal_report", "joint_proposal", "escalation", "return_visit")
 
 
 class CaseTask(Base):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from accounts.service import Principal
-from incidents import access, disclosure, privacy, store
+from incidents import access, disclosure, followup, privacy, store
 from incidents import tasks as worklist
 from incidents.effect_context import Ctx
 from incidents.effects import effect_for
@@ -239,6 +239,7 @@ def _apply(
         public_reply=reply,
     )
     enqueue_for_event(conn, case_id=case["id"], action=action, data=data, note=payload)
+    followup.after_action(conn, case_id=case["id"], action=action)  # 回访 of phone reports
 
 
 def _apply_unnamed(
@@ -276,6 +277,27 @@ def system_action(conn: Connection, *, case_id: int, action: str, payload: dict[
     """An action the scheduled job takes (relation ``system``), e.g. an automatic escalation."""
     _apply_unnamed(
         conn, case_id=case_id, relation="system", action=action, payload=payload, role="system"
+    )
+
+
+def followup_action(
+    conn: Connection, *, case_id: int, principal: Principal | None, payload: dict[str, Any]
+) -> None:
+    """The resident says the problem is not solved (survey, or a dispatcher's 回访 call):
+    reopen the case with the reason (relation ``followup``, granted by incidents.followup)."""
+    row = conn.execute(
+        text(f"""SELECT {CASE_FIELDS} FROM case_file c
+        JOIN violation_type vt ON vt.code = c.type_code WHERE c.id = :id FOR UPDATE OF c"""),
+        {"id": case_id},
+    )
+    _apply(
+        conn,
+        case=dict(row.mappings().one()),
+        tasks=_tasks(conn, case_id),
+        relations={"followup"},
+        principal=principal,
+        action="followup_reopen",
+        payload=payload,
     )
 
 

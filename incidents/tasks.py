@@ -5,7 +5,8 @@ Kinds: ``joint`` (one agency's part of a joint-enforcement case; the case is don
 joint part is), ``refusal_report`` (三（二）: a violator refused to correct — the town and the
 competent enforcement department are told at once), ``joint_proposal`` (several enforcing
 agencies: the town is asked to coordinate joint enforcement), ``escalation`` (a dispute the
-community could not settle in time, now for the town's mediation, 二（九）3).
+community could not settle in time, now for the town's mediation, 二（九）3), ``return_visit``
+(回访: call a phone reporter back after resolution — dispatchers only, see incidents.followup).
 """
 
 from __future__ import annotations
@@ -88,7 +89,10 @@ def case_tasks(conn: Connection, case_id: int) -> list[dict[str, Any]]:
 
 
 def _unit_condition(principal: Principal) -> tuple[str, dict[str, Any]]:
-    return UNIT_OF.get(principal.role, "FALSE"), {
+    cond = UNIT_OF.get(principal.role, "FALSE")
+    if principal.role is not Role.dispatcher:  # 回访 calls are the dispatchers' own
+        cond = f"({cond}) AND t.kind <> 'return_visit'"
+    return cond, {
         "agency": principal.agency,
         "unit": principal.agency_unit,
         "town": principal.town_code,
@@ -134,6 +138,8 @@ def finish_task(
         raise InvalidReport(
             "a joint-enforcement part is completed with the case action complete_task"
         )
+    if row["kind"] == "return_visit":
+        raise InvalidReport("a return visit is recorded with its outcome (POST /tasks/{id}/visit)")
     if row["done"]:
         raise InvalidReport("the task is already done")
     mark_done(conn, task_id=task_id, note=note.strip(), now=datetime.now(UTC))

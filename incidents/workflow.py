@@ -185,6 +185,14 @@ TABLE: tuple[Transition, ...] = (
     ),
     _t("unhide", STATUSES, None, "dispatcher", ("note",), public=False, summary="恢复公开"),
     _t("rate", ("closed",), None, "reporter", ("satisfaction",), summary="群众评价"),
+    _t(  # the resident says, in the survey or a 回访 call, that it is not solved
+        "followup_reopen",
+        ("resolved", "closed"),
+        "reopened",
+        "followup",
+        ("note",),
+        summary="回访：群众反映问题未解决，重新办理",
+    ),
     _t(
         "dispute",
         ("resolved", "closed"),

@@ -9,7 +9,9 @@ holds an open joint-enforcement task of it). A case waits in one bucket:
 * ``accept`` — accepted, dispatched, referred or reopened: the handler has to take it up (a
   dispatcher has to dispatch an accepted case);
 * ``handle`` — in progress, postponed, under joint enforcement: the handler is working on it;
-* ``verify`` — resolved: for those who verify (dispatchers, the community's workers).
+* ``verify`` — resolved: for those who verify (dispatchers, the community's workers);
+* ``visit`` — a phone report resolved or closed whose 回访 call is still to make (dispatchers;
+  ``incidents.followup``).
 
 Overdue cases come first, then by bucket and deadline. No personal data.
 """
@@ -24,10 +26,14 @@ from accounts.models import Role
 from accounts.service import Principal
 from incidents import access
 
-BUCKETS = ("new", "accept", "handle", "verify")
+BUCKETS = ("new", "accept", "handle", "verify", "visit")
+#: An open 回访 call of the case (the dispatchers' own).
+VISIT_SQL = """(:dispatcher AND EXISTS (SELECT 1 FROM case_task rv WHERE rv.case_id = c.id
+    AND rv.kind = 'return_visit' AND NOT rv.done))"""
 LIMIT = 200
 
 BUCKET_SQL = """CASE WHEN c.status = 'reported' THEN 'new'
+    WHEN {visit} THEN 'visit'
     WHEN c.status = 'resolved' THEN 'verify'
     WHEN c.status IN ('accepted', 'dispatched', 'referred', 'reopened') THEN 'accept'
     ELSE 'handle' END"""
@@ -39,8 +45,8 @@ WAITING = """SELECT c.id, c.tracking_code, c.type_code, vt.name_zh AS type_name,
     c.created_at, c.due_at, c.hidden, {bucket} AS bucket, {overdue} AS overdue
   FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
   WHERE {visible} AND c.merged_into IS NULL
-    AND c.status NOT IN ('closed', 'rejected')
-    AND ((c.status = 'reported' AND (:watch_new OR {mine}))
+    AND (c.status NOT IN ('closed', 'rejected') OR {visit})
+    AND ({visit} OR (c.status = 'reported' AND (:watch_new OR {mine}))
       OR (c.status = 'resolved' AND :verifier)
       OR (c.status NOT IN ('reported', 'resolved') AND {mine})
       OR (:dispatcher AND (c.status = 'accepted' OR {overdue})))"""
@@ -73,7 +79,13 @@ def work_list(
         raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
     visible, params = access.visibility(principal)
     mine, mine_params = access.mine(principal)
-    waiting = WAITING.format(bucket=BUCKET_SQL, overdue=OVERDUE_SQL, visible=visible, mine=mine)
+    waiting = WAITING.format(
+        bucket=BUCKET_SQL.format(visit=VISIT_SQL),
+        overdue=OVERDUE_SQL,
+        visible=visible,
+        mine=mine,
+        visit=VISIT_SQL,
+    )
     params = (
         params
         | mine_params

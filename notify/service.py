@@ -39,6 +39,7 @@ RULES: dict[str, tuple[str | None, str | None, str]] = {
     "reopen": (None, "unit_reopened", "handler"),
     "fail_verification": (None, "unit_reopened", "handler"),
     "dispute": (None, "unit_reopened", "handler"),
+    "followup_reopen": (None, "unit_reopened", "handler"),
     "reminder": (None, "deadline", "handler"),
 }
 DEADLINE_ZH = {"respond_due_at": "响应", "stop_due_at": "制止", "due_at": "办结"}
@@ -114,6 +115,7 @@ def _resident_rows(
     rows = []
     for rep in reporters:
         p = params | {"code": rep["code"], "link": f"{base}/track/{rep['code']}"}
+        p["survey"] = f"{base}/track/{rep['code']}/survey"
         p["optout"] = f"{base}/track/{rep['code']}/optout"
         phone = cipher.open(rep["phone"], column="phone")
         email = cipher.open(rep["email"], column="email")
@@ -322,7 +324,7 @@ def preview(conn: Connection, *, template: str, case_id: int) -> dict[str, Any]:
     base = s.notify_public_url.rstrip("/")
     p = _params(case, {}, "（说明）", s)
     p |= {"link": f"{base}/track/{case['tracking_code']}", "unit": case["handler_name"]}
-    p |= {"optout": f"{p['link']}/optout", "deadline": "办结"}
+    p |= {"optout": f"{p['link']}/optout", "deadline": "办结", "survey": f"{p['link']}/survey"}
     out: dict[str, Any] = {"template": t.name, "version": t.version, "audience": t.audience}
     if t.audience == "resident":
         sms = tpl.render_sms(

@@ -190,10 +190,11 @@ def live_server(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    shudi = str(Path(sys.executable).with_name("shudi"))
+    # the CLI's module, not the venv's `shudi` script (which may predate the console/ package)
+    shudi = [sys.executable, "-m", "console"]
     out = log.open("wb") if log else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [shudi, "serve", "--port", str(port), "--workers", str(workers)],
+        [*shudi, "serve", "--port", str(port), "--workers", str(workers)],
         env=os.environ | {"SHUDI_DATABASE_URL": db_url} | env,
         stdout=out,
         stderr=subprocess.STDOUT,

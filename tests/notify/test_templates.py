@@ -35,17 +35,21 @@ def test_every_template_loads_chinese_first() -> None:
 def test_sms_carries_the_signature_and_fits_by_shortening_free_text() -> None:
     resolved = t.get_template("case_resolved")
     params = {"code": "ABCDEFGHJKMN", "link": "http://127.0.0.1:8000/track/ABCDEFGHJKMN",
+              "survey": "http://127.0.0.1:8000/track/ABCDEFGHJKMN/survey",
               "note": "已责令当事人拆除违建并恢复原状" * 10}  # fmt: skip
     sms = t.render_sms(resolved, params, sign="清溪区城管", max_segments=2)
     assert sms.startswith("【清溪区城管】")
     assert len(sms) <= 134 and t.sms_segments(sms) == 2
-    assert "…" in sms and sms.endswith("有异议请至http://127.0.0.1:8000/track/ABCDEFGHJKMN")
-    # 【属地】4 + 您反映的问题（查询码 10 + code 12 + ）已办结： 5 + 已拆除 3 + 。有异议请至 6
-    # + a 27-character link = 67: one message
-    short = {"code": "ABCDEFGHJKMN", "link": "https://q.cn/t/ABCDEFGHJKMN", "note": "已拆除"}
+    assert "…" in sms and sms.endswith(
+        "请回访评价：http://127.0.0.1:8000/track/ABCDEFGHJKMN/survey"
+    )
+    # 【属地】4 + 您反映的问题（查询码 10 + code 12 + ）已办结： 5 + 已拆除 3 + 。请回访评价： 7
+    # + a 27-character survey link = 68: one message
+    short = {"code": "ABCDEFGHJKMN", "link": "https://q.cn/t/ABCDEFGHJKMN",
+             "survey": "https://q.cn/s/ABCDEFGHJKMN", "note": "已拆除"}  # fmt: skip
     one = t.render_sms(resolved, short, sign="属地", max_segments=1)
-    assert len(one) == 67 and t.sms_segments(one) == 1
-    with pytest.raises(TemplateError):  # the link is never cut: 80 characters cannot fit 70
+    assert len(one) == 68 and t.sms_segments(one) == 1
+    with pytest.raises(TemplateError):  # the link is never cut: 88 characters cannot fit 70
         t.render_sms(resolved, params | {"note": "已拆除"}, sign="属地", max_segments=1)
 
 

@@ -308,6 +308,7 @@ def render_case(
     messages: Sequence[Mapping[str, Any]] = (),
     evidence: Mapping[str, Any] | None = None,
     disclosure: Mapping[str, Any] | None = None,
+    followup: str = "",
 ) -> str:
     """One case for a staff user. ``actions`` are the allowed ones (``action``, ``summary``,
     ``requires``, ``weight``: primary, secondary or destructive); ``agencies`` and ``types``
@@ -315,7 +316,8 @@ def render_case(
     ``event_labels`` names workflow actions for the history; ``basemap`` draws the case's map
     (with a draggable pin when ``correct_location`` is among the actions); ``evidence`` says
     whether before/after photos are needed, missing and may be added by this user;
-    ``disclosure`` (the dispatcher's only) whether the handling unit sees the reporters."""
+    ``disclosure`` (the dispatcher's only) whether the handling unit sees the reporters;
+    ``followup`` the 回访 card (``webmap.pages.followup_card``)."""
     w = pick(TEXTS, lang) | common_texts(lang)
     now = now or datetime.now(UTC)
     cid = case["id"]
@@ -360,6 +362,7 @@ def render_case(
         f"<li>{esc(agencies.get(t['party'], t['party']))} {esc(t.get('unit_name') or '')} · "
         f"{esc(w['task_done'] if t['done'] else w['task_open'])}</li>"
         for t in case.get("tasks") or ()
+        if t.get("kind") != "return_visit"  # 回访 calls: the follow-up card
     )
     reporters = "".join(
         f"<li>{esc(r.get('contact_name') or '—')} {esc(r.get('phone') or '')} "
@@ -375,7 +378,7 @@ def render_case(
         "task_id": {
             str(t["id"]): f"{agencies.get(t['party'], t['party'])} {t.get('unit_name') or ''}"
             for t in case.get("tasks") or ()
-            if not t["done"]
+            if not t["done"] and t.get("kind") != "return_visit"
         },
     }
     path = PATH.replace("{id}", str(cid))
@@ -398,6 +401,7 @@ def render_case(
 <div id="action-error" class="error" role="alert" data-testid="error" hidden></div>
 <div class="actions" data-testid="actions">{_actions(actions, w, choices, lang)}</div></section>
 {disclosure_card(disclosure, lang=lang)}
+{followup}
 {photos_card(cid, photos, evidence=evidence or {}, lang=lang)}
 <section class="card"><h2>{esc(w["events"])}</h2><ol class="events" data-testid="events">
 {history}</ol></section>
@@ -426,7 +430,7 @@ def render_case(
         lang=lang,
         title=title,
         body=body,
-        scripts=["common", "case", "case_panels"] + (["case_map"] if basemap else []),
+        scripts=["common", "case", "case_panels", "followup"] + (["case_map"] if basemap else []),
     )
     return page.replace("</head>", LEAFLET + "</head>", 1) if basemap else page
 

@@ -61,6 +61,10 @@ ERRORS: dict[str, tuple[str, str]] = {
         "照片处理超时，请少选几张或换用较小的照片后重试。",
         "The photos took too long to process: choose fewer or smaller ones and try again.",
     ),
+    "followup_not_open": (
+        "案件办结后才能填写回访问卷。",
+        "The survey opens once the case is resolved.",
+    ),
     "invalid_report": (
         "提交的内容有误，请检查后重试。",
         "Something in the report is not right: check it and try again.",

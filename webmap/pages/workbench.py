@@ -27,6 +27,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "accept": ("待接收", "To take up"),
     "handle": ("办理中", "In hand"),
     "verify": ("待核查", "To verify"),
+    "visit": ("待回访", "To call back"),
     "overdue": ("已超期", "Overdue"),
     "overdue_only": ("仅看超期", "Overdue only"),
     "all_types": ("全部问题类型", "All kinds"),
@@ -51,7 +52,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 #: Work-list buckets in their order (incidents.worklist.BUCKETS).
-BUCKETS = ("new", "accept", "handle", "verify")
+BUCKETS = ("new", "accept", "handle", "verify", "visit")
 
 
 def _status(code: object, lang: str) -> str:
