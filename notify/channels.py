@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import smtplib
 import ssl
 import threading
@@ -86,7 +87,8 @@ class FileSink:
         with self._lock:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             try:
-                os.fchmod(fd, 0o600)
+                if stat.S_ISREG(os.fstat(fd).st_mode):  # never a device such as /dev/null
+                    os.fchmod(fd, 0o600)
                 os.write(fd, (line + "\n").encode())
             finally:
                 os.close(fd)
