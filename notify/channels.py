@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import smtplib
 import ssl
+import stat
 import threading
 import time
 import urllib.error
