@@ -10,15 +10,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
+import queue
 import smtplib
 import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -92,18 +94,76 @@ class FileSink:
                 os.close(fd)
 
 
+class _Pool:
+    """Idle connections to one endpoint, reused across messages and threads (keep-alive)."""
+
+    def __init__(self, make: Callable[[], Any], close: Callable[[Any], None]) -> None:
+        self.make, self.close = make, close
+        self.idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def take(self) -> tuple[Any, bool]:
+        """A connection and whether it was reused (a reused one may have gone stale)."""
+        try:
+            return self.idle.get_nowait(), True
+        except queue.Empty:
+            return self.make(), False
+
+    def give(self, conn: Any) -> None:
+        self.idle.put(conn)
+
+    def drop(self, conn: Any) -> None:
+        with contextlib.suppress(Exception):
+            self.close(conn)
+
+
+_HTTP_POOLS: dict[tuple[str, str], _Pool] = {}
+_HTTP_LOCK = threading.Lock()
+
+
+def _http_pool(scheme: str, netloc: str) -> _Pool:
+    with _HTTP_LOCK:
+        pool = _HTTP_POOLS.get((scheme, netloc))
+        if pool is None:
+            cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+            pool = _Pool(lambda: cls(netloc, timeout=TIMEOUT_S), lambda c: c.close())
+            _HTTP_POOLS[(scheme, netloc)] = pool
+        return pool
+
+
 def _post(url: str, data: bytes, headers: dict[str, str]) -> bytes:
-    req = urllib.request.Request(url, data=data, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as resp:
-            return bytes(resp.read())
-    except urllib.error.HTTPError as exc:
-        body = exc.read()[:300].decode(errors="replace")
-        raise ChannelError(
-            f"HTTP {exc.code}: {body}", permanent=400 <= exc.code < 500 and exc.code != 429
-        ) from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise ChannelError(f"cannot reach {urlsplit(url).netloc}: {exc}") from exc
+    """POST over a kept-alive connection to ``url``'s host; a stale reused connection is
+    retried once on a fresh one (the request never reached the server)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ChannelConfigError(f"not an http(s) URL: {parts.scheme}://{parts.netloc}")
+    pool = _http_pool(parts.scheme, parts.netloc)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    for _ in range(2):
+        conn, reused = pool.take()
+        try:
+            conn.request("POST", target, body=data, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as exc:
+            pool.drop(conn)
+            if reused:
+                continue
+            raise ChannelError(f"cannot reach {parts.netloc}: {exc}") from exc
+        except (http.client.HTTPException, OSError) as exc:
+            pool.drop(conn)
+            raise ChannelError(f"cannot reach {parts.netloc}: {exc}") from exc
+        if resp.will_close:
+            pool.drop(conn)
+        else:
+            pool.give(conn)
+        if resp.status >= 300:
+            body = raw[:300].decode(errors="replace")
+            permanent = 400 <= resp.status < 500 and resp.status != 429
+            raise ChannelError(f"HTTP {resp.status}: {body}", permanent=permanent)
+        return bytes(raw)
+    raise ChannelError(f"cannot reach {parts.netloc}: the connection keeps closing")
 
 
 class Smtp:
@@ -124,8 +184,27 @@ class Smtp:
         self.ca_file = ca_file
         if self.user and not self.starttls:
             raise ChannelConfigError("SMTP login needs ?starttls=1 (no password in the clear)")
+        self.pool = _Pool(self._connect, self._quit)
+
+    def _connect(self) -> smtplib.SMTP:
+        smtp = smtplib.SMTP(self.host, self.port, timeout=TIMEOUT_S)
+        if self.starttls:
+            ctx = ssl.create_default_context(cafile=self.ca_file)
+            smtp.starttls(context=ctx)
+        if self.user:
+            smtp.login(self.user, self.password)
+        return smtp
+
+    @staticmethod
+    def _quit(smtp: smtplib.SMTP) -> None:
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
 
     def send(self, msg: Outgoing) -> None:
+        """One message over a kept-open session (RSET between messages); a session the server
+        dropped is reopened once."""
         mail = EmailMessage()
         mail["From"] = self.sender
         mail["To"] = msg.to
@@ -134,18 +213,36 @@ class Smtp:
         mail["Message-ID"] = f"<{msg.key}@{self.sender.rpartition('@')[2] or 'shudi'}>"
         mail["X-Shudi-Template"] = msg.template
         mail.set_content(msg.body)
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=TIMEOUT_S) as smtp:
-                if self.starttls:
-                    ctx = ssl.create_default_context(cafile=self.ca_file)
-                    smtp.starttls(context=ctx)
-                if self.user:
-                    smtp.login(self.user, self.password)
+        for _ in range(2):
+            smtp: smtplib.SMTP | None = None
+            reused = False
+            try:
+                smtp, reused = self.pool.take()
                 smtp.send_message(mail)
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise ChannelError("the mail server refused the recipient", permanent=True) from exc
-        except (smtplib.SMTPException, OSError) as exc:
-            raise ChannelError(f"SMTP: {exc}") from exc
+            except smtplib.SMTPServerDisconnected as exc:
+                if smtp is not None:
+                    self.pool.drop(smtp)
+                if reused:
+                    continue
+                raise ChannelError(f"SMTP: {exc}") from exc
+            except smtplib.SMTPRecipientsRefused as exc:
+                self.pool.give(smtp)
+                raise ChannelError("the mail server refused the recipient", permanent=True) from exc
+            except (smtplib.SMTPException, OSError) as exc:
+                if smtp is not None:
+                    self.pool.drop(smtp)
+                raise ChannelError(f"SMTP: {exc}") from exc
+            self.pool.give(smtp)
+            return
+        raise ChannelError("SMTP: the server keeps closing the session")
+
+    def close(self) -> None:
+        """Quit the idle sessions."""
+        while True:
+            try:
+                self._quit(self.pool.idle.get_nowait())
+            except queue.Empty:
+                return
 
 
 class AliyunSms:
