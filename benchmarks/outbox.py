@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, create_engine, text
@@ -125,26 +126,35 @@ def outbox(n: int = MESSAGES) -> Section:
     sec = Section(f"Outbox sender throughput ({n:,} messages per sink, local protocol servers)")
     with scratch_database(database_url()) as url, sinks() as sink:
         engine = create_engine(url, pool_size=2, max_overflow=0)
-        smtp = {"email": Smtp(sink.smtp_url, "shudi@bench.local")}
+        smtp: dict[str, Transport] = {"email": Smtp(sink.smtp_url, "shudi@bench.local")}
         http: dict[str, Transport] = {
-            "sms": AliyunSms(key_id="bench", secret=SECRET, endpoint=f"{sink.http_url}/sms",
-                             sign_name="属地", templates="case_accepted=SMS_1"),  # fmt: skip
+            "sms": AliyunSms(
+                key_id="bench",
+                secret=SECRET,
+                endpoint=f"{sink.http_url}/sms",
+                sign_name="属地",
+                templates="case_accepted=SMS_1",
+            ),
             "staff": DingTalk(f"{sink.http_url}/dingtalk", SECRET),
             "email": Webhook(f"{sink.http_url}/hook", SECRET),
         }
         cases: list[tuple[str, dict[str, Transport], list[str], list[str]]] = [
             ("SMTP (aiosmtpd)", smtp, ["smtp"], ["email"]),
-            ("HTTP (SendSms, DingTalk, webhook)", http, ["sms", "dingtalk", "hook"],
-             ["sms", "staff", "email"]),  # fmt: skip
+            (
+                "HTTP (SendSms, DingTalk, webhook)",
+                http,
+                ["sms", "dingtalk", "hook"],
+                ["sms", "staff", "email"],
+            ),
         ]
         for label, transports, sink_names, channels in cases:
             rows = [_message(i, channels[i % len(channels)]) for i in range(n)]
             log(f"outbox: {label}: bare loop of {n} messages")
-            base, _, _ = _measure(sink, sink_names, lambda: bare_loop(transports, rows), n)
+            base, _, _ = _measure(sink, sink_names, partial(bare_loop, transports, rows), n)
             fresh = [r | {"key": uuid.uuid4().hex} for r in rows]
             enqueue(engine, fresh)
             log(f"outbox: {label}: draining {n} pending messages")
-            rate, lost, repeated = _measure(sink, sink_names, lambda: drain(engine, transports), n)
+            rate, lost, repeated = _measure(sink, sink_names, partial(drain, engine, transports), n)
             log(f"outbox: {label}: {rate:.0f}/s (bare loop {base:.0f}/s), lost {lost}, "
                 f"repeated {repeated}")  # fmt: skip
             sec.results += [

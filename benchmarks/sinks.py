@@ -7,7 +7,8 @@ their own (so they do not share the measured process's interpreter):
   counted raw and by its idempotency key (``Idempotency-Key``, ``X-Shudi-Message-Key`` or the
   form's ``OutId``) — a channel that honours the key shows each key once.
 
-``GET /stats`` answers the counts as JSON. Run it with ``python -m benchmarks.sinks SMTP_PORT
+``GET /stats`` answers the counts as JSON, ``GET /keys/SINK`` one sink's distinct
+keys. Run it with ``python -m benchmarks.sinks SMTP_PORT
 HTTP_PORT`` or through :func:`sinks`.
 """
 
@@ -80,6 +81,10 @@ def serve(smtp_port: int, http_port: int) -> None:
             self.wfile.write(data)
 
         def do_GET(self) -> None:
+            if self.path.startswith("/keys/"):  # one sink's distinct keys
+                with counts.lock:
+                    self._answer(sorted(counts.keys.get(self.path[len("/keys/") :], ())))
+                return
             self._answer(counts.stats())
 
         def do_POST(self) -> None:
@@ -112,6 +117,10 @@ class Sinks:
 
     def stats(self) -> dict[str, dict[str, int]]:
         return dict(httpx.get(f"{self.http_url}/stats", timeout=10).json())
+
+    def keys(self, sink: str) -> set[str]:
+        """The distinct idempotency keys ``sink`` received."""
+        return set(httpx.get(f"{self.http_url}/keys/{sink}", timeout=30).json())
 
     def wait_for(self, sink: str, n: int, timeout_s: float = 120.0) -> float:
         """Seconds until ``sink`` has ``n`` distinct keys (or the timeout)."""
