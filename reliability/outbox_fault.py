@@ -117,6 +117,7 @@ def drill(
     reports: int = REPORTS,
     prepare: Callable[[Engine], tuple[str, tuple[float, float]]] | None = None,
     cluster: Callable[[], AbstractContextManager[embedded.Cluster]] | None = None,
+    restart: Callable[[embedded.Cluster], None] = embedded.start,
 ) -> dict[str, float]:
     """The run; its figures. ``prepare`` loads a district into the migrated database and
     answers a reportable type and a point (default: the sample district); ``cluster`` the
@@ -136,42 +137,58 @@ def drill(
             workdir / "outbox-fault-sender.log",
         )
         with _serve(env, server_log) as base:
-            sender = _spawn(["notify", "run"], env, sender_log)
-            tag = uuid.uuid4().hex[:8]
-            burst = crash.Burst(base=base, type_code=type_code, where=where, tag=tag,
-                                total=reports, threads=THREADS)  # fmt: skip
-            log(f"outbox fault: {reports:,} reports from {THREADS} threads")
-            burst.start()
-            _wait_acked(burst, int(reports * SENDER_KILL_AT))
-            _kill9(sender)
-            sent_before = sink.stats().get("hook", {}).get("unique", 0)
-            log(f"outbox fault: sender killed -9 ({sent_before} messages delivered by then)")
-            time.sleep(1.0)
-            sender = _spawn(["notify", "run"], env, sender_log)
-            _wait_acked(burst, int(reports * DB_KILL_AT))
-            killed, _ = crash.kill9(pg)
-            log(f"outbox fault: PostgreSQL killed -9 ({killed} processes), down {DOWN_S:g} s")
-            time.sleep(DOWN_S)
-            embedded.start(pg)
-            burst.join(900)
-            failed = [a for a in burst.attempts if a.outcome != "201"]
-            if failed:
-                log(f"outbox fault: sending {len(failed)} failed reports again (same keys)")
-                burst.retry(failed)
-            acked = [a for a in burst.attempts if a.outcome == "201" and a.body is not None]
-            log(f"outbox fault: {len(acked):,} acknowledged; draining the outbox")
-            engine = make_engine(url)
+            senders = [_spawn(["notify", "run"], env, sender_log)]
             try:
-                drained_s = _drain(engine, sink)
-                codes = [str(a.body["tracking_code"]) for a in acked if a.body]
-                figures = _count(engine, sink, codes)
+                figures = _burst(log, base, url, pg, sink, env, sender_log, senders, reports,
+                                 type_code, where, restart)  # fmt: skip
             finally:
-                engine.dispose()
-            sender.terminate()
-            sender.wait(15)
-    figures |= {"reports": reports, "acknowledged": len(acked), "drain_s": drained_s,
-                "delivered_before_sender_kill": sent_before}  # fmt: skip
+                for proc in senders:
+                    if proc.poll() is None:
+                        proc.terminate()
+                        proc.wait(15)
     return figures
+
+
+def _burst(
+    log: Callable[[str], None], base: str, url: str, pg: embedded.Cluster, sink: Sinks,
+    env: dict[str, str], sender_log: Path, senders: list[subprocess.Popen[bytes]], reports: int,
+    type_code: str, where: tuple[float, float], restart: Callable[[embedded.Cluster], None],
+) -> dict[str, float]:  # fmt: skip
+    tag = uuid.uuid4().hex[:8]
+    burst = crash.Burst(base=base, type_code=type_code, where=where, tag=tag,
+                        total=reports, threads=THREADS)  # fmt: skip
+    log(f"outbox fault: {reports:,} reports from {THREADS} threads")
+    burst.start()
+    _wait_acked(burst, int(reports * SENDER_KILL_AT))
+    deadline = time.monotonic() + 60  # the sender is at work (delivering) when it is killed
+    while not sink.stats().get("hook", {}).get("unique") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _kill9(senders[-1])
+    sent_before = sink.stats().get("hook", {}).get("unique", 0)
+    log(f"outbox fault: sender killed -9 ({sent_before} messages delivered by then)")
+    time.sleep(1.0)
+    senders.append(_spawn(["notify", "run"], env, sender_log))
+    _wait_acked(burst, int(reports * DB_KILL_AT))
+    killed, _ = crash.kill9(pg)
+    log(f"outbox fault: PostgreSQL killed -9 ({killed} processes), down {DOWN_S:g} s")
+    time.sleep(DOWN_S)
+    restart(pg)
+    burst.join(900)
+    failed = [a for a in burst.attempts if a.outcome != "201"]
+    if failed:
+        log(f"outbox fault: sending {len(failed)} failed reports again (same keys)")
+        burst.retry(failed)
+    acked = [a for a in burst.attempts if a.outcome == "201" and a.body is not None]
+    log(f"outbox fault: {len(acked):,} acknowledged; draining the outbox")
+    engine = make_engine(url)
+    try:
+        drained_s = _drain(engine, sink)
+        codes = [str(a.body["tracking_code"]) for a in acked if a.body]
+        figures = _count(engine, sink, codes)
+    finally:
+        engine.dispose()
+    return figures | {"reports": reports, "acknowledged": len(acked), "drain_s": drained_s,
+                       "delivered_before_sender_kill": sent_before}  # fmt: skip
 
 
 def _prepare(engine: Engine) -> tuple[str, tuple[float, float]]:

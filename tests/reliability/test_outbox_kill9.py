@@ -27,8 +27,8 @@ def _mini(engine: Engine) -> tuple[str, tuple[float, float]]:
         load_mini(conn)
         catalog.sync_taxonomy(conn)
         code = conn.execute(
-            text("""SELECT code FROM violation_type WHERE agency_party = 'urban_management'
-                    AND reportable ORDER BY code LIMIT 1""")
+            text("""SELECT code FROM violation_type WHERE agency = 'urban_management'
+                    AND reportable AND active ORDER BY code LIMIT 1""")
         ).scalar_one()
     return str(code), WHERE
 
@@ -39,7 +39,7 @@ def test_kill9_of_sender_and_database_loses_and_repeats_no_message(tmp_path: Pat
     summary = f"{f} | " + " / ".join(lines)
     print(summary)
     assert f["acknowledged"] >= REPORTS * 0.9, summary  # failed ones were sent again
-    assert f["delivered_before_sender_kill"] < f["acknowledged"], summary  # killed mid-burst
+    assert 0 < f["delivered_before_sender_kill"] < f["acknowledged"], summary  # killed at work
     assert f["lost"] == 0, summary
     assert f["not_exactly_once"] == 0, summary
     assert f["unknown_keys"] == 0, summary
