@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -255,9 +256,10 @@ def _count(engine: Engine, sink: Sinks, codes: list[str]) -> dict[str, float]:
     }
 
 
-def run(log: Callable[[str], None], workdir: Path) -> Section:
-    """The part of ``make reliability``: the drill's figures as a section."""
-    f = drill(log, workdir)
+def run(log: Callable[[str], None], workdir: Path, **how: Any) -> Section:
+    """The part of ``make reliability``: the drill's figures as a section (``how``: passed
+    to :func:`drill`)."""
+    f = drill(log, workdir, **how)
     sec = Section(
         f"Outbox fault: kill -9 of the sender and of PostgreSQL during {REPORTS:,} reports "
         "with notifications"
