@@ -104,6 +104,7 @@ def serve(smtp_port: int, http_port: int) -> None:
 
     controller = Controller(Mail(), hostname="127.0.0.1", port=smtp_port)
     controller.start()
+
     class Server(ThreadingHTTPServer):
         def handle_error(self, request: Any, client_address: Any) -> None:
             pass  # a client killed mid-request (the fault drill) is expected, not news
