@@ -28,6 +28,7 @@ from benchmarks import (
     intake,
     map,
     mvt,
+    outbox,
     places,
     record,
     resolve,
@@ -70,6 +71,7 @@ GROUPS: dict[str, Callable[[Context], Section]] = {
     "places": lambda c: places.place_search(c.engine, c.bbox, c.workdir),
     "tiles": lambda c: mvt.tiles(c.engine, c.bbox, c.workdir),
     "export": lambda c: exports.exports(c.workdir),
+    "outbox": lambda c: outbox.outbox(),
 }
 
 COMMANDS = """\

@@ -18,10 +18,12 @@ import random
 import re
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, bindparam, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import SQLAlchemyError
 
 from notify.channels import AliyunSms, DingTalk, FileSink, Outgoing, Smtp, Transport, Webhook
@@ -32,7 +34,9 @@ from shudi.pii import get_cipher
 from shudi.settings import Settings, get_settings
 
 log = logging.getLogger("shudi.notify")
-BATCH = 20
+#: Messages claimed per transaction, and sent at once (each channel's connections reused).
+BATCH = 200
+WORKERS = 8
 MAX_BACKOFF_S = 3600.0
 _DIGITS = re.compile(r"\d{7,}")
 
@@ -40,6 +44,20 @@ CLAIM = text("""SELECT id, key, channel, audience, template, urgent, recipient,
     recipient_masked, recipient_digest, subject, body, params, attempts
   FROM notify_message WHERE state = 'pending' AND next_attempt_at <= :now
   ORDER BY next_attempt_at, id LIMIT :n FOR UPDATE SKIP LOCKED""")
+OPTED = text("SELECT recipient_digest FROM notify_optout WHERE recipient_digest = ANY(:d)")
+RECENT = text("""SELECT recipient_digest, sent_at FROM (
+    SELECT recipient_digest, sent_at,
+           row_number() OVER (PARTITION BY recipient_digest ORDER BY sent_at DESC) AS n
+      FROM notify_message WHERE state = 'sent' AND recipient_digest = ANY(:d)
+       AND sent_at > :since) r
+  WHERE n <= :cap ORDER BY recipient_digest, sent_at DESC""")
+MARK_SENT = text("""UPDATE notify_message m SET state = 'sent', attempts = r.attempts,
+    sent_at = :now, transport = r.transport, last_error = ''
+  FROM jsonb_to_recordset(:rows) AS r(id bigint, attempts int, transport text)
+  WHERE m.id = r.id""").bindparams(bindparam("rows", type_=JSONB))
+SUPPRESS = text("""UPDATE notify_message SET state = 'suppressed', last_error = 'opted out'
+  WHERE id = ANY(:ids)""")
+DEFER = text("UPDATE notify_message SET next_attempt_at = :at WHERE id = :id")
 
 
 def transports_for(settings: Settings) -> dict[str, Transport]:
@@ -114,18 +132,30 @@ def _scrub(error: str) -> str:
     return _DIGITS.sub(lambda m: m.group()[:3] + "****", error)[:500]
 
 
-def _rate_wait(conn: Connection, digest: str, now: datetime, cap: int) -> datetime | None:
-    rows = conn.execute(
-        text("""SELECT sent_at FROM notify_message WHERE state = 'sent' AND recipient_digest = :d
-                AND sent_at > :since ORDER BY sent_at DESC LIMIT :cap"""),
-        {"d": digest, "since": now - timedelta(hours=1), "cap": cap},
-    ).all()
-    return rows[-1].sent_at + timedelta(hours=1) if len(rows) >= cap else None
+def _recent_sends(
+    conn: Connection, digests: list[str], now: datetime, cap: int
+) -> dict[str, list[datetime]]:
+    """Each address's sends in the last hour, newest first, at most ``cap`` (one statement)."""
+    if not digests:
+        return {}
+    rows = conn.execute(RECENT, {"d": digests, "since": now - timedelta(hours=1), "cap": cap})
+    out: dict[str, list[datetime]] = {}
+    for r in rows:
+        out.setdefault(r.recipient_digest, []).append(r.sent_at)
+    return out
 
 
 def _set(conn: Connection, msg_id: int, **cols: Any) -> None:
     sets = ", ".join(f"{k} = :{k}" for k in cols)
     conn.execute(text(f"UPDATE notify_message SET {sets} WHERE id = :id"), cols | {"id": msg_id})
+
+
+def _attempt(transport: Transport, out: Outgoing) -> Exception | None:
+    try:
+        transport.send(out)
+    except Exception as exc:  # the outcome is recorded, whatever it was
+        return exc
+    return None
 
 
 def deliver_due(
@@ -135,58 +165,81 @@ def deliver_due(
     settings: Settings | None = None,
     now: datetime | None = None,
     limit: int = BATCH,
+    workers: int = WORKERS,
 ) -> dict[str, int]:
-    """Claim up to ``limit`` due messages in ``conn``'s transaction and deliver them; counts."""
+    """Claim up to ``limit`` due messages in ``conn``'s transaction and deliver them, up to
+    ``workers`` at a time (kept-alive connections per channel); counts. The outcomes are
+    written in a few statements at the end of the batch, in the same transaction."""
     s = settings or get_settings()
     now = now or datetime.now(UTC)
     window = quiet_window(s.notify_quiet_hours)
     cipher = get_cipher()
     done = {"sent": 0, "retry": 0, "dead": 0, "deferred": 0, "suppressed": 0}
-    for m in conn.execute(CLAIM, {"now": now, "n": limit}).mappings().all():
+    claimed = conn.execute(CLAIM, {"now": now, "n": limit}).mappings().all()
+    resident_digests = sorted(
+        {m["recipient_digest"] for m in claimed if m["audience"] == "resident"}
+    )
+    opted: set[str] = set()
+    if resident_digests:
+        opted = set(conn.execute(OPTED, {"d": resident_digests}).scalars())
+    recent = _recent_sends(conn, resident_digests, now, s.notify_rate_per_hour)
+    suppressed: list[int] = []
+    deferred: list[tuple[int, datetime]] = []
+    todo: list[tuple[Any, Transport, Outgoing]] = []
+    for m in claimed:
         resident = m["audience"] == "resident"
-        if (
-            resident
-            and conn.execute(
-                text("SELECT 1 FROM notify_optout WHERE recipient_digest = :d"),
-                {"d": m["recipient_digest"]},
-            ).first()
-        ):
-            _set(conn, m["id"], state="suppressed", last_error="opted out")
-            done["suppressed"] += 1
+        if resident and m["recipient_digest"] in opted:
+            suppressed.append(m["id"])
             continue
         later = None
         if resident and m["channel"] == "sms" and not m["urgent"]:
             later = quiet_until(now, window)
         if resident and later is None:
-            later = _rate_wait(conn, m["recipient_digest"], now, s.notify_rate_per_hour)
+            sent = recent.setdefault(m["recipient_digest"], [])
+            cap = s.notify_rate_per_hour
+            if len(sent) >= cap:
+                later = sent[cap - 1] + timedelta(hours=1)
+            else:
+                sent.insert(0, now)  # this one counts against the next of the same address
         if later is not None:
-            _set(conn, m["id"], next_attempt_at=later)
-            done["deferred"] += 1
+            deferred.append((m["id"], later))
             continue
         to = cipher.open(m["recipient"], column=RECIPIENT_COLUMN) if resident else m["recipient"]
-        transport = transports[m["channel"]]
         out = Outgoing(m["key"], m["channel"], to, m["subject"], m["body"], m["template"],
                        dict(m["params"]))  # fmt: skip
+        todo.append((m, transports[m["channel"]], out))
+    if len(todo) > 1 and workers > 1:
+        with ThreadPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+            outcomes = list(pool.map(lambda t: _attempt(t[1], t[2]), todo))
+    else:
+        outcomes = [_attempt(t, out) for _, t, out in todo]
+    sent_rows: list[dict[str, Any]] = []
+    for (m, transport, _), exc in zip(todo, outcomes, strict=True):
         attempts = m["attempts"] + 1
-        try:
-            transport.send(out)
-        except Exception as exc:
-            permanent = isinstance(exc, ChannelError) and exc.permanent
-            error = _scrub(f"{type(exc).__name__}: {exc}")
-            dead = permanent or attempts >= s.notify_max_attempts
-            _set(conn, m["id"], attempts=attempts, last_error=error, transport=transport.name,
-                 state="dead" if dead else "pending",
-                 next_attempt_at=now + backoff(attempts, s.notify_backoff_s))  # fmt: skip
-            log.warning("message %s to %s via %s failed (try %d%s): %s", m["key"],
-                        m["recipient_masked"], transport.name, attempts,
-                        ", dead" if dead else "", error)  # fmt: skip
-            done["dead" if dead else "retry"] += 1
+        if exc is None:
+            sent_rows.append({"id": m["id"], "attempts": attempts, "transport": transport.name})
+            log.info("message %s (%s) sent to %s via %s", m["key"], m["template"],
+                     m["recipient_masked"], transport.name)  # fmt: skip
             continue
-        _set(conn, m["id"], state="sent", attempts=attempts, sent_at=now,
-             transport=transport.name, last_error="")  # fmt: skip
-        log.info("message %s (%s) sent to %s via %s", m["key"], m["template"],
-                 m["recipient_masked"], transport.name)  # fmt: skip
-        done["sent"] += 1
+        permanent = isinstance(exc, ChannelError) and exc.permanent
+        error = _scrub(f"{type(exc).__name__}: {exc}")
+        dead = permanent or attempts >= s.notify_max_attempts
+        _set(conn, m["id"], attempts=attempts, last_error=error, transport=transport.name,
+             state="dead" if dead else "pending",
+             next_attempt_at=now + backoff(attempts, s.notify_backoff_s))  # fmt: skip
+        log.warning("message %s to %s via %s failed (try %d%s): %s", m["key"],
+                    m["recipient_masked"], transport.name, attempts,
+                    ", dead" if dead else "", error)  # fmt: skip
+        done["dead" if dead else "retry"] += 1
+    if sent_rows:
+        conn.execute(MARK_SENT, {"rows": sent_rows, "now": now})
+    if suppressed:
+        conn.execute(SUPPRESS, {"ids": suppressed})
+    if deferred:
+        conn.execute(DEFER, [{"id": i, "at": at} for i, at in deferred])
+    done["sent"] = len(sent_rows)
+    done["suppressed"] = len(suppressed)
+    done["deferred"] = len(deferred)
     return done
 
 

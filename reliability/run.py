@@ -1,5 +1,6 @@
-"""``python -m reliability.run`` (``make reliability``): the fault, load, fuzz, restore-drill and
-replica runs, and ``docs/reliability.md`` written from their figures with the date and the machine.
+"""``python -m reliability.run`` (``make reliability``): the fault, outbox-fault, load, fuzz,
+restore-drill and replica runs, and ``docs/reliability.md`` written from their figures with the
+date and the machine.
 
 Each part's latest run is kept as ``reliability/results/<part>.json`` (the format of
 ``benchmarks/results``), and the whole document is regenerated from every stored part, so
@@ -30,7 +31,7 @@ from benchmarks.record import Run, load_all, save
 
 DOCS = ROOT / "docs" / "reliability.md"
 RESULTS = ROOT / "reliability" / "results"
-PARTS = ("fault", "load", "fuzz", "restore", "replica")
+PARTS = ("fault", "outbox", "load", "fuzz", "restore", "replica")
 
 
 def log(message: str) -> None:
@@ -95,10 +96,11 @@ def _fuzz(workdir: Path) -> Section | None:
 
 def _part(name: str, workdir: Path) -> Run | None:
     """Run one part; None when it is not there (fuzz without reliability/fuzz.py)."""
-    from reliability import drill, fault, load, replica
+    from reliability import drill, fault, load, outbox_fault, replica
 
     runners: dict[str, Callable[[Path], Section | None]] = {
         "fault": lambda w: fault.run(log, w),
+        "outbox": lambda w: outbox_fault.run(log, w),
         "load": lambda w: load.run(log, w),
         "fuzz": _fuzz,
         "restore": lambda w: drill.run(log, w),
