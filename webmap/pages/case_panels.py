@@ -50,7 +50,7 @@ def _thumbs(case_id: int, photos: Sequence[Mapping[str, Any]], label: str) -> st
         f'<a href="/api/v1/cases/{case_id}/photos/{p["id"]}" target="_blank" rel="noopener">'
         f'<img src="/api/v1/cases/{case_id}/photos/{p["id"]}" alt="{esc(label)} {n}" '
         f'width="{esc(p.get("width") or 160)}" height="{esc(p.get("height") or 120)}" '
-        f'loading="lazy" data-testid="photo-{esc(p.get("stage") or "report")}"></a>'
+        f'data-testid="photo-{esc(p.get("stage") or "report")}"></a>'
         for n, p in enumerate(photos, start=1)
     )
 
