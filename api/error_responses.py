@@ -69,6 +69,7 @@ STATUS: dict[type[DomainError], int] = {
     ix.InvalidSince: 422,
     ix.TaskNotFound: 404,
     ix.NotYourPlace: 403,
+    ix.TooFarToReportIn: 422,
     ix.InvalidExportFilter: 422,
     hx.InvalidHotspotQuery: 422,
     hx.NotEnoughData: 422,

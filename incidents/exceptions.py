@@ -100,3 +100,10 @@ class EvidenceRequired(DomainError):
     """Resolving a case of a type marked ``evidence`` without its before and after photos."""
 
     code = "evidence_required"
+
+
+class TooFarToReportIn(DomainError):
+    """A called unit confirming its arrival from too far from the case's place (or with a
+    position too vague to tell); the details carry the distance or accuracy and the tolerance."""
+
+    code = "too_far_to_report_in"
