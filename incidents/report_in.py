@@ -90,7 +90,7 @@ def state(row: Any, now: datetime) -> str:
 CLOCK_ROWS = """SELECT t.id AS task_id, t.case_id, t.party, t.unit_code, t.unit_name, t.done,
         t.done_at, r.called_at, r.report_due_at, r.complete_due_at, r.basis_zh, r.reported_at,
         r.report_accuracy_m, r.report_distance_m, r.rating, r.rating_note, r.rated_at,
-        c.town_code, c.status
+        c.town_code, c.status, c.lon, c.lat
     FROM task_response r JOIN case_task t ON t.id = r.task_id
     JOIN case_file c ON c.id = t.case_id"""
 
@@ -282,3 +282,27 @@ def rate(
         public=False,
     )
     return _shape(_locked(conn, task_id), now, principal)
+
+
+def unit_clocks(
+    conn: Connection, *, principal: Principal, case_ids: list[int], now: datetime | None = None
+) -> dict[int, list[dict[str, Any]]]:
+    """Case id → the clocks of the principal's unit's open joint tasks on those cases (the
+    work list shows when the unit must report in)."""
+    if not case_ids:
+        return {}
+    now = now or datetime.now(UTC)
+    cond, params = _unit_condition(principal)
+    rows = conn.execute(
+        text(
+            CLOCK_ROWS
+            + f""" WHERE t.case_id = ANY(:ids) AND t.kind = 'joint' AND NOT t.done AND {cond}
+                   AND {"FALSE" if principal.role is Role.dispatcher else "TRUE"}
+                 ORDER BY t.id"""
+        ),
+        params | {"ids": case_ids},
+    )
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in rows.mappings():
+        out.setdefault(int(r["case_id"]), []).append(_shape(r, now))
+    return out
