@@ -109,16 +109,16 @@ def _shape(row: Any, now: datetime, principal: Principal | None = None) -> dict[
 def _is_called_unit(principal: Principal, row: Any) -> bool:
     role, party = principal.role, row["party"]
     if role is Role.agency_officer:
-        return party == principal.agency and principal.agency_unit in (None, row["unit_code"])
+        return bool(party == principal.agency and principal.agency_unit in (None, row["unit_code"]))
     if role is Role.town_coordinator:
-        return party == "town_government" and row["unit_code"] == principal.town_code
+        return bool(party == "town_government" and row["unit_code"] == principal.town_code)
     if role is Role.community_worker:
-        return party == "community_committee" and row["unit_code"] == principal.community_code
+        return bool(party == "community_committee" and row["unit_code"] == principal.community_code)
     return False
 
 
 def _is_town(principal: Principal, row: Any) -> bool:
-    return principal.role is Role.town_coordinator and principal.town_code == row["town_code"]
+    return bool(principal.role is Role.town_coordinator and principal.town_code == row["town_code"])
 
 
 def case_clocks(
