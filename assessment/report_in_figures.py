@@ -10,11 +10,13 @@ deadline, ``late`` after it, ``missing`` not at all (past due); the on-time repo
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from assessment.period import Period
+from webmap.pages.common import esc
 
 FIGURES = text("""
 SELECT t.party, a.name_zh AS agency_name, t.unit_code, t.unit_name,
@@ -45,3 +47,31 @@ def report_in_figures(conn: Connection, *, p: Period) -> list[dict[str, Any]]:
         row["rating_avg"] = round(row["rating_avg"], 2) if row["rating_avg"] is not None else None
         rows.append(row)
     return rows
+
+
+def report_in_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The dashboard's table of the figures (Chinese; empty when no unit was called)."""
+    if not rows:
+        return ""
+
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v * 100:.1f}%"
+
+    body = "".join(
+        f'<tr data-testid="report-in-row" data-party="{esc(r["party"])}">'
+        f'<th scope="row">{esc(r["agency_name"])} {esc(r["unit_name"] or "")}</th>'
+        f'<td class="num">{r["called"]}</td><td class="num">{r["on_time"]}</td>'
+        f'<td class="num">{r["late"]}</td><td class="num">{r["missing"]}</td>'
+        f'<td class="num">{pct(r["on_time_rate"])}</td>'
+        f'<td class="num">{"—" if r["rating_avg"] is None else r["rating_avg"]}</td></tr>'
+        for r in rows
+    )
+    head = "".join(
+        f'<th scope="col">{h}</th>'
+        for h in ("单位", "被吹哨次数", "按时报到", "超时报到", "未报到", "报到按时率", "响应评分")
+    )
+    return (
+        '<div class="rank-wrap"><table class="ranking" data-testid="report-in-figures">'
+        "<caption>吹哨报到：参与单位按时报到率与镇（街道）评分（1–5 分，平均）</caption>"
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )

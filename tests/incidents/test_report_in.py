@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
-from support import IN_P111, app_client, file_report, type_of
+from support import IN_P111, PASSWORD, app_client, file_report, type_of
 
 from accounts.service import Principal, issue_token
 from assessment.period import period
@@ -261,6 +261,12 @@ def test_http_report_in_rating_and_figures(
     assert all(c["may_rate"] for c in clocks)
     figures = client.get("/api/v1/assessment/report-ins", headers=t1)
     assert figures.status_code == 200
+    ps_row = next(u for u in figures.json()["units"] if u["party"] == "public_security")
+    assert ps_row["rating_avg"] == 5.0 and ps_row["on_time"] >= 1
+    client.post("/login", data={"username": "town_t1", "password": PASSWORD})
+    page = client.get("/assessment")
+    assert page.status_code == 200 and "报到按时率" in page.text
+    assert 'data-testid="report-in-row" data-party="public_security"' in page.text
     assert client.get("/api/v1/assessment/report-ins", headers=police).status_code == 403
     late = client.get("/api/v1/report-ins/late", headers=auth(conn, world["dispatcher"]))
     assert late.status_code == 200 and isinstance(late.json(), list)
