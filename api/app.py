@@ -43,6 +43,7 @@ from incidents.export_router import router as export_router
 from incidents.followup_router import router as followup_router
 from incidents.hotline_router import router as hotline_router
 from incidents.open311_router import router as open311_router
+from incidents.report_in_router import router as report_in_router
 from incidents.router import router as incidents_router
 from incidents.worklist_router import router as worklist_router
 from jurisdictions.router import router as jurisdictions_router
@@ -114,6 +115,7 @@ def create_app() -> FastAPI:
     app.include_router(worklist_router)
     app.include_router(hotline_router)
     app.include_router(followup_router)  # 回访 and satisfaction
+    app.include_router(report_in_router)  # 吹哨报到
     app.include_router(abuse_router)
     app.include_router(meetings_router)
     app.include_router(meeting_pages.router)

@@ -76,6 +76,7 @@ STATUS: dict[type[DomainError], int] = {
     ix.InvalidSince: 422,
     ix.TaskNotFound: 404,
     ix.NotYourPlace: 403,
+    ix.TooFarToReportIn: 422,
     ix.InvalidExportFilter: 422,
     ix.FollowupNotOpen: 409,
     ix.ExclusionNotFound: 404,

@@ -24,7 +24,7 @@ from accounts.exceptions import Forbidden, NotAuthenticated
 from accounts.models import Role
 from accounts.router import CurrentPrincipal, current_principal, page_principal
 from accounts.service import Principal
-from incidents import disclosure, evidence, feeds, followup, followup_review, intake
+from incidents import disclosure, evidence, feeds, followup, followup_review, intake, report_in
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
 from incidents.workflow import BY_ACTION, weight
@@ -356,5 +356,6 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
         evidence=evidence.state(conn, case=case, principal=principal),
         disclosure=disclosure.state(conn, case=case, principal=principal),
         followup=_followup_card(conn, case, principal, language),
+        report_ins=report_in.case_clocks(conn, case_id=case_id, principal=principal),
     )
     return _page(html, basemap)

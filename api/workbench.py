@@ -17,8 +17,8 @@ from accounts.exceptions import NotAuthenticated
 from accounts.router import current_principal, page_principal
 from accounts.service import Principal
 from api import meeting_pages
+from incidents import report_in, worklist
 from incidents import service as cases
-from incidents import worklist
 from incidents.models import OPEN_STATUSES
 from jurisdictions import catalog, service
 from meetings import owners
@@ -108,6 +108,11 @@ def work_page(
         conn, principal=principal, bucket=bucket or None, overdue_only=overdue, type_code=type
     )
     actions = owners.owned_actions(conn, principal=principal)
+    clocks = report_in.unit_clocks(  # 吹哨报到: when the unit must report in on its joint tasks
+        conn, principal=principal, case_ids=[int(c["id"]) for c in data["items"]]
+    )
+    for c in data["items"]:
+        c["report_in"] = clocks.get(int(c["id"]), [])
     html = workbench.render_worklist(
         data,
         user=_user(principal),

@@ -21,6 +21,7 @@ from assessment import bulletin, export, service
 from assessment import figures_page as figures
 from assessment.period import CHINA, Period
 from assessment.period import period as make_period
+from assessment.report_in_figures import report_in_figures, report_in_table
 from assessment.schemas import Assessment, AuditList
 from jurisdictions import service as territory
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
@@ -59,6 +60,14 @@ def period(
 
 
 PeriodQ = Annotated[Period, Depends(period)]
+
+
+@router.get("/report-ins")
+def report_ins(conn: Conn, _who: Assessor, p: PeriodQ) -> RawResponse:
+    """吹哨报到: each called unit's on-time report-in rate and the towns' mean rating of its
+    responses, for joint-enforcement calls made in the period."""
+    payload = {"from": p.first, "to": p.last, "units": report_in_figures(conn, p=p)}
+    return RawResponse(orjson.dumps(payload), media_type="application/json")
 
 
 @router.get(
@@ -139,7 +148,8 @@ def dashboard(request: Request, conn: Conn, p: PeriodQ) -> RawResponse:
             doc,
             figures.render_rankings(
                 result["units"], first=str(p.first), last=str(p.last), own_town=own
-            ),
+            )
+            + report_in_table(report_in_figures(conn, p=p)),  # 吹哨报到
         ),
         first=str(p.first),
         last=str(p.last),

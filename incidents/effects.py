@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 
 from gis.coords import CoordSystem
-from incidents import case_photos
+from incidents import case_photos, report_in
 from incidents import tasks as worklist
 from incidents.duties import escalate, order_correction, refused_to_correct
 from incidents.effect_context import Ctx, Effect
@@ -98,8 +98,11 @@ def joint(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     for party in dict.fromkeys(parties):
         _agency(ctx, party)
         unit_code, unit_name = _party_unit(ctx, party)
-        worklist.add_task(
+        task_id = worklist.add_task(
             ctx.conn, case_id=ctx.case["id"], party=party, unit_code=unit_code, unit_name=unit_name
+        )  # 吹哨报到: each called unit's report-in and completion clock starts now
+        report_in.open_clock(
+            ctx.conn, task_id=task_id, urgency=ctx.case.get("urgency") or "ordinary", now=ctx.now
         )
         created.append({"party": party, "unit": unit_name})
     return {}, {"tasks": created, "coordinator": ctx.case["routing"]["territory"]["town"]}

@@ -112,3 +112,10 @@ class ExclusionNotFound(DomainError):
     """No such rating exclusion (or none this reviewer may decide)."""
 
     code = "exclusion_not_found"
+
+
+class TooFarToReportIn(DomainError):
+    """A called unit confirming its arrival from too far from the case's place (or with a
+    position too vague to tell); the details carry the distance or accuracy and the tolerance."""
+
+    code = "too_far_to_report_in"

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     hotspot_min_count: int = Field(
         default=3, ge=1, description="Hot-spot cells with fewer cases have their counts withheld."
     )
+    report_in_tolerance_m: float = Field(
+        default=300.0,
+        gt=0,
+        description="吹哨报到: how far (metres) from a case's place a called unit may confirm "
+        "its arrival.",
+    )
     hotspot_min_cases: int = Field(
         default=30,
         ge=1,

@@ -28,6 +28,8 @@ from webmap.pages.common import (
 from webmap.pages.messages import error_texts
 from webmap.pages.nav import ROLE_PAGES, home_of, nav_bar, role_name
 from webmap.pages.placesearch import place_search
+from webmap.pages.report_in_panel import report_in_card
+from webmap.pages.report_in_panel import texts as report_in_texts
 from webmap.pages.track import ACTIONS, OUTCOME, STATUS
 
 PATH = "/cases/{id}"
@@ -54,6 +56,8 @@ EVENTS: dict[str, tuple[str, str]] = {
     "reveal_reporter": ("向承办单位公开举报人信息", "Reporter shown to the handling unit"),
     "withhold_reporter": ("不向承办单位公开举报人信息", "Reporter withheld from the handling unit"),
     "report": ("上报", "Reported"),
+    "report_in": ("联合执法单位到场报到", "A called unit reported in on site"),
+    "rate_response": ("镇（街道）评价参与单位响应", "The town rated a called unit's response"),
 }
 #: Who acted, when it was no staff user.
 ACTORS: dict[str, tuple[str, str]] = {
@@ -270,7 +274,15 @@ def _history(events: Sequence[Mapping[str, Any]], labels: Mapping[str, str], lan
     )
 
 
-def _messages(messages: Sequence[Mapping[str, Any]], w: Mapping[str, str]) -> str:
+def _recipient(to: str, agencies: Mapping[str, str]) -> str:
+    """A staff recipient (``party/unit``) by its agency's name; others as they come (masked)."""
+    party, _, unit = str(to).partition("/")
+    return f"{agencies[party]} {unit}".strip() if party in agencies else str(to)
+
+
+def _messages(
+    messages: Sequence[Mapping[str, Any]], w: Mapping[str, str], agencies: Mapping[str, str]
+) -> str:
     """The messages the case caused and their delivery state (recipients come masked)."""
     if not messages:
         return ""
@@ -280,7 +292,8 @@ def _messages(messages: Sequence[Mapping[str, Any]], w: Mapping[str, str]) -> st
     channels = dict(zip(kinds, w["msg_channels"].split("|"), strict=True))
     rows = "".join(
         f"<li><time>{esc(fmt_time(m['created_at']))}</time> "
-        f"{esc(channels.get(m['channel'], m['channel']))} → {esc(m['recipient'])} · "
+        f"{esc(channels.get(m['channel'], m['channel']))} → "
+        f"{esc(_recipient(m['recipient'], agencies))} · "
         f"<b>{esc(names.get(m['state'], m['state']))}</b>"
         + (f' <span class="hint">{esc(m["last_error"])}</span>' if m.get("last_error") else "")
         + "</li>"
@@ -309,6 +322,7 @@ def render_case(
     evidence: Mapping[str, Any] | None = None,
     disclosure: Mapping[str, Any] | None = None,
     followup: str = "",
+    report_ins: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """One case for a staff user. ``actions`` are the allowed ones (``action``, ``summary``,
     ``requires``, ``weight``: primary, secondary or destructive); ``agencies`` and ``types``
@@ -317,7 +331,8 @@ def render_case(
     (with a draggable pin when ``correct_location`` is among the actions); ``evidence`` says
     whether before/after photos are needed, missing and may be added by this user;
     ``disclosure`` (the dispatcher's only) whether the handling unit sees the reporters;
-    ``followup`` the 回访 card (``webmap.pages.followup_card``)."""
+    ``followup`` the 回访 card (``webmap.pages.followup_card``); ``report_ins`` the called
+    units' 吹哨报到 clocks (``incidents.report_in.case_clocks``)."""
     w = pick(TEXTS, lang) | common_texts(lang)
     now = now or datetime.now(UTC)
     cid = case["id"]
@@ -400,12 +415,13 @@ def render_case(
 <section class="card"><h2>{esc(w["actions"])}</h2>
 <div id="action-error" class="error" role="alert" data-testid="error" hidden></div>
 <div class="actions" data-testid="actions">{_actions(actions, w, choices, lang)}</div></section>
+{report_in_card(report_ins, agencies=agencies, lang=lang)}
 {disclosure_card(disclosure, lang=lang)}
 {followup}
 {photos_card(cid, photos, evidence=evidence or {}, lang=lang)}
 <section class="card"><h2>{esc(w["events"])}</h2><ol class="events" data-testid="events">
 {history}</ol></section>
-{_messages(messages, w)}
+{_messages(messages, w, agencies)}
 </main>
 {
         json_script(
@@ -413,7 +429,7 @@ def render_case(
             {
                 "page": "case",
                 "lang": lang,
-                "t": w | pick(PANEL_TEXTS, lang),
+                "t": w | pick(PANEL_TEXTS, lang) | report_in_texts(lang),
                 "errors": error_texts(lang),
                 "evidence": f"/api/v1/cases/{cid}/evidence",
                 "disclosure": f"/api/v1/cases/{cid}/reporter-disclosure",
@@ -430,7 +446,9 @@ def render_case(
         lang=lang,
         title=title,
         body=body,
-        scripts=["common", "case", "case_panels", "followup"] + (["case_map"] if basemap else []),
+        scripts=["common", "case", "case_panels", "followup"]
+        + (["report_in"] if report_ins else [])
+        + (["case_map"] if basemap else []),
     )
     return page.replace("</head>", LEAFLET + "</head>", 1) if basemap else page
 

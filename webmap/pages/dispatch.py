@@ -37,6 +37,7 @@ from webmap.pages.common import (
 )
 from webmap.pages.nav import home_of, nav_bar, role_name
 from webmap.pages.placesearch import place_search
+from webmap.pages.report_in_panel import texts as report_in_texts
 from webmap.pages.track import STATUS
 
 PATH = "/map/dispatch"
@@ -352,7 +353,8 @@ def render_dispatch(
         body=body,
         config={
             "page": "dispatch",
-            "t": w | {"heat": w["heat"].replace("{n}", str(HEAT_DAYS))},
+            "t": w | {"heat": w["heat"].replace("{n}", str(HEAT_DAYS))} | report_in_texts(lang),
+            "reportInLate": "/api/v1/report-ins/late",  # 吹哨报到: late units' badges
             "feed": FEED,
             "heatUrl": HEAT_PATH,
             "pollMs": POLL_MS,
@@ -376,7 +378,7 @@ def render_dispatch(
             "towns": dict(town_rows),
             "extent": fit,
         },
-        scripts=["common", "dispatch", "hotline"],
+        scripts=["common", "dispatch", "hotline", "report_in_map"],
         center=center,
         tiles=tiles,
         tile_layers=(),

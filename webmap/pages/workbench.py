@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from webmap.pages.common import esc, fmt_time, pick, plain_page, with_lang
 from webmap.pages.nav import PAGES, nav_bar, pages_of
+from webmap.pages.report_in_panel import report_in_clock
 from webmap.pages.track import STATUS
 
 TEXTS: dict[str, tuple[str, str]] = {
@@ -100,7 +101,7 @@ def _row(
 <span class="wi-place">{esc(_place(c, names))}</span>
 <span class="wi-due{" warn" if late else ""}">{esc(w["due"])}：{esc(due)}</span>
 <span class="wi-created hint">{esc(w["reported"])}：{esc(fmt_time(c.get("created_at")))}</span>
-</a></li>"""
+{report_in_clock(c.get("report_in") or (), lang)}</a></li>"""
 
 
 def _type_select(types: Mapping[str, str], chosen: str | None, w: Mapping[str, str]) -> str:
