@@ -100,3 +100,9 @@ class EvidenceRequired(DomainError):
     """Resolving a case of a type marked ``evidence`` without its before and after photos."""
 
     code = "evidence_required"
+
+
+class AreaNotFound(DomainError):
+    """No town, community or estate with that code (an area feed)."""
+
+    code = "area_not_found"

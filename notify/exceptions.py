@@ -31,3 +31,15 @@ class MessageNotFound(DomainError):
     """No such message."""
 
     code = "message_not_found"
+
+
+class FollowError(DomainError):
+    """A follow request names no valid area or address."""
+
+    code = "invalid_follow"
+
+
+class FollowNotFound(DomainError):
+    """No follow with that stop link."""
+
+    code = "follow_not_found"

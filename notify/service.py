@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from accounts.service import Principal
 from incidents import access
 from incidents.exceptions import CaseNotFound
-from notify import hotline
+from notify import follow, hotline
 from notify import templates as tpl
 from notify.exceptions import MessageNotFound, TemplateError
 from shudi.pii import Cipher, get_cipher
@@ -201,6 +201,9 @@ def enqueue_for_event(
             subject, body = tpl.render_staff(staff, params | {"unit": label})
             rows.append(_row(staff, params | {"unit": label}, "staff", target, label,
                              subject, body, cipher) | {"recipient": target})  # fmt: skip
+    rows += follow.rows_for_event(  # "me too": the case's and its areas' followers
+        conn, case_id=case_id, action=action, params=params, s=s, cipher=cipher
+    )
     if not rows:
         return callbacks
     conn.execute(
