@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from accounts.service import Principal
 from incidents import access
 from incidents.exceptions import CaseNotFound
-from notify import follow, hotline
+from notify import estate_notices, follow, hotline
 from notify import templates as tpl
 from notify.exceptions import MessageNotFound, TemplateError
 from shudi.pii import Cipher, get_cipher
@@ -40,6 +40,7 @@ RULES: dict[str, tuple[str | None, str | None, str]] = {
     "fail_verification": (None, "unit_reopened", "handler"),
     "dispute": (None, "unit_reopened", "handler"),
     "reminder": (None, "deadline", "handler"),
+    "refused_to_correct": (None, None, ""),  # notify.estate_notices: company, community, units
 }
 DEADLINE_ZH = {"respond_due_at": "响应", "stop_due_at": "制止", "due_at": "办结"}
 
@@ -203,6 +204,9 @@ def enqueue_for_event(
                              subject, body, cipher) | {"recipient": target})  # fmt: skip
     rows += follow.rows_for_event(  # "me too": the case's and its areas' followers
         conn, case_id=case_id, action=action, params=params, s=s, cipher=cipher
+    )
+    rows += estate_notices.rows_for_event(  # 三（二）: the estate's company and community
+        conn, case_id=case_id, action=action, data=data, params=params, s=s, cipher=cipher
     )
     if not rows:
         return callbacks
