@@ -88,6 +88,7 @@ STATUS: dict[type[DomainError], int] = {
     nx.MessageNotFound: 404,
     nx.FollowError: 422,
     nx.FollowNotFound: 404,
+    nx.DigestError: 422,
     nx.TemplateError: 422,
     nx.ChannelConfigError: 500,
     ogx.InvalidParameter: 400,

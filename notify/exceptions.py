@@ -43,3 +43,9 @@ class FollowNotFound(DomainError):
     """No follow with that stop link."""
 
     code = "follow_not_found"
+
+
+class DigestError(DomainError):
+    """A digest asked for a town that does not exist."""
+
+    code = "invalid_digest"

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from notify.channels import AliyunSms, DingTalk, FileSink, Outgoing, Smtp, Transport, Webhook
+from notify.digest import DailyDigest
 from notify.exceptions import ChannelConfigError, ChannelError
 from notify.hotline import HotlineCallback
 from notify.service import BEIJING, RECIPIENT_COLUMN
@@ -206,8 +207,10 @@ def run_forever(
     every ``notify_poll_s``; a database outage is logged and waited out."""
     s = get_settings()
     transports = transports or transports_for(s)
+    daily = DailyDigest()  # the town coordinators' digests, once a day (notify.digest)
     while not stop.is_set():
         try:
+            daily.tick(engine_factory())
             handled = run_once(engine_factory(), transports=transports)
         except SQLAlchemyError as exc:
             log.warning("outbox sender: database error, retrying (%s)", type(exc).__name__)
