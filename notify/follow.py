@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -225,3 +226,30 @@ def rows_for_event(
             out["subject"], out["body"] = tpl.render_email(template, p)
         rows.append(out)
     return rows
+
+
+def reseal(conn: Connection, *, cipher: Cipher) -> int:
+    """Seal followers' addresses under the current key (key rotation); a count."""
+    rows = conn.execute(text("SELECT id, recipient FROM notify_follow")).all()
+    stale = [r for r in rows if not cipher.is_current(r.recipient)]
+    if stale:
+        col = "notify_recipient"
+        conn.execute(
+            text("UPDATE notify_follow SET recipient = :r WHERE id = :i"),
+            [{"i": r.id, "r": cipher.seal(cipher.open(r.recipient, column=col), column=col)}
+             for r in stale],
+        )  # fmt: skip
+    return len(stale)
+
+
+def forget_closed(conn: Connection, *, closed_before: datetime) -> int:
+    """Drop the follows of cases closed before the cut-off (retention, with the reporters'
+    data); an area's follows last until stopped by their link."""
+    return int(
+        conn.execute(
+            text("""DELETE FROM notify_follow f USING case_file c
+                    WHERE f.case_id = c.id AND c.status IN ('closed', 'rejected')
+                      AND COALESCE(c.closed_at, c.updated_at) < :cut"""),
+            {"cut": closed_before},
+        ).rowcount
+    )

@@ -363,12 +363,14 @@ def reseal_recipients(conn: Connection, *, cipher: Cipher) -> int:
                 for r in stale
             ],
         )
-    return len(stale)
+    return len(stale) + follow.reseal(conn, cipher=cipher)
 
 
 def forget_recipients(conn: Connection, *, closed_before: datetime) -> int:
     """Erase the residents' addresses of messages about cases closed before the cut-off
-    (retention, with the reporters' own data); unsent ones are suppressed."""
+    (retention, with the reporters' own data); unsent ones are suppressed. The cases'
+    followers go too."""
+    follow.forget_closed(conn, closed_before=closed_before)
     return int(
         conn.execute(
             text("""UPDATE notify_message m SET recipient = '', recipient_masked = '***',

@@ -201,3 +201,22 @@ def test_the_area_feed_lists_exactly_its_public_cases_without_personal_data(
         assert len(ET.fromstring(r.content).findall(f"{ATOM}entry")) == 2
         assert client.get("/feeds/areas/community/NOPE.atom").json()["code"] == "area_not_found"
         assert client.get("/feeds/areas/county/C11.atom").status_code == 404
+
+
+def test_a_closed_case_s_followers_are_forgotten_with_its_reporters_data(
+    conn: Connection, world: dict[str, Principal]
+) -> None:
+    from notify import service as notify
+
+    code = type_of(conn, agency="urban_management", scope="enforcement")
+    case = file_report(conn, IN_P111, code)
+    follow.follow_case(conn, tracking_code=case["tracking_code"], contact=FAN)
+    follow.follow_area(conn, layer="community", code="C11", contact=FAN)
+    conn.execute(
+        text("""UPDATE case_file SET status = 'closed', closed_at = now() - interval '400 days'
+                WHERE id = :i"""),
+        {"i": case["id"]},
+    )
+    notify.forget_recipients(conn, closed_before=datetime.now(BJ) - timedelta(days=365))
+    left = conn.execute(text("SELECT case_id, area_code FROM notify_follow")).all()
+    assert [(r.case_id, r.area_code) for r in left] == [(None, "C11")]  # the area's stays
