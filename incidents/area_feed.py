@@ -88,7 +88,9 @@ def area_atom(conn: Connection, *, layer: str, code: str, base_url: str) -> byte
     """The Atom document (RFC 4287) of an area's public cases, UTF-8."""
     area = area_entries(conn, layer=layer, code=code)
     base = base_url.rstrip("/")
-    host = base.split("://", 1)[-1].split("/", 1)[0] or "shudi"
+    # a tag URI's authority is a DNS name (RFC 4151): no port, no credentials
+    host = base.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0]
+    host = host or "shudi.invalid"
     ET.register_namespace("", ATOM)
     ET.register_namespace("georss", GEORSS)
     feed = ET.Element(f"{{{ATOM}}}feed")
