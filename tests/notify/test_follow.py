@@ -220,3 +220,23 @@ def test_a_closed_case_s_followers_are_forgotten_with_its_reporters_data(
     notify.forget_recipients(conn, closed_before=datetime.now(BJ) - timedelta(days=365))
     left = conn.execute(text("SELECT case_id, area_code FROM notify_follow")).all()
     assert [(r.case_id, r.area_code) for r in left] == [(None, "C11")]  # the area's stays
+
+
+def test_the_me_too_and_stop_pages(conn: Connection, world: dict[str, Principal]) -> None:
+    code = type_of(conn, agency="urban_management", scope="enforcement")
+    case = file_report(conn, IN_P111, code)
+    tc = case["tracking_code"]
+    with app_client(conn) as client:
+        assert "我也关注" in client.get(f"/track/{tc}/follow").text
+        bad = client.post(f"/track/{tc}/follow", data={"contact": "不是号码"})
+        assert bad.status_code == 422 and "手机号码或电子邮箱" in bad.text
+        ok = client.post(f"/track/{tc}/follow", data={"contact": FAN_PHONE})
+        assert ok.status_code == 200 and "139****2222" in ok.text and FAN_PHONE not in ok.text
+        token = conn.execute(
+            text("SELECT token FROM notify_follow WHERE case_id = :c"), {"c": case["id"]}
+        ).scalar_one()
+        assert "确认" in client.get(f"/follow/{token}/stop").text  # a GET changes nothing
+        assert conn.execute(text("SELECT count(*) FROM notify_follow")).scalar_one() == 1
+        assert client.post(f"/follow/{token}/stop").status_code == 200
+        assert conn.execute(text("SELECT count(*) FROM notify_follow")).scalar_one() == 0
+        assert client.post(f"/follow/{token}/stop").status_code == 404
