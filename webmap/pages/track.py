@@ -280,7 +280,7 @@ def _follow_links(data: Mapping[str, Any], lang: str, code: str) -> str:
     ]
     if data.get("community_code"):
         feed = f"/feeds/areas/community/{data['community_code']}.atom"
-        label = "This community's cases (Atom feed)" if en else "订阅本社区案件动态（Atom）"
+        label = "This community's cases (Atom feed)" if en else "订阅本社区案件动态"
         links.append(f'<a href="{esc(feed)}">{esc(label)}</a>')
     return f'<p class="actions">{" · ".join(links)}</p>'
 
