@@ -39,6 +39,7 @@ from assessment.router import router as assessment_router
 from audit.sealer import seal_forever
 from hotspots.pages import page_router as hotspots_pages
 from hotspots.router import router as hotspots_router
+from incidents.area_feed_router import router as area_feed_router
 from incidents.export_router import router as export_router
 from incidents.followup_router import router as followup_router
 from incidents.hotline_router import router as hotline_router
@@ -49,6 +50,7 @@ from incidents.worklist_router import router as worklist_router
 from jurisdictions.router import router as jurisdictions_router
 from meetings.router import router as meetings_router
 from notify import sender as notify_sender
+from notify.follow_router import router as follow_router
 from notify.router import router as notify_router
 from ogc.router import router as ogc_router
 from places.router import router as places_router
@@ -121,6 +123,8 @@ def create_app() -> FastAPI:
     app.include_router(meeting_pages.router)
     app.include_router(hotspots_router)
     app.include_router(notify_router)
+    app.include_router(follow_router)
+    app.include_router(area_feed_router)
     app.include_router(hotspots_pages)
     app.include_router(assessment_router)
     app.include_router(assessment_pages)

@@ -28,6 +28,7 @@ from incidents.placement import StorePoint, store_point
 from incidents.store import add_event
 from jurisdictions import catalog
 from jurisdictions.service import resolve_one
+from notify.service import enqueue_for_event
 
 #: The staff channel of each role that carries this duty.
 CHANNEL = {Role.property_company: "patrol_property", Role.community_worker: "patrol_community"}
@@ -154,6 +155,8 @@ def file_refusal(
         data={"notify": notify, "dissuasion": dissuasion},
         public=False,
     )
+    # the units it was reported to, the estate's company and community: through the outbox
+    enqueue_for_event(conn, case_id=case_id, action="refused_to_correct", data={"notify": notify})
     return {
         "id": case_id,
         "tracking_code": created.tracking_code,

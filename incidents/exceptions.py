@@ -119,3 +119,9 @@ class TooFarToReportIn(DomainError):
     position too vague to tell); the details carry the distance or accuracy and the tolerance."""
 
     code = "too_far_to_report_in"
+
+
+class AreaNotFound(DomainError):
+    """No town, community or estate with that code (an area feed)."""
+
+    code = "area_not_found"

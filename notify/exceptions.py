@@ -31,3 +31,21 @@ class MessageNotFound(DomainError):
     """No such message."""
 
     code = "message_not_found"
+
+
+class FollowError(DomainError):
+    """A follow request names no valid area or address."""
+
+    code = "invalid_follow"
+
+
+class FollowNotFound(DomainError):
+    """No follow with that stop link."""
+
+    code = "follow_not_found"
+
+
+class DigestError(DomainError):
+    """A digest asked for a town that does not exist."""
+
+    code = "invalid_digest"

@@ -88,3 +88,25 @@ class NotifyOptOut(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+
+
+class NotifyFollow(Base):
+    """Someone following a case or an area (town, community, estate): its public updates go to
+    ``recipient`` (sealed; masked and digested like a reporter's address); ``token`` is the
+    stop link's key, so the link never carries the address."""
+
+    __tablename__ = "notify_follow"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_file.id", ondelete="CASCADE"))
+    tracking_code: Mapped[str | None] = mapped_column(String(32))
+    area_layer: Mapped[str | None] = mapped_column(String(32))
+    area_code: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    recipient: Mapped[str] = mapped_column(Text, nullable=False)
+    recipient_masked: Mapped[str] = mapped_column(Text, nullable=False)
+    recipient_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )

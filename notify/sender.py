@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import SQLAlchemyError
 
 from notify.channels import AliyunSms, DingTalk, FileSink, Outgoing, Smtp, Transport, Webhook
+from notify.digest import DailyDigest
 from notify.exceptions import ChannelConfigError, ChannelError
 from notify.hotline import HotlineCallback
 from notify.service import BEIJING, RECIPIENT_COLUMN
@@ -259,8 +260,10 @@ def run_forever(
     every ``notify_poll_s``; a database outage is logged and waited out."""
     s = get_settings()
     transports = transports or transports_for(s)
+    daily = DailyDigest()  # the town coordinators' digests, once a day (notify.digest)
     while not stop.is_set():
         try:
+            daily.tick(engine_factory())
             handled = run_once(engine_factory(), transports=transports)
         except SQLAlchemyError as exc:
             log.warning("outbox sender: database error, retrying (%s)", type(exc).__name__)

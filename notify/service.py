@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from accounts.service import Principal
 from incidents import access
 from incidents.exceptions import CaseNotFound
-from notify import hotline
+from notify import estate_notices, follow, hotline
 from notify import templates as tpl
 from notify.exceptions import MessageNotFound, TemplateError
 from shudi.pii import Cipher, get_cipher
@@ -41,6 +41,7 @@ RULES: dict[str, tuple[str | None, str | None, str]] = {
     "dispute": (None, "unit_reopened", "handler"),
     "followup_reopen": (None, "unit_reopened", "handler"),
     "reminder": (None, "deadline", "handler"),
+    "refused_to_correct": (None, None, ""),  # notify.estate_notices: company, community, units
 }
 DEADLINE_ZH = {"respond_due_at": "响应", "stop_due_at": "制止", "due_at": "办结"}
 
@@ -203,6 +204,12 @@ def enqueue_for_event(
             subject, body = tpl.render_staff(staff, params | {"unit": label})
             rows.append(_row(staff, params | {"unit": label}, "staff", target, label,
                              subject, body, cipher) | {"recipient": target})  # fmt: skip
+    rows += follow.rows_for_event(  # "me too": the case's and its areas' followers
+        conn, case_id=case_id, action=action, params=params, s=s, cipher=cipher
+    )
+    rows += estate_notices.rows_for_event(  # 三（二）: the estate's company and community
+        conn, case_id=case_id, action=action, data=data, params=params, s=s, cipher=cipher
+    )
     if not rows:
         return callbacks
     conn.execute(
@@ -358,12 +365,14 @@ def reseal_recipients(conn: Connection, *, cipher: Cipher) -> int:
                 for r in stale
             ],
         )
-    return len(stale)
+    return len(stale) + follow.reseal(conn, cipher=cipher)
 
 
 def forget_recipients(conn: Connection, *, closed_before: datetime) -> int:
     """Erase the residents' addresses of messages about cases closed before the cut-off
-    (retention, with the reporters' own data); unsent ones are suppressed."""
+    (retention, with the reporters' own data); unsent ones are suppressed. The cases'
+    followers go too."""
+    follow.forget_closed(conn, closed_before=closed_before)
     return int(
         conn.execute(
             text("""UPDATE notify_message m SET recipient = '', recipient_masked = '***',

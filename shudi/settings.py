@@ -197,6 +197,12 @@ class Settings(BaseSettings):
         default="22:00-08:00",
         description="Beijing time when residents get no SMS except urgent types (off: none).",
     )
+    notify_digest_at: str = Field(
+        default="08:00",
+        pattern=r"^(off|([01]\d|2[0-3]):[0-5]\d)$",
+        description="Beijing time at which the sender enqueues the previous day's town "
+        "digests (off: never; `shudi notify digest` any time).",
+    )
     notify_sink: Path | None = Field(
         default=None,
         description="The file sink (one JSON line per message, mode 0600) used by channels "

@@ -82,3 +82,31 @@ def preview(
     if out.get("sms_segments", 1) > 1:
         typer.echo(f"# SMS: {out['sms_chars']} characters, {out['sms_segments']} parts", err=True)
     echo_json(out)
+
+
+@app.command()
+def digest(
+    town: str | None = typer.Option(None, "--town", help="One town's code (default: every town)."),
+    day: str | None = typer.Option(
+        None, "--day", help="The day, YYYY-MM-DD Beijing time (default: yesterday)."
+    ),
+) -> None:
+    """Enqueue the town coordinators' daily digest (new, overdue, disputes, joint tasks waiting)
+    for DAY; once per town and day however often it runs."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from console.cli.common import fail
+    from notify.digest import BEIJING, enqueue_digest
+    from notify.exceptions import DigestError
+
+    try:
+        when = date.fromisoformat(day) if day else datetime.now(UTC).astimezone(BEIJING).date()
+    except ValueError:
+        fail(f"--day {day!r} is not a date like 2026-12-01")
+    if not day:
+        when -= timedelta(days=1)
+    try:
+        with transaction() as conn:
+            echo_json(enqueue_digest(conn, day=when, town=town))
+    except DigestError as exc:
+        fail(str(exc))

@@ -271,6 +271,20 @@ def _after(data: Mapping[str, Any], w: Mapping[str, str], code: str) -> str:
     )
 
 
+def _follow_links(data: Mapping[str, Any], lang: str, code: str) -> str:
+    """ "Me too" (updates of this case by SMS or e-mail) and the community's Atom feed."""
+    en = lang == "en"
+    links = [
+        f'<a href="/track/{esc(code)}/follow">'
+        f"{'Me too: follow this case' if en else '我也关注（短信/邮件通知进展）'}</a>"
+    ]
+    if data.get("community_code"):
+        feed = f"/feeds/areas/community/{data['community_code']}.atom"
+        label = "This community's cases (Atom feed)" if en else "订阅本社区案件动态"
+        links.append(f'<a href="{esc(feed)}">{esc(label)}</a>')
+    return f'<p class="actions">{" · ".join(links)}</p>'
+
+
 def render_track(
     data: Mapping[str, Any],
     *,
@@ -310,6 +324,7 @@ def render_track(
 <section class="card"><h2>{esc(w["events"])}</h2>{_timeline(list(data.get("events") or []), lang)}
 </section>
 {_forms(allowed, w)}
+{_follow_links(data, lang, code)}
 {_lookup_form(w, lang)}
 {_footer(w, lang)}
 </main>
