@@ -100,7 +100,10 @@ def compare(conn: Conn, _who: Admin, generation_id: int) -> dict[str, Any]:
     return layer_upload.compare_with_active(conn, generation_id=generation_id)
 
 
-@router.get("/boundaries/generations/{generation_id}.geojson")
+@router.get(
+    "/boundaries/generations/{generation_id}.geojson",
+    responses={200: {"content": {"application/geo+json": {}}}},
+)
 def generation_geojson(conn: Conn, _who: Admin, generation_id: int) -> Response:
     """A generation's features as GeoJSON (for the preview map)."""
     body = layer_upload.generation_geojson(conn, generation_id=generation_id)

@@ -187,8 +187,14 @@ def cases_collection(conn: Connection, principal: Principal, *, extent: bool = T
 
 
 def sees_cases(principal: Principal | None) -> bool:
-    """Does this caller get a ``cases`` collection (a staff role that sees cases)?"""
-    return principal is not None and access.visibility(principal)[0] != "FALSE"
+    """Does this caller get a ``cases`` collection (a staff role that sees cases at their exact
+    place)? Roles whose maps show places coarsened (planners, administrators:
+    ``access.COORDINATE_DIGITS``) get none: a feature service gives exact points."""
+    return (
+        principal is not None
+        and principal.role not in access.COORDINATE_DIGITS
+        and access.visibility(principal)[0] != "FALSE"
+    )
 
 
 def collections(conn: Connection, principal: Principal | None) -> list[Collection]:

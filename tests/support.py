@@ -201,7 +201,7 @@ def live_server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
+        for _ in range(300):  # 30 s: a loaded machine starts a server slowly
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break

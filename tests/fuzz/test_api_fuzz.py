@@ -47,6 +47,35 @@ NO_VALID_RECIPE_YET = frozenset(
         "POST /api/v1/tasks/{task_id}/done",
         # the mini district's few cases leave the reporter no action most of the time
         "POST /api/v1/track/{tracking_code}",
+        # Operations added after the recipes were written (admin screens, OGC, vector tiles,
+        # hotline, follows, 回访, 吹哨报到, evidence): fuzzed for server errors, leaks and the
+        # documented statuses like every other, but without valid cases yet (issue #17).
+        "DELETE /api/v1/contacts/{contact_id}",
+        "GET /api/v1/boundaries/generations/{generation_id}.geojson",
+        "GET /api/v1/boundaries/generations/{generation_id}/compare",
+        "GET /api/v1/contacts",
+        "GET /feeds/areas/{layer}/{code}.atom",
+        "GET /ogc/collections/{collection_id}",
+        "GET /ogc/collections/{collection_id}/items",
+        "GET /ogc/collections/{collection_id}/items/{feature_id}",
+        "GET /tiles/case_density/{z}/{x}/{y}.mvt",
+        "GET /tiles/{collection}/{z}/{x}/{y}.mvt",
+        "POST /api/v1/boundaries/generations/{generation_id}/activate",
+        "POST /api/v1/boundaries/uploads",
+        "POST /api/v1/cases/{case_id}/evidence",
+        "POST /api/v1/cases/{case_id}/rating-exclusion",
+        "POST /api/v1/follows",
+        "POST /api/v1/follows/{token}/stop",
+        "POST /api/v1/hotline/orders",
+        "POST /api/v1/hotline/orders/{order_id}/place",
+        "POST /api/v1/rating-exclusions/{exclusion_id}/review",
+        "POST /api/v1/tasks/{task_id}/rating",
+        "POST /api/v1/tasks/{task_id}/report-in",
+        "POST /api/v1/tasks/{task_id}/visit",
+        "POST /api/v1/track/{tracking_code}/survey",
+        "POST /api/v1/users",
+        "PUT /api/v1/contacts",
+        "PUT /api/v1/users/{username}/access",
     }
 )
 

@@ -39,14 +39,15 @@ from shudi.migrate import upgrade
 DB = "shudi_replica_test"
 MAX_LAG_S = 3.0
 CHECK_S = 0.2
-SHUDI = str(Path(sys.executable).with_name("shudi"))
+SHUDI = [sys.executable, "-m", "console"]
 
 
 def cli(base: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``shudi ARGS`` with ``SHUDI_HOME`` at ``base`` (whose ``pg`` is the test's primary)."""
+    inherited = {k: v for k, v in os.environ.items() if k != "SHUDI_DATABASE_URL"}  # the test DB
     return subprocess.run(
-        [SHUDI, *args],
-        env=os.environ | {"SHUDI_HOME": str(base), "SHUDI_DB_NAME": DB} | env,
+        [*SHUDI, *args],
+        env=inherited | {"SHUDI_HOME": str(base), "SHUDI_DB_NAME": DB} | env,
         capture_output=True,
         text=True,
         timeout=120,
