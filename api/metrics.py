@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import error_responses
 from api.logs import redact_path
 from incidents.stats import cases_by_status
+from notify.service import status as outbox_status
 from shudi.database import open_reader
 from shudi.logs import request_id_var
 from shudi.metrics import multiprocess_dir
@@ -116,33 +117,49 @@ class RequestTelemetry:
 
 
 class CaseStatusCollector(Collector):
-    """``shudi_cases{status=...}``, counted at scrape time and cached a few seconds
-    (``SHUDI_METRICS_CASES_TTL_S``), so frequent scrapes cost one query per period."""
+    """``shudi_cases{status=...}`` and the outbox (``shudi_outbox_messages{state,channel}``,
+    ``shudi_outbox_oldest_pending_seconds``), counted at scrape time and cached a few seconds
+    (``SHUDI_METRICS_CASES_TTL_S``), so frequent scrapes cost a few queries per period."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._at = float("-inf")
-        self._counts: dict[str, int] | None = None
+        self._counts: tuple[dict[str, int], dict[str, Any]] | None = None
 
-    def _current(self) -> dict[str, int] | None:
+    def _current(self) -> tuple[dict[str, int], dict[str, Any]] | None:
         with self._lock:
             if time.monotonic() - self._at >= get_settings().metrics_cases_ttl_s:
                 try:
                     with open_reader() as conn:
-                        self._counts = cases_by_status(conn)
+                        self._counts = (cases_by_status(conn), outbox_status(conn))
                 except SQLAlchemyError:
                     self._counts = None  # no gauge rather than a stale one
                 self._at = time.monotonic()
             return self._counts
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        counts = self._current()
+        current = self._current()
+        cases, outbox = current if current else ({}, {"counts": [], "oldest_pending_s": None})
         family = GaugeMetricFamily(
             "shudi_cases", "Cases in the store by status.", labels=["status"]
         )
-        for status, n in sorted((counts or {}).items()):
+        for status, n in sorted(cases.items()):
             family.add_metric([status], n)
         yield family
+        messages = GaugeMetricFamily(
+            "shudi_outbox_messages",
+            "Outbox messages by state (pending, sent, dead, ...) and channel.",
+            labels=["state", "channel"],
+        )
+        for row in outbox["counts"]:
+            messages.add_metric([str(row["state"]), str(row["channel"])], int(row["n"]))
+        yield messages
+        lag = outbox["oldest_pending_s"]
+        yield GaugeMetricFamily(
+            "shudi_outbox_oldest_pending_seconds",
+            "Age of the oldest message waiting to be sent (0 when none waits): the outbox lag.",
+            value=float(lag or 0.0),
+        )
 
 
 _cases = CaseStatusCollector()
@@ -150,7 +167,8 @@ _cases = CaseStatusCollector()
 
 @router.get("/metrics", include_in_schema=False)
 def metrics() -> Response:
-    """Prometheus text format: requests, database pool, hot-spot analyses, cases by status."""
+    """Prometheus text format: requests, database pool, hot-spot analyses, cases by status,
+    the outbox by state and its lag."""
     if multiprocess_dir():
         registry: Any = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)

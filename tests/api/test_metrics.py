@@ -124,3 +124,35 @@ def test_readyz_503_when_database_is_down(monkeypatch: pytest.MonkeyPatch, db_ur
         monkeypatch.undo()
         settings.get_settings.cache_clear()
         database.get_engine.cache_clear()
+
+
+def test_metrics_show_the_outbox_lag(db_url: str, engine: Engine) -> None:
+    """A message waiting for two minutes: the outbox gauges say so (the lag the operations doc
+    tells operators to watch)."""
+    from api import metrics
+
+    key = "metrics-test-outbox-lag"
+    with engine.begin() as conn:
+        conn.execute(
+            text("""INSERT INTO notify_message (key, channel, audience, template,
+                        template_version, recipient, recipient_masked, recipient_digest, body,
+                        created_at)
+                    VALUES (:k, 'sms', 'resident', 'case_accepted', 1, 'sealed', '138****0000',
+                            :k, 'x', now() - interval '120 seconds')"""),
+            {"k": key},
+        )
+    try:
+        metrics._cases._at = float("-inf")  # no cached figures from an earlier scrape
+        with TestClient(create_app()) as client:
+            scrape = client.get("/metrics")
+        found = _samples(scrape.text)
+        with engine.connect() as conn:
+            pending = conn.execute(
+                text("SELECT count(*) FROM notify_message WHERE state = 'pending'")
+            ).scalar_one()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM notify_message WHERE key = :k"), {"k": key})
+    assert found["shudi_outbox_oldest_pending_seconds"][0].value >= 120
+    waiting = [s for s in found["shudi_outbox_messages"] if s.labels["state"] == "pending"]
+    assert sum(s.value for s in waiting) == pending >= 1
