@@ -114,7 +114,9 @@ def test_dispatch_map_switches_community_tiles_with_names(site: str, browser_pag
     page.click('button[type="submit"]')
     page.wait_for_url("**/map/dispatch")
     page.wait_for_function("() => window.Shudi && Shudi.dispatch")
-    assert page.locator("path.area-town").count() == 2  # towns: GeoJSON, labelled
+    # towns: GeoJSON, labelled — fetched after the map is made, so wait for them to be drawn
+    page.wait_for_function("() => document.querySelectorAll('path.area-town').length >= 2")
+    assert page.locator("path.area-town").count() == 2
     assert not any("/tiles/community/" in u for u, _ in seen)  # off: nothing fetched
     page.locator(".leaflet-control-layers-overlays label", has_text="社区").click()
     page.wait_for_function("() => Shudi.tileCodes(Shudi.dispatch.overlays.community).length === 4")
