@@ -43,26 +43,10 @@
 
   /* A destructive action asks first: a dialog naming it, "cancel" focused. */
   function confirmed(form) {
-    return new Promise(function (resolve) {
-      if (!form.hasAttribute("data-confirm")) return resolve(true);
-      var label = form.querySelector("button[type=submit]").textContent;
-      var yes = S.el("button", { type: "button", class: "btn danger", "data-testid": "confirm-yes",
-        text: t("confirm_yes") });
-      var no = S.el("button", { type: "button", class: "btn secondary", "data-testid": "confirm-no",
-        text: t("confirm_no") });
-      var dlg = S.el("dialog", { class: "confirm", "data-testid": "confirm", "aria-labelledby": "confirm-title" }, [
-        S.el("h2", { id: "confirm-title", text: t("confirm") }),
-        S.el("p", { text: t("confirm_text", { action: label }) }),
-        S.el("p", { class: "row" }, [no, yes]),
-      ]);
-      document.body.appendChild(dlg);
-      function done(answer) { dlg.close(); dlg.remove(); resolve(answer); }
-      yes.addEventListener("click", function () { done(true); });
-      no.addEventListener("click", function () { done(false); });
-      dlg.addEventListener("cancel", function (ev) { ev.preventDefault(); done(false); });
-      dlg.showModal();
-      no.focus();
-    });
+    if (!form.hasAttribute("data-confirm")) return Promise.resolve(true);
+    var label = form.querySelector("button[type=submit]").textContent;
+    return S.confirm({ title: t("confirm"), text: t("confirm_text", { action: label }),
+      yes: t("confirm_yes"), no: t("confirm_no"), danger: true });
   }
 
   document.querySelectorAll("form.action").forEach(function (form) {

@@ -98,6 +98,29 @@
     ]);
   };
 
+  /* A modal question before something that cannot be taken back: resolves true on "yes";
+     "no" is focused, Escape answers no. o: {title, text, yes, no, danger}. */
+  S.confirm = function (o) {
+    return new Promise(function (resolve) {
+      var yes = S.el("button", { type: "button", class: o.danger ? "btn danger" : "btn primary",
+        "data-testid": "confirm-yes", text: o.yes });
+      var no = S.el("button", { type: "button", class: "btn secondary", "data-testid": "confirm-no",
+        text: o.no });
+      var dlg = S.el("dialog", { class: "confirm", "data-testid": "confirm", "aria-labelledby": "confirm-title" }, [
+        S.el("h2", { id: "confirm-title", text: o.title }),
+        S.el("p", { text: o.text }),
+        S.el("p", { class: "row" }, [no, yes]),
+      ]);
+      document.body.appendChild(dlg);
+      function done(answer) { dlg.close(); dlg.remove(); resolve(answer); }
+      yes.addEventListener("click", function () { done(true); });
+      no.addEventListener("click", function () { done(false); });
+      dlg.addEventListener("cancel", function (ev) { ev.preventDefault(); done(false); });
+      dlg.showModal();
+      no.focus();
+    });
+  };
+
   /* --- coordinates ------------------------------------------------------------------------ */
   var LABELS = { wgs84: "WGS-84", gcj02: "GCJ-02", bd09: "BD-09", cgcs2000: "CGCS2000" };
   S.pointLabel = function (pt) {

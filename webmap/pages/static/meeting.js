@@ -162,24 +162,9 @@
 
   /* Held is final (the minutes no longer change): ask first, "cancel" focused. */
   function confirmHeld() {
-    return new Promise(function (resolve) {
-      var yes = S.el("button", { type: "button", class: "btn primary", "data-testid": "confirm-yes",
-        text: "确认，标记已召开" });
-      var no = S.el("button", { type: "button", class: "btn secondary", "data-testid": "confirm-no",
-        text: "再检查一下" });
-      var dlg = S.el("dialog", { class: "confirm", "data-testid": "confirm", "aria-labelledby": "held-title" }, [
-        S.el("h2", { id: "held-title", text: "标记会议已召开？" }),
-        S.el("p", { text: "标记后议程和纪要不能再修改，会议决定的事项将派给各责任单位。" }),
-        S.el("p", { class: "row" }, [no, yes]),
-      ]);
-      document.body.appendChild(dlg);
-      function done(answer) { dlg.close(); dlg.remove(); resolve(answer); }
-      yes.addEventListener("click", function () { done(true); });
-      no.addEventListener("click", function () { done(false); });
-      dlg.addEventListener("cancel", function (ev) { ev.preventDefault(); done(false); });
-      dlg.showModal();
-      no.focus();
-    });
+    return S.confirm({ title: "标记会议已召开？",
+      text: "标记后议程和纪要不能再修改，会议决定的事项将派给各责任单位。",
+      yes: "确认，标记已召开", no: "再检查一下" });
   }
 
   function send(body) {
