@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
@@ -23,6 +23,7 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, INTEGER
 
 from jurisdictions.area import Area
+from jurisdictions.grid import NEAR_BORDER, CellGrid, build_grid
 
 LOAD = text("""
 SELECT id, generation_id, layer, agency, code, name, name_en, kind, parent_code,
@@ -42,7 +43,13 @@ EARTH = Geod(ellps="WGS84")
 
 @dataclass(frozen=True)
 class AreaIndex:
-    """The areas of a set of generations, with an STRtree over their prepared polygons."""
+    """The areas of a set of generations, with an STRtree over their prepared polygons and a
+    cell grid (:mod:`jurisdictions.grid`) answering most points without a polygon test.
+
+    An *answer* is the set of areas covering a point, as a tuple of indexes into ``areas``;
+    answers are numbered as they are met (``combos``; 0 is the empty answer, outside every
+    area), so a batch is resolved into an array of answer ids.
+    """
 
     key: tuple[int, ...]
     areas: list[Area]
@@ -52,9 +59,44 @@ class AreaIndex:
     town_tree: STRtree  # over pieces of the towns' borders, in a frame scaled by ``scale`` in x
     piece_town: np.ndarray  # town index (into areas/geoms) of each piece
     scale: float
+    combos: list[tuple[int, ...]] = field(default_factory=lambda: [()])
+    combo_ids: dict[tuple[int, ...], int] = field(default_factory=lambda: {(): 0})
+    grid: list[CellGrid] = field(default_factory=list)  # empty or one grid (set once built)
+    #: What callers derive from an answer id and keep with the index (e.g. encoded JSON).
+    memo: dict[object, object] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def answer_ids(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """For each point, the id of the set of areas covering it (``combos[id]``): the grid's
+        cell where it is far from every border, the exact test otherwise."""
+        xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        if not self.grid:
+            return self._exact_ids(xs, ys)
+        ids = self.grid[0].lookup(xs, ys, outside=0)
+        near = np.flatnonzero(ids == NEAR_BORDER)
+        if len(near):
+            ids[near] = self._exact_ids(xs[near], ys[near])
+        return ids
 
     def covering(self, xs: np.ndarray, ys: np.ndarray) -> list[tuple[int, ...]]:
         """For each point, the indexes of every area that covers it (borders included)."""
+        combos = self.combos
+        return [combos[i] for i in self.answer_ids(xs, ys).tolist()]
+
+    def _exact_ids(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        found = self._exact(xs, ys)
+        known = self.combo_ids
+        missing = {c for c in found if c not in known}
+        if missing:
+            with self._lock:
+                for combo in sorted(missing):
+                    if combo not in known:
+                        self.combos.append(combo)
+                        known[combo] = len(self.combos) - 1
+        return np.fromiter((known[c] for c in found), dtype=np.int64, count=len(found))
+
+    def _exact(self, xs: np.ndarray, ys: np.ndarray) -> list[tuple[int, ...]]:
+        """The exact test: every area whose polygon covers the point (borders included)."""
         points = shapely.points(xs, ys)
         if len(points) >= POLYGON_DRIVEN_FROM:
             area_idx, point_idx = STRtree(points).query(self.geoms, predicate="intersects")
@@ -73,14 +115,13 @@ class AreaIndex:
         """
         if not len(self.towns) or not len(xs):
             return [None] * len(xs)
-        points = shapely.points(xs, ys)
         scaled = shapely.points(xs * self.scale, ys)
         _, picked = self.town_tree.query_nearest(scaled, all_matches=False)
         picks = self.piece_town[picked]
-        starts = shapely.get_coordinates(
-            shapely.get_point(shapely.shortest_line(self.geoms[picks], points), 0)
-        )
-        _, _, metres = EARTH.inv(xs, ys, starts[:, 0], starts[:, 1])
+        # the nearest point of the nearest piece (a short line), back in lon/lat
+        pieces = self.town_tree.geometries.take(picked)
+        starts = shapely.get_coordinates(shapely.get_point(shapely.shortest_line(pieces, scaled), 0))
+        _, _, metres = EARTH.inv(xs, ys, starts[:, 0] / self.scale, starts[:, 1])
         return [
             (self.areas[int(i)], float(m))
             for i, m in zip(picks, np.atleast_1d(metres), strict=True)
@@ -88,7 +129,7 @@ class AreaIndex:
 
 
 #: Vertices per piece of a town border: short pieces make nearest-town queries cheap.
-PIECE_VERTICES = 32
+PIECE_VERTICES = 4
 
 
 def _border_pieces(
@@ -119,7 +160,7 @@ def _build(conn: Connection, key: tuple[int, ...]) -> AreaIndex:
     scale = float(np.cos(np.radians(lat)))
     pieces, owners = _border_pieces(geoms, towns, scale)
     town_tree = STRtree(pieces)
-    return AreaIndex(
+    index = AreaIndex(
         key=key,
         areas=areas,
         geoms=np.asarray(geoms),
@@ -129,6 +170,10 @@ def _build(conn: Connection, key: tuple[int, ...]) -> AreaIndex:
         piece_town=owners,
         scale=scale,
     )
+    grid = build_grid(index.geoms, index._exact_ids)
+    if grid is not None:
+        index.grid.append(grid)
+    return index
 
 
 def area_index(conn: Connection, *, generation_ids: Sequence[int], database: int) -> AreaIndex:

@@ -7,8 +7,10 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from gis.coords import CoordSystem
@@ -52,13 +54,35 @@ async def resolve(
     return json_response(await run_in_threadpool(work))
 
 
-@router.post("/resolve/batch", response_model=BatchOut)
-def resolve_batch(conn: Reader, body: BatchIn) -> Response:
+def _batch_body_schema() -> dict[str, Any]:
+    schema = BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)  # CoordSystem is in the components already (GET /resolve)
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+@router.post(
+    "/resolve/batch",
+    response_model=BatchOut,
+    openapi_extra={"requestBody": _batch_body_schema()},
+)
+async def resolve_batch(request: Request, opener: Opener) -> Response:
     """Resolve many points in one call; a bad or outside point gets its own error entry."""
+    # The body is validated straight from its bytes (pydantic's JSON parser), several times
+    # faster for 10,000 points than the default parse into Python objects first.
+    try:
+        body = BatchIn.model_validate_json(await request.body())
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
     cap = get_settings().batch_max_points
     if len(body.points) > cap:
         raise TooManyPoints(f"{len(body.points)} points in one batch; at most {cap}", cap=cap)
-    return json_response(batch.resolve_batch(conn, points=body.points, crs=body.crs, at=body.at))
+
+    def work() -> bytes:
+        with opener() as conn:
+            return batch.resolve_batch_json(conn, points=body.points, crs=body.crs, at=body.at)
+
+    return Response(await run_in_threadpool(work), media_type="application/json")
 
 
 @router.get("/layers", response_model=list[GenerationOut])

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, text
 from gis.coords import CoordinateError, CoordSystem, looks_swapped, to_wgs84, validate_lonlat
 from jurisdictions.area import Area
 from jurisdictions.exceptions import InvalidCoordinates, OutsideServiceArea
-from jurisdictions.index import area_index
+from jurisdictions.index import AreaIndex, area_index
 from jurisdictions.models import Layer
 
 #: The generations valid at ``:at`` (NULL = now), one per layer and agency.
@@ -140,6 +140,24 @@ def _assemble(lon: float, lat: float, gens: dict[str, int], areas: list[Area]) -
     return res
 
 
+def index_at(
+    conn: Connection, *, at: datetime | None = None
+) -> tuple[dict[str, int], AreaIndex | None]:
+    """The generations valid at ``at`` (asked of the database on every call, so an index is
+    never used for a set of generations that is no longer the valid one) and their in-process
+    index (None when no generation is valid then)."""
+    rows = conn.execute(text(GENERATIONS_AT), {"at": at}).all()
+    gens = {generation_key(r.layer, r.agency): r.generation_id for r in rows}
+    if not gens:
+        return gens, None
+    return gens, area_index(conn, generation_ids=list(gens.values()), database=rows[0].db)
+
+
+def territory_of(index: AreaIndex, gens: dict[str, int], answer: int) -> Resolution:
+    """The resolution (without its point) of one answer id of ``index``."""
+    return _assemble(0.0, 0.0, gens, [index.areas[i] for i in index.combos[answer]])
+
+
 def resolve_points(
     conn: Connection,
     *,
@@ -149,16 +167,14 @@ def resolve_points(
     with_nearest: bool = True,
 ) -> list[Resolution]:
     """Resolve store-coordinate points (WGS-84) against the generations valid at ``at``."""
-    rows = conn.execute(text(GENERATIONS_AT), {"at": at}).all()
-    gens = {generation_key(r.layer, r.agency): r.generation_id for r in rows}
+    gens, index = index_at(conn, at=at)
     xs = np.asarray(lons, dtype=float)
     ys = np.asarray(lats, dtype=float)
-    if not gens or not len(xs):
+    if index is None or not len(xs):
         return [
             Resolution(lon=float(x), lat=float(y), generations=gens)
             for x, y in zip(xs.tolist(), ys.tolist(), strict=True)
         ]
-    index = area_index(conn, generation_ids=list(gens.values()), database=rows[0].db)
     combos = index.covering(xs, ys)
     shared: dict[tuple[int, ...], Resolution] = {}  # one assembly per set of covering areas
     out = []
