@@ -47,6 +47,7 @@ from incidents.open311_router import router as open311_router
 from incidents.report_in_router import router as report_in_router
 from incidents.router import router as incidents_router
 from incidents.worklist_router import router as worklist_router
+from jurisdictions import index_watch
 from jurisdictions.router import router as jurisdictions_router
 from meetings.router import router as meetings_router
 from notify import sender as notify_sender
@@ -78,7 +79,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     if settings.audit_seal_interval_s > 0:
         sealer = asyncio.create_task(seal_forever(settings.audit_seal_interval_s, get_engine))
     outbox = notify_sender.start_thread(get_engine) if settings.notify_in_server else None
+    boundaries = index_watch.start_thread(get_engine)  # the resolver's index follows activations
     yield
+    boundaries[1].set()
     if outbox is not None:
         outbox[1].set()  # the sender finishes its batch (its transaction) and stops
         await asyncio.to_thread(outbox[0].join, 15)

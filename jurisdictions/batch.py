@@ -100,7 +100,15 @@ def _outside(
         return cut[0] + where + cut[1]
     if cut is not None:
         metres = round(near[1], 1)
-        return cut[0] + where + cut[1] + f"{metres:.0f}".encode() + cut[2] + repr(metres).encode() + cut[3]
+        return (
+            cut[0]
+            + where
+            + cut[1]
+            + f"{metres:.0f}".encode()
+            + cut[2]
+            + repr(metres).encode()
+            + cut[3]
+        )
     res = Resolution(lon=store[0], lat=store[1], generations=gens)
     if near is not None:
         res.nearest = {

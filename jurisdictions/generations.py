@@ -25,6 +25,7 @@ from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gis.validation import Problem, repair, validate_layer
+from jurisdictions import index_watch
 from jurisdictions.boundary_rows import boundary_rows, without_nul
 from jurisdictions.catalog import UnknownAgency
 from jurisdictions.exceptions import (
@@ -290,6 +291,7 @@ def _open_period(conn: Connection, *, generation_id: int) -> bool:
                 VALUES (:g, :l, :a, :t)"""),
         {"g": generation_id, "l": row.layer, "a": row.agency, "t": now},
     )
+    index_watch.announce(conn, generation_id=generation_id)  # every worker, on commit
     return True
 
 

@@ -34,6 +34,7 @@ FROM boundary WHERE generation_id = ANY(:gens) ORDER BY id
 CACHE_SIZE = 4
 _cache: OrderedDict[tuple[int, ...], AreaIndex] = OrderedDict()
 _lock = threading.Lock()
+_building: dict[tuple[int, ...], threading.Lock] = {}
 
 
 #: Above this many points, probe with the polygons over a tree of the points (faster in bulk).
@@ -120,7 +121,9 @@ class AreaIndex:
         picks = self.piece_town[picked]
         # the nearest point of the nearest piece (a short line), back in lon/lat
         pieces = self.town_tree.geometries.take(picked)
-        starts = shapely.get_coordinates(shapely.get_point(shapely.shortest_line(pieces, scaled), 0))
+        starts = shapely.get_coordinates(
+            shapely.get_point(shapely.shortest_line(pieces, scaled), 0)
+        )
         _, _, metres = EARTH.inv(xs, ys, starts[:, 0] / self.scale, starts[:, 1])
         return [
             (self.areas[int(i)], float(m))
@@ -178,17 +181,28 @@ def _build(conn: Connection, key: tuple[int, ...]) -> AreaIndex:
 
 def area_index(conn: Connection, *, generation_ids: Sequence[int], database: int) -> AreaIndex:
     """The index for these generations of ``database`` (its identity: generation ids are
-    unique within one database only), built once per process and kept (LRU of 4)."""
+    unique within one database only), built once per process and kept (LRU of 4).
+
+    A build (about a second for the sample district) holds only its own key's lock, so
+    lookups against the other indexes go on meanwhile."""
     key = (database, *sorted(generation_ids))
     with _lock:
         hit = _cache.get(key)
         if hit is not None:
             _cache.move_to_end(key)
             return hit
+        building = _building.setdefault(key, threading.Lock())
+    with building:
+        with _lock:
+            hit = _cache.get(key)
+        if hit is not None:
+            return hit
         index = _build(conn, key)
-        _cache[key] = index
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+        with _lock:
+            _cache[key] = index
+            _building.pop(key, None)
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
         return index
 
 
