@@ -76,7 +76,7 @@ def start_thread(
         while not stop.is_set():
             try:
                 _listen(engine(), stop, report)
-            except Exception as exc:  # noqa: BLE001 - the lookups check for themselves
+            except Exception as exc:  # the lookups check for themselves: log and retry
                 log.warning("boundary index watcher: %s; retrying in %.0f s", exc, RETRY_S)
                 stop.wait(RETRY_S)
 

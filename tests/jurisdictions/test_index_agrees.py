@@ -225,7 +225,7 @@ def test_an_activation_changes_the_index(conn: Connection) -> None:
     ]
     check_cases(conn, moved)
     communities(conn, split=12)  # C21 | C22 moves from x = 15 to x = 12
-    after, index = index_at(conn)
+    after, _ = index_at(conn)
     assert after["community"] != before["community"] and after["town"] == before["town"]
     check_cases(
         conn,
