@@ -36,8 +36,8 @@ SELECT 'BENCH' || lpad(g::text, 10, '0'), t.code, t.scope,
        (ARRAY['reported', 'accepted', 'dispatched', 'in_progress'])[1 + g % 4], 'phone', 'wgs84',
        p.x, p.y, ST_SetSRID(ST_MakePoint(p.x, p.y), 4326), t.agency, '{}', '{}'
 FROM generate_series(1, :n) g
-CROSS JOIN LATERAL (SELECT :xmin + random() * (:xmax - :xmin) AS x,
-                           :ymin + random() * (:ymax - :ymin) AS y) p
+CROSS JOIN LATERAL (SELECT :xmin + random() * (:xmax - :xmin) + 0 * g AS x,
+                           :ymin + random() * (:ymax - :ymin) AS y) p  -- per g, not once
 JOIN LATERAL (SELECT code, scope, agency FROM violation_type WHERE reportable AND active
               ORDER BY code OFFSET (g % 40) LIMIT 1) t ON true
 """

@@ -2,11 +2,9 @@
 
 1. ``GET /api/v1/resolve``: p99 at a fixed 300 req/s (open loop) and throughput with 8
    clients against a one-query FastAPI app over the same PostGIS.
-2. ``POST /api/v1/resolve/batch``: points/s for 10,000-point batches against shapely's STRtree.
-3. :func:`jurisdictions.bulk.reresolve_table` over 1,000,000 stored points against the bare
-   polygons-outer PostGIS join: :func:`jurisdictions.bulk.owners` (the re-resolve every
-   activation runs over the open cases) and a write-back. The whole activation path is timed
-   by :mod:`benchmarks.activation`.
+2. ``POST /api/v1/resolve/batch``: points/s for 10,000-point batches against shapely's STRtree,
+   and a point outside the district against one inside.
+3. The bulk re-resolve of 1,000,000 stored cases on activation: :mod:`benchmarks.bulk`.
 """
 
 from __future__ import annotations
@@ -20,7 +18,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import orjson
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from benchmarks import baselines, loadgen
 from benchmarks.common import (
@@ -45,13 +43,9 @@ CLIENTS = 8
 THROUGHPUT_SECONDS = 10
 BATCH_POINTS = 10_000
 BATCH_CALLS = 6
-BULK_POINTS = 1_000_000
-#: (name, fillfactor, fresh tables): the brief's table as specified, and the layout that
-#: ``reresolve_table``'s docstring asks for (room on each page for HOT updates).
-BULK_LAYOUTS: tuple[tuple[str, int | None, int], ...] = (
-    ("table as specified (fillfactor 100)", None, 3),
-    ("fillfactor 50", 50, 2),
-)
+BATCH_TARGET = 300_000  # points/s through HTTP (issue 17)
+SIDE_CALLS = 3  # calls of points all inside, and all outside
+OUTSIDE_RATIO = 10.0  # a point outside may cost at most this many times a point inside
 PATH = "/api/v1/resolve"
 
 
@@ -197,37 +191,67 @@ def single_point(bbox: BBox, workdir: Path) -> Section:
     return sec
 
 
+def _timed_calls(client: httpx.Client, bodies: list[bytes]) -> tuple[list[float], int]:
+    """Seconds per call of the batch endpoint, and how many points were answered with an
+    error (outside the district)."""
+    times: list[float] = []
+    outside = 0
+    for body in bodies:
+        t0 = time.perf_counter()
+        resp = client.post("/api/v1/resolve/batch", content=body)
+        elapsed = time.perf_counter() - t0
+        resp.raise_for_status()
+        results = orjson.loads(resp.content)["results"]
+        if len(results) != BATCH_POINTS:
+            raise RuntimeError(f"batch answered {len(results)} results")
+        times.append(elapsed)
+        outside += sum(1 for r in results if "error" in r)
+    return times, outside
+
+
+def _split_sets(client: httpx.Client, bbox: BBox) -> tuple[np.ndarray, np.ndarray]:
+    """Points of the district's extent the service puts inside, and those it puts outside."""
+    pts = bbox.random_points(4 * BATCH_POINTS, seed=300)
+    inside = []
+    for chunk in np.array_split(pts, 4):
+        body = orjson.dumps({"points": chunk.tolist()}, option=orjson.OPT_SERIALIZE_NUMPY)
+        results = orjson.loads(client.post("/api/v1/resolve/batch", content=body).content)
+        inside += ["error" not in r for r in results["results"]]
+    mask = np.array(inside)
+    return pts[mask], pts[~mask]
+
+
 def batch(engine: Engine, bbox: BBox, workdir: Path) -> Section:
-    """Target 2: points/s of the batch endpoint, beside an in-process STRtree."""
+    """Target 2: points/s of the batch endpoint, beside an in-process STRtree; and what a
+    point outside the district costs beside one inside."""
     sec = Section("Batch resolve (`POST /api/v1/resolve/batch`, 10,000 points a call)")
     sets = [bbox.random_points(BATCH_POINTS, seed=100 + i) for i in range(BATCH_CALLS + 1)]
     bodies = [orjson.dumps({"points": s.tolist(), "crs": "wgs84"}) for s in sets]
     port = free_port()
-    times: list[float] = []
-    outside = 0
+    rng = np.random.default_rng(400)
     with (
         server("shudi serve", app_argv(port), port, workdir / "app-batch.log") as app,
         httpx.Client(
             base_url=app.url, timeout=120, headers={"content-type": "application/json"}
         ) as client,
     ):
-        for i, body in enumerate(bodies):
-            t0 = time.perf_counter()
-            resp = client.post("/api/v1/resolve/batch", content=body)
-            elapsed = time.perf_counter() - t0
-            resp.raise_for_status()
-            results = resp.json()["results"]
-            if len(results) != BATCH_POINTS:
-                raise RuntimeError(f"batch answered {len(results)} results")
-            if i:  # call 0 warms up
-                times.append(elapsed)
-                outside += sum(1 for r in results if "error" in r)
+        _timed_calls(client, bodies[:1])  # warm-up
+        times, outside = _timed_calls(client, bodies[1:])
+        inner, outer = _split_sets(client, bbox)
+        only: dict[str, list[float]] = {}
+        for label, pool in (("inside", inner), ("outside", outer)):
+            picks = [pool[rng.integers(0, len(pool), BATCH_POINTS)] for _ in range(SIDE_CALLS)]
+            only[label] = _timed_calls(
+                client, [orjson.dumps({"points": p.tolist()}) for p in picks]
+            )[0]
     rate = BATCH_POINTS * len(times) / sum(times)
     polys = baselines.active_polygons(engine)
     within, driven = baselines.strtree_rate(polys, sets[1:])
+    per_point = {k: statistics.median(v) / BATCH_POINTS * 1e6 for k, v in only.items()}
     sec.commands.append(
         f"{len(times)} timed calls (+1 warm-up) of POST /api/v1/resolve/batch, "
-        f"{BATCH_POINTS:,} random points each, one after another (httpx)"
+        f"{BATCH_POINTS:,} random points each, one after another (httpx); then "
+        f"{SIDE_CALLS} calls of points all inside and {SIDE_CALLS} of points all outside"
     )
     sec.results += [
         Result(
@@ -235,9 +259,18 @@ def batch(engine: Engine, bbox: BBox, workdir: Path) -> Section:
             rate,
             "points/s",
             "min",
-            target=50_000,
+            target=BATCH_TARGET,
             baseline=max(within, driven),
             baseline_name="shapely STRtree in-process",
+        ),
+        Result(
+            "batch time per point outside the district (all 10,000 outside)",
+            per_point["outside"],
+            "µs",
+            "max",
+            target_ratio=OUTSIDE_RATIO,
+            baseline=per_point["inside"],
+            baseline_name="per point inside (all 10,000 inside), same server",
         ),
         Result("STRtree points-driven `within`", within, "points/s"),
         Result("STRtree polygon-driven `covers`", driven, "points/s"),
@@ -246,6 +279,10 @@ def batch(engine: Engine, bbox: BBox, workdir: Path) -> Section:
         f"per call: {', '.join(f'{t * 1000:.0f}' for t in times)} ms; "
         f"{outside / (BATCH_POINTS * len(times)):.0%} of the points are outside "
         "the district (answered with an error naming the nearest town)",
+        "all inside, per call: " + ", ".join(f"{t * 1000:.0f}" for t in only["inside"]) + " ms; "
+        "all outside (the part of the district's extent that no town covers), per call: "
+        + ", ".join(f"{t * 1000:.0f}" for t in only["outside"])
+        + " ms",
         f"STRtree over {len(polys)} active town, community and property-area polygons",
     ]
     sec.notes += _batch_breakdown(engine, sets[1])
@@ -253,114 +290,25 @@ def batch(engine: Engine, bbox: BBox, workdir: Path) -> Section:
 
 
 def _batch_breakdown(engine: Engine, pts: np.ndarray) -> list[str]:
-    """Where one batch's time goes, in-process (no HTTP): the service's SQL statements."""
-    from jurisdictions.batch import resolve_batch
-    from jurisdictions.service import resolve_points
+    """Where one batch's time goes in-process (no HTTP): the body's validation and the
+    endpoint's function, with its SQL statements."""
+    from jurisdictions.batch import resolve_batch_json
+    from jurisdictions.schemas import BatchIn
 
-    notes = []
+    body = orjson.dumps({"points": pts.tolist(), "crs": "wgs84"})
+    t0 = time.perf_counter()
+    points = BatchIn.model_validate_json(body).points
+    parse = time.perf_counter() - t0
     with engine.connect() as conn:
-        resolve_batch(conn, points=pts.tolist())  # warm
-        for label, nearest in (("with", True), ("without", False)):
-            with StatementTimer(engine) as timer:
-                t0 = time.perf_counter()
-                resolve_points(conn, lons=pts[:, 0], lats=pts[:, 1], with_nearest=nearest)
-                total = time.perf_counter() - t0
-            notes.append(
-                f"in-process `resolve_points` on one batch, {label} the nearest-town "
-                f"lookups: {total * 1000:,.0f} ms ({len(pts) / total:,.0f} points/s): "
-                + "; ".join(timer.lines(total))
-            )
+        resolve_batch_json(conn, points=points)  # warm
+        with StatementTimer(engine) as timer:
+            t0 = time.perf_counter()
+            answer = resolve_batch_json(conn, points=points)
+            total = time.perf_counter() - t0
         conn.rollback()
-    return notes
-
-
-def bulk(engine: Engine, bbox: BBox, n: int = BULK_POINTS) -> Section:
-    """Target 3: re-resolve 1,000,000 stored points in the database, per table layout."""
-    sec = Section(f"In-database bulk re-resolve of {n:,} stored points (`reresolve_table`)")
-    base_sql = baselines.BARE_JOIN.format(
-        polygons="boundary", where="WHERE b.layer = 'property_area'"
-    )
-    all_sql = baselines.BARE_JOIN.format(polygons="boundary_part", where="")
-    bases: list[float] = []
-    alls: list[float] = []
-    name = "bare join, property areas"
-    try:
-        for layout, fillfactor, cycles in BULK_LAYOUTS:
-            firsts: list[float] = []
-            seconds: list[float] = []
-            for cycle in range(1, cycles + 1):
-                log(f"{layout}, cycle {cycle}/{cycles}: {n:,} random points, reresolve twice")
-                setup = baselines.fresh_table(engine, bbox, n, fillfactor)
-                base_t, base_hits = baselines.timed_scalar(engine, base_sql)
-                all_t, all_hits = baselines.timed_scalar(engine, all_sql)
-                bases.append(base_t)
-                alls.append(all_t)
-                for label, expect, times in (("first", n, firsts), ("second", 0, seconds)):
-                    elapsed, points, changed, split = baselines.reresolve(engine)
-                    times.append(elapsed)
-                    if changed != expect:
-                        sec.notes.append(
-                            f"UNEXPECTED ({layout}): {label} run changed "
-                            f"{changed:,} rows, expected {expect:,}"
-                        )
-                    if cycle == 1:
-                        sec.notes.append(
-                            f"{layout}, {label} run: {changed:,} of {points:,} "
-                            f"rows changed in {elapsed:.1f} s (with commit): " + "; ".join(split)
-                        )
-                if cycle == 1:
-                    sec.notes.append(
-                        f"{layout}: table set-up (insert, GiST index, VACUUM "
-                        f"ANALYZE, CHECKPOINT) {setup:.1f} s; bare join hits: "
-                        f"{base_hits:,} with the property areas, {all_hits:,} "
-                        "with every active part"
-                    )
-            sec.notes.append(
-                f"{layout}, per cycle — first run: "
-                f"{', '.join(f'{t:.1f}' for t in firsts)} s; second run: "
-                f"{', '.join(f'{t:.1f}' for t in seconds)} s"
-            )
-            baseline = statistics.median(bases)
-            sec.results += [
-                Result(
-                    f"first re-resolve, every row written — {layout}",
-                    statistics.median(firsts),
-                    "s",
-                    "max",
-                    target=20,
-                    baseline=baseline,
-                    baseline_name=name,
-                ),
-                Result(
-                    f"second re-resolve, nothing changes — {layout}",
-                    statistics.median(seconds),
-                    "s",
-                    baseline=baseline,
-                    baseline_name=name,
-                ),
-            ]
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS bench_points"))
-    sec.notes.append(
-        f"bare join per cycle — with the property areas: "
-        f"{', '.join(f'{t:.2f}' for t in bases)} s; with every active part: "
-        f"{', '.join(f'{t:.2f}' for t in alls)} s"
-    )
-    sec.results.append(
-        Result(
-            "bare join, every active layer's parts",
-            statistics.median(alls),
-            "s",
-            baseline=statistics.median(bases),
-            baseline_name=name,
-        )
-    )
-    sec.commands += [
-        baselines.BULK_DDL.strip().replace("\n", " ") + " [WITH (fillfactor = 50)]",
-        " ".join(base_sql.split()),
-        " ".join(all_sql.split()),
-        "reresolve_table(conn, table='bench_points') in `with engine.begin() as conn`, twice "
-        "per fresh table",
+    return [
+        f"in-process, one batch: body validated from its bytes (`BatchIn.model_validate_json`) "
+        f"{parse * 1000:,.1f} ms; `resolve_batch_json` {total * 1000:,.1f} ms "
+        f"({len(pts) / total:,.0f} points/s, {len(answer) / 1e6:.1f} MB of JSON): "
+        + "; ".join(timer.lines(total))
     ]
-    return sec

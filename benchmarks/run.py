@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from benchmarks import (
     activation,
     audit,
+    bulk,
     exports,
     history,
     hotspots,
@@ -60,7 +61,7 @@ class Context:
 GROUPS: dict[str, Callable[[Context], Section]] = {
     "single": lambda c: resolve.single_point(c.bbox, c.workdir),
     "batch": lambda c: resolve.batch(c.engine, c.bbox, c.workdir),
-    "bulk": lambda c: resolve.bulk(c.engine, c.bbox),
+    "bulk": lambda c: bulk.bulk(),
     "activation": lambda c: activation.activation(),
     "intake": lambda c: intake.intake(c.workdir),
     "map": lambda c: map.dispatch_map(c.workdir),
@@ -111,14 +112,18 @@ METHOD = """\
   active town, community and property-area polygons in-process, on the same points (the
   faster of the points-driven `within` query and the polygon-driven `covers` query with a
   tree over each batch's points, tree building included).
-- **Bulk**: a table `bench_points` of 1,000,000 random points (GiST index, VACUUM ANALYZE,
-  CHECKPOINT) in the service's database, dropped afterwards; `reresolve_table` runs twice on
-  each fresh table (first: every row gets an owner; second: nothing changes), each run in its
-  own transaction timed with its commit. Two layouts: the table exactly as the product issue
-  specifies it (three fresh tables, median) and with `fillfactor = 50`, as
-  `reresolve_table`'s docstring asks (two fresh tables). The baseline is the bare
-  polygons-outer join of the points with the active property areas (`count(*)`, median over
-  all fresh tables); the same join with every active layer's parts is shown beside it.
+- **Bulk**: `jurisdictions.generations.activate` — what the product runs when a generation
+  is activated — over 1,000,000 open cases stored in `case_file` exactly as the product
+  stores cases (scratch database with the sample district; no special fillfactor): first the
+  same communities as a new generation (every case is re-resolved, nothing moves, nothing is
+  written), then a revision re-coding one community (only the cases there move and
+  are written, with their events); each timed with its commit, against ≤ 10 s. The set-up
+  that gives every case its owners (`jurisdictions.bulk.reresolve_table` over `case_file`,
+  every row written) is shown for information. The baseline, in the same run, is the bare
+  polygons-outer join of the open cases with every active layer's subdivided parts.
+- **Batch** also times calls whose 10,000 points all lie outside every town (inside the
+  district's extent, each answered with an error naming the nearest town) against calls whose
+  points all lie inside: a point outside may cost at most 10× a point inside.
 - **Activation**: `jurisdictions.generations.activate` — the function every activation path
   runs — over 100,000 open cases at random points of the sample district, in a scratch
   database, timed with its commit: first a new generation of the communities (the cases were
