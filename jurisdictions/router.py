@@ -12,6 +12,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy import Connection
+from zlib_ng import gzip_ng
 
 from gis.coords import CoordSystem
 from jurisdictions import batch, catalog, directory, generations, service
@@ -54,6 +55,11 @@ async def resolve(
     return json_response(await run_in_threadpool(work))
 
 
+#: Answers from this size on are gzip-compressed when the client accepts it (as the app's
+#: GZip middleware does).
+GZIP_FROM = 2048
+
+
 def _batch_body_schema() -> dict[str, Any]:
     schema = BatchIn.model_json_schema(ref_template="#/components/schemas/{model}")
     schema.pop("$defs", None)  # CoordSystem is in the components already (GET /resolve)
@@ -78,11 +84,22 @@ async def resolve_batch(request: Request, opener: Opener) -> Response:
     if len(body.points) > cap:
         raise TooManyPoints(f"{len(body.points)} points in one batch; at most {cap}", cap=cap)
 
-    def work() -> bytes:
-        with opener() as conn:
-            return batch.resolve_batch_json(conn, points=body.points, crs=body.crs, at=body.at)
+    gzip = "gzip" in request.headers.get("accept-encoding", "")
 
-    return Response(await run_in_threadpool(work), media_type="application/json")
+    def work() -> Response:
+        with opener() as conn:
+            answer = batch.resolve_batch_json(conn, points=body.points, crs=body.crs, at=body.at)
+        if not gzip or len(answer) < GZIP_FROM:
+            return Response(answer, media_type="application/json")
+        # compressed here, in the worker thread, with zlib-ng (about 8x faster than the
+        # GZip middleware's zlib on these answers, which it then passes through as they are)
+        return Response(
+            gzip_ng.compress(answer, 1),
+            media_type="application/json",
+            headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+        )
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/layers", response_model=list[GenerationOut])
