@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, INTEGER
 
 from jurisdictions.area import Area
 from jurisdictions.grid import NEAR_BORDER, CellGrid, build_grid
+from jurisdictions.nearest import NearestBorder, build_nearest
 
 LOAD = text("""
 SELECT id, generation_id, layer, agency, code, name, name_en, kind, parent_code,
@@ -63,6 +64,7 @@ class AreaIndex:
     combos: list[tuple[int, ...]] = field(default_factory=lambda: [()])
     combo_ids: dict[tuple[int, ...], int] = field(default_factory=lambda: {(): 0})
     grid: list[CellGrid] = field(default_factory=list)  # empty or one grid (set once built)
+    near: list[NearestBorder] = field(default_factory=list)  # likewise
     #: What callers derive from an answer id and keep with the index (e.g. encoded JSON).
     memo: dict[object, object] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -116,15 +118,23 @@ class AreaIndex:
         """
         if not len(self.towns) or not len(xs):
             return [None] * len(xs)
-        scaled = shapely.points(xs * self.scale, ys)
-        _, picked = self.town_tree.query_nearest(scaled, all_matches=False)
-        picks = self.piece_town[picked]
-        # the nearest point of the nearest piece (a short line), back in lon/lat
-        pieces = self.town_tree.geometries.take(picked)
-        starts = shapely.get_coordinates(
-            shapely.get_point(shapely.shortest_line(pieces, scaled), 0)
-        )
-        _, _, metres = EARTH.inv(xs, ys, starts[:, 0] / self.scale, starts[:, 1])
+        xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        picks = np.zeros(len(xs), dtype=np.intp)
+        qx, qy = np.zeros(len(xs)), np.zeros(len(xs))
+        far = np.ones(len(xs), dtype=bool)
+        if self.near:  # near the district: the candidates of the point's coarse cell
+            on, town, nx, ny = self.near[0].nearest(xs * self.scale, ys)
+            picks[on], qx[on], qy[on], far = town, nx, ny, ~on
+        if far.any():  # farther away: the tree of border pieces
+            scaled = shapely.points(xs[far] * self.scale, ys[far])
+            _, picked = self.town_tree.query_nearest(scaled, all_matches=False)
+            picks[far] = self.piece_town[picked]
+            # the nearest point of the nearest piece (a short line)
+            pieces = self.town_tree.geometries.take(picked)
+            lines = shapely.shortest_line(pieces, scaled)
+            starts = shapely.get_coordinates(shapely.get_point(lines, 0))
+            qx[far], qy[far] = starts[:, 0], starts[:, 1]
+        _, _, metres = EARTH.inv(xs, ys, qx / self.scale, qy)  # back in lon/lat
         return [
             (self.areas[int(i)], float(m))
             for i, m in zip(picks, np.atleast_1d(metres), strict=True)
@@ -176,6 +186,9 @@ def _build(conn: Connection, key: tuple[int, ...]) -> AreaIndex:
     grid = build_grid(index.geoms, index._exact_ids)
     if grid is not None:
         index.grid.append(grid)
+    near = build_nearest(index.geoms, towns, scale)
+    if near is not None:
+        index.near.append(near)
     return index
 
 
