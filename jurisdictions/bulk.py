@@ -128,10 +128,10 @@ def owners(
         # the owners as stored would show them (jsonb's own text for the units)
         sql = "SELECT answer, town, community, pa, units::text AS units FROM _shudi_answers"
         want = {r.answer: r for r in conn.execute(text(sql))}
-        table = np.arange(int(ids.max()) + 1)
+        size = int(ids.max()) + 1
         differs = np.zeros(len(pts), dtype=bool)
         for column in OWNED:
-            wanted = np.empty(len(table), dtype=object)
+            wanted = np.empty(size, dtype=object)
             for answer, row in want.items():
                 wanted[answer] = getattr(row, column)
             stored = pts[column].to_numpy(dtype=object, na_value=None)

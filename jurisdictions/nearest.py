@@ -24,7 +24,9 @@ MAX_CANDIDATES = 24
 MARGIN = 0.25
 
 
-def _distances(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple:
+def _distances(
+    px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distance from points (px, py) to segments a→b (broadcast), and the nearest points."""
     dx, dy = b[..., 0] - a[..., 0], b[..., 1] - a[..., 1]
     length2 = dx * dx + dy * dy
