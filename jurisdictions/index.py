@@ -38,6 +38,8 @@ _lock = threading.Lock()
 _building: dict[tuple[int, ...], threading.Lock] = {}
 
 
+#: From this many points on, :meth:`AreaIndex.covering` uses the grid.
+GRID_FROM = 16
 #: Above this many points, probe with the polygons over a tree of the points (faster in bulk).
 POLYGON_DRIVEN_FROM = 64
 EARTH = Geod(ellps="WGS84")
@@ -82,7 +84,11 @@ class AreaIndex:
         return ids
 
     def covering(self, xs: np.ndarray, ys: np.ndarray) -> list[tuple[int, ...]]:
-        """For each point, the indexes of every area that covers it (borders included)."""
+        """For each point, the indexes of every area that covers it (borders included); a few
+        points (a single-point lookup) go straight to the exact test, cheaper than the grid's
+        array set-up for them."""
+        if len(xs) < GRID_FROM:
+            return self._exact(np.asarray(xs, dtype=float), np.asarray(ys, dtype=float))
         combos = self.combos
         return [combos[i] for i in self.answer_ids(xs, ys).tolist()]
 
