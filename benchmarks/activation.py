@@ -38,8 +38,8 @@ SELECT 'BENCH' || lpad(g::text, 10, '0'), t.code, t.scope,
 FROM generate_series(1, :n) g
 CROSS JOIN LATERAL (SELECT :xmin + random() * (:xmax - :xmin) + 0 * g AS x,
                            :ymin + random() * (:ymax - :ymin) AS y) p  -- per g, not once
-JOIN LATERAL (SELECT code, scope, agency FROM violation_type WHERE reportable AND active
-              ORDER BY code OFFSET (g % 40) LIMIT 1) t ON true
+JOIN (SELECT row_number() OVER (ORDER BY code) - 1 AS k, code, scope, agency
+      FROM violation_type WHERE reportable AND active) t ON t.k = g % 40  -- the (g % 40)-th type
 """
 
 BARE_JOIN = """
