@@ -1,0 +1,189 @@
+"""PostgreSQL ``LISTEN`` for the process: one connection, its notifications on the event loop.
+
+A :class:`Listener` holds one dedicated connection (outside the pool: it stays open while
+idle, which a pooled one must not) in autocommit, ``LISTEN``\\s on the channels subscribed to
+and hands every notification to the channel's callbacks on the event loop (the socket is
+watched with ``loop.add_reader``: no thread, no polling). A lost connection is re-opened with
+a growing pause; once it is back, every callback is called with ``None`` as payload
+(notifications may have been missed meanwhile: callers catch up from their own cursor).
+
+:func:`listener` gives the one listener of the running event loop (uvicorn runs one loop per
+worker process), opened on first use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+
+from shudi.database import database_url, make_engine
+
+log = logging.getLogger("shudi.listen")
+
+#: Called with a notification's payload, or ``None`` after a reconnection.
+Callback = Callable[[str | None], None]
+#: Pauses before reconnecting, in seconds (the last one repeats).
+BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+CHANNEL_NAME = r"[a-z_][a-z0-9_]{0,62}"
+
+
+def _connect() -> Any:
+    """A new psycopg2 connection as the app's pool makes them (URL, role, options), in
+    autocommit, outside any pool."""
+    engine = make_engine(database_url(), application_name="shudi-listen")
+    try:
+        raw = engine.raw_connection()
+        conn = raw.dbapi_connection
+        raw.detach()  # ours now: the engine will not close it
+    finally:
+        engine.dispose()
+    assert conn is not None
+    conn.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
+    return conn
+
+
+class Listener:
+    """One ``LISTEN`` connection serving every subscriber of one event loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.callbacks: dict[str, list[Callback]] = {}
+        self.conn: Any = None
+        self.connected = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lost = asyncio.Event()
+        self.reconnects = 0
+
+    def subscribe(self, channel: str, callback: Callback) -> Callable[[], None]:
+        """Call ``callback`` on each notification of ``channel``; returns the unsubscribe.
+
+        The channel is listened to from the next (re)connection when the connection is
+        already open, so call it before the first :meth:`start` for a channel known at once.
+        """
+        if not re.fullmatch(CHANNEL_NAME, channel):
+            raise ValueError(f"bad channel name {channel!r}")
+        new = channel not in self.callbacks
+        self.callbacks.setdefault(channel, []).append(callback)
+        if new and self.conn is not None:
+            self._lost.set()  # re-open with the new channel (rare: channels are fixed)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self.callbacks.get(channel, []).remove(callback)
+
+        return unsubscribe
+
+    def start(self) -> None:
+        """Open the connection (in the background) unless it is open or opening."""
+        if self._task is None or self._task.done():
+            self._task = self.loop.create_task(self._run(), name="shudi-listen")
+
+    async def stop(self) -> None:
+        """Close the connection and stop reconnecting."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _open(self) -> Any:
+        channels = list(self.callbacks)
+
+        def blocking() -> Any:
+            conn = _connect()
+            with conn.cursor() as cur:
+                for channel in channels:
+                    cur.execute(f"LISTEN {channel}")  # names checked by subscribe()
+            return conn
+
+        return await self.loop.run_in_executor(None, blocking)
+
+    async def _run(self) -> None:
+        attempt = 0
+        opened_before = False
+        try:
+            while True:
+                try:
+                    self.conn = await self._open()
+                except Exception as exc:  # unreachable, refused, misconfigured: keep trying
+                    pause = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+                    log.warning("LISTEN connection failed (%s); again in %.1f s", exc, pause)
+                    attempt += 1
+                    await asyncio.sleep(pause)
+                    continue
+                attempt = 0
+                if opened_before:
+                    self.reconnects += 1
+                    self._dispatch(None)  # notifications may have been missed meanwhile
+                opened_before = True
+                self._lost.clear()
+                fd = self.conn.fileno()
+                self.loop.add_reader(fd, self._readable)
+                self.connected.set()
+                try:
+                    await self._lost.wait()
+                finally:
+                    self.connected.clear()
+                    self.loop.remove_reader(fd)
+                    self._close()
+                log.warning("LISTEN connection lost; reconnecting")
+                await asyncio.sleep(BACKOFF_S[0])
+        finally:
+            self._close()
+
+    def _close(self) -> None:
+        if self.conn is not None:
+            with contextlib.suppress(psycopg2.Error):
+                self.conn.close()
+            self.conn = None
+
+    def _readable(self) -> None:
+        conn = self.conn
+        if conn is None:
+            return
+        try:
+            conn.poll()
+        except (psycopg2.Error, OSError):
+            self._lost.set()
+            return
+        if conn.closed:
+            self._lost.set()
+            return
+        payloads: dict[str, list[str]] = {}
+        while conn.notifies:
+            n = conn.notifies.pop(0)
+            payloads.setdefault(n.channel, []).append(n.payload)
+        for channel, items in payloads.items():
+            for payload in items:
+                self._dispatch(payload, channel)
+
+    def _dispatch(self, payload: str | None, channel: str | None = None) -> None:
+        channels = [channel] if channel is not None else list(self.callbacks)
+        for ch in channels:
+            for callback in list(self.callbacks.get(ch, ())):
+                try:
+                    callback(payload)
+                except Exception:  # one subscriber's bug must not silence the others
+                    log.exception("LISTEN callback of %s failed", ch)
+
+
+_listeners: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Listener] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def listener() -> Listener:
+    """The listener of the running event loop (made on first use, not yet started)."""
+    loop = asyncio.get_running_loop()
+    found = _listeners.get(loop)
+    if found is None:
+        found = _listeners[loop] = Listener(loop)
+    return found
