@@ -7,6 +7,7 @@ match for each role, and from the reports the tests file themselves.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -130,10 +131,8 @@ class Stream:
         return {i for e in self.events for i in e.ids()}
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self.sock.close()
         self.thread.join(5)
 
