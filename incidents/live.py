@@ -50,7 +50,9 @@ HEARTBEAT_S = 15.0
 REVALIDATE_S = 60.0
 #: Events a slow reader may have waiting before its stream is closed.
 MAX_PENDING = 32
-#: The browser's pause before it reconnects a dropped stream (the ``retry`` field), in ms.
+#: The browser's pause before it reconnects a dropped stream (the ``retry`` field), in ms:
+#: drawn per stream between this and twice this, so that the maps of a restarted server do
+#: not all come back in the same instant.
 RETRY_MS = 2000
 #: Feed queries a hub runs at once (each on a pooled connection, for its query only).
 PARALLEL_FETCHES = 4
@@ -244,17 +246,24 @@ class Hub:
     async def _revalidate(self) -> None:
         while True:
             await asyncio.sleep(REVALIDATE_S)
-            tokens = {s.token for s in self.streams}
-            if not tokens:
-                continue
             try:
-                now = await asyncio.to_thread(check_tokens, tokens)
-            except Exception as exc:
+                await self.revalidate()
+            except Exception as exc:  # the database is away: the next check will tell
                 log.warning("live-map log-in check failed (%s)", exc)
-                continue
-            for stream in list(self.streams):
-                if stream.token in now and now[stream.token] != stream.principal:
-                    self.close(stream)
+
+    async def revalidate(self) -> int:
+        """Close the streams whose log-in expired, was revoked, or whose user or scope
+        changed; returns how many were closed."""
+        tokens = {s.token for s in self.streams}
+        if not tokens:
+            return 0
+        now = await asyncio.to_thread(check_tokens, tokens)
+        closed = 0
+        for stream in list(self.streams):
+            if stream.token in now and now[stream.token] != stream.principal:
+                self.close(stream)
+                closed += 1
+        return closed
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

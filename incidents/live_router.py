@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -52,7 +53,8 @@ class EventStream(Response):
         watcher = asyncio.create_task(watch())
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-            first = f"retry: {live.RETRY_MS}\n\n".encode()
+            retry = random.randint(live.RETRY_MS, 2 * live.RETRY_MS)
+            first = f"retry: {retry}\n\n".encode()
             await send({"type": "http.response.body", "body": first, "more_body": True})
             while not stream.closed:
                 try:
