@@ -1,7 +1,9 @@
 """The live map pushed: the open maps' streams of changed cases, fed by the database's notices.
 
-Every write of ``case_file`` raises a notification (``shudi_case_changed``, migration 0031)
-when its transaction commits. Each server process listens on one connection
+Every transaction that writes ``case_file`` (:mod:`incidents.store`, its one writer) is
+announced once it is over: a notification ``shudi_case_changed``, sent after the writer's
+commit from a connection of its own (:func:`shudi.listen.announce`: the writer's commit never
+takes PostgreSQL's notification lock). Each server process listens on one connection
 (:mod:`shudi.listen`) and keeps one :class:`Hub` of its open streams. Told that something
 changed, the hub waits :data:`DEBOUNCE_S` (a burst of commits becomes one round), then asks
 the live feed (:func:`incidents.feeds.map_feed`) for the changes since the cursor — once per
@@ -34,14 +36,14 @@ from prometheus_client import Counter, Gauge
 
 from accounts.exceptions import NotAuthenticated
 from accounts.service import Principal, principal_for_token
-from incidents import access, feeds
+from incidents import access, feeds, store
 from shudi.database import open_reader
 from shudi.listen import listener
 
 log = logging.getLogger("shudi.live")
 
-#: The notification channel of migration 0031's trigger.
-CHANNEL = "shudi_case_changed"
+#: Notified after each transaction that wrote cases (:data:`incidents.store.CHANGED`).
+CHANNEL = store.CHANGED
 #: A notice is served this long after it arrived, with whatever else arrived meanwhile.
 DEBOUNCE_S = 0.05
 #: Seconds between heart-beats (comments that keep proxies and the browser from timing out).

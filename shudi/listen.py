@@ -9,6 +9,13 @@ a growing pause; once it is back, every callback is called with ``None`` as payl
 
 :func:`listener` gives the one listener of the running event loop (uvicorn runs one loop per
 worker process), opened on first use.
+
+The other side, :func:`announce`: a writer marks its connection, and once the connection goes
+back to the pool (its transaction is over) the channel is notified — from a connection of the
+process's own, committed asynchronously, by a thread that sends what gathered meanwhile as one
+transaction. So a notification never rides in the writer's transaction: PostgreSQL takes an
+instance-wide lock at the commit of every notifying transaction and holds it through the WAL
+flush, which would serialise the writers' commits (measured in ``benchmarks/live.py``).
 """
 
 from __future__ import annotations
@@ -17,12 +24,14 @@ import asyncio
 import contextlib
 import logging
 import re
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 import psycopg2
 import psycopg2.extensions
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from shudi.database import database_url, make_engine
 
@@ -187,3 +196,83 @@ def listener() -> Listener:
     if found is None:
         found = _listeners[loop] = Listener(loop)
     return found
+
+
+# --- announcing: NOTIFY after the writer's transaction, outside it ---------------------------
+
+_MARK = "shudi.announce"
+
+
+class _Announcer:
+    """One thread per database URL sending the announced channels, gathered, as one NOTIFY
+    transaction at a time (``synchronous_commit`` off: nothing to wait for)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.url = engine.url
+        self.pending: set[str] = set()
+        self.cond = threading.Condition()
+        self.thread: threading.Thread | None = None
+        self.engine: Engine | None = None
+        self.sent = 0
+
+    def send(self, channels: set[str]) -> None:
+        with self.cond:
+            self.pending |= channels
+            self.cond.notify()
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="shudi-announce",
+                                               daemon=True)  # fmt: skip
+                self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            with self.cond:
+                while not self.pending:
+                    self.cond.wait()
+                channels, self.pending = self.pending, set()
+            try:
+                if self.engine is None:
+                    self.engine = create_engine(
+                        self.url, pool_size=1, max_overflow=0, pool_pre_ping=True,
+                        connect_args={"options": "-c synchronous_commit=off",
+                                      "application_name": "shudi-announce"},
+                    )  # fmt: skip
+                with self.engine.connect() as conn:
+                    for channel in sorted(channels):
+                        conn.exec_driver_sql(f"NOTIFY {channel}")  # names checked by announce()
+                    conn.commit()
+                self.sent += 1
+            except Exception as exc:  # the listeners catch up at the next one, or reconnecting
+                log.warning("NOTIFY %s failed: %s", ", ".join(sorted(channels)), exc)
+
+
+_announcers: weakref.WeakKeyDictionary[Any, _Announcer] = weakref.WeakKeyDictionary()
+_announcers_lock = threading.Lock()
+
+
+def _announcer(engine: Engine) -> _Announcer:
+    """The announcer of ``engine``'s pool, its check-in hook installed on first use."""
+    key = engine.pool
+    with _announcers_lock:
+        found = _announcers.get(key)
+        if found is None:
+            found = _announcers[key] = _Announcer(engine)
+
+            def checked_in(_dbapi: Any, record: Any) -> None:
+                channels = record.info.pop(_MARK, None) if record is not None else None
+                if channels:
+                    found.send(channels)
+
+            event.listen(engine.pool, "checkin", checked_in)
+    return found
+
+
+def announce(conn: Connection, channel: str) -> None:
+    """Notify ``channel`` once ``conn`` is back in its pool (after its commit): for writers,
+    whose own transaction must not notify. A transaction rolled back is announced all the
+    same (listeners find nothing new: harmless)."""
+    if not re.fullmatch(CHANNEL_NAME, channel):
+        raise ValueError(f"bad channel name {channel!r}")
+    _announcer(conn.engine)
+    marks = conn.info.setdefault(_MARK, set())
+    marks.add(channel)
