@@ -21,6 +21,7 @@ flush, which would serialise the writers' commits (measured in ``benchmarks/live
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import re
@@ -214,22 +215,32 @@ class _Announcer:
         self.thread: threading.Thread | None = None
         self.engine: Engine | None = None
         self.sent = 0
+        self.busy = False
 
     def send(self, channels: set[str]) -> None:
         with self.cond:
             self.pending |= channels
-            self.cond.notify()
+            self.cond.notify_all()
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, name="shudi-announce",
                                                daemon=True)  # fmt: skip
                 self.thread.start()
 
+    def flush(self, timeout: float) -> None:
+        """Wait until everything announced so far is sent (at exit: a command that wrote
+        cases and ends at once still tells the live maps)."""
+        with self.cond:
+            self.cond.wait_for(lambda: not self.pending and not self.busy, timeout)
+
     def _run(self) -> None:
         while True:
             with self.cond:
+                self.busy = False
+                self.cond.notify_all()
                 while not self.pending:
                     self.cond.wait()
                 channels, self.pending = self.pending, set()
+                self.busy = True
             try:
                 if self.engine is None:
                     self.engine = create_engine(
@@ -248,6 +259,14 @@ class _Announcer:
 
 _announcers: weakref.WeakKeyDictionary[Any, _Announcer] = weakref.WeakKeyDictionary()
 _announcers_lock = threading.Lock()
+#: Seconds a process waits at exit for its announcements to be sent.
+EXIT_FLUSH_S = 2.0
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    for found in list(_announcers.values()):
+        found.flush(EXIT_FLUSH_S)
 
 
 def _announcer(engine: Engine) -> _Announcer:

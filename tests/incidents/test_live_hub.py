@@ -153,3 +153,44 @@ def test_streams_of_one_scope_share_a_key_and_others_do_not() -> None:
     admin = Principal(user_id=5, username="ad", role=Role.admin)  # sees all, coarser
     assert live.scope_key(a) == live.scope_key(b)
     assert len({live.scope_key(p) for p in (a, t1, t2, admin)}) == 4
+
+
+def test_a_write_is_announced_after_its_commit_even_by_a_process_that_exits_at_once(
+    service_db: Engine, scratch_db_url: str
+) -> None:
+    """A command that files a case and ends at once (the CLI, an import) still tells the
+    live maps: the announcement is sent after the commit, before the process exits."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "from sqlalchemy import create_engine\n"
+        "from incidents.intake import Report, create_case\n"
+        "from jurisdictions import catalog\n"
+        f"eng = create_engine({scratch_db_url!r})\n"
+        "with eng.begin() as conn:\n"
+        "    kind = catalog.list_types(conn, reportable=True)[0]['code']\n"
+        f"    create_case(conn, report=Report(lon={IN_P111[0]}, lat={IN_P111[1]}, type=kind))\n"
+    )
+
+    async def scenario() -> None:
+        lis = listener()
+        heard: list[str | None] = []
+        lis.subscribe(live.CHANNEL, heard.append)
+        lis.start()
+        await asyncio.wait_for(lis.connected.wait(), WITHIN_S)
+        root = Path(__file__).resolve().parents[2]
+        done = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-c", script], cwd=root, capture_output=True,
+            text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        for _ in range(100):
+            if heard:
+                break
+            await asyncio.sleep(0.02)
+        assert heard == [""]  # one notification, no payload
+        await lis.stop()
+
+    asyncio.run(scenario())
