@@ -401,7 +401,7 @@ def live(workdir: Path) -> Section:
             with engine.begin() as conn:
                 create_user(conn, username=USER, password=PASSWORD, role="dispatcher")
             sec.notes.append(seed_cases(engine, STORED, 100, seed=17, mix=OPEN_MIX))
-            log("commits of case writes with and without the notice trigger")
+            log("commits of case writes: announced, notifying inside, neither")
             rates = commit_rates(engine)
             points, types = request_points(engine), reportable_types(engine)
             pg_pid = postmaster_pid(engine)
