@@ -43,6 +43,7 @@ from incidents.area_feed_router import router as area_feed_router
 from incidents.export_router import router as export_router
 from incidents.followup_router import router as followup_router
 from incidents.hotline_router import router as hotline_router
+from incidents.live_router import router as live_router
 from incidents.open311_router import router as open311_router
 from incidents.report_in_router import router as report_in_router
 from incidents.router import router as incidents_router
@@ -115,6 +116,7 @@ def create_app() -> FastAPI:
     app.include_router(export_router)  # before /cases/{case_id}: /cases.csv etc.
     app.include_router(admin_router)
     app.include_router(boundaries_admin_router)
+    app.include_router(live_router)  # before /cases/{case_id}: /cases/stream
     app.include_router(incidents_router)
     app.include_router(open311_router)
     app.include_router(worklist_router)

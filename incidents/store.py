@@ -19,6 +19,7 @@ from sqlalchemy.engine import Dialect
 
 from accounts.service import Principal
 from incidents.models import Case, CaseEvent, CaseReporter
+from shudi.listen import announce
 
 CASE: Table = Case.__table__  # type: ignore[assignment]
 EVENT: Table = CaseEvent.__table__  # type: ignore[assignment]
@@ -28,6 +29,8 @@ P = ParamSpec("P")
 DERIVED = frozenset({"id", "geom", "changed_xid"})
 #: ``geom`` follows ``lon`` and ``lat`` in every write.
 GEOM = "ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
+#: Notified after every transaction that wrote cases (the live maps listen: incidents/live.py).
+CHANGED = "shudi_case_changed"
 
 
 def _columns(table: Table, names: Iterable[str]) -> list[Column[Any]]:
@@ -94,6 +97,7 @@ def insert_case(
     stmt = _insert_case(tuple(case), tuple(reporter), tuple(event))
     params = dict(case) | {f"reporter_{k}": v for k, v in reporter.items()}
     params |= {f"event_{k}": v for k, v in event.items()}
+    announce(conn, CHANGED)
     return int(conn.execute(stmt, params).scalar_one())
 
 
@@ -109,6 +113,7 @@ def _update_case(keys: tuple[str, ...]) -> TextClause:
 
 def update_case(conn: Connection, *, case_id: int, cols: Mapping[str, Any], now: Any) -> None:
     """Set ``cols`` on one case, count its version up and stamp ``updated_at``."""
+    announce(conn, CHANGED)
     conn.execute(_update_case(tuple(cols)), dict(cols) | {"id": case_id, "now": now})
 
 
@@ -127,6 +132,7 @@ def update_cases(conn: Connection, *, rows: Sequence[Mapping[str, Any]]) -> None
     """Set columns on many cases in one statement (each row: ``id`` and the same columns;
     not ``lon``/``lat``)."""
     if rows:
+        announce(conn, CHANGED)
         keys = tuple(k for k in rows[0] if k != "id")
         conn.execute(_update_cases(keys), {"rows": [dict(r) for r in rows]})
 
@@ -218,6 +224,7 @@ SELECT {exprs}
 
 def write_from(conn: Connection, statement: str, params: Mapping[str, Any]) -> int:
     """Run a bulk write built by :func:`insert_select`; its row count (or its scalar)."""
+    announce(conn, CHANGED)
     result = conn.execute(text(statement), dict(params))
     return int(result.scalar_one()) if result.returns_rows else int(result.rowcount)
 

@@ -31,6 +31,9 @@ from console.cli.common import echo_json, fail, transaction
 from gis.exceptions import GisError
 from shudi.exceptions import ShudiError
 
+#: Seconds ``serve`` gives requests in flight after SIGTERM before cancelling them.
+SHUTDOWN_GRACE_S = 10
+
 app = typer.Typer(
     help="Shudi 属地: jurisdiction resolution and incident maps.",
     no_args_is_help=True,
@@ -110,6 +113,9 @@ def serve(
         access_log=False,  # the app writes its own (SHUDI_ACCESS_LOG), with the request id
         proxy_headers=bool(trusted),  # no trusted proxy: X-Forwarded-For is ignored
         forwarded_allow_ips=trusted or None,
+        # requests still running this long after SIGTERM are cancelled: open live-map streams
+        # never end by themselves (their browsers reconnect, to another worker or instance)
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
 
 

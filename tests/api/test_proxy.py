@@ -150,3 +150,35 @@ def test_compose_puts_the_proxy_in_front_and_trusts_only_it() -> None:
     subnet = compose["networks"]["default"]["ipam"]["config"][0]["subnet"]
     assert proxy_ip.split(":-")[1].rsplit(".", 1)[0] == subnet.split(":-")[1].rsplit(".", 1)[0]
     assert app["environment"]["SHUDI_SESSION_COOKIE_SECURE"] == "true"
+
+
+def test_the_live_map_stream_passes_the_proxy_unbuffered(
+    app: dict, proxy: str, module_scratch_db_url: str
+) -> None:
+    """Caddy compresses answers but not the server-sent events, which arrive as they are sent."""
+    from accounts.service import create_user
+
+    eng = create_engine(module_scratch_db_url)
+    with eng.begin() as conn:
+        create_user(conn, username="proxy-disp", password="correct horse battery",
+                    role="dispatcher")  # fmt: skip
+    eng.dispose()
+    with httpx.Client(base_url=proxy, verify=False, timeout=httpx.Timeout(10, read=3)) as c:
+        login = {"username": "proxy-disp", "password": "correct horse battery"}
+        got = c.post("/api/v1/auth/token", data=login)
+        auth = {"Authorization": f"Bearer {got.json()['access_token']}"}
+        listed = c.get("/api/v1/violation-types", headers={"Accept-Encoding": "gzip"})
+        assert listed.headers.get("content-encoding") in ("gzip", "zstd")  # still compressed
+        since = c.get("/api/v1/cases/feed", headers=auth).json()["now"]
+        with c.stream("GET", "/api/v1/cases/stream", params={"since": since},
+                      headers=auth | {"Accept-Encoding": "gzip, zstd"}) as r:  # fmt: skip
+            assert r.status_code == 200 and "content-encoding" not in r.headers
+            started = time.monotonic()
+            new = report(proxy, app["code"], "127.0.0.5", "203.0.113.9", "proxied-live")
+            assert new.status_code == 201, new.text
+            seen = b""
+            for chunk in r.iter_raw():  # a read stalled for 3 s fails the test
+                seen += chunk
+                if f'"id":[{new.json()["id"]}]'.encode() in seen:
+                    break
+            assert time.monotonic() - started < 3

@@ -5,12 +5,13 @@ with no boundaries of its own: ``static/dispatch.js`` loads the open cases from 
 feed ``/api/v1/cases/feed`` (one row per case: position, status, agency, type, town, deadline)
 into a grid cluster layer drawn for the view (markers coloured by status, a letter per
 handling agency, overdue ones ringed in red; clusters count their overdue cases; measured
-against Leaflet.markercluster in ``benchmarks/map.py``), polls it every 2 s with ``since=`` the
-previous answer's ``now``, and loads the territory layers (``/api/v1/layers/{layer}.geojson``)
-and the 30-day heat map when they are switched on. Filters hide markers in the browser; the
-side list asks ``/api/v1/cases`` for the view's bbox with the same filters, sorted by
-deadline, and a popup fetches its case (``/api/v1/cases/{id}``) when opened, linking to the
-case page ``/cases/{id}``.
+against Leaflet.markercluster in ``benchmarks/map.py``), then takes the changes pushed by
+``/api/v1/cases/stream`` (server-sent events, ``incidents/live.py``) or, without it, polls the
+feed every 2 s with ``since=`` the previous answer's ``now``, and loads the territory layers
+(``/api/v1/layers/{layer}.geojson``) and the 30-day heat map when they are switched on.
+Filters hide markers in the browser; the side list asks ``/api/v1/cases`` for the view's bbox
+with the same filters, sorted by deadline, and a popup fetches its case
+(``/api/v1/cases/{id}``) when opened, linking to the case page ``/cases/{id}``.
 
 Markercluster's stylesheets and Leaflet.heat are linked by the CDN URLs Folium's plugins use,
 so :func:`webmap.assets.localize` points them at the vendored copies like every other library.
@@ -43,6 +44,7 @@ from webmap.pages.track import STATUS
 PATH = "/map/dispatch"
 HEAT_PATH = "/map/dispatch/heat.json"
 FEED = "/api/v1/cases/feed"
+STREAM = "/api/v1/cases/stream"  # the feed's changes pushed (server-sent events)
 LIST = "/api/v1/cases"
 CASE_PAGE = "/cases/"
 POLL_MS = 2000
@@ -55,6 +57,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "title": ("调度地图 · 案件实时分布", "Dispatch map · live cases"),
     "heading": ("调度地图", "Dispatch map"),
     "live": ("实时", "Live"),
+    "live_push": ("实时推送", "Live, pushed"),
     "live_lost": ("连接中断，正在重试…", "Connection lost, retrying…"),
     "session_lost": ("登录已过期，请重新登录", "Your session has expired: log in again"),
     "loaded": ("已加载{n}件未结案件", "{n} open cases loaded"),
@@ -356,6 +359,7 @@ def render_dispatch(
             "t": w | {"heat": w["heat"].replace("{n}", str(HEAT_DAYS))} | report_in_texts(lang),
             "reportInLate": "/api/v1/report-ins/late",  # 吹哨报到: late units' badges
             "feed": FEED,
+            "stream": STREAM,
             "heatUrl": HEAT_PATH,
             "pollMs": POLL_MS,
             "caseUrl": "/api/v1/cases/",

@@ -1,7 +1,11 @@
 /* /map/dispatch: the open cases live on the map (clustered on a grid), the territories as
    switchable layers, a 30-day heat map, filters and the list of the cases in view.
-   The compact feed (cfg.feed: one row per case, no details) is polled every cfg.pollMs with
-   since = the previous answer's `now`; its `gone` ids leave the map, every row is put in (or
+   The compact feed (cfg.feed: one row per case, no details) is loaded once; then its changes
+   are pushed: an EventSource on cfg.stream (server-sent events `cases`, each a feed answer
+   whose id is its cursor; a dropped stream reconnects with Last-Event-ID). Without
+   EventSource, or when the stream fails twice in a row, the feed is polled every cfg.pollMs
+   with since = the previous answer's `now` (the stream is tried again every
+   STREAM_RETRY_POLLS polls). Either way the `gone` ids leave the map, every row is put in (or
    replaced) by its id. The side list asks the case API for the view's bbox with the filters,
    by deadline; a popup fetches its case when opened.
    Data from the API reaches the page only through textContent (popups and list are nodes). */
@@ -359,10 +363,13 @@
     setLive("lost", t("session_lost") + " ");
     liveText.appendChild(el("a", { href: cfg.loginUrl, text: "→" }));
   }
+  var mode = "poll"; // how changes come: "stream" (pushed), "connecting" or "poll"
   function liveOk(truncated) {
     var when = fmtTime(new Date().toISOString()).slice(11);
-    setLive("ok", t("live") + " · " + t("loaded", { n: cases.size }) + " · " + when +
+    setLive("ok", t(mode === "stream" ? "live_push" : "live") + " · " +
+      t("loaded", { n: cases.size }) + " · " + when +
       (truncated ? " · " + t("truncated", { n: cases.size }) : ""));
+    live.setAttribute("data-mode", mode);
   }
   var truncated = false, polls = 0, readyAt = null;
   function load(listed) {
@@ -384,7 +391,8 @@
         performance.mark("dispatch:ready");
         readyAt = performance.now();
       });
-      setTimeout(poll, cfg.pollMs);
+      if (canStream) openStream();
+      else setTimeout(poll, cfg.pollMs);
     });
   }
   function poll() {
@@ -399,8 +407,48 @@
       if (apply(decode(r.data), r.data.gone)) { renderSoon(); loadList(); }
       if (polls % 30 === 0) refreshLate();
       liveOk(truncated);
-      setTimeout(poll, cfg.pollMs);
+      if (canStream && polls % STREAM_RETRY_POLLS === 0) openStream();
+      else setTimeout(poll, cfg.pollMs);
     });
+  }
+
+  /* --- pushed: server-sent events (incidents/live.py) ----------------------------------------
+     The browser reconnects a dropped stream by itself, sending the last event's id; a stream
+     refused (401, 403: CLOSED at once) or failing twice in a row gives way to polling. */
+  var canStream = !!(window.EventSource && cfg.stream);
+  var STREAM_RETRY_POLLS = 15, STREAM_MAX_ERRORS = 2, LATE_CHECK_MS = 60e3;
+  var source = null, streamErrors = 0, pushes = 0, lateTimer = null;
+  function openStream() {
+    mode = "connecting";
+    source = new EventSource(cfg.stream + "?" + new URLSearchParams({ since: since }));
+    source.onopen = function () {
+      streamErrors = 0;
+      mode = "stream";
+      liveOk(truncated);
+    };
+    source.addEventListener("cases", function (ev) {
+      var data = JSON.parse(ev.data);
+      since = ev.lastEventId || data.now || since;
+      pushes++;
+      if (apply(decode(data), data.gone)) { renderSoon(); loadList(); }
+      liveOk(truncated);
+    });
+    source.onerror = function () {
+      var closed = source.readyState === EventSource.CLOSED;
+      if (!closed && ++streamErrors < STREAM_MAX_ERRORS) {
+        mode = "connecting";
+        setLive("lost", t("live_lost"));
+        return;
+      }
+      source.close();
+      source = null;
+      streamErrors = 0;
+      mode = "poll";
+      poll(); // at once: catches up from the last event, and tells a lost session (401)
+    };
+    if (!lateTimer) {
+      lateTimer = setInterval(function () { if (mode === "stream") refreshLate(); }, LATE_CHECK_MS);
+    }
   }
 
   /* --- layers -------------------------------------------------------------------------------- */
@@ -498,6 +546,8 @@
     ready: function () { return readyAt; },
     position: function (id) { var e = cases.get(id); return e ? L.latLng(latLngOf(e.r)) : null; },
     polls: function () { return polls; },
+    pushes: function () { return pushes; },
+    mode: function () { return mode; },
   };
   fetchNew();
   load(fetchList()); // the list of the first view is asked for beside the feed
