@@ -28,7 +28,7 @@ from incidents.photos import PhotoRejected, SanitizedPhoto, sanitize_photos
 from incidents.placement import StorePoint, place, store_point
 from incidents.tasks import add_task
 from jurisdictions import catalog
-from notify.service import enqueue_for_event
+from notify import events as notify_events
 from shudi.pii import get_cipher
 from shudi.settings import get_settings
 
@@ -192,7 +192,8 @@ def create_case(
                 r.zh for r in where.routing.reasons if r.rule == "joint_enforcement_proposed"
             ),
         )
-    enqueue_for_event(conn, case_id=case_id, action="report")  # notify/: the outbox
+    # notify/: one event row now; the sender writes the messages (notify.events)
+    notify_events.record(conn, case_id=case_id, action="report")
     return Filed(
         id=case_id,
         tracking_code=code,
