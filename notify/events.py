@@ -31,6 +31,9 @@ RECORD_FULL = text(
 CLAIM = text("""DELETE FROM notify_event WHERE id IN (
     SELECT id FROM notify_event ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
   RETURNING id, case_id, action, data, note, created_at""")
+#: One case's events, whoever holds them (waits for a sender expanding them to commit).
+CLAIM_CASE = text("""DELETE FROM notify_event WHERE case_id = :c
+  RETURNING id, case_id, action, data, note, created_at""")
 #: The cases of a batch with their reporters (notify.service.CASE for many).
 CASES = text(str(service.CASE).replace("WHERE c.id = :c", "WHERE c.id = ANY(:ids)"))
 #: Which cases of a batch someone follows (the case, or its town, community or estate).
@@ -71,7 +74,17 @@ def expand_due(conn: Connection, *, limit: int = 200) -> int:
     transaction; how many events. A few statements per batch: the events, their cases and
     reporters, who follows them, one INSERT of every message (plus an estate's contacts for
     the actions that concern it)."""
-    events = sorted(conn.execute(CLAIM, {"n": limit}).all(), key=lambda e: e.id)
+    return _expand(conn, conn.execute(CLAIM, {"n": limit}).all())
+
+
+def expand_case(conn: Connection, *, case_id: int) -> int:
+    """Expand case ``case_id``'s events now, before a later change of it writes its own
+    messages (so a case's messages keep the order of its changes); how many events."""
+    return _expand(conn, conn.execute(CLAIM_CASE, {"c": case_id}).all())
+
+
+def _expand(conn: Connection, claimed: list[Any]) -> int:
+    events = sorted(claimed, key=lambda e: e.id)
     if not events:
         return 0
     ids = sorted({e.case_id for e in events})

@@ -171,6 +171,9 @@ def enqueue_for_event(
     """Store the messages ``action`` on case ``case_id`` causes, in the caller's transaction
     (so they exist exactly when the change does); how many. ``note`` is the actor's note, or
     the action's payload holding it."""
+    from notify.events import expand_case  # (notify.events builds on this module)
+
+    expand_case(conn, case_id=case_id)  # the report's messages come before this change's
     callbacks = hotline.enqueue_callback(  # a hotline order's milestones go back to the platform
         conn, case_id=case_id, action=action, payload=note if isinstance(note, dict) else None
     )
