@@ -16,6 +16,7 @@ messages follow the case's state when the sender reads it (within a poll interva
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
@@ -83,7 +84,7 @@ def expand_case(conn: Connection, *, case_id: int) -> int:
     return _expand(conn, conn.execute(CLAIM_CASE, {"c": case_id}).all())
 
 
-def _expand(conn: Connection, claimed: list[Any]) -> int:
+def _expand(conn: Connection, claimed: Sequence[Any]) -> int:
     events = sorted(claimed, key=lambda e: e.id)
     if not events:
         return 0
