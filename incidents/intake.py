@@ -185,6 +185,8 @@ def create_case(
             "email": cipher.seal(report.email.strip(), column="email"),
         },
         event={k: v for k, v in event.items() if k != "case_id"},
+        # notify/: one event row with the case; the sender writes its messages (notify.events)
+        also=notify_events.with_new_case("report"),
     )
     store.add_photos(conn, case_id=case_id, photos=photos)
     town = where.resolution.town
@@ -200,8 +202,6 @@ def create_case(
                 r.zh for r in where.routing.reasons if r.rule == "joint_enforcement_proposed"
             ),
         )
-    # notify/: one event row now; the sender writes the messages (notify.events)
-    notify_events.record(conn, case_id=case_id, action="report")
     return Filed(
         id=case_id,
         tracking_code=code,

@@ -25,6 +25,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from notify import service
 
 RECORD = text("INSERT INTO notify_event (case_id, action) VALUES (:c, :a)")
+#: The same for a case being inserted (incidents.store.insert_case's ``also``: ``c``).
+WITH_NEW_CASE = "INSERT INTO notify_event (case_id, action) SELECT id, :notify_action FROM c"
 RECORD_FULL = text(
     "INSERT INTO notify_event (case_id, action, data, note) VALUES (:c, :a, :d, :n)"
 ).bindparams(bindparam("d", type_=JSONB))
@@ -60,6 +62,12 @@ def record(
         conn.execute(RECORD_FULL, {"c": case_id, "a": action, "d": data or {}, "n": note})
     else:
         conn.execute(RECORD, {"c": case_id, "a": action})
+
+
+def with_new_case(action: str) -> dict[str, dict[str, Any]]:
+    """:func:`record` for a case being stored, inside its INSERT (no round trip of its own):
+    ``also`` for :func:`incidents.store.insert_case`."""
+    return {WITH_NEW_CASE: {"notify_action": action}}
 
 
 def message_key(event_id: int, row: dict[str, Any]) -> str:
