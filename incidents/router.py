@@ -74,7 +74,10 @@ async def submit_report(
     staff token is counted against the address's rate limit and ban (one autocommitted
     statement); then the body is read and :func:`incidents.intake.submit` files it (the phone
     and map-cell limits and the phone ban, photos decoded, the case stored with its answer in
-    one transaction).
+    one transaction). An anonymous JSON report (small, within the body limit) is read first
+    and then parsed, limited and filed in one thread-pool call, its address counted in the
+    same statement as its phone and map cell (:func:`incidents.intake.submit_json`; a body
+    that does not parse is counted against the address before it is refused).
     """
     token = token or request.cookies.get(SESSION_COOKIE)
     client_ip = request.client.host if request.client else None
