@@ -103,10 +103,10 @@ WITH seen AS (
   RETURNING r.key, r.count
 )
 SELECT (SELECT json_object_agg(key, count) FROM counted) AS counts,
-       (SELECT reason FROM ban
+       (SELECT kind FROM ban
         WHERE ((kind = 'ip' AND value = :ip) OR (kind = 'phone' AND value = :phone))
           AND (expires_at IS NULL OR expires_at > now())
-        ORDER BY id LIMIT 1) AS banned
+        ORDER BY kind = 'ip' DESC, id LIMIT 1) AS banned
 """)
 
 
@@ -156,17 +156,21 @@ def check_report(
             "phone": phone,
         },
     ).one()
-    if row.banned is not None:
-        raise Banned(
-            "reports from this address or phone number are not accepted; "
-            "please call the 12345 hotline"
-        )
     over = [
         (key, left)
         for key, count in (row.counts or {}).items()
         for limit, _, left in [limits[key]]
         if count > limit.count
     ]
+    # in the order of the checks one by one: the address's ban, its limit, the phone's ban,
+    # the phone's and the map cell's limits
+    address_over = [o for o in over if o[0].startswith("report:ip:")]
+    if row.banned is not None and (row.banned == "ip" or not address_over):
+        raise Banned(
+            "reports from this address or phone number are not accepted; "
+            "please call the 12345 hotline"
+        )
+    over = address_over or over
     if over:
         kinds = sorted({key.split(":")[1] for key, _ in over})
         wait = max(left for _, left in over)

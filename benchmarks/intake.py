@@ -16,12 +16,22 @@ database and its boundary tables are never touched:
    one connection and on 20 at once (the app's pool), on the same database.
 3. Where one report's time goes in-process: the route's work (idempotency claim, intake,
    stored answer, commit) with every SQL statement timed.
-4. ``shudi serve --workers N`` (N = 1 and 2) on the scratch database: 50 keep-alive clients in
-   a closed loop POST JSON reports (a random point in a random property area, a random
-   reportable type, a unique ``Idempotency-Key`` each) for 20 s, then GET ``/api/v1/resolve``
-   on the same points with the same clients for 20 s; twice, alternating. Then the reports at
-   a fixed 200/s (open loop, at most 50 connections) for the latency at the target rate, three
-   15-second rounds, the median round held.
+4. ``shudi serve --workers N`` (N = 1 and 2) on the scratch database, its outbox sender
+   running in the server as deployed (no quiet hours or per-address cap in reach, messages
+   to the file sink): 50 keep-alive clients in a closed loop, 20 s each, in a rotated order
+   per round, twice: GET ``/api/v1/resolve`` (the bare resolve); POSTed JSON reports (a
+   random point in a random property area, a random reportable type, a unique
+   ``Idempotency-Key`` each) with no phone or e-mail (notifications off: nobody is to be
+   told); the same with a phone and an e-mail address of their own (notifications on: an
+   SMS and an e-mail due per report, expanded and delivered by the sender meanwhile; the
+   backlog left at the end of the round and the time it takes to deliver it are recorded).
+   Then reports with notifications on at a fixed 200/s (open loop, at most 50
+   connections) for the latency at the target rate, three 15-second rounds, the median
+   round held.
+
+Targets: intake (notifications off) ≥ 0.5× the bare resolve (issue #17); intake with
+notifications on ≥ 0.8× intake with them off (issue #16); ≥ 200 reports/s with
+notifications on and p99 ≤ 100 ms at 200/s.
 
 The targets are held on the one-worker server (see :data:`DEPLOYED_WORKERS`: on 2 cores
 PostgreSQL needs the other one); the two-worker figures are shown beside it.
@@ -51,7 +61,6 @@ from sqlalchemy.engine import make_url
 
 from benchmarks import loadgen
 from benchmarks.common import (
-    Kind,
     Result,
     Section,
     Server,
@@ -83,6 +92,11 @@ DEPLOYED_WORKERS = 1
 PACED_ROUNDS = 3
 TARGET_RATE = 200.0
 TARGET_P99_MS = 100.0
+#: Issue #17: intake (notifications off) ≥ 0.5× the bare resolve of the same server and
+#: clients; issue #16: intake with notifications on ≥ 0.8× intake with them off, same run.
+TARGET_VS_RESOLVE = 0.5
+TARGET_ON_VS_OFF = 0.8
+DRAIN_WAIT_S = 60.0
 IN_PROCESS_REPORTS = 300
 COMMIT_LOOP = 400
 REPORTS = "/api/v1/reports"
@@ -126,11 +140,19 @@ BENCH_LIMITS = {
 }
 
 
+#: The in-server outbox sender delivers every message at once: no quiet hours (the run may
+#: fall in them), no per-address cap in reach; to the file sink (no channel configured, as
+#: `make run`), in the run's folder.
+BENCH_NOTIFY = {"SHUDI_NOTIFY_QUIET_HOURS": "off", "SHUDI_NOTIFY_RATE_PER_HOUR": "1000000"}
+
+
 @contextmanager
-def service_database(url: str) -> Iterator[None]:
+def service_database(url: str, sink: Path | None = None) -> Iterator[None]:
     """Point servers started inside the block at ``url`` (they inherit the environment), with
-    :data:`BENCH_LIMITS`."""
-    env = {"SHUDI_DATABASE_URL": url, **BENCH_LIMITS}
+    :data:`BENCH_LIMITS` and :data:`BENCH_NOTIFY` (messages to ``sink``)."""
+    env = {"SHUDI_DATABASE_URL": url, **BENCH_LIMITS, **BENCH_NOTIFY}
+    if sink is not None:
+        env["SHUDI_NOTIFY_SINK"] = str(sink)
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
@@ -359,16 +381,18 @@ def commit_floor(engine: Engine, threads: int = 20, seconds: float = 4.0) -> str
     )
 
 
-def _report_body(x: float, y: float, type_code: str) -> bytes:
-    return orjson.dumps(
-        {
-            "lon": round(float(x), 7),
-            "lat": round(float(y), 7),
-            "type": type_code,
-            "description": "楼道里堆满杂物，影响通行，请尽快处理",
-            "phone": "13800138000",
-        }
-    )
+def _report_body(x: float, y: float, type_code: str, contact: int | None = None) -> bytes:
+    """A JSON report; ``contact`` (a number) gives it its own phone and e-mail address, so an
+    SMS and an e-mail are due for it (notifications on); without, nobody is to be told."""
+    body: dict[str, object] = {
+        "lon": round(float(x), 7),
+        "lat": round(float(y), 7),
+        "type": type_code,
+        "description": "楼道里堆满杂物，影响通行，请尽快处理",
+    }
+    if contact is not None:
+        body |= {"phone": f"139{contact % 10**8:08d}", "email": f"r{contact}@example.org"}
+    return orjson.dumps(body)
 
 
 def in_process(engine: Engine, points: np.ndarray, types: list[str], n: int) -> list[str]:
@@ -428,9 +452,11 @@ def in_process(engine: Engine, points: np.ndarray, types: list[str], n: int) -> 
 # --- load -----------------------------------------------------------------------------------
 
 
-def report_request(x: float, y: float, type_code: str, key: str) -> bytes:
-    """A raw keep-alive HTTP/1.1 POST of one JSON report."""
-    body = _report_body(x, y, type_code)
+def report_request(
+    x: float, y: float, type_code: str, key: str, contact: int | None = None
+) -> bytes:
+    """A raw keep-alive HTTP/1.1 POST of one JSON report (``contact``: see _report_body)."""
+    body = _report_body(x, y, type_code, contact)
     head = (
         f"POST {REPORTS} HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: shudi-bench\r\n"
         f"Content-Type: application/json\r\nIdempotency-Key: {key}\r\n"
@@ -450,6 +476,10 @@ class Load:
     busy_cores: float = 0.0
     #: keep-alive connections each server process held a few seconds into the run
     split: list[int] = field(default_factory=list)
+    #: notifications on: events + messages still pending when the round ended, and the
+    #: seconds the in-server sender then took to deliver them (None: not within the wait)
+    backlog: int = 0
+    drain_s: float | None = 0.0
 
     @property
     def ok_rate(self) -> float:
@@ -574,6 +604,37 @@ def _measure(server: Server, pg_pid: int | None, run: Callable[[], Load]) -> Loa
     return load
 
 
+OUTSTANDING = text("""SELECT (SELECT count(*) FROM notify_event)
+    + (SELECT count(*) FROM notify_message WHERE state = 'pending')""")
+
+
+def drain(engine: Engine, load: Load | None = None, wait_s: float = DRAIN_WAIT_S) -> None:
+    """Wait for the server's sender to deliver what is pending; into ``load`` (the end of a
+    notifications-on round) the backlog and how long that took, so the work intake left to
+    the sender is not hidden."""
+    t0 = time.perf_counter()
+    with engine.connect() as conn:
+        backlog = left = int(conn.execute(OUTSTANDING).scalar_one())
+        conn.rollback()
+        while left and time.perf_counter() - t0 < wait_s:
+            time.sleep(0.2)
+            left = int(conn.execute(OUTSTANDING).scalar_one())
+            conn.rollback()
+    if load is not None:
+        load.backlog = backlog
+        load.drain_s = time.perf_counter() - t0 if not left else None
+
+
+def delivered(engine: Engine) -> tuple[int, int]:
+    """(messages sent, messages in any other state) in the scratch database."""
+    with engine.connect() as conn:
+        sent, other = conn.execute(
+            text("""SELECT count(*) FILTER (WHERE state = 'sent'),
+                           count(*) FILTER (WHERE state <> 'sent') FROM notify_message""")
+        ).one()
+    return int(sent), int(other)
+
+
 class Clients:
     """The load of one server: unique reports, resolves of the same points, paced reports."""
 
@@ -584,16 +645,18 @@ class Clients:
         self.resolves = loadgen.request_paths(RESOLVE, points)
         self.runs = 0
 
-    def _report(self, run: int, i: int) -> bytes:
+    def _report(self, run: int, i: int, notify: bool = False) -> bytes:
         k = i % len(self.points)
         x, y = self.points[k]
-        return report_request(x, y, self.types[k], f"{self.tag}-{run}-{i}")
+        contact = run * 10**6 + i if notify else None
+        return report_request(x, y, self.types[k], f"{self.tag}-{run}-{i}", contact)
 
-    def reports(self, seconds: float) -> Load:
+    def reports(self, seconds: float, notify: bool = False) -> Load:
+        """Reports in a closed loop; ``notify``: each with its own phone and e-mail."""
         self.runs += 1
         run = self.runs
         result, codes = asyncio.run(
-            _closed(self.url, lambda i: self._report(run, i), CLIENTS, seconds)
+            _closed(self.url, lambda i: self._report(run, i, notify), CLIENTS, seconds)
         )
         return Load(result, codes)
 
@@ -606,7 +669,7 @@ class Clients:
 
     def paced(self, rate: float, seconds: float) -> Load:
         self.runs += 1
-        reqs = [self._report(self.runs, i) for i in range(int(rate * seconds))]
+        reqs = [self._report(self.runs, i, True) for i in range(int(rate * seconds))]
         result = asyncio.run(loadgen._open_loop(self.url, reqs, rate, CLIENTS))
         return Load(result, {})
 
@@ -654,29 +717,41 @@ def intake(workdir: Path) -> Section:
                 port = free_port()
                 argv = serve_argv(port, n)
                 sec.commands.append(shown(serve_argv("PORT", n)) + "   # on the scratch database")
-                runs[n] = {"reports": [], "resolve": [], "paced": []}
+                runs[n] = {"reports": [], "notify": [], "resolve": [], "paced": []}
                 with (
-                    service_database(url),
+                    service_database(url, workdir / f"intake-{n}-sink.jsonl"),
                     server(
                         f"shudi serve ({_plural(n)})", argv, port, workdir / f"intake-{n}.log"
                     ) as app,
                 ):
                     clients = Clients(app.url, points, types, tag=f"w{n}", seed=n)
                     log(f"warm-up, {WARM_SECONDS} s of reports and of resolves")
-                    clients.reports(WARM_SECONDS)
+                    clients.reports(WARM_SECONDS, notify=True)
                     clients.resolve(WARM_SECONDS)
+                    drain(engine)
+                    loads: list[tuple[str, Callable[[float], Load]]] = [
+                        ("resolve", clients.resolve),
+                        ("reports", clients.reports),
+                        ("notify", partial(clients.reports, notify=True)),
+                    ]
                     for k in range(ROUNDS):
-                        for kind, fn in (
-                            ("reports", clients.reports),
-                            ("resolve", clients.resolve),
-                        ):
+                        for kind, fn in loads[k % 3 :] + loads[: k % 3]:  # order rotated
                             log(f"{kind}, {CLIENTS} clients closed loop, {SECONDS} s ({k + 1})")
-                            runs[n][kind].append(_measure(app, pg_pid, partial(fn, SECONDS)))
+                            load = _measure(app, pg_pid, partial(fn, SECONDS))
+                            if kind == "notify":
+                                drain(engine, load)
+                            runs[n][kind].append(load)
                     for k in range(PACED_ROUNDS):
                         log(f"reports at {PACED_RATE}/s, open loop, {PACED_SECONDS} s ({k + 1})")
                         runs[n]["paced"].append(
                             _measure(app, pg_pid, partial(clients.paced, PACED_RATE, PACED_SECONDS))
                         )
+                    drain(engine)
+                sent, other = delivered(engine)
+                sec.notes.append(
+                    f"{_plural(n)}: {sent:,} messages sent by the in-server sender to the file "
+                    f"sink, {other:,} in another state when the server stopped"
+                )
             with engine.connect() as conn:
                 stored = conn.execute(text("SELECT count(*) FROM case_file")).scalar_one()
             sec.notes.append(
@@ -718,54 +793,93 @@ def intake(workdir: Path) -> Section:
 
 
 def _results(sec: Section, n: int, runs: dict[str, list[Load]]) -> None:
-    reports, resolves = runs["reports"], runs["resolve"]
+    reports, notify, resolves = runs["reports"], runs["notify"], runs["resolve"]
     rounds = sorted(runs["paced"], key=lambda r: r.result.p99_ms)
     paced = rounds[len(rounds) // 2]  # the median round: one noisy burst spoils one round
-    held: Kind = "min" if n == DEPLOYED_WORKERS else "info"
+    held = n == DEPLOYED_WORKERS
     rep = loadgen.merge([r.result for r in reports])
+    on = loadgen.merge([r.result for r in notify])
     res = loadgen.merge([r.result for r in resolves])
     rep_rate = statistics.mean(r.ok_rate for r in reports)
+    on_rate = statistics.mean(r.ok_rate for r in notify)
     res_rate = statistics.mean(r.ok_rate for r in resolves)
     same = "bare resolve, same server and clients"
     w = _plural(n)
-    failed = rep.non_2xx + sum(r.result.non_2xx for r in rounds)
-    sent = rep.requests + sum(r.result.requests for r in rounds)
+    failed = rep.non_2xx + on.non_2xx + sum(r.result.non_2xx for r in rounds)
+    sent = rep.requests + on.requests + sum(r.result.requests for r in rounds)
+    drains = [r.drain_s for r in notify]
     sec.results += [
         Result(
-            f"intake throughput, {CLIENTS} clients (closed loop), {w}",
+            f"intake throughput, notifications off, {CLIENTS} clients (closed loop), {w}",
             rep_rate,
             "reports/s",
-            held,
-            target=TARGET_RATE if n == DEPLOYED_WORKERS else None,
+            "min" if held else "info",
+            target_ratio=TARGET_VS_RESOLVE if held else None,
             baseline=res_rate,
             baseline_name=same,
         ),
+        Result(
+            f"intake throughput, notifications on (SMS + e-mail due per report, sent by the "
+            f"in-server sender meanwhile), {CLIENTS} clients (closed loop), {w}",
+            on_rate,
+            "reports/s",
+            "min" if held else "info",
+            target_ratio=TARGET_ON_VS_OFF if held else None,
+            baseline=rep_rate,
+            baseline_name="intake with notifications off, same server and clients",
+        ),
+        Result(
+            f"intake throughput, notifications on, {CLIENTS} clients (closed loop), {w}",
+            on_rate,
+            "reports/s",
+            "min" if held else "info",
+            target=TARGET_RATE if held else None,
+            baseline=res_rate,
+            baseline_name=same,
+        ),
+        Result(
+            f"outbox backlog at the end of a notifications-on round (events + pending "
+            f"messages, largest of {len(notify)}), {w}",
+            float(max(r.backlog for r in notify)),
+            "rows",
+        ),
+        Result(
+            f"outbox drained after a notifications-on round (slowest of {len(notify)}; "
+            f"{DRAIN_WAIT_S:.0f} s = not within the wait), {w}",
+            max((d if d is not None else DRAIN_WAIT_S) for d in drains),
+            "s",
+        ),
         Result(  # info: 50 clients in a closed loop queue by construction (see the notes)
-            f"intake p99, {CLIENTS} clients (closed loop), {w}",
+            f"intake p99, notifications off, {CLIENTS} clients (closed loop), {w}",
             rep.p99_ms,
             "ms",
             baseline=res.p99_ms,
             baseline_name=same,
         ),
         Result(
-            f"intake p50, {CLIENTS} clients (closed loop), {w}",
+            f"intake p50, notifications off, {CLIENTS} clients (closed loop), {w}",
             rep.p50_ms,
             "ms",
             baseline=res.p50_ms,
             baseline_name=same,
         ),
         Result(
-            f"intake p99 at {PACED_RATE} reports/s (open loop, ≤ {CLIENTS} connections, "
-            f"median of {len(rounds)} rounds), {w}",
+            f"intake p99 at {PACED_RATE} reports/s, notifications on (open loop, ≤ {CLIENTS} "
+            f"connections, median of {len(rounds)} rounds), {w}",
             paced.result.p99_ms,
             "ms",
-            "max" if n == DEPLOYED_WORKERS else "info",
-            target=TARGET_P99_MS if n == DEPLOYED_WORKERS else None,
+            "max" if held else "info",
+            target=TARGET_P99_MS if held else None,
         ),
         Result(f"intake requests failed (non-2xx or no answer), {w}", 100 * failed / sent, "%"),
     ]
-    for i, (a, b) in enumerate(zip(reports, resolves, strict=True)):
-        sec.notes.append(a.note(f"{w}, round {i + 1}, reports"))
-        sec.notes.append(b.note(f"{w}, round {i + 1}, bare resolve"))
+    for i, (a, b, c) in enumerate(zip(resolves, reports, notify, strict=True)):
+        sec.notes.append(a.note(f"{w}, round {i + 1}, bare resolve"))
+        sec.notes.append(b.note(f"{w}, round {i + 1}, reports, notifications off"))
+        drained = f"{c.drain_s:.1f} s" if c.drain_s is not None else "not within the wait"
+        sec.notes.append(
+            c.note(f"{w}, round {i + 1}, reports, notifications on")
+            + f"; outbox backlog at the end {c.backlog:,} rows, delivered after {drained}"
+        )
     for i, r in enumerate(runs["paced"]):
         sec.notes.append(r.note(f"{w}, round {i + 1}, reports at {PACED_RATE}/s (open loop)"))

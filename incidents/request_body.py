@@ -40,6 +40,16 @@ async def read_filing(
         raise InvalidReport(f"{where}: {first['msg']}") from exc
 
 
+def parse_json(raw: bytes, model: type[M]) -> M:
+    """A JSON body as ``model``; the first validation problem becomes :class:`InvalidReport`."""
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise InvalidReport(f"{where}: {first['msg']}") from exc
+
+
 def photos_of(files: Photos) -> list[SanitizedPhoto]:
     """A filing's photos re-encoded without metadata (all or nothing); a refused one becomes
     :class:`InvalidReport` naming it (``photo_error``: its code)."""

@@ -18,7 +18,7 @@ from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2
 from accounts.service import Principal, principal_for_token
 from gis.coords import CoordSystem
 from incidents import disclosure, feeds, intake, placement, service
-from incidents.request_body import read_filing
+from incidents.request_body import FORMS, parse_json, read_filing
 from incidents.schemas import DisclosureIn, ReportIn, ResidentActionIn, TransitionIn
 from jurisdictions.bbox import parse_bbox
 from jurisdictions.handler_rules import Routing
@@ -74,10 +74,28 @@ async def submit_report(
     staff token is counted against the address's rate limit and ban (one autocommitted
     statement); then the body is read and :func:`incidents.intake.submit` files it (the phone
     and map-cell limits and the phone ban, photos decoded, the case stored with its answer in
-    one transaction).
+    one transaction). An anonymous JSON report (small, within the body limit) is read first
+    and then parsed, limited and filed in one thread-pool call, its address counted in the
+    same statement as its phone and map cell (:func:`incidents.intake.submit_json`; a body
+    that does not parse is counted against the address before it is refused).
     """
     token = token or request.cookies.get(SESSION_COOKIE)
     client_ip = request.client.host if request.client else None
+    if token is None and not request.headers.get("content-type", "").startswith(FORMS):
+        # an anonymous JSON report (small, within the body limit): read, then parsed, limited
+        # and filed in one thread-pool call, the address counted with the phone and the cell
+        raw = await request.body()
+        status_code, body = await run_in_threadpool(
+            lambda: intake.submit_json(
+                reader=reader,
+                writer=writer,
+                raw=raw,
+                parse=lambda b: parse_json(b, ReportIn),
+                idempotency_key=idempotency_key,
+                ip=client_ip,
+            )
+        )
+        return _json(body.as_json(), status_code=status_code)
 
     def authenticate() -> Principal:
         assert token

@@ -61,9 +61,13 @@ def _dialect() -> Dialect:
 
 @lru_cache(maxsize=32)
 def _insert_case(
-    case_keys: tuple[str, ...], reporter_keys: tuple[str, ...], event_keys: tuple[str, ...]
+    case_keys: tuple[str, ...],
+    reporter_keys: tuple[str, ...],
+    event_keys: tuple[str, ...],
+    also: tuple[str, ...] = (),
 ) -> TextClause:
-    """The case, its reporter and its first event in one statement (one round trip)."""
+    """The case, its reporter and its first event in one statement (one round trip), with
+    ``also``: other modules' INSERTs of rows that follow the new case (``SELECT … FROM c``)."""
     case_cols = [c.name for c in _columns(CASE, case_keys)]
     reporter_cols = [c.name for c in _columns(REPORTER, reporter_keys)]
     event_cols = [c.name for c in _columns(EVENT, event_keys)]
@@ -79,7 +83,7 @@ WITH c AS (
 ), event AS (
   INSERT INTO {EVENT.name} (case_id, {", ".join(event_cols)})
   SELECT id, {", ".join(":event_" + n for n in event_cols)} FROM c
-)
+){"".join(f", also_{i} AS ({sql})" for i, sql in enumerate(also))}
 SELECT id FROM c"""
     jsons = _json(CASE, case_cols) + ["event_" + n for n in _json(EVENT, event_cols)]
     return text(sql).bindparams(*(bindparam(n, type_=JSONB) for n in jsons))
@@ -91,12 +95,17 @@ def insert_case(
     case: Mapping[str, Any],
     reporter: Mapping[str, Any],
     event: Mapping[str, Any],
+    also: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> int:
     """Store a new case (``geom`` from ``lon``, ``lat``), its reporter (sealed contact
-    details) and its first event (without ``case_id``); the case's id."""
-    stmt = _insert_case(tuple(case), tuple(reporter), tuple(event))
+    details) and its first event (without ``case_id``); the case's id. ``also``: rows of
+    other tables that follow the case, in the same statement — each an ``INSERT … SELECT …
+    FROM c`` (``c``: the new case's ``id``) with its parameters (names of its own)."""
+    stmt = _insert_case(tuple(case), tuple(reporter), tuple(event), tuple(also or ()))
     params = dict(case) | {f"reporter_{k}": v for k, v in reporter.items()}
     params |= {f"event_{k}": v for k, v in event.items()}
+    for extra in (also or {}).values():
+        params |= extra
     announce(conn, CHANGED)
     return int(conn.execute(stmt, params).scalar_one())
 

@@ -141,18 +141,20 @@ def unfollow(conn: Connection, *, token: str) -> int:
     return 1
 
 
-def _followers(conn: Connection, case: dict[str, Any]) -> list[Any]:
+def _followers(conn: Connection, case: dict[str, Any], before: datetime | None) -> list[Any]:
     return list(
         conn.execute(
             text("""SELECT token, tracking_code, area_layer, area_code, channel, recipient,
                        recipient_masked, recipient_digest
                 FROM notify_follow
-                WHERE case_id = :c
+                WHERE (case_id = :c
                    OR (area_layer = 'town' AND area_code = :town)
                    OR (area_layer = 'community' AND area_code = :community)
-                   OR (area_layer = 'property_area' AND area_code = :estate)
+                   OR (area_layer = 'property_area' AND area_code = :estate))
+                  AND (CAST(:before AS timestamptz) IS NULL OR created_at <= :before)
                 ORDER BY id"""),
             {
+                "before": before,
                 "c": case["id"],
                 "town": case["town_code"],
                 "community": case["community_code"],
@@ -164,10 +166,11 @@ def _followers(conn: Connection, case: dict[str, Any]) -> list[Any]:
 
 def rows_for_event(
     conn: Connection, *, case_id: int, action: str, params: dict[str, Any], s: Settings,
-    cipher: Cipher,
+    cipher: Cipher, before: datetime | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """The outbox rows telling the case's and its areas' followers of ``action`` (one per
-    follower, however many of its follows match); [] for non-public actions and cases."""
+    follower, however many of its follows match); [] for non-public actions and cases.
+    ``before``: only follows made by then (an event expanded after it happened)."""
     what = WHAT.get(action)
     if what is None:
         return []
@@ -183,7 +186,7 @@ def rows_for_event(
     fill = {"handler": case["handler_name"] or "", "due": params.get("due", "")}
     rows: list[dict[str, Any]] = []
     told: set[str] = set()
-    for f in _followers(conn, case):
+    for f in _followers(conn, case, before):
         if f.recipient_digest in told:
             continue
         told.add(f.recipient_digest)

@@ -79,6 +79,26 @@ class NotifyMessage(Base):
     )
 
 
+class NotifyEvent(Base):
+    """A case change whose messages are still to be written: one small row in the change's
+    transaction; the sender expands it into :class:`NotifyMessage` rows and deletes it, in one
+    transaction (notify.events)."""
+
+    __tablename__ = "notify_event"
+    __table_args__ = (Index("ix_notify_event_case", "case_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("case_file.id", ondelete="CASCADE"), nullable=False
+    )
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    data: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default="{}")
+    note: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
 class NotifyOptOut(Base):
     """A resident's address that asked for no more messages (by its keyed digest only)."""
 

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import SQLAlchemyError
 
+from notify import events
 from notify.channels import AliyunSms, DingTalk, FileSink, Outgoing, Smtp, Transport, Webhook
 from notify.digest import DailyDigest
 from notify.exceptions import ChannelConfigError, ChannelError
@@ -168,7 +169,8 @@ def deliver_due(
     limit: int = BATCH,
     workers: int = WORKERS,
 ) -> dict[str, int]:
-    """Claim up to ``limit`` due messages in ``conn``'s transaction and deliver them, up to
+    """Expand up to ``limit`` notification events into their messages (notify.events), then
+    claim up to ``limit`` due messages in ``conn``'s transaction and deliver them, up to
     ``workers`` at a time (kept-alive connections per channel); counts. The outcomes are
     written in a few statements at the end of the batch, in the same transaction."""
     s = settings or get_settings()
@@ -176,6 +178,7 @@ def deliver_due(
     window = quiet_window(s.notify_quiet_hours)
     cipher = get_cipher()
     done = {"sent": 0, "retry": 0, "dead": 0, "deferred": 0, "suppressed": 0}
+    events.expand_due(conn, limit=limit)  # reports' events become their messages first
     claimed = conn.execute(CLAIM, {"now": now, "n": limit}).mappings().all()
     resident_digests = sorted(
         {m["recipient_digest"] for m in claimed if m["audience"] == "resident"}

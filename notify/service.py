@@ -53,20 +53,22 @@ CASE = text("""SELECT c.id, c.tracking_code, c.status, c.type_code, vt.name_zh A
                                                   'email', r.email) ORDER BY r.id), '[]')
        FROM case_reporter r WHERE r.case_id = c.id) AS reporters
   FROM case_file c JOIN violation_type vt ON vt.code = c.type_code WHERE c.id = :c""")
-#: Every message of one event in one statement; an opted-out address's are suppressed.
+#: Every message of one event (or of a batch of events) in one statement; an opted-out
+#: address's are suppressed; a key already stored is skipped (an event expanded twice).
 INSERT = text("""INSERT INTO notify_message (key, case_id, channel, audience, template,
     template_version, urgent, recipient, recipient_masked, recipient_digest, subject, body,
     params, state, last_error)
-  SELECT m.key, :case_id, m.channel, m.audience, m.template, m.version, m.urgent, m.recipient,
+  SELECT m.key, m.case_id, m.channel, m.audience, m.template, m.version, m.urgent, m.recipient,
     m.masked, m.digest, m.subject, m.body, m.params,
     CASE WHEN m.state <> '' THEN m.state
          WHEN m.audience = 'resident' AND EXISTS (SELECT 1 FROM notify_optout o
               WHERE o.recipient_digest = m.digest) THEN 'suppressed'
          ELSE 'pending' END,
     m.error
-  FROM jsonb_to_recordset(:rows) AS m(key text, channel text, audience text, template text,
-    version int, urgent boolean, recipient text, masked text, digest text, subject text,
-    body text, params jsonb, state text, error text)""").bindparams(bindparam("rows", type_=JSONB))
+  FROM jsonb_to_recordset(:rows) AS m(key text, case_id bigint, channel text, audience text,
+    template text, version int, urgent boolean, recipient text, masked text, digest text,
+    subject text, body text, params jsonb, state text, error text)
+  ON CONFLICT (key) DO NOTHING""").bindparams(bindparam("rows", type_=JSONB))
 
 
 def beijing(value: datetime | str | None) -> str:
@@ -169,20 +171,44 @@ def enqueue_for_event(
     """Store the messages ``action`` on case ``case_id`` causes, in the caller's transaction
     (so they exist exactly when the change does); how many. ``note`` is the actor's note, or
     the action's payload holding it."""
+    from notify.events import expand_case  # (notify.events builds on this module)
+
+    expand_case(conn, case_id=case_id)  # the report's messages come before this change's
     callbacks = hotline.enqueue_callback(  # a hotline order's milestones go back to the platform
         conn, case_id=case_id, action=action, payload=note if isinstance(note, dict) else None
     )
+    rows = message_rows(conn, case_id=case_id, action=action, data=data, note=note)
+    insert_messages(conn, rows=rows)
+    return callbacks + len(rows)
+
+
+def message_rows(
+    conn: Connection,
+    *,
+    case_id: int,
+    action: str,
+    data: dict[str, Any] | None = None,
+    note: str | dict[str, Any] = "",
+    case: dict[str, Any] | None = None,
+    followers: bool = True,
+    at: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The outbox rows (each with its ``case_id``) ``action`` on a case causes, not stored;
+    ``case``: its :data:`CASE` row when already read; ``followers=False`` when it is known that
+    nobody follows the case or its areas; ``at``: when the change happened (an event expanded
+    later tells only those who followed by then)."""
     if isinstance(note, dict):
         note = str(note.get("note") or "")
     rule = RULES.get(action)
     if rule is None:
-        return callbacks
+        return []
     resident_name, staff_name, who = rule
     data = data or {}
-    row = conn.execute(CASE, {"c": case_id}).mappings().first()
-    if row is None:
-        return callbacks
-    case = dict(row)
+    if case is None:
+        row = conn.execute(CASE, {"c": case_id}).mappings().first()
+        if row is None:
+            return []
+        case = dict(row)
     if action == "complete_task" and case["status"] != "resolved":
         resident_name = None  # other agencies' parts are still open
     s = get_settings()
@@ -204,22 +230,28 @@ def enqueue_for_event(
             subject, body = tpl.render_staff(staff, params | {"unit": label})
             rows.append(_row(staff, params | {"unit": label}, "staff", target, label,
                              subject, body, cipher) | {"recipient": target})  # fmt: skip
-    rows += follow.rows_for_event(  # "me too": the case's and its areas' followers
-        conn, case_id=case_id, action=action, params=params, s=s, cipher=cipher
-    )
+    if followers:
+        rows += follow.rows_for_event(  # "me too": the case's and its areas' followers
+            conn, case_id=case_id, action=action, params=params, s=s, cipher=cipher, before=at
+        )
     rows += estate_notices.rows_for_event(  # 三（二）: the estate's company and community
         conn, case_id=case_id, action=action, data=data, params=params, s=s, cipher=cipher
     )
-    if not rows:
-        return callbacks
-    conn.execute(
-        INSERT,
-        {
-            "case_id": case_id,
-            "rows": [r | {"state": r.get("state", ""), "error": r.get("error", "")} for r in rows],
-        },
-    )
-    return callbacks + len(rows)
+    return [r | {"case_id": case_id} for r in rows]
+
+
+def insert_messages(conn: Connection, *, rows: list[dict[str, Any]]) -> None:
+    """Store outbox rows of :func:`message_rows` in one statement (a key already stored is
+    skipped: a message is written once)."""
+    if rows:
+        conn.execute(
+            INSERT,
+            {
+                "rows": [
+                    r | {"state": r.get("state", ""), "error": r.get("error", "")} for r in rows
+                ]
+            },
+        )
 
 
 MESSAGE_FIELDS = """id, key, channel, audience, template, template_version, urgent,
@@ -387,7 +419,9 @@ def forget_recipients(conn: Connection, *, closed_before: datetime) -> int:
 
 
 def discard_this_transaction(conn: Connection, *, reason: str) -> int:
-    """Suppress the pending messages this transaction wrote (e.g. back-dated demo cases)."""
+    """Suppress the pending messages this transaction wrote (e.g. back-dated demo cases), and
+    drop the events it wrote whose messages are not written yet (notify.events)."""
+    conn.execute(text("DELETE FROM notify_event WHERE created_at = now()"))
     return int(
         conn.execute(
             text("""UPDATE notify_message SET state = 'suppressed', last_error = :r

@@ -205,13 +205,14 @@ def _wait_acked(burst: crash.Burst, n: int) -> None:
 
 
 def _drain(engine: Engine, sink: Sinks) -> float:
-    """Seconds until no message is pending (or :data:`DRAIN_LIMIT_S`)."""
+    """Seconds until no event or message is pending (or :data:`DRAIN_LIMIT_S`)."""
     start = time.monotonic()
     while time.monotonic() - start < DRAIN_LIMIT_S:
         try:
             with engine.connect() as conn:
-                pending = conn.execute(
-                    text("SELECT count(*) FROM notify_message WHERE state = 'pending'")
+                pending = conn.execute(  # reports' events not yet expanded count too
+                    text("""SELECT (SELECT count(*) FROM notify_event)
+                              + (SELECT count(*) FROM notify_message WHERE state = 'pending')""")
                 ).scalar_one()
             if pending == 0:
                 break

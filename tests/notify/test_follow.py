@@ -21,6 +21,7 @@ from incidents import service
 from incidents.area_feed import area_atom
 from notify import follow
 from notify.channels import FileSink, Smtp
+from notify.events import expand_due
 from notify.exceptions import FollowError, FollowNotFound
 from notify.sender import deliver_due
 from shudi.settings import Settings
@@ -40,6 +41,7 @@ def act(conn: Connection, who: Principal, case_id: int, action: str, **payload: 
 
 
 def follower_rows(conn: Connection, contact_masked: str) -> list[dict[str, Any]]:
+    expand_due(conn)  # a report's messages are written by the sender from its event
     rows = conn.execute(
         text("""SELECT * FROM notify_message WHERE template = 'follow_update'
                 AND recipient_masked = :m ORDER BY id"""),

@@ -20,6 +20,7 @@ from incidents import privacy, reminders, service
 from incidents.intake import Report, create_case
 from notify import service as notify
 from notify.channels import FileSink, Transport, Webhook
+from notify.events import expand_due
 from notify.sender import deliver_due
 from shudi.settings import Settings
 
@@ -38,6 +39,7 @@ def act(conn: Connection, who: Principal, case_id: int, action: str, **payload: 
 
 
 def messages(conn: Connection, case_id: int) -> list[dict[str, Any]]:
+    expand_due(conn)  # a report's messages are written by the sender from its event
     rows = conn.execute(
         text("SELECT * FROM notify_message WHERE case_id = :c ORDER BY id"), {"c": case_id}
     )
@@ -70,6 +72,8 @@ def dispatched(conn: Connection, world: dict[str, Principal], case: dict[str, An
 def test_a_report_writes_its_messages_in_its_own_transaction(
     conn: Connection, world: dict[str, Principal], case: dict[str, Any]
 ) -> None:
+    events = text("SELECT action FROM notify_event WHERE case_id = :c")  # stored with the case
+    assert conn.execute(events, {"c": case["id"]}).scalars().all() == ["report"]
     got = sorted((r["channel"], r["template"], r["state"]) for r in messages(conn, case["id"]))
     assert got == [("email", "case_accepted", "pending"), ("sms", "case_accepted", "pending")]
     act(conn, world["dispatcher"], case["id"], "accept")  # the resident was told already
@@ -332,6 +336,7 @@ def test_key_rotation_reseals_the_outbox_addresses(conn: Connection, case: dict[
 
     old = get_cipher()
     rotated = Cipher(tuple(parse_keys(new_key_line())) + old.keys)
+    expand_due(conn)  # the report's messages, written by the sender
     assert privacy.reseal(conn, cipher=rotated) >= 3  # the reporter row and two messages
     for row in (r for r in messages(conn, case["id"]) if r["audience"] == "resident"):
         assert rotated.is_current(row["recipient"])
@@ -345,6 +350,7 @@ def test_the_outbox_status_is_for_admins_and_dispatchers(
         token, _ = issue_token(conn, principal=world[who])
         return client.get("/api/v1/notify/status", headers={"Authorization": f"Bearer {token}"})
 
+    expand_due(conn)  # the report's messages, written by the sender
     ok = get("admin")
     assert ok.status_code == 200 and {"counts", "oldest_pending_s", "dead"} <= ok.json().keys()
     pending = {(c["state"], c["channel"]): c["n"] for c in ok.json()["counts"]}
@@ -362,6 +368,7 @@ def test_a_message_that_cannot_fit_never_stops_the_report(
     try:
         code = type_of(conn, agency="urban_management", scope="enforcement")
         filed = file_report(conn, IN_P111, code)
+        expand_due(conn)  # the sender renders the report's messages under this setting
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
