@@ -7,7 +7,8 @@ The scenario (shares of the requests; the same in the closed and the open loop):
   (``?since=x:N``, the answer's ``now``); a poll goes to the map polled longest ago, and the
   maps are opened before a run, as many as poll every 2 s at the run's rate (rate × share ×
   2 s; see :mod:`reliability.load`); they list cases (``GET /api/v1/cases``, filters, 50 a
-  page, newest or by deadline) and act on them (``GET /api/v1/cases/{id}`` for the ``ETag``, then ``accept`` with ``If-Match``);
+  page, newest or by deadline) and act on them (``GET /api/v1/cases/{id}`` for the ``ETag``,
+  then ``accept`` with ``If-Match``);
 * residents report (``POST /api/v1/reports``: JSON, one in :data:`PHOTO_EVERY` multipart with
   a 640×480 JPEG, an ``Idempotency-Key`` each) and track (``GET /api/v1/track/{code}``);
 * officers work their lists: ``GET /api/v1/cases?order=due`` (their agency's cases),
