@@ -61,7 +61,10 @@ class Profile:
 
 
 def _pool_metrics(url: str) -> dict[str, float]:
-    body = httpx.get(f"{url}/metrics", timeout=5).text
+    try:
+        body = httpx.get(f"{url}/metrics", timeout=30).text
+    except httpx.HTTPError:  # a jammed server: no pool figures rather than no profile
+        return {}
     out: dict[str, float] = {}
     for line in body.splitlines():
         if line.startswith("shudi_db_pool_checkout_seconds_"):
