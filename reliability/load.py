@@ -61,6 +61,9 @@ TARGET_ERROR_PCT = 0.1
 TARGET_LOW_RATIO = 1.5
 MIN_ACHIEVED = 0.95
 PASSWORD = secrets.token_urlsafe(12)
+REPORT = "resident: report"
+MAP = "map: changes since cursor"
+LISTING = "dispatcher: listing"
 
 
 @dataclass
@@ -99,6 +102,9 @@ class Step:
     def error_pct(self) -> float:
         bad = sum(1 for r in self.rows if not 200 <= r[3] < 300)
         return 100 * bad / self.requests if self.requests else 100.0
+
+    def p99(self, name: str) -> float:
+        return self.per_name.get(name, {}).get("p99", float("inf"))
 
     def pct(self, q: float) -> float:
         ms = [r[2] for r in self.rows if r[3]]
@@ -260,6 +266,16 @@ def photo() -> bytes:
 def _maps_for(rate: float) -> int:
     """Open maps at ``rate`` requests/s when each polls every 2 s."""
     return max(1, round(rate * mix.SHARES["map: changes since cursor"] * mix.POLL_EVERY_S))
+
+
+def paced(
+    url: str, sc: mix.Scenario, rate: float, seconds: float, label: str, meter: Meter
+) -> Step:
+    """The mix open loop at ``rate`` for ``seconds``, with the maps of that rate opened first."""
+    need = _maps_for(rate)
+    asyncio.run(mix.open_maps(url, sc, max(0, need - len(sc.maps))))
+    del sc.maps[need:]
+    return meter.measure(label, mix.open_loop(url, sc, rate, seconds), offered=rate, maps=need)
 
 
 def _steps(
