@@ -420,10 +420,14 @@ def _results(
             float(np.percentile(full, 50)) if full else float("nan"),
             "ms",
         ),
-        Result(
-            "client CPU per 1,000 requests (closed-loop mix)",
-            1000 * closed_mix.samples.client_cpu_s / max(closed_mix.requests, 1),
-            "s",
+        *(
+            Result(f"{who} CPU per request, {what}", 1000 * cpu / max(step.requests, 1), "ms")
+            for what, step in (("bare resolve", bare), ("closed-loop mix", closed_mix))
+            for who, cpu in (
+                ("server", step.server_cpu_s),
+                ("PostgreSQL", step.pg_cpu_s),
+                ("client", step.samples.client_cpu_s),
+            )
         ),
         Result(
             "phone numbers in responses to roles that may not see them (all steps)",

@@ -1,0 +1,117 @@
+"""The load mix's section of ``docs/benchmarks.md``, written from the stored load run
+(``reliability/results/load.json``): the scenario, the figures against #17's targets, whether
+the harness measured itself or the service, and where the server's time went.
+
+Called by both generators (``python -m benchmarks.run`` and ``python -m reliability.run``), so
+the section always shows the latest load run with its date and commit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.common import ROOT, fmt
+from benchmarks.record import Run
+from reliability import mix
+
+LOAD_RESULT = ROOT / "reliability" / "results" / "load.json"
+
+SCENARIO = (
+    "One scenario for a dispatch centre over 200,000 stored cases (reliability/mix.py), the "
+    "same shares of requests in the closed and the open loop: **dispatchers** keep the live "
+    "map open — each map loads the full compact feed once (`GET /api/v1/cases/feed`), then "
+    "asks for the changes since its cursor every 2 s (`?since=x:N`, the previous answer's "
+    "`now`); as many maps are open as poll every 2 s at the step's rate (rate × share × 2 s), "
+    "opened before the step — and they list cases (filters, 50 a page, newest first or by "
+    "deadline), open a case and `accept` reported ones with `If-Match`; **residents** report "
+    "(JSON; one report in {photo} multipart with a 640×480 JPEG) and track by code; "
+    "**officers** work their lists (`GET /api/v1/cases?order=due` scoped to their agency, "
+    "`GET /api/v1/tasks`, a case, `start` on a dispatched case of theirs). Shares: {shares}. "
+    "Bare `GET /api/v1/resolve` runs on the same server with the same client and the same 16 "
+    "connections in the same run. The client is plain asyncio over keep-alive sockets (it asks "
+    "for gzip, as browsers do, and unzips), in the process of `python -m reliability.run`; its "
+    "own CPU is measured and shown per request beside the server's and PostgreSQL's."
+)
+
+#: What the profile of the first runs of this harness found, and what was changed (the figures
+#: below them are the latest run's, not these).
+FINDINGS = """\
+**Client or service?** The service. The old locust mix polled the full-detail GeoJSON
+(`/api/v1/cases.geojson`) rather than the map's compact feed and read its CPU figure at a
+step's start; but the new client costs a few hundredths of a core (see "client CPU per
+request" beside the server's and PostgreSQL's in the table), and the first runs of it found
+the service itself stalling:
+
+1. **Thread pool against connection pool (the cliff).** A sync route takes its pooled
+   connection in one thread-pool call (the `Conn` dependency) and runs in another. With more
+   requests in flight than the pool's 20 connections, the 40 threads filled with requests
+   waiting for a connection while the requests holding the connections waited for a thread:
+   at 146 requests/s offered the server used 0.04 of a core, PostgreSQL 0.01, and 99 % of the
+   requests ended in 503 `database_busy` after the pool's 5 s time-out or in client
+   time-outs. Fixed by admission (api/admission.py): at most pool capacity − 2 requests inside
+   the app at once, the rest wait in the event loop (counted in
+   `shudi_admission_wait_seconds`); SSE streams, health and metrics are not counted.
+2. **The live map's full load** read every stored case (a parallel sequential scan of 200,000
+   wide rows for 48,000 open ones) and psycopg2 turned ~500,000 array elements into Python
+   objects: 1.6–1.9 s a load at load average ≈ 13, of which the SQL was ~0.8 s. Now the
+   feed is one JSON text built in PostgreSQL and parsed by orjson, read index-only from a
+   partial covering index of the open cases (migration 0032, `ix_case_file_open_feed`):
+   ~0.4 s in all, SQL 0.25 s, at load average ≈ 9.
+3. **The dispatcher's newest-first queue** sorted every matching case (12,000 rows read from
+   the heap: 0.58 s at load average ≈ 13); `ix_case_file_created_id` (0032) lets it read the
+   page in index order: 15 ms.
+4. Not changed: lists still count their matches up to 10,000 (`total`); for an officer
+   (`handler_party = … OR EXISTS task`) or `overdue` that reads 10,000–70,000 rows (80–
+   120 ms at load average ≈ 9). A covering index for the count was tried and not used by the
+   planner (the count query's `LIMIT` makes a sequential scan look cheaper); left as it is.
+   Pool size (10 + 10) and the one-worker default are unchanged: the mix is bound by
+   PostgreSQL's CPU on these 2 cores, where a second app worker has no core to use.
+"""
+
+
+def _load_run(path: Path = LOAD_RESULT) -> Run | None:
+    if not path.exists():
+        return None
+    return Run.from_json(path.read_text(encoding="utf-8"))
+
+
+def section(path: Path = LOAD_RESULT) -> str:
+    """The markdown section (``##`` level), from the stored load run."""
+    shares = ", ".join(f"{k} {v:.0%}" for k, v in mix.SHARES.items())
+    out = [
+        "## The dispatch centre's mix (reliability part `load`)",
+        "",
+        SCENARIO.format(photo=mix.PHOTO_EVERY, shares=shares),
+        "",
+    ]
+    run = _load_run(path)
+    if run is None:
+        return "\n".join(
+            [*out, "No load run stored yet (`python -m reliability.run --only load`)."]
+        )
+    about = run.machine
+    out += [
+        f"Latest run: {run.started:%Y-%m-%d %H:%M} UTC, code {about.get('code measured', '?')}, "
+        f"load average at start {about.get('load average at start (1/5/15 min)', '?')}, "
+        f"at the end {about.get('load average at the end (1/5/15 min)', '?')} "
+        "(the machine is shared: figures under load are lower bounds). Full details: "
+        "[reliability](reliability.md#load-the-dispatch-centres-mix-against-200000-stored-cases).",
+        "",
+        "| figure | value | target | status |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in run.section.results:
+        value = f"{fmt(r.value)} {r.unit}".strip()
+        if r.baseline:
+            value += f" ({r.value / r.baseline:.2f}× {r.baseline_name})"
+        out.append(f"| {r.name} | {value} | {r.target_text()} | {r.status} |")
+    out += [
+        "",
+        FINDINGS,
+        "Where the server's time went in the latest run (profiled closed loop):",
+        "",
+    ]
+    keys = ("py-spy", "the service's own frames", "pg_stat_activity", "pool:", "thread pool")
+    profile = [n for n in run.section.notes if n.startswith(keys)]
+    out += [f"- {n}" for n in profile] or ["- (no profile in the stored run)"]
+    return "\n".join(out) + "\n"
