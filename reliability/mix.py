@@ -184,11 +184,13 @@ class Scenario:
         return str(agency), str(token)
 
     async def poll(self, conn: Connection) -> tuple[str, int]:
-        """The open map polled longest ago asks for its changes (a map is opened, with the
-        full feed, only when none is open and free)."""
-        session = min((m for m in self.maps if not m.busy), key=lambda m: m.polled, default=None)
-        if session is None:
+        """The open map polled longest ago asks for its changes (one still waiting for its
+        last answer asks again only when every map is waiting: a slow server must not make
+        the client open maps; a map is opened, with the full feed, only when none is open)."""
+        if not self.maps:
             return await self.open_map(conn)
+        free = [m for m in self.maps if not m.busy] or self.maps
+        session = min(free, key=lambda m: m.polled)
         session.busy = True
         try:
             path = "/api/v1/cases/feed?" + urlencode({"since": session.cursor})

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
+
 from api.admission import Admission, admitted
 from shudi.settings import get_settings
 
@@ -62,3 +64,27 @@ def test_health_and_event_streams_pass_a_full_gate() -> None:
 def test_the_limit_leaves_pooled_connections_for_background_work() -> None:
     # 10 + 10 pooled connections by default: 18 requests, two connections left over
     assert admitted() == 2 * get_settings().db_pool_size - 2
+
+
+def test_a_request_not_admitted_in_time_is_answered_503_server_busy() -> None:
+    release = asyncio.Event()
+    sent: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await release.wait()
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        gate = Admission(app, limit=1, max_wait_s=0.05)
+        held = asyncio.create_task(gate(_scope("/slow"), None, None))  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        await gate(_scope("/late"), None, send)  # type: ignore[arg-type]
+        release.set()
+        await held
+
+    asyncio.run(main())
+    assert sent[0]["status"] == 503
+    assert (b"retry-after", b"1") in sent[0]["headers"]
+    assert orjson.loads(sent[1]["body"])["code"] == "server_busy"
