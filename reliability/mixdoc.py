@@ -60,12 +60,31 @@ the service itself stalling:
 3. **The dispatcher's newest-first queue** sorted every matching case (12,000 rows read from
    the heap: 0.58 s at load average ≈ 13); `ix_case_file_created_id` (0032) lets it read the
    page in index order: 15 ms.
-4. Not changed: lists still count their matches up to 10,000 (`total`); for an officer
-   (`handler_party = … OR EXISTS task`) or `overdue` that reads 10,000–70,000 rows (80–
-   120 ms at load average ≈ 9). A covering index for the count was tried and not used by the
-   planner (the count query's `LIMIT` makes a sequential scan look cheaper); left as it is.
-   Pool size (10 + 10) and the one-worker default are unchanged: the mix is bound by
-   PostgreSQL's CPU on these 2 cores, where a second app worker has no core to use.
+4. **Overload**: past what the machine gives it, an open loop's queue grows without bound and
+   the server went on working for clients that had given up (15 s): in the run of 21:36 UTC
+   (load average 13 → 25 from other work) the step after the overload answered nothing for
+   30 s. Admission now answers 503 `server_busy` (`Retry-After: 1`) to a request not admitted
+   within 10 s (`shudi_admission_shed`), so the server sheds the excess and keeps answering.
+5. **Where a request's time goes** (the profile of that run, at load average ≈ 25, so a lower
+   bound): the thread pool held at the admission limit (19 busy threads of 40), PostgreSQL
+   had on average 1.6 backends on CPU and **11.9 idle in transaction** — connections checked
+   out and waiting on the app: the `Conn` dependency opens the transaction in one thread-pool
+   call and the route runs in another, and one Python process (GIL) does the routes' work.
+   py-spy: asyncio / thread hand-off 40 % of busy samples, SQLAlchemy 32 %, HTTP 19 %, JSON
+   8 %; the map feed's Python (parsing and coding a full load) the service's hottest frame.
+   Per request, the closed-loop mix cost the server ~4.3 ms and PostgreSQL ~8.4 ms of CPU,
+   bare resolve 1.8 ms and 1.0 ms. Next, not done here: routes that open their connection
+   inside their one thread-pool call (as the hot intake and resolve routes already do, via
+   `reader_factory`/`writer_factory`) for the authenticated reads too — the token check
+   shares the `Conn` dependency today.
+6. Not changed: lists still count their matches up to 10,000 (`total`; the workbench pages
+   page by it); for an officer (`handler_party = … OR EXISTS task`) or `overdue` that reads
+   10,000–70,000 rows (80–340 ms at load average 9–16, the officer's work list the slowest
+   operation of the mix, p50 445 ms in the closed loop at load average 13). A covering index
+   for the count was tried and not used by the planner (the count's `LIMIT` makes a
+   sequential scan look cheaper) and dropped. Pool size (10 + 10) and the one-worker default
+   are unchanged: on these 2 cores the mix is bound by PostgreSQL's CPU and the machine's
+   other work, and a second app worker would have no core of its own.
 """
 
 
