@@ -131,11 +131,10 @@ METHOD = """\
 def write_docs() -> int:
     """docs/benchmarks.md from every stored group (and the load mix's section from
     reliability/results/load.json), and docs/scaling.md's figures; the number of groups."""
-    from benchmarks import scaling
-    from reliability import mixdoc
+    from benchmarks import loadmix, scaling
 
     stored = record.load_all(list(GROUPS))
-    method = METHOD + "\n\n" + mixdoc.section()
+    method = METHOD + "\n\n" + loadmix.section()
     record.DOCS.write_text(record.markdown(stored, commands=COMMANDS, method=method))
     scaling.write()
     return len(stored)

@@ -1,5 +1,5 @@
 """docs/scaling.md's generated figures (benchmarks/scaling.py) and the load mix's section of
-docs/benchmarks.md (reliability/mixdoc.py) come from the stored results, with run and commit."""
+docs/benchmarks.md (benchmarks/loadmix.py) come from the stored results, with run and commit."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import scaling
+from benchmarks import loadmix, scaling
 from benchmarks.common import Result, Section
 from benchmarks.record import Run, save
-from reliability import mixdoc
 
 
 def test_scaling_table_is_replaced_between_its_markers_and_nothing_else(tmp_path: Path) -> None:
@@ -45,7 +44,7 @@ def test_the_mix_section_shows_the_stored_run_with_its_commit(tmp_path: Path) ->
         {"code measured": "abc1234 (clean)", "load average at start (1/5/15 min)": "0.50"},
         sec,
     )
-    text = mixdoc.section(save(run, tmp_path))
+    text = loadmix.section(save(run, tmp_path))
     assert "code abc1234 (clean)" in text
     assert "| mix p99 at 150/s (0.5× bare) | 180 ms | ≤ 200 ms | PASS |" in text
     assert "- pool: 1,000 checkouts" in text

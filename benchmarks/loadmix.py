@@ -3,7 +3,9 @@
 the harness measured itself or the service, and where the server's time went.
 
 Called by both generators (``python -m benchmarks.run`` and ``python -m reliability.run``), so
-the section always shows the latest load run with its date and commit.
+the section always shows the latest load run with its date and commit. It reads the stored
+run only (the layers keep ``benchmarks`` below ``reliability``): the shares of the mix are the
+run's own note.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from pathlib import Path
 
 from benchmarks.common import ROOT, fmt
 from benchmarks.record import Run
-from reliability import mix
 
 LOAD_RESULT = ROOT / "reliability" / "results" / "load.json"
 
@@ -24,9 +25,9 @@ SCENARIO = (
     "`now`); as many maps are open as poll every 2 s at the step's rate (rate × share × 2 s), "
     "opened before the step — and they list cases (filters, 50 a page, newest first or by "
     "deadline), open a case and `accept` reported ones with `If-Match`; **residents** report "
-    "(JSON; one report in {photo} multipart with a 640×480 JPEG) and track by code; "
+    "(JSON; some multipart with a 640×480 JPEG) and track by code; "
     "**officers** work their lists (`GET /api/v1/cases?order=due` scoped to their agency, "
-    "`GET /api/v1/tasks`, a case, `start` on a dispatched case of theirs). Shares: {shares}. "
+    "`GET /api/v1/tasks`, a case, `start` on a dispatched case of theirs). "
     "Bare `GET /api/v1/resolve` runs on the same server with the same client and the same 16 "
     "connections in the same run. The client is plain asyncio over keep-alive sockets (it asks "
     "for gzip, as browsers do, and unzips), in the process of `python -m reliability.run`; its "
@@ -96,19 +97,15 @@ def _load_run(path: Path = LOAD_RESULT) -> Run | None:
 
 def section(path: Path = LOAD_RESULT) -> str:
     """The markdown section (``##`` level), from the stored load run."""
-    shares = ", ".join(f"{k} {v:.0%}" for k, v in mix.SHARES.items())
-    out = [
-        "## The dispatch centre's mix (reliability part `load`)",
-        "",
-        SCENARIO.format(photo=mix.PHOTO_EVERY, shares=shares),
-        "",
-    ]
+    out = ["## The dispatch centre's mix (reliability part `load`)", "", SCENARIO, ""]
     run = _load_run(path)
     if run is None:
         return "\n".join(
             [*out, "No load run stored yet (`python -m reliability.run --only load`)."]
         )
     about = run.machine
+    shares = [n for n in run.section.notes if n.startswith("the scenario")]
+    out += [f"In the latest run, {shares[0]}.", ""] if shares else []
     out += [
         f"Latest run: {run.started:%Y-%m-%d %H:%M} UTC, code {about.get('code measured', '?')}, "
         f"load average at start {about.get('load average at start (1/5/15 min)', '?')}, "
