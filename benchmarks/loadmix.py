@@ -39,8 +39,8 @@ SCENARIO = (
 FINDINGS = """\
 **Client or service?** The service. The old locust mix polled the full-detail GeoJSON
 (`/api/v1/cases.geojson`) rather than the map's compact feed and read its CPU figure at a
-step's start; but the new client costs a few hundredths of a core (see "client CPU per
-request" beside the server's and PostgreSQL's in the table), and the first runs of it found
+step's start; but the new client costs a few hundredths of a core (see the client CPU
+figures beside the server's and PostgreSQL's in the table), and the first runs of it found
 the service itself stalling:
 
 1. **Thread pool against connection pool (the cliff).** A sync route takes its pooled
