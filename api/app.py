@@ -31,6 +31,7 @@ from api import (
     vector_tiles,
     workbench,
 )
+from api.admission import Admission
 from api.boundaries_admin import router as boundaries_admin_router
 from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit
@@ -107,6 +108,7 @@ def create_app() -> FastAPI:
     logs.install()  # no keys, phones or tracking codes in the access log
     app.add_middleware(SecurityHeaders)
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
+    app.add_middleware(Admission)  # no more requests inside than pooled connections
     app.add_middleware(BodySizeLimit)  # outermost: 413 before anything reads the body
     app.add_middleware(metrics.RequestTelemetry)  # request id, latency, access log
     app.include_router(jurisdictions_router)

@@ -135,6 +135,18 @@ METHOD = """\
 - Statement breakdowns come from SQLAlchemy cursor events around the service's own code."""
 
 
+def write_docs() -> int:
+    """docs/benchmarks.md from every stored group (and the load mix's section from
+    reliability/results/load.json), and docs/scaling.md's figures; the number of groups."""
+    from benchmarks import loadmix, scaling
+
+    stored = record.load_all(list(GROUPS))
+    method = METHOD + "\n\n" + loadmix.section()
+    record.DOCS.write_text(record.markdown(stored, commands=COMMANDS, method=method))
+    scaling.write()
+    return len(stored)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -179,9 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_docs:
         for run in runs:
             record.save(run)
-        stored = record.load_all(list(GROUPS))
-        record.DOCS.write_text(record.markdown(stored, commands=COMMANDS, method=METHOD))
-        print(f"wrote {record.DOCS.relative_to(ROOT)} ({len(stored)} group(s))")
+        n = write_docs()
+        print(f"wrote {record.DOCS.relative_to(ROOT)} ({n} group(s)) and docs/scaling.md")
     engine.dispose()
     return 1 if failed and args.strict else 0
 

@@ -117,6 +117,24 @@ class Case(Base):
     __table_args__ = (
         CheckConstraint(_in("status", STATUSES), name="status"),
         Index("ix_case_file_due_at_id", "due_at", "id"),
+        Index("ix_case_file_created_id", "created_at", "id"),  # the newest-first queue
+        Index(  # the live map's full load, index-only (migration 0032)
+            "ix_case_file_open_feed",
+            "id",
+            postgresql_include=[
+                "lon",
+                "lat",
+                "status",
+                "handler_party",
+                "type_code",
+                "town_code",
+                "due_at",
+                "version",
+                "updated_at",
+                "merged_into",
+            ],
+            postgresql_where=text("status NOT IN ('closed', 'rejected') AND merged_into IS NULL"),
+        ),
         Index(
             "ix_case_file_merged_into",
             "merged_into",

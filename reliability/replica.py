@@ -5,8 +5,8 @@ A cluster of the run's own (a temporary folder) is seeded with :data:`STORED` ca
 replica``'s machinery (shudi/standby.py) makes its replica with ``pg_basebackup``. Then
 :data:`ROUNDS` times, alternately: ``shudi serve`` (one worker) on the primary alone, and on
 the primary with ``SHUDI_DATABASE_READ_URL`` at the replica; each phase is a short warm-up and
-one locust run of :data:`RATE` users paced at one request a second for :data:`PHASE_S`
-seconds. Measured per phase: the latencies per request kind, the CPU seconds of each
+the mix of reliability/mix.py sent open loop at :data:`RATE` requests a second for
+:data:`PHASE_S` seconds. Measured per phase: the latencies per request kind, the CPU seconds of each
 PostgreSQL server's processes (postmaster and every backend, the exited ones included) and of
 the app, and the transactions each server ran (``pg_stat_database``).
 
@@ -29,13 +29,13 @@ from sqlalchemy import create_engine, text
 
 from benchmarks.common import Result, Section, app_argv, free_port, server, shown
 from benchmarks.intake import BENCH_LIMITS, load_district, seed_cases
-from reliability import crash, load
+from reliability import crash, load, mix
 from shudi import embedded, standby
 from shudi.database import embedded_replica_url, make_engine
 from shudi.migrate import upgrade
 
 STORED = 200_000
-RATE = 20  # requests/s offered: the rate the load part held (docs/reliability.md)
+RATE = 20  # requests/s offered: a dispatch centre's ordinary daytime mix on one district
 PHASE_S = 40
 WARM_S = 8
 ROUNDS = 2
@@ -111,7 +111,7 @@ def phase(
     mode: str,
     urls: dict[str, str],
     clusters: dict[str, embedded.Cluster],
-    plan: Path,
+    sc: mix.Scenario,
     workdir: Path,
     offset: int,
 ) -> dict[str, Any]:
@@ -124,18 +124,18 @@ def phase(
     port = free_port()
     log_path = workdir / f"replica-server-{mode.replace(' ', '-')}-{offset}.log"
     with environment(env), server("shudi serve", app_argv(port), port, log_path) as app:
-        warm = load.run_step(app.url, plan, RATE, WARM_S, workdir, offset=offset)
+        meter = load.Meter(app.pid, None)
+        load.paced(app.url, sc, RATE, WARM_S, "warm-up", meter)
         cpu0 = {k: cluster_cpu(c) for k, c in clusters.items()} | {"app": app.cpu_seconds()}
         tx0 = {k: transactions(u) for k, u in urls.items()}
-        step = load.run_step(app.url, plan, RATE, PHASE_S, workdir, offset=offset + warm.taken)
+        step = load.paced(app.url, sc, RATE, PHASE_S, mode, meter)
         cpu1 = {k: cluster_cpu(c) for k, c in clusters.items()} | {"app": app.cpu_seconds()}
         tx1 = {k: transactions(u) for k, u in urls.items()}
-    # the step's wall time (users start, run PHASE_S, stop): what the CPU seconds divide by
-    wall = PHASE_S + 1.0
+    wall = step.samples.seconds  # what the CPU seconds divide by
     return {
         "mode": mode,
         "step": step,
-        "taken": warm.taken + step.taken,
+        "taken": 0,
         "cpu_pct": {k: 100 * (cpu1[k] - cpu0[k]) / wall for k in cpu0},
         "tx": {k: tx1[k] - tx0[k] for k in tx0},
     }
@@ -152,7 +152,7 @@ def run(log: Callable[[str], None], workdir: Path) -> Section:
             load_district(engine)
             log(f"replica: seeding {STORED:,} cases")
             sec.notes.append(seed_cases(engine, STORED))
-            plan = load.make_plan(engine, workdir)
+            sc = mix.Scenario(load.make_plan(engine), load.photo())
         finally:
             engine.dispose()
         t0 = time.monotonic()
@@ -168,7 +168,7 @@ def run(log: Callable[[str], None], workdir: Path) -> Section:
             for r in range(ROUNDS):
                 for mode in MODES:
                     log(f"replica: round {r + 1}, {mode}, {RATE}/s for {PHASE_S} s")
-                    ph = phase(mode, urls, clusters, plan, workdir, taken)
+                    ph = phase(mode, urls, clusters, sc, workdir, taken)
                     taken += ph["taken"]
                     phases.append(ph)
                     log(f"replica: {mode}: {line(ph)}")
@@ -179,7 +179,7 @@ def run(log: Callable[[str], None], workdir: Path) -> Section:
         "shudi db replica start   # (shudi/standby.py: pg_basebackup -R, slot shudi_replica)",
         shown(app_argv("PORT"))
         + "   # SHUDI_DATABASE_READ_URL=<the replica> in the 'with replica' phases",
-        shown(load.locust_argv("http://127.0.0.1:PORT", RATE, PHASE_S)),
+        f"the mix of reliability/mix.py, open loop at {RATE}/s (in the run's own process)",
     ]
     return sec
 
@@ -245,9 +245,9 @@ def _results(sec: Section, phases: list[dict[str, Any]], made_s: float) -> None:
         ),
         Result(
             "listing p99 with the replica (worst phase)",
-            worst(rep, "listing"),
+            worst(rep, load.LISTING),
             "ms",
-            baseline=worst(base, "listing"),
+            baseline=worst(base, load.LISTING),
             baseline_name="primary only",
         ),
         Result(
@@ -262,13 +262,13 @@ def _results(sec: Section, phases: list[dict[str, Any]], made_s: float) -> None:
     cores = len(os.sched_getaffinity(0))
     sec.notes += [
         f"one machine, {cores} cores shared with other work: the primary, the replica, the app "
-        "and locust all run on it, so the replica adds no CPU; it moves work off the primary "
-        "(what a replica on its own host would take away) and adds its own WAL replay",
-        "routed to the replica: the live map's `GET /api/v1/cases.geojson?since=` polling and "
+        "and the load client all run on it, so the replica adds no CPU; it moves work off the "
+        "primary (what a replica on its own host would take away) and adds its own WAL replay",
+        "routed to the replica: the live map's `GET /api/v1/cases/feed?since=` polling and "
         "planners' listings (their token check stays on the primary: a revoked token must fail "
         "at once); everything else — reports, transitions, dispatchers' and officers' "
         "listings, tracking — on the primary",
-        "targets: those of the load part at this rate (report and map GeoJSON p99 < "
+        "targets: those of the load part at this rate (report and map poll p99 ≤ "
         f"{load.TARGET_P99_MS:.0f} ms, errors < {load.TARGET_ERROR_PCT} %) must still hold with "
         "the replica, and the primary's PostgreSQL CPU must not rise",
         f"phases, in the order run ({PHASE_S} s each after an {WARM_S} s warm-up; CPU is CPU "

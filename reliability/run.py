@@ -200,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
             print(r.line())
             failed = failed or r.passed is False
     DOCS.write_text(markdown(load_all(list(PARTS), RESULTS)), encoding="utf-8")
-    log(f"wrote {DOCS.relative_to(ROOT)}")
+    from benchmarks.run import write_docs  # the load mix's section and scaling's figures
+
+    write_docs()
+    log(f"wrote {DOCS.relative_to(ROOT)}, docs/benchmarks.md and docs/scaling.md")
     return 1 if failed else 0
 
 

@@ -1,0 +1,133 @@
+"""The load mix's section of ``docs/benchmarks.md``, written from the stored load run
+(``reliability/results/load.json``): the scenario, the figures against #17's targets, whether
+the harness measured itself or the service, and where the server's time went.
+
+Called by both generators (``python -m benchmarks.run`` and ``python -m reliability.run``), so
+the section always shows the latest load run with its date and commit. It reads the stored
+run only (the layers keep ``benchmarks`` below ``reliability``): the shares of the mix are the
+run's own note.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.common import ROOT, fmt
+from benchmarks.record import Run
+
+LOAD_RESULT = ROOT / "reliability" / "results" / "load.json"
+
+SCENARIO = (
+    "One scenario for a dispatch centre over 200,000 stored cases (reliability/mix.py), the "
+    "same shares of requests in the closed and the open loop: **dispatchers** keep the live "
+    "map open — each map loads the full compact feed once (`GET /api/v1/cases/feed`), then "
+    "asks for the changes since its cursor every 2 s (`?since=x:N`, the previous answer's "
+    "`now`); as many maps are open as poll every 2 s at the step's rate (rate × share × 2 s), "
+    "opened before the step — and they list cases (filters, 50 a page, newest first or by "
+    "deadline), open a case and `accept` reported ones with `If-Match`; **residents** report "
+    "(JSON; some multipart with a 640×480 JPEG) and track by code; "
+    "**officers** work their lists (`GET /api/v1/cases?order=due` scoped to their agency, "
+    "`GET /api/v1/tasks`, a case, `start` on a dispatched case of theirs). "
+    "Bare `GET /api/v1/resolve` runs on the same server with the same client and the same 16 "
+    "connections in the same run. The client is plain asyncio over keep-alive sockets (it asks "
+    "for gzip, as browsers do, and unzips), in the process of `python -m reliability.run`; its "
+    "own CPU is measured and shown per request beside the server's and PostgreSQL's."
+)
+
+#: What the profile of the first runs of this harness found, and what was changed (the figures
+#: below them are the latest run's, not these).
+FINDINGS = """\
+**Client or service?** The service. The old locust mix polled the full-detail GeoJSON
+(`/api/v1/cases.geojson`) rather than the map's compact feed and read its CPU figure at a
+step's start; but the new client costs a few hundredths of a core (see the client CPU
+figures beside the server's and PostgreSQL's in the table), and the first runs of it found
+the service itself stalling:
+
+1. **Thread pool against connection pool (the cliff).** A sync route takes its pooled
+   connection in one thread-pool call (the `Conn` dependency) and runs in another. With more
+   requests in flight than the pool's 20 connections, the 40 threads filled with requests
+   waiting for a connection while the requests holding the connections waited for a thread:
+   at 146 requests/s offered the server used 0.04 of a core, PostgreSQL 0.01, and 99 % of the
+   requests ended in 503 `database_busy` after the pool's 5 s time-out or in client
+   time-outs. Fixed by admission (api/admission.py): at most pool capacity − 2 requests inside
+   the app at once, the rest wait in the event loop (counted in
+   `shudi_admission_wait_seconds`); SSE streams, health and metrics are not counted.
+2. **The live map's full load** read every stored case (a parallel sequential scan of 200,000
+   wide rows for 48,000 open ones) and psycopg2 turned ~500,000 array elements into Python
+   objects: 1.6–1.9 s a load at load average ≈ 13, of which the SQL was ~0.8 s. Now the
+   feed is one JSON text built in PostgreSQL and parsed by orjson, read index-only from a
+   partial covering index of the open cases (migration 0032, `ix_case_file_open_feed`):
+   ~0.4 s in all, SQL 0.25 s, at load average ≈ 9.
+3. **The dispatcher's newest-first queue** sorted every matching case (12,000 rows read from
+   the heap: 0.58 s at load average ≈ 13); `ix_case_file_created_id` (0032) lets it read the
+   page in index order: 15 ms.
+4. **Overload**: past what the machine gives it, an open loop's queue grows without bound and
+   the server went on working for clients that had given up (15 s): in the run of 21:36 UTC
+   (load average 13 → 25 from other work) the step after the overload answered nothing for
+   30 s. Admission now answers 503 `server_busy` (`Retry-After: 1`) to a request not admitted
+   within 10 s (`shudi_admission_shed`), so the server sheds the excess and keeps answering.
+5. **Where a request's time goes** (the profile of that run, at load average ≈ 25, so a lower
+   bound): the thread pool held at the admission limit (19 busy threads of 40), PostgreSQL
+   had on average 1.6 backends on CPU and **11.9 idle in transaction** — connections checked
+   out and waiting on the app: the `Conn` dependency opens the transaction in one thread-pool
+   call and the route runs in another, and one Python process (GIL) does the routes' work.
+   py-spy: asyncio / thread hand-off 40 % of busy samples, SQLAlchemy 32 %, HTTP 19 %, JSON
+   8 %; the map feed's Python (parsing and coding a full load) the service's hottest frame.
+   Per request, the closed-loop mix cost the server ~4.3 ms and PostgreSQL ~8.4 ms of CPU,
+   bare resolve 1.8 ms and 1.0 ms. Next, not done here: routes that open their connection
+   inside their one thread-pool call (as the hot intake and resolve routes already do, via
+   `reader_factory`/`writer_factory`) for the authenticated reads too — the token check
+   shares the `Conn` dependency today.
+6. Not changed: lists still count their matches up to 10,000 (`total`; the workbench pages
+   page by it); for an officer (`handler_party = … OR EXISTS task`) or `overdue` that reads
+   10,000–70,000 rows (80–340 ms at load average 9–16, the officer's work list the slowest
+   operation of the mix, p50 445 ms in the closed loop at load average 13). A covering index
+   for the count was tried and not used by the planner (the count's `LIMIT` makes a
+   sequential scan look cheaper) and dropped. Pool size (10 + 10) and the one-worker default
+   are unchanged: on these 2 cores the mix is bound by PostgreSQL's CPU and the machine's
+   other work, and a second app worker would have no core of its own.
+"""
+
+
+def _load_run(path: Path = LOAD_RESULT) -> Run | None:
+    if not path.exists():
+        return None
+    return Run.from_json(path.read_text(encoding="utf-8"))
+
+
+def section(path: Path = LOAD_RESULT) -> str:
+    """The markdown section (``##`` level), from the stored load run."""
+    out = ["## The dispatch centre's mix (reliability part `load`)", "", SCENARIO, ""]
+    run = _load_run(path)
+    if run is None:
+        return "\n".join(
+            [*out, "No load run stored yet (`python -m reliability.run --only load`)."]
+        )
+    about = run.machine
+    shares = [n for n in run.section.notes if n.startswith("the scenario")]
+    out += [f"In the latest run, {shares[0]}.", ""] if shares else []
+    out += [
+        f"Latest run: {run.started:%Y-%m-%d %H:%M} UTC, code {about.get('code measured', '?')}, "
+        f"load average at start {about.get('load average at start (1/5/15 min)', '?')}, "
+        f"at the end {about.get('load average at the end (1/5/15 min)', '?')} "
+        "(the machine is shared: figures under load are lower bounds). Full details: "
+        "[reliability](reliability.md#load-the-dispatch-centres-mix-against-200000-stored-cases).",
+        "",
+        "| figure | value | target | status |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in run.section.results:
+        value = f"{fmt(r.value)} {r.unit}".strip()
+        if r.baseline:
+            value += f" ({r.value / r.baseline:.2f}× {r.baseline_name})"
+        out.append(f"| {r.name} | {value} | {r.target_text()} | {r.status} |")
+    out += [
+        "",
+        FINDINGS,
+        "Where the server's time went in the latest run (profiled closed loop):",
+        "",
+    ]
+    keys = ("py-spy", "the service's own frames", "pg_stat_activity", "pool:", "thread pool")
+    profile = [n for n in run.section.notes if n.startswith(keys)]
+    out += [f"- {n}" for n in profile] or ["- (no profile in the stored run)"]
+    return "\n".join(out) + "\n"
