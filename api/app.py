@@ -39,6 +39,7 @@ from assessment.router import router as assessment_router
 from audit.sealer import seal_forever
 from hotspots.pages import page_router as hotspots_pages
 from hotspots.router import router as hotspots_router
+from incidents import reminders
 from incidents.area_feed_router import router as area_feed_router
 from incidents.export_router import router as export_router
 from incidents.followup_router import router as followup_router
@@ -77,7 +78,10 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     sealer = None
     if settings.audit_seal_interval_s > 0:
         sealer = asyncio.create_task(seal_forever(settings.audit_seal_interval_s, get_engine))
-    outbox = notify_sender.start_thread(get_engine) if settings.notify_in_server else None
+    outbox = None
+    if settings.notify_in_server:  # the sender, and the 督办 reminders on its loop
+        remind = notify_sender.Every(settings.notify_remind_every_s, reminders.run_due, "督办")
+        outbox = notify_sender.start_thread(get_engine, jobs=[remind])
     yield
     if outbox is not None:
         outbox[1].set()  # the sender finishes its batch (its transaction) and stops

@@ -49,7 +49,7 @@ CASE = text("""SELECT c.id, c.status, c.hidden, vt.sensitive, vt.name_zh AS type
   FROM case_file c JOIN violation_type vt ON vt.code = c.type_code WHERE c.id = :c""")
 
 
-def _address(contact: str) -> tuple[str, str, str]:
+def parse_contact(contact: str) -> tuple[str, str, str]:
     """(channel, normalised address, masked) of a phone number or an e-mail address."""
     value = contact.strip()
     if PHONE.match(value):
@@ -60,7 +60,7 @@ def _address(contact: str) -> tuple[str, str, str]:
 
 
 def _insert(conn: Connection, target: dict[str, Any], contact: str) -> dict[str, Any]:
-    channel, address, masked = _address(contact)
+    channel, address, masked = parse_contact(contact)
     cipher = get_cipher()
     row = {
         "token": secrets.token_urlsafe(24),

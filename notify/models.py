@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -109,4 +110,30 @@ class NotifyFollow(Base):
     recipient_digest: Mapped[str] = mapped_column(String(64), nullable=False)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirm_hash: Mapped[str] = mapped_column(String(64), nullable=False, server_default="")
+
+
+class NotifyUnitContact(Base):
+    """A unit's duty contact (e-mail box or mobile) for 督办 and report-in reminders: the
+    address sealed, masked and digested like a resident's (``notify.unit_contacts``)."""
+
+    __tablename__ = "notify_unit_contact"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    party: Mapped[str] = mapped_column(String(64), nullable=False)
+    unit_code: Mapped[str] = mapped_column(String(64), nullable=False, server_default="")
+    label: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    recipient: Mapped[str] = mapped_column(Text, nullable=False)
+    recipient_masked: Mapped[str] = mapped_column(Text, nullable=False)
+    recipient_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+    __table_args__ = (
+        CheckConstraint("channel IN ('sms', 'email')", name="unit_contact_channel"),
+        UniqueConstraint("party", "unit_code", "recipient_digest", name="uq_unit_contact"),
     )

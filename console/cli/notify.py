@@ -17,7 +17,8 @@ app = typer.Typer(help="Notifications: the outbox sender, status, retries.", no_
 def run(
     once: bool = typer.Option(False, "--once", help="Deliver what is due now, then stop."),
 ) -> None:
-    """Deliver the outbox until stopped (SIGINT/SIGTERM finish the current batch first)."""
+    """Deliver the outbox until stopped (SIGINT/SIGTERM finish the current batch first); run
+    the deadline reminders (督办) every SHUDI_NOTIFY_REMIND_EVERY_S on the way."""
     from notify.sender import run_forever, run_once, transports_for
     from shudi.database import get_engine
     from shudi.settings import get_settings
@@ -33,7 +34,11 @@ def run(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    run_forever(stop, engine_factory=get_engine, transports=transports)
+    from incidents.reminders import run_due
+    from notify.sender import Every
+
+    remind = Every(get_settings().notify_remind_every_s, run_due, "督办")  # deadline reminders
+    run_forever(stop, engine_factory=get_engine, transports=transports, jobs=[remind])
 
 
 @app.command()
