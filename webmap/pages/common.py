@@ -27,7 +27,7 @@ from shudi.clock import beijing_text
 from webmap.basemaps import Basemap, new_map
 
 STATIC = "/static/pages"
-ASSET_VERSION = "14"  # bump when the files under webmap/pages/static change (browser caches)
+ASSET_VERSION = "15"  # bump when the files under webmap/pages/static change (browser caches)
 LANGS = {"zh": "zh-CN", "en": "en"}
 CHINA_TZ = timezone(timedelta(hours=8), "CST")  # no daylight saving time in China
 FALLBACK_CENTER = (104.0, 35.0, 4)  # lon, lat, zoom: all of China when there are no boundaries
