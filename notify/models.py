@@ -13,6 +13,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -113,6 +114,11 @@ class NotifyFollow(Base):
     )
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     confirm_hash: Mapped[str] = mapped_column(String(64), nullable=False, server_default="")
+    confirm_ref: Mapped[str | None] = mapped_column(String(64))
+    confirm_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirm_tries: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
+
+    __table_args__ = (Index("uq_notify_follow_ref", "confirm_ref", unique=True),)
 
 
 class NotifyUnitContact(Base):
@@ -137,3 +143,14 @@ class NotifyUnitContact(Base):
         CheckConstraint("channel IN ('sms', 'email')", name="unit_contact_channel"),
         UniqueConstraint("party", "unit_code", "recipient_digest", name="uq_unit_contact"),
     )
+
+
+class NotifyFollowCounter(Base):
+    """Follow requests per key (a digest of the client, the address, the case or area) in one
+    fixed window (UNLOGGED: a crash forgets counts, nothing else); ``notify.follow_limits``."""
+
+    __tablename__ = "notify_follow_counter"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)

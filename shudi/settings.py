@@ -215,6 +215,18 @@ class Settings(BaseSettings):
     notify_remind_report_in_min: float = Field(
         default=10.0, gt=0, description="Remind a called unit this long before its report-in."
     )
+    notify_follow_limit_ip: str = Field(
+        default="10/1h",
+        description="Follow requests per client address (N/PERIOD, e.g. 10/1h; off).",
+    )
+    notify_follow_limit_contact: str = Field(
+        default="3/1d",
+        description="Confirmation messages one phone or e-mail address gets (so nobody can "
+        "be flooded by others' follow requests).",
+    )
+    notify_follow_limit_target: str = Field(
+        default="30/1h", description="Follow requests per case (tracking code) or area."
+    )
     notify_sink: Path | None = Field(
         default=None,
         description="The file sink (one JSON line per message, mode 0600) used by channels "
