@@ -32,6 +32,7 @@ from api import (
     workbench,
 )
 from api.boundaries_admin import router as boundaries_admin_router
+from api.follow_pages import router as follow_pages_router
 from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit
 from assessment.router import page_router as assessment_pages
@@ -128,6 +129,7 @@ def create_app() -> FastAPI:
     app.include_router(hotspots_router)
     app.include_router(notify_router)
     app.include_router(follow_router)
+    app.include_router(follow_pages_router)  # /follow: an estate's or community's updates
     app.include_router(area_feed_router)
     app.include_router(hotspots_pages)
     app.include_router(assessment_router)

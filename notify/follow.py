@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from jurisdictions.active import ACTIVE_BOUNDARIES
 from notify import follow_limits
 from notify import templates as tpl
 from notify.exceptions import FollowError, FollowNotFound, TemplateError
@@ -173,6 +174,25 @@ def area_name(conn: Connection, *, layer: str, code: str) -> str:
     if name is None:
         raise FollowError(f"没有编码为 {code} 的{LAYER_ZH[layer]} (no {layer} {code})")
     return str(name)
+
+
+def followable_areas(conn: Connection) -> list[dict[str, Any]]:
+    """The active estates and communities one may follow, by name, with the name of the area
+    they lie in and a point inside each (WGS-84, for the map), estates first."""
+    rows = conn.execute(
+        text(f"""SELECT b.layer, b.code, b.name, coalesce(p.name, '') AS parent,
+                        round(ST_X(ST_Transform(ST_PointOnSurface(b.geom), 4326))::numeric, 5)
+                          AS lon,
+                        round(ST_Y(ST_Transform(ST_PointOnSurface(b.geom), 4326))::numeric, 5)
+                          AS lat
+                 FROM {ACTIVE_BOUNDARIES} b
+                 LEFT JOIN {ACTIVE_BOUNDARIES} p ON p.code = b.parent_code
+                   AND p.layer = CASE b.layer WHEN 'property_area' THEN 'community'
+                                              ELSE 'town' END
+                 WHERE b.layer IN ('property_area', 'community')
+                 ORDER BY b.layer DESC, b.name, b.code""")
+    ).mappings()
+    return [dict(r) | {"lon": float(r["lon"]), "lat": float(r["lat"])} for r in rows]
 
 
 def follow_area(
