@@ -218,3 +218,21 @@ def test_the_sender_loop_runs_the_reminders_on_their_interval() -> None:
 
     failing = Every(60, broken, "督办")
     assert failing.tick(None, now=0.0)  # type: ignore[arg-type]  # logged, the loop goes on
+
+
+def test_a_phone_in_the_resident_s_address_text_reaches_no_unit(
+    conn: Connection, dispatched: dict[str, Any]
+) -> None:
+    cid = dispatched["id"]
+    conn.execute(text("UPDATE case_file SET address_text = :a WHERE id = :c"),
+                 {"a": "3幢502 电话139 1234 5678，或0571-87654321", "c": cid})  # fmt: skip
+    unit_contacts.add_contact(
+        conn, party=dispatched["party"], unit_code=dispatched["unit"], contact=DUTY_MOBILE
+    )
+    reminders.send_reminders(conn, now=at(20, 17, 31))
+    rows = told(conn, cid, "deadline_passed")
+    assert len(rows) == 2
+    staff = next(r for r in rows if r["channel"] == "staff")  # the SMS names no address
+    assert "3幢502 电话[电话已隐去]，或[电话已隐去]" in staff["body"], staff["body"]
+    for r in rows:
+        assert "5678" not in r["body"] and "87654321" not in r["body"]
