@@ -105,7 +105,9 @@ def _request(
     channel, address, masked = parse_contact(contact)
     cipher = get_cipher()
     digest = cipher.digest(address, purpose="notify")
-    where = f"case:{target['code']}" if target.get("code") else f"{target['layer']}:{target['area']}"
+    where = (
+        f"case:{target['code']}" if target.get("code") else f"{target['layer']}:{target['area']}"
+    )
     follow_limits.check(conn, s=s, ip=ip, contact_digest=digest, target=where)
     ref, code = secrets.token_urlsafe(16), f"{secrets.randbelow(10**6):06d}"
     sealed = cipher.seal(address, column="notify_recipient")
@@ -215,14 +217,20 @@ def confirm(
     "tries_left": n}`` for a wrong code (counted: returned, not raised, so that the count is
     kept); FollowNotFound for an unknown, used-up or expired ref."""
     now = now or datetime.now(UTC)
-    row = conn.execute(
-        text("""SELECT id, case_id, tracking_code, area_layer, area_code, confirm_hash,
+    row = (
+        conn.execute(
+            text("""SELECT id, case_id, tracking_code, area_layer, area_code, confirm_hash,
                        confirm_sent_at, confirm_tries, recipient_masked
                 FROM notify_follow WHERE confirm_ref = :r FOR UPDATE"""),
-        {"r": ref},
-    ).mappings().first()
+            {"r": ref},
+        )
+        .mappings()
+        .first()
+    )
     if row is None or row["confirm_tries"] >= MAX_TRIES:
-        raise FollowNotFound("确认链接无效或已使用，请重新申请关注 (no pending follow with that link)")
+        raise FollowNotFound(
+            "确认链接无效或已使用，请重新申请关注 (no pending follow with that link)"
+        )
     if row["confirm_sent_at"] is None or now - row["confirm_sent_at"] > CONFIRM_VALID:
         raise FollowNotFound("验证码已过期，请重新申请关注 (the code has expired)")
     if not secrets.compare_digest(row["confirm_hash"], _code_hash(ref, code)):
@@ -244,8 +252,9 @@ def confirm(
     out: dict[str, Any] = {"confirmed": True, "recipient": row["recipient_masked"]}
     if row["area_layer"]:
         name = area_name(conn, layer=row["area_layer"], code=row["area_code"])
-        out["area"] = {"layer": row["area_layer"], "code": row["area_code"], "name": name,
-                       "feed": f"/feeds/areas/{row['area_layer']}/{row['area_code']}.atom"}  # fmt: skip
+        layer, code = row["area_layer"], row["area_code"]
+        feed = f"/feeds/areas/{layer}/{code}.atom"
+        out["area"] = {"layer": layer, "code": code, "name": name, "feed": feed}
     else:
         out["case"] = row["tracking_code"]
     return out

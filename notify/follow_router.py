@@ -128,21 +128,22 @@ def follow_form(
         body = f"<h1>未能关注</h1><p>{html.escape(str(exc))}</p><p><a href=''>重试 / Retry</a></p>"
         return _page("未能关注", body, status)
     sent = html.escape(told["recipient"])
-    body = f"""<h1>请输入验证码</h1><p>验证码已发送至 {sent}，输入后即可关注；也可直接打开消息中的链接。
-A code was sent to {sent}.</p>{_code_form(told["confirm_ref"])}"""
+    body = f"""<h1>请输入验证码</h1><p>验证码已发送至 {sent}，输入后即可关注；
+也可直接打开消息中的链接。A code was sent to {sent}.</p>{_code_form(told["confirm_ref"])}"""
     return _page("请输入验证码", body, 202)
 
 
 @router.get("/follow/confirm/{ref}", response_class=HTMLResponse, include_in_schema=False)
 def confirm_page(ref: str, code: str = "") -> HTMLResponse:
-    body = f"<h1>确认关注</h1><p>请确认是您本人申请关注。Confirm that you asked for these updates.</p>{_code_form(ref, code[:6])}"
+    body = (
+        "<h1>确认关注</h1><p>请确认是您本人申请关注。Confirm that you asked for these updates.</p>"
+        + _code_form(ref, code[:6])
+    )
     return _page("确认关注", body)
 
 
 @router.post("/follow/confirm/{ref}", response_class=HTMLResponse, include_in_schema=False)
-def confirm_form(
-    conn: Conn, ref: str, code: Annotated[str, Form(max_length=16)]
-) -> HTMLResponse:
+def confirm_form(conn: Conn, ref: str, code: Annotated[str, Form(max_length=16)]) -> HTMLResponse:
     try:
         out = follow.confirm(conn, ref=ref, code=code)
     except FollowNotFound as exc:

@@ -108,7 +108,9 @@ def _staff_targets(case: dict[str, Any], who: str, data: dict[str, Any]) -> list
     if who == "tasks":
         return [(f"{t['party']}/", str(t.get("unit") or t["party"])) for t in data.get("tasks", [])]
     if who == "task":  # one called unit of a joint task
-        return [(f"{data['party']}/{data.get('unit_code') or ''}", str(data.get("unit_name") or ""))]
+        return [
+            (f"{data['party']}/{data.get('unit_code') or ''}", str(data.get("unit_name") or ""))
+        ]
     return [(f"{case['handler_party']}/{case['handler_unit_code'] or ''}", case["handler_name"])]
 
 
@@ -375,9 +377,7 @@ def reseal_recipients(conn: Connection, *, cipher: Cipher) -> int:
             ],
         )
     return (
-        len(stale)
-        + follow.reseal(conn, cipher=cipher)
-        + unit_contacts.reseal(conn, cipher=cipher)
+        len(stale) + follow.reseal(conn, cipher=cipher) + unit_contacts.reseal(conn, cipher=cipher)
     )
 
 

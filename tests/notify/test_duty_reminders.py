@@ -121,7 +121,8 @@ def test_a_case_deadline_is_reminded_once_near_and_once_passed_to_the_unit_s_con
     assert by == sorted([
         ("email", DUTY_MAIL, "deadline_near"), ("email", DUTY_MAIL, "deadline_passed"),
         ("sms", DUTY_MOBILE, "deadline_near"), ("sms", DUTY_MOBILE, "deadline_passed"),
-        ("staff", f"{party}/{unit}", "deadline_near"), ("staff", f"{party}/{unit}", "deadline_passed"),
+        ("staff", f"{party}/{unit}", "deadline_near"),
+        ("staff", f"{party}/{unit}", "deadline_passed"),
     ])  # fmt: skip
     sms = next(m for m in duty if m["channel"] == "sms" and m["template"] == "deadline_passed")
     assert sms["body"].startswith("【属地】督办：") and "2031-03-20 17:30已超时" in sms["body"]
@@ -161,9 +162,7 @@ def test_called_units_are_reminded_of_report_in_and_completion(
 
     assert run(at(20, 10, 0)) == []
     names = {p: t["unit_name"] for p, t in tasks.items()}
-    assert run(at(20, 10, 25)) == sorted(
-        [("report_due_at", names[p], False) for p in names]
-    )
+    assert run(at(20, 10, 25)) == sorted([("report_due_at", names[p], False) for p in names])
     assert run(at(20, 10, 28)) == []
     # urban management reports in at 10:29; only the police is overdue at 10:31
     conn.execute(

@@ -85,9 +85,12 @@ def test_the_confirmation_api_and_pages(conn: Connection, world: dict[str, Princ
         body = sent_to(conn, VICTIM_MASKED, "follow_confirm")[-1]["body"]
         page = client.get(f"/follow/confirm/{ref}", params={"code": code_in(body)})
         assert page.status_code == 200 and code_in(body) in page.text  # a GET confirms nothing
-        assert conn.execute(
-            text("SELECT confirmed_at FROM notify_follow WHERE confirm_ref = :r"), {"r": ref}
-        ).scalar() is None
+        assert (
+            conn.execute(
+                text("SELECT confirmed_at FROM notify_follow WHERE confirm_ref = :r"), {"r": ref}
+            ).scalar()
+            is None
+        )
         ok = client.post(f"/follow/confirm/{ref}", data={"code": code_in(body)})
         assert ok.status_code == 200 and "已关注" in ok.text
         assert "/feeds/areas/community/C11.atom" in ok.text and VICTIM not in ok.text
@@ -100,8 +103,8 @@ def test_one_address_gets_at_most_three_confirmations_a_day(
 ) -> None:
     with app_client(conn) as client:
         for area in ("C11", "C12", "C22"):
-            r = client.post("/api/v1/follows", json={"area_layer": "community",
-                                                     "area_code": area, "contact": VICTIM})  # fmt: skip
+            body = {"area_layer": "community", "area_code": area, "contact": VICTIM}
+            r = client.post("/api/v1/follows", json=body)
             assert r.status_code == 202, r.text
         r = client.post("/api/v1/follows", json={"area_layer": "town", "area_code": "T1",
                                                  "contact": VICTIM})  # fmt: skip

@@ -205,8 +205,8 @@ def _plant(conn: Connection, world: dict[str, Principal]) -> dict[str, Any]:
             text("SELECT handler_party, handler_unit_code FROM case_file WHERE id = :c"),
             {"c": cid},
         ).one()
-        unit_contacts.add_contact(conn, party=row.handler_party,
-                                  unit_code=row.handler_unit_code or "", contact=DUTY_PHONE)  # fmt: skip
+        unit = row.handler_unit_code or ""
+        unit_contacts.add_contact(conn, party=row.handler_party, unit_code=unit, contact=DUTY_PHONE)
     assert reminders.send_reminders(conn)
     abuse.add_ban(conn, kind="phone", value=REPORTERS["drugs"][1], reason="恶意举报")
     meeting = meetings.prepare(conn, town="T1", month=None, principal=None)

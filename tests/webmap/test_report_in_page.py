@@ -2,9 +2,9 @@
 a joint enforcement; the urban-management officer, on a 390 px phone, sees the report-in clock
 in the work list, opens the case and taps "report in" — refused from 499 m away with the
 distance in Chinese, accepted from 200 m; the town rates the response; the dispatcher's map
-badges the case whose other unit (the police) is overdue, in reporting in and in completing. The phone's position is the browser
-context's geolocation (permission granted); nothing leaves the machine (``browser_page``), and
-no page shows untranslated text.
+badges the case whose other unit (the police) is overdue, in reporting in and in completing.
+The phone's position is the browser context's geolocation (permission granted); nothing
+leaves the machine (``browser_page``), and no page shows untranslated text.
 
 Distances (by hand, see tests/incidents/test_report_in.py): the case is at (120.002, 30.002);
 0.0045° north is 498.8 m (outside the 300 m tolerance), 0.0018° north is 199.5 m (inside)."""

@@ -77,8 +77,8 @@ def test_a_report_on_the_page_puts_the_accepted_sms_in_the_sink_within_2s(
     assert f"/track/{code}" in sms[0]["body"] and RESIDENT not in sms[0]["body"]
     assert RESIDENT not in page.content()
 
-    token = httpx.post(f"{base}/api/v1/auth/token",
-                       data={"username": "disp", "password": PASSWORD}).json()["access_token"]  # fmt: skip
+    login = {"username": "disp", "password": PASSWORD}
+    token = httpx.post(f"{base}/api/v1/auth/token", data=login).json()["access_token"]
     case_id = httpx.get(f"{base}/api/v1/track/{code}").json().get("id")
     if case_id is None:  # the public view has no id: find it as the dispatcher
         listed = httpx.get(f"{base}/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
