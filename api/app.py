@@ -33,6 +33,7 @@ from api import (
 )
 from api.admission import Admission
 from api.boundaries_admin import router as boundaries_admin_router
+from api.follow_pages import router as follow_pages_router
 from api.headers import SecurityHeaders
 from api.limits import BodySizeLimit
 from assessment.router import page_router as assessment_pages
@@ -40,6 +41,7 @@ from assessment.router import router as assessment_router
 from audit.sealer import seal_forever
 from hotspots.pages import page_router as hotspots_pages
 from hotspots.router import router as hotspots_router
+from incidents import reminders
 from incidents.area_feed_router import router as area_feed_router
 from incidents.export_router import router as export_router
 from incidents.followup_router import router as followup_router
@@ -80,7 +82,10 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     sealer = None
     if settings.audit_seal_interval_s > 0:
         sealer = asyncio.create_task(seal_forever(settings.audit_seal_interval_s, get_engine))
-    outbox = notify_sender.start_thread(get_engine) if settings.notify_in_server else None
+    outbox = None
+    if settings.notify_in_server:  # the sender, and the 督办 reminders on its loop
+        remind = notify_sender.Every(settings.notify_remind_every_s, reminders.run_due, "督办")
+        outbox = notify_sender.start_thread(get_engine, jobs=[remind])
     boundaries = index_watch.start_thread(get_engine)  # the resolver's index follows activations
     yield
     boundaries[1].set()
@@ -131,6 +136,7 @@ def create_app() -> FastAPI:
     app.include_router(hotspots_router)
     app.include_router(notify_router)
     app.include_router(follow_router)
+    app.include_router(follow_pages_router)  # /follow: an estate's or community's updates
     app.include_router(area_feed_router)
     app.include_router(hotspots_pages)
     app.include_router(assessment_router)

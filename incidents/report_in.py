@@ -160,6 +160,29 @@ def late_report_ins(
     return [_shape(r, now) for r in rows.mappings()]
 
 
+def overdue_completions(
+    conn: Connection, *, principal: Principal, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Clocks of open joint tasks past their completion deadline, for the dispatch map: the
+    dispatcher sees all, a town coordinator its town's."""
+    if principal.role not in (Role.dispatcher, Role.town_coordinator):
+        raise TransitionForbidden("only dispatchers and town coordinators watch report-in clocks")
+    now = now or datetime.now(UTC)
+    rows = conn.execute(
+        text(
+            CLOCK_ROWS
+            + """ WHERE c.status = 'joint' AND NOT t.done AND r.complete_due_at < :now
+                   AND (CAST(:town AS text) IS NULL OR c.town_code = :town)
+                 ORDER BY r.complete_due_at, t.id"""
+        ),
+        {
+            "now": now,
+            "town": principal.town_code if principal.role is Role.town_coordinator else None,
+        },
+    )
+    return [_shape(r, now) for r in rows.mappings()]
+
+
 def _locked(conn: Connection, task_id: int, cond: str = "TRUE", **params: Any) -> Any:
     return (
         conn.execute(

@@ -81,3 +81,9 @@ def case_report_ins(case_id: int, conn: Conn, principal: CurrentPrincipal) -> Re
 def late_report_ins(conn: Conn, principal: CurrentPrincipal) -> Response:
     """Open joint cases with an overdue or late report-in (the dispatch map's badges)."""
     return _json(report_in.late_report_ins(conn, principal=principal))
+
+
+@router.get("/joint-tasks/overdue")
+def overdue_joint_tasks(conn: Conn, principal: CurrentPrincipal) -> Response:
+    """Open joint tasks past their completion deadline (the dispatch map's badges)."""
+    return _json(report_in.overdue_completions(conn, principal=principal))

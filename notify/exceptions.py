@@ -49,3 +49,21 @@ class DigestError(DomainError):
     """A digest asked for a town that does not exist."""
 
     code = "invalid_digest"
+
+
+class UnitContactNotFound(DomainError):
+    """No unit duty contact with that id."""
+
+    code = "unit_contact_not_found"
+
+
+class FollowRateLimited(DomainError):
+    """Too many follow requests from one client, for one address or one case or area."""
+
+    code = "follow_rate_limited"
+
+
+class FollowNotConfirmed(DomainError):
+    """A confirmation code that does not match, or a follow already confirmed or gone."""
+
+    code = "follow_confirmation_invalid"

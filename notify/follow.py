@@ -7,21 +7,29 @@ the outbox's opt-outs, quiet hours and rate caps apply to it as to residents; ea
 carries a stop link with the follow's random token, never the address. Followers hear only
 what the track page shows anyone: the type in plain words, the status, the town or community —
 never a reporter's data, never a case of a sensitive type or a hidden one.
+
+Nobody can subscribe someone else: a follow is used only once confirmed with the code (or the
+link) sent to its address, and requests are rate-limited per client, per address and per case
+or area (:mod:`notify.follow_limits`, HTTP 429). A request answers the same whether the
+address followed already or not.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, text
 
+from jurisdictions.active import ACTIVE_BOUNDARIES
+from notify import follow_limits
 from notify import templates as tpl
 from notify.exceptions import FollowError, FollowNotFound, TemplateError
 from shudi.pii import Cipher, get_cipher
-from shudi.settings import Settings
+from shudi.settings import Settings, get_settings
 
 LAYERS = ("town", "community", "property_area")
 LAYER_ZH = {"town": "镇街", "community": "社区", "property_area": "小区"}
@@ -49,7 +57,7 @@ CASE = text("""SELECT c.id, c.status, c.hidden, vt.sensitive, vt.name_zh AS type
   FROM case_file c JOIN violation_type vt ON vt.code = c.type_code WHERE c.id = :c""")
 
 
-def _address(contact: str) -> tuple[str, str, str]:
+def parse_contact(contact: str) -> tuple[str, str, str]:
     """(channel, normalised address, masked) of a phone number or an e-mail address."""
     value = contact.strip()
     if PHONE.match(value):
@@ -59,34 +67,84 @@ def _address(contact: str) -> tuple[str, str, str]:
     raise FollowError("请填写手机号码或电子邮箱 (a mainland mobile number or an e-mail address)")
 
 
-def _insert(conn: Connection, target: dict[str, Any], contact: str) -> dict[str, Any]:
-    channel, address, masked = _address(contact)
+CONFIRM_TEMPLATE = "follow_confirm"
+CONFIRM_VALID = timedelta(hours=24)
+MAX_TRIES = 5
+#: A follow asked for, or asked again: a fresh code and ref each time, confirmed or not.
+UPSERT = text("""INSERT INTO notify_follow AS f (token, case_id, tracking_code, area_layer,
+        area_code, channel, recipient, recipient_masked, recipient_digest, confirm_hash,
+        confirm_ref, confirm_sent_at, confirm_tries)
+    VALUES (:token, :case_id, :code, :layer, :area, :channel, :recipient, :masked, :digest,
+            :hash, :ref, now(), 0)
+    ON CONFLICT (coalesce(case_id, 0), coalesce(area_layer, ''), coalesce(area_code, ''),
+                 recipient_digest)
+    DO UPDATE SET confirm_hash = :hash, confirm_ref = :ref, confirm_sent_at = now(),
+                  confirm_tries = 0, recipient = :recipient
+    RETURNING f.token""")
+MESSAGE = text("""INSERT INTO notify_message (key, channel, audience, template, template_version,
+    urgent, recipient, recipient_masked, recipient_digest, subject, body, params, state,
+    last_error)
+  VALUES (:key, :channel, 'resident', :template, :version, true, :recipient, :masked, :digest,
+          :subject, :body, CAST(:params AS jsonb),
+          CASE WHEN :state <> '' THEN :state
+               WHEN EXISTS (SELECT 1 FROM notify_optout o WHERE o.recipient_digest = :digest)
+               THEN 'suppressed' ELSE 'pending' END, :error)""")
+
+
+def _code_hash(ref: str, code: str) -> str:
+    return get_cipher().digest(f"{ref}:{code.strip()}", purpose="follow confirm")
+
+
+def _request(
+    conn: Connection, target: dict[str, Any], contact: str, what: str, *, ip: str | None,
+    s: Settings,
+) -> dict[str, Any]:  # fmt: skip
+    """Store (or refresh) the follow as unconfirmed and send its address a confirmation code
+    and link; the follow is used only once confirmed (:func:`confirm`). The answer is the same
+    whether the address followed already or not (it tells nobody who follows what)."""
+    channel, address, masked = parse_contact(contact)
     cipher = get_cipher()
-    row = {
-        "token": secrets.token_urlsafe(24),
-        "channel": channel,
-        "recipient": cipher.seal(address, column="notify_recipient"),
-        "masked": masked,
-        "digest": cipher.digest(address, purpose="notify"),
-        "case_id": None,
-        "code": None,
-        "layer": None,
-        "area": None,
-    } | target
-    conn.execute(
-        text("""INSERT INTO notify_follow (token, case_id, tracking_code, area_layer, area_code,
-                    channel, recipient, recipient_masked, recipient_digest)
-                VALUES (:token, :case_id, :code, :layer, :area, :channel, :recipient, :masked,
-                        :digest)
-                ON CONFLICT DO NOTHING"""),
-        row,
+    digest = cipher.digest(address, purpose="notify")
+    where = (
+        f"case:{target['code']}" if target.get("code") else f"{target['layer']}:{target['area']}"
     )
-    return {"channel": channel, "recipient": masked}
+    follow_limits.check(conn, s=s, ip=ip, contact_digest=digest, target=where)
+    ref, code = secrets.token_urlsafe(16), f"{secrets.randbelow(10**6):06d}"
+    sealed = cipher.seal(address, column="notify_recipient")
+    conn.execute(
+        UPSERT,
+        {"token": secrets.token_urlsafe(24), "case_id": None, "code": None, "layer": None,
+         "area": None} | target | {"channel": channel, "recipient": sealed, "masked": masked,
+         "digest": digest, "hash": _code_hash(ref, code), "ref": ref},
+    )  # fmt: skip
+    template = tpl.get_template(CONFIRM_TEMPLATE)
+    base = s.notify_public_url.rstrip("/")
+    p = {"target": what, "vcode": code, "confirm": f"{base}/follow/confirm/{ref}?code={code}"}
+    row: dict[str, Any] = {"subject": "", "state": "", "error": ""}
+    if channel == "sms":
+        try:
+            row["body"] = tpl.render_sms(
+                template, p, sign=s.notify_sms_sign_name, max_segments=s.notify_sms_max_segments
+            )
+        except TemplateError as exc:
+            row |= {"body": "", "state": "dead", "error": str(exc)}
+    else:
+        row["subject"], row["body"] = tpl.render_email(template, p)
+    conn.execute(
+        MESSAGE,
+        row | {"key": secrets.token_hex(16), "channel": channel, "template": template.name,
+               "version": template.version, "recipient": sealed, "masked": masked,
+               "digest": digest, "params": json.dumps({"target": tpl.clean(what)})},
+    )  # fmt: skip
+    return {"channel": channel, "recipient": masked, "status": "pending", "confirm_ref": ref}
 
 
-def follow_case(conn: Connection, *, tracking_code: str, contact: str) -> dict[str, Any]:
-    """Follow the case of ``tracking_code`` ("me too"): its public updates go to ``contact``
-    (a phone or an e-mail); following twice is following once."""
+def follow_case(
+    conn: Connection, *, tracking_code: str, contact: str, ip: str | None = None,
+    s: Settings | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Ask to follow the case of ``tracking_code`` ("me too"): its public updates go to
+    ``contact`` (a phone or an e-mail) once confirmed with the code sent there."""
     code = tracking_code.strip().upper()
     case_id = conn.execute(
         text("""WITH RECURSIVE up(id, merged_into, depth) AS (  -- merges: the surviving case
@@ -100,7 +158,10 @@ def follow_case(conn: Connection, *, tracking_code: str, contact: str) -> dict[s
     row = conn.execute(CASE, {"c": case_id}).mappings().first() if case_id else None
     if row is None or row["hidden"] or row["sensitive"]:
         raise FollowNotFound("没有这个查询码的案件 (no case with that tracking code)")
-    return _insert(conn, {"case_id": case_id, "code": code}, contact) | {"case": code}
+    what = f"查询码{code}的问题"
+    told = _request(conn, {"case_id": case_id, "code": code}, contact, what, ip=ip,
+                    s=s or get_settings())  # fmt: skip
+    return told | {"case": code}
 
 
 def area_name(conn: Connection, *, layer: str, code: str) -> str:
@@ -117,11 +178,86 @@ def area_name(conn: Connection, *, layer: str, code: str) -> str:
     return str(name)
 
 
-def follow_area(conn: Connection, *, layer: str, code: str, contact: str) -> dict[str, Any]:
-    """Follow every public case of an area (town, community, estate)."""
+def followable_areas(conn: Connection) -> list[dict[str, Any]]:
+    """The active estates and communities one may follow, by name, with the name of the area
+    they lie in and a point inside each (WGS-84, for the map), estates first."""
+    rows = conn.execute(
+        text(f"""SELECT b.layer, b.code, b.name, coalesce(p.name, '') AS parent,
+                        round(ST_X(ST_Transform(ST_PointOnSurface(b.geom), 4326))::numeric, 5)
+                          AS lon,
+                        round(ST_Y(ST_Transform(ST_PointOnSurface(b.geom), 4326))::numeric, 5)
+                          AS lat
+                 FROM {ACTIVE_BOUNDARIES} b
+                 LEFT JOIN {ACTIVE_BOUNDARIES} p ON p.code = b.parent_code
+                   AND p.layer = CASE b.layer WHEN 'property_area' THEN 'community'
+                                              ELSE 'town' END
+                 WHERE b.layer IN ('property_area', 'community')
+                 ORDER BY b.layer DESC, b.name, b.code""")
+    ).mappings()
+    return [dict(r) | {"lon": float(r["lon"]), "lat": float(r["lat"])} for r in rows]
+
+
+def follow_area(
+    conn: Connection, *, layer: str, code: str, contact: str, ip: str | None = None,
+    s: Settings | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Ask to follow every public case of an area (town, community, estate); used once
+    confirmed."""
     name = area_name(conn, layer=layer, code=code)
-    told = _insert(conn, {"layer": layer, "area": code}, contact)
+    told = _request(conn, {"layer": layer, "area": code}, contact, f"{name}（{LAYER_ZH[layer]}）",
+                    ip=ip, s=s or get_settings())  # fmt: skip
     return told | {"area": {"layer": layer, "code": code, "name": name}}
+
+
+def confirm(
+    conn: Connection, *, ref: str, code: str, now: datetime | None = None
+) -> dict[str, Any]:
+    """Confirm a follow with the code sent to its address: ``{"confirmed": True, ...}`` with
+    what is followed (and the Atom feed of an area), or ``{"confirmed": False, "reason": …,
+    "tries_left": n}`` for a wrong code (counted: returned, not raised, so that the count is
+    kept); FollowNotFound for an unknown, used-up or expired ref."""
+    now = now or datetime.now(UTC)
+    row = (
+        conn.execute(
+            text("""SELECT id, case_id, tracking_code, area_layer, area_code, confirm_hash,
+                       confirm_sent_at, confirm_tries, recipient_masked
+                FROM notify_follow WHERE confirm_ref = :r FOR UPDATE"""),
+            {"r": ref},
+        )
+        .mappings()
+        .first()
+    )
+    if row is None or row["confirm_tries"] >= MAX_TRIES:
+        raise FollowNotFound(
+            "确认链接无效或已使用，请重新申请关注 (no pending follow with that link)"
+        )
+    if row["confirm_sent_at"] is None or now - row["confirm_sent_at"] > CONFIRM_VALID:
+        raise FollowNotFound("验证码已过期，请重新申请关注 (the code has expired)")
+    if not secrets.compare_digest(row["confirm_hash"], _code_hash(ref, code)):
+        tries = row["confirm_tries"] + 1
+        conn.execute(
+            text("UPDATE notify_follow SET confirm_tries = :n WHERE id = :i"),
+            {"n": tries, "i": row["id"]},
+        )
+        left = MAX_TRIES - tries
+        return {"confirmed": False, "tries_left": left,
+                "reason": f"验证码不正确，还可以再试 {left} 次" if left else
+                          "验证码错误次数过多，请重新申请关注"}  # fmt: skip
+    conn.execute(
+        text("""UPDATE notify_follow SET confirmed_at = coalesce(confirmed_at, :now),
+                    confirm_ref = NULL, confirm_hash = '', confirm_tries = 0
+                WHERE id = :i"""),
+        {"now": now, "i": row["id"]},
+    )
+    out: dict[str, Any] = {"confirmed": True, "recipient": row["recipient_masked"]}
+    if row["area_layer"]:
+        name = area_name(conn, layer=row["area_layer"], code=row["area_code"])
+        layer, code = row["area_layer"], row["area_code"]
+        feed = f"/feeds/areas/{layer}/{code}.atom"
+        out["area"] = {"layer": layer, "code": code, "name": name, "feed": feed}
+    else:
+        out["case"] = row["tracking_code"]
+    return out
 
 
 def unfollow(conn: Connection, *, token: str) -> int:
@@ -147,7 +283,7 @@ def _followers(conn: Connection, case: dict[str, Any], before: datetime | None) 
             text("""SELECT token, tracking_code, area_layer, area_code, channel, recipient,
                        recipient_masked, recipient_digest
                 FROM notify_follow
-                WHERE (case_id = :c
+                WHERE confirmed_at IS NOT NULL AND (case_id = :c
                    OR (area_layer = 'town' AND area_code = :town)
                    OR (area_layer = 'community' AND area_code = :community)
                    OR (area_layer = 'property_area' AND area_code = :estate))

@@ -13,8 +13,10 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -130,3 +132,45 @@ class NotifyFollow(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirm_hash: Mapped[str] = mapped_column(String(64), nullable=False, server_default="")
+    confirm_ref: Mapped[str | None] = mapped_column(String(64))
+    confirm_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    confirm_tries: Mapped[int] = mapped_column(SmallInteger, nullable=False, server_default="0")
+
+    __table_args__ = (Index("uq_notify_follow_ref", "confirm_ref", unique=True),)
+
+
+class NotifyUnitContact(Base):
+    """A unit's duty contact (e-mail box or mobile) for 督办 and report-in reminders: the
+    address sealed, masked and digested like a resident's (``notify.unit_contacts``)."""
+
+    __tablename__ = "notify_unit_contact"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    party: Mapped[str] = mapped_column(String(64), nullable=False)
+    unit_code: Mapped[str] = mapped_column(String(64), nullable=False, server_default="")
+    label: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
+    channel: Mapped[str] = mapped_column(String(16), nullable=False)
+    recipient: Mapped[str] = mapped_column(Text, nullable=False)
+    recipient_masked: Mapped[str] = mapped_column(Text, nullable=False)
+    recipient_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+    __table_args__ = (
+        CheckConstraint("channel IN ('sms', 'email')", name="unit_contact_channel"),
+        UniqueConstraint("party", "unit_code", "recipient_digest", name="uq_unit_contact"),
+    )
+
+
+class NotifyFollowCounter(Base):
+    """Follow requests per key (a digest of the client, the address, the case or area) in one
+    fixed window (UNLOGGED: a crash forgets counts, nothing else); ``notify.follow_limits``."""
+
+    __tablename__ = "notify_follow_counter"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)

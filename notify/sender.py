@@ -17,6 +17,7 @@ import logging
 import random
 import re
 import threading
+import time as time_module
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, time, timedelta
@@ -208,7 +209,9 @@ def deliver_due(
         if later is not None:
             deferred.append((m["id"], later))
             continue
-        to = cipher.open(m["recipient"], column=RECIPIENT_COLUMN) if resident else m["recipient"]
+        to = m["recipient"]  # a unit code, a published office number, or sealed (opened here)
+        if m["channel"] in ("sms", "email"):
+            to = cipher.open(to, column=RECIPIENT_COLUMN)
         out = Outgoing(m["key"], m["channel"], to, m["subject"], m["body"], m["template"],
                        dict(m["params"]))  # fmt: skip
         todo.append((m, transports[m["channel"]], out))
@@ -253,20 +256,51 @@ def run_once(engine: Engine, *, transports: dict[str, Transport], limit: int = B
         return sum(deliver_due(conn, transports=transports, limit=limit).values())
 
 
+class Every:
+    """A job of the sender's loop run at most every ``seconds`` (0: never), e.g. the deadline
+    reminders (督办, ``incidents.reminders.run_due``) handed in by ``shudi serve`` and ``shudi
+    notify run``: the outbox sits below the case domain, so it is told what to call. The job's
+    own transaction makes it harmless when several senders run it."""
+
+    def __init__(self, seconds: float, job: Callable[[Engine], Any], name: str) -> None:
+        self.seconds, self.job, self.name = seconds, job, name
+        self.last: float | None = None
+
+    def tick(self, engine: Engine, now: float | None = None) -> bool:
+        now = time_module.monotonic() if now is None else now
+        if self.seconds <= 0 or (self.last is not None and now - self.last < self.seconds):
+            return False
+        self.last = now  # a failing job waits its interval too; the sender goes on
+        try:
+            done = self.job(engine)
+        except SQLAlchemyError:
+            raise  # the loop waits the database out
+        except Exception:
+            log.exception("%s failed", self.name)
+            return True
+        if done:
+            log.info("%s: %s", self.name, done)
+        return True
+
+
 def run_forever(
     stop: threading.Event,
     *,
     engine_factory: Callable[[], Engine],
     transports: dict[str, Transport] | None = None,
+    jobs: list[Every] | None = None,
 ) -> None:
     """Deliver until ``stop`` is set: batches back to back while there is work, then a poll
-    every ``notify_poll_s``; a database outage is logged and waited out."""
+    every ``notify_poll_s``; a database outage is logged and waited out. ``jobs`` run on
+    their own intervals (first at start)."""
     s = get_settings()
     transports = transports or transports_for(s)
     daily = DailyDigest()  # the town coordinators' digests, once a day (notify.digest)
     while not stop.is_set():
         try:
             daily.tick(engine_factory())
+            for job in jobs or ():
+                job.tick(engine_factory())
             handled = run_once(engine_factory(), transports=transports)
         except SQLAlchemyError as exc:
             log.warning("outbox sender: database error, retrying (%s)", type(exc).__name__)
@@ -276,7 +310,9 @@ def run_forever(
             stop.wait(s.notify_poll_s)
 
 
-def start_thread(engine_factory: Callable[[], Engine]) -> tuple[threading.Thread, threading.Event]:
+def start_thread(
+    engine_factory: Callable[[], Engine], jobs: list[Every] | None = None
+) -> tuple[threading.Thread, threading.Event]:
     """The sender in a daemon thread of this process (``shudi serve``'s lifespan)."""
     transports = transports_for(get_settings())  # a bad setting fails here, at start-up
     if not log.handlers:  # beside uvicorn's lines: what was sent to whom (masked)
@@ -288,7 +324,7 @@ def start_thread(engine_factory: Callable[[], Engine]) -> tuple[threading.Thread
     thread = threading.Thread(
         target=run_forever,
         args=(stop,),
-        kwargs={"engine_factory": engine_factory, "transports": transports},
+        kwargs={"engine_factory": engine_factory, "transports": transports, "jobs": jobs},
         name="shudi-notify",
         daemon=True,
     )

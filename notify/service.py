@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from accounts.service import Principal
 from incidents import access
 from incidents.exceptions import CaseNotFound
-from notify import estate_notices, follow, hotline
+from notify import estate_notices, follow, hotline, unit_contacts
 from notify import templates as tpl
 from notify.exceptions import MessageNotFound, TemplateError
 from shudi.pii import Cipher, get_cipher
@@ -41,9 +41,11 @@ RULES: dict[str, tuple[str | None, str | None, str]] = {
     "dispute": (None, "unit_reopened", "handler"),
     "followup_reopen": (None, "unit_reopened", "handler"),
     "reminder": (None, "deadline", "handler"),
+    "task_reminder": (None, "deadline", "task"),  # 吹哨报到: a called unit's report-in / completion
     "refused_to_correct": (None, None, ""),  # notify.estate_notices: company, community, units
 }
-DEADLINE_ZH = {"respond_due_at": "响应", "stop_due_at": "制止", "due_at": "办结"}
+DEADLINE_ZH = {"respond_due_at": "响应", "stop_due_at": "制止", "due_at": "办结",
+               "report_due_at": "联合执法报到", "complete_due_at": "联合执法完成"}  # fmt: skip
 
 #: The case and its reporters' sealed addresses in one round trip.
 CASE = text("""SELECT c.id, c.tracking_code, c.status, c.type_code, vt.name_zh AS type_name,
@@ -107,6 +109,10 @@ def _staff_targets(case: dict[str, Any], who: str, data: dict[str, Any]) -> list
     """(recipient, label) of the units told: ``party/unit`` codes, no personal data."""
     if who == "tasks":
         return [(f"{t['party']}/", str(t.get("unit") or t["party"])) for t in data.get("tasks", [])]
+    if who == "task":  # one called unit of a joint task
+        return [
+            (f"{data['party']}/{data.get('unit_code') or ''}", str(data.get("unit_name") or ""))
+        ]
     return [(f"{case['handler_party']}/{case['handler_unit_code'] or ''}", case["handler_name"])]
 
 
@@ -226,10 +232,15 @@ def message_rows(
             params |= {"deadline": DEADLINE_ZH.get(data.get("deadline", ""), ""),
                        "due": beijing(data.get("at"))}  # fmt: skip
         staff = tpl.get_template(staff_name)
-        for target, label in _staff_targets(case, who, data):
+        targets = _staff_targets(case, who, data)
+        for target, label in targets:
             subject, body = tpl.render_staff(staff, params | {"unit": label})
             rows.append(_row(staff, params | {"unit": label}, "staff", target, label,
                              subject, body, cipher) | {"recipient": target})  # fmt: skip
+        if action in ("reminder", "task_reminder"):  # 督办: the units' duty mobiles and e-mails too
+            rows += unit_contacts.rows_for(
+                conn, targets=targets, template=staff, params=params, s=s, cipher=cipher
+            )
     if followers:
         rows += follow.rows_for_event(  # "me too": the case's and its areas' followers
             conn, case_id=case_id, action=action, params=params, s=s, cipher=cipher, before=at
@@ -397,7 +408,9 @@ def reseal_recipients(conn: Connection, *, cipher: Cipher) -> int:
                 for r in stale
             ],
         )
-    return len(stale) + follow.reseal(conn, cipher=cipher)
+    return (
+        len(stale) + follow.reseal(conn, cipher=cipher) + unit_contacts.reseal(conn, cipher=cipher)
+    )
 
 
 def forget_recipients(conn: Connection, *, closed_before: datetime) -> int:

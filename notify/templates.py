@@ -88,9 +88,27 @@ def clean(value: Any) -> str:
     return _UNSAFE.sub(" ", "" if value is None else str(value)).strip()
 
 
+#: Phone numbers as incidents.public_text masks them (mobiles with or without +86, landlines
+#: with an area code): a message quotes a resident's or an officer's free text (an address,
+#: a note) that may hold one; nobody told through the outbox reads it there.
+_MOBILE = re.compile(r"(?<![\dA-Za-z])(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)")
+_LANDLINE = re.compile(r"(?<![\dA-Za-z])\(?0\d{2,3}\)?[\s-]?\d{3,4}[\s-]?\d{4}(?!\d)")
+PHONE_MASK = "[电话已隐去]"
+#: Variables that are codes or links, never free text: not masked.
+VERBATIM = frozenset({"code", "case", "vcode", "link", "survey", "optout", "case_link", "confirm"})
+
+
+def mask_numbers(value: str) -> str:
+    """``value`` with phone numbers replaced by a marker."""
+    return _LANDLINE.sub(PHONE_MASK, _MOBILE.sub(PHONE_MASK, value))
+
+
 def fill(text: str, params: dict[str, Any]) -> str:
+    """``text`` with its variables: cleaned, and free text's phone numbers masked."""
     try:
-        return text.format_map({k: clean(v) for k, v in params.items()})
+        return text.format_map(
+            {k: clean(v) if k in VERBATIM else mask_numbers(clean(v)) for k, v in params.items()}
+        )
     except KeyError as exc:
         raise TemplateError(f"template variable {exc} has no value") from exc
 

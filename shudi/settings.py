@@ -203,6 +203,30 @@ class Settings(BaseSettings):
         description="Beijing time at which the sender enqueues the previous day's town "
         "digests (off: never; `shudi notify digest` any time).",
     )
+    notify_remind_every_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How often the sender runs the deadline reminders (督办: cases' deadlines, "
+        "joint tasks' report-in and completion) — 0: never (then `shudi cases remind` by cron).",
+    )
+    notify_remind_within_h: float = Field(
+        default=4.0, gt=0, description="Remind a unit this long before a case's deadline."
+    )
+    notify_remind_report_in_min: float = Field(
+        default=10.0, gt=0, description="Remind a called unit this long before its report-in."
+    )
+    notify_follow_limit_ip: str = Field(
+        default="10/1h",
+        description="Follow requests per client address (N/PERIOD, e.g. 10/1h; off).",
+    )
+    notify_follow_limit_contact: str = Field(
+        default="3/1d",
+        description="Confirmation messages one phone or e-mail address gets (so nobody can "
+        "be flooded by others' follow requests).",
+    )
+    notify_follow_limit_target: str = Field(
+        default="30/1h", description="Follow requests per case (tracking code) or area."
+    )
     notify_sink: Path | None = Field(
         default=None,
         description="The file sink (one JSON line per message, mode 0600) used by channels "

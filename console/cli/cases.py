@@ -18,18 +18,29 @@ app = typer.Typer(help="Jobs on cases.", no_args_is_help=True)
 @app.command()
 def remind(
     within_hours: float = typer.Option(4.0, help="Remind this long before a deadline."),
+    report_in_minutes: float = typer.Option(
+        10.0, help="Remind a called unit this long before its report-in (吹哨报到) deadline."
+    ),
 ) -> None:
-    """Add a reminder (督办) event to cases whose deadlines passed or are near (once each), and
-    a notice to the handling unit in the outbox; escalate disputes the community did not settle
-    in time to the town's mediation."""
+    """Remind (督办) the handling units of cases whose deadlines are near or passed, and the
+    units called to joint enforcement of their report-in and completion deadlines (an event and
+    outbox notices, once per deadline and threshold); escalate disputes the community did not
+    settle in time to the town's mediation. The sender (`shudi serve`, `shudi notify run`)
+    does the reminders every SHUDI_NOTIFY_REMIND_EVERY_S too."""
     from incidents.escalation import escalate_overdue
-    from incidents.reminders import send_reminders
+    from incidents.reminders import send_reminders, send_task_reminders
 
+    within = timedelta(hours=within_hours)
     with transaction() as conn:
         escalated = escalate_overdue(conn)
-        sent = send_reminders(conn, within=timedelta(hours=within_hours))
+        sent = send_reminders(conn, within=within)
+        tasks = send_task_reminders(
+            conn, report_within=timedelta(minutes=report_in_minutes), complete_within=within
+        )
     overdue = sum(s["overdue"] for s in sent)
     typer.echo(f"{len(sent)} reminder(s): {overdue} overdue, {len(sent) - overdue} due soon")
+    late = sum(s["overdue"] for s in tasks)
+    typer.echo(f"{len(tasks)} joint-task reminder(s): {late} overdue, {len(tasks) - late} due soon")
     if escalated:
         typer.echo(f"{len(escalated)} dispute(s) escalated to the town's mediation")
 

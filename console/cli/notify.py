@@ -17,7 +17,8 @@ app = typer.Typer(help="Notifications: the outbox sender, status, retries.", no_
 def run(
     once: bool = typer.Option(False, "--once", help="Deliver what is due now, then stop."),
 ) -> None:
-    """Deliver the outbox until stopped (SIGINT/SIGTERM finish the current batch first)."""
+    """Deliver the outbox until stopped (SIGINT/SIGTERM finish the current batch first); run
+    the deadline reminders (督办) every SHUDI_NOTIFY_REMIND_EVERY_S on the way."""
     from notify.sender import run_forever, run_once, transports_for
     from shudi.database import get_engine
     from shudi.settings import get_settings
@@ -33,7 +34,11 @@ def run(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    run_forever(stop, engine_factory=get_engine, transports=transports)
+    from incidents.reminders import run_due
+    from notify.sender import Every
+
+    remind = Every(get_settings().notify_remind_every_s, run_due, "督办")  # deadline reminders
+    run_forever(stop, engine_factory=get_engine, transports=transports, jobs=[remind])
 
 
 @app.command()
@@ -110,3 +115,52 @@ def digest(
             echo_json(enqueue_digest(conn, day=when, town=town))
     except DigestError as exc:
         fail(str(exc))
+
+
+contacts = typer.Typer(help="Units' duty e-mails and mobiles for 督办 reminders.")
+app.add_typer(contacts, name="contacts")
+
+
+@contacts.command("add")
+def contacts_add(
+    party: str = typer.Argument(..., help="The agency code, e.g. public_security."),
+    contact: str = typer.Argument(..., help="A mainland mobile number or an e-mail address."),
+    unit: str = typer.Option("", "--unit", help="The field unit, town or community code."),
+    label: str = typer.Option("", "--label", help="Whose it is, e.g. 值班室."),
+) -> None:
+    """Send a unit's deadline reminders (督办) to this mobile or e-mail too."""
+    from console.cli.common import fail
+    from notify.exceptions import FollowError
+    from notify.unit_contacts import add_contact
+
+    try:
+        with transaction() as conn:
+            echo_json(add_contact(conn, party=party, unit_code=unit, label=label, contact=contact))
+    except FollowError as exc:
+        fail(str(exc))
+
+
+@contacts.command("list")
+def contacts_list(
+    party: str | None = typer.Option(None, "--party", help="One agency's (default: all)."),
+) -> None:
+    """The units' duty contacts (addresses masked)."""
+    from notify.unit_contacts import list_contacts
+
+    with transaction() as conn:
+        echo_json(list_contacts(conn, party=party))
+
+
+@contacts.command("remove")
+def contacts_remove(contact_id: int = typer.Argument(..., help="The contact's id.")) -> None:
+    """Stop sending reminders to a duty contact."""
+    from console.cli.common import fail
+    from notify.exceptions import UnitContactNotFound
+    from notify.unit_contacts import remove_contact
+
+    try:
+        with transaction() as conn:
+            remove_contact(conn, contact_id=contact_id)
+    except UnitContactNotFound as exc:
+        fail(str(exc))
+    typer.echo(f"contact {contact_id} removed")

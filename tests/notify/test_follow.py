@@ -4,6 +4,7 @@ link, and an area's Atom feed lists exactly its public cases without personal da
 
 from __future__ import annotations
 
+import re
 import socket
 from datetime import datetime, timedelta, timezone
 from email import message_from_bytes, policy
@@ -50,6 +51,18 @@ def follower_rows(conn: Connection, contact_masked: str) -> list[dict[str, Any]]
     return [dict(r) for r in rows.mappings()]
 
 
+def confirmed(conn: Connection, told: dict[str, Any]) -> dict[str, Any]:
+    """Confirm a follow request as its owner would: with the code in the message sent."""
+    body = conn.execute(
+        text("""SELECT body FROM notify_message WHERE template = 'follow_confirm'
+                AND recipient_masked = :m ORDER BY id DESC LIMIT 1"""),
+        {"m": told["recipient"]},
+    ).scalar_one()
+    code = re.search(r"验证码：?(\d{6})", body)
+    assert code, body
+    return follow.confirm(conn, ref=told["confirm_ref"], code=code.group(1))
+
+
 class Inbox:
     def __init__(self) -> None:
         self.mails: list[tuple[list[str], bytes]] = []
@@ -81,8 +94,12 @@ def test_a_case_follower_gets_that_case_s_updates_by_email_and_none_of_another(
 ) -> None:
     a, b = two_cases
     told = follow.follow_case(conn, tracking_code=a["tracking_code"].lower(), contact=FAN)
-    assert told == {"channel": "email", "recipient": "o***@example.org", "case": a["tracking_code"]}
-    follow.follow_case(conn, tracking_code=a["tracking_code"], contact=FAN)  # twice is once
+    assert {k: told[k] for k in ("channel", "recipient", "case", "status")} == {
+        "channel": "email", "recipient": "o***@example.org", "case": a["tracking_code"],
+        "status": "pending"}  # fmt: skip
+    assert confirmed(conn, told)["confirmed"]
+    again = follow.follow_case(conn, tracking_code=a["tracking_code"], contact=FAN)
+    assert confirmed(conn, again)["confirmed"]  # twice is once
     d, urban = world["dispatcher"], world["urban"]
     for c in (a, b):
         act(conn, d, c["id"], "postpone", note="等待业主配合", due_at="2031-03-20T17:30:00+08:00")
@@ -103,8 +120,12 @@ def test_a_case_follower_gets_that_case_s_updates_by_email_and_none_of_another(
     mine = [raw for to, raw in inbox.mails if to == [FAN]]
     mails = [message_from_bytes(raw, policy=policy.default) for raw in mine]
     bodies = [m.get_body(("plain",)).get_content() for m in mails]  # type: ignore[union-attr]
-    assert len(bodies) == 2
-    assert "延至2031-03-20 17:30" in bodies[0] and "已办结" in bodies[1]
+    asked = [b for b in bodies if "验证码" in b]  # the two confirmation requests
+    bodies = [b for b in bodies if "验证码" not in b]
+    assert len(asked) == 2 and all("/follow/confirm/" in b for b in asked)
+    assert len(bodies) == 2  # (sent at once: in any order)
+    assert sorted("延至2031-03-20 17:30" in b for b in bodies) == [False, True]
+    assert sorted("已办结" in b for b in bodies) == [False, True]
     for body in bodies:
         assert f"/track/{a['tracking_code']}" in body and b["tracking_code"] not in body
         assert "/follow/" in body and "/stop" in body  # the stop link carries a token
@@ -114,7 +135,8 @@ def test_a_case_follower_gets_that_case_s_updates_by_email_and_none_of_another(
 def test_an_area_follower_hears_of_new_cases_there_only_and_stops_with_the_link(
     conn: Connection, world: dict[str, Principal]
 ) -> None:
-    follow.follow_area(conn, layer="community", code="C11", contact=FAN_PHONE)
+    assert confirmed(conn, follow.follow_area(conn, layer="community", code="C11",
+                                              contact=FAN_PHONE))["confirmed"]  # fmt: skip
     code = type_of(conn, agency="urban_management", scope="enforcement")
     inside = file_report(conn, IN_P112, code)  # C11
     outside = file_report(conn, IN_T2, code)  # C22
@@ -152,7 +174,7 @@ def test_follow_input_errors(conn: Connection, world: dict[str, Principal]) -> N
         r = client.post(
             "/api/v1/follows", json={"area_layer": "town", "area_code": "T1", "contact": FAN}
         )
-        assert r.status_code == 201 and r.json()["recipient"] == "o***@example.org"
+        assert r.status_code == 202 and r.json()["recipient"] == "o***@example.org"
         assert client.post("/api/v1/follows/nope/stop").json()["code"] == "follow_not_found"
 
 
@@ -233,7 +255,7 @@ def test_the_me_too_and_stop_pages(conn: Connection, world: dict[str, Principal]
         bad = client.post(f"/track/{tc}/follow", data={"contact": "不是号码"})
         assert bad.status_code == 422 and "手机号码或电子邮箱" in bad.text
         ok = client.post(f"/track/{tc}/follow", data={"contact": FAN_PHONE})
-        assert ok.status_code == 200 and "139****2222" in ok.text and FAN_PHONE not in ok.text
+        assert ok.status_code == 202 and "139****2222" in ok.text and FAN_PHONE not in ok.text
         token = conn.execute(
             text("SELECT token FROM notify_follow WHERE case_id = :c"), {"c": case["id"]}
         ).scalar_one()

@@ -34,10 +34,11 @@ from support import app_client
 
 from abuse import service as abuse
 from accounts.service import Principal, create_api_key, issue_token
-from incidents import open311, service
+from incidents import open311, reminders, service
 from incidents.intake import Report, create_case
 from jurisdictions import catalog
 from meetings import service as meetings
+from notify import unit_contacts
 
 # Reporters and numbers planted once each (never produced by the code under test).
 REPORTERS = {
@@ -47,7 +48,8 @@ REPORTERS = {
 }
 NOTE_PHONE = "13944440004"  # a dispatcher's note: "已联系举报人，电话…"
 TEXT_PHONE = "13955550005"  # a resident's description: "请回电…"
-PHONES = [p for _, p in REPORTERS.values()] + [NOTE_PHONE, TEXT_PHONE]
+DUTY_PHONE = "13966660006"  # a unit's duty mobile (督办 reminders go to it): masked everywhere
+PHONES = [p for _, p in REPORTERS.values()] + [NOTE_PHONE, TEXT_PHONE, DUTY_PHONE]
 NAMES = [n for n, _ in REPORTERS.values()]
 #: Positions 20–40 m off the 0.001° grid (public answers show 120.002, 30.002 …).
 PLACES = {
@@ -198,6 +200,14 @@ def _plant(conn: Connection, world: dict[str, Principal]) -> dict[str, Any]:
     photo = conn.execute(
         text("SELECT id FROM case_photo WHERE case_id = :c"), {"c": ids["property"]}
     ).scalar_one()
+    for cid in ids.values():  # 督办: the overdue cases' units are reminded, by duty mobile too
+        row = conn.execute(
+            text("SELECT handler_party, handler_unit_code FROM case_file WHERE id = :c"),
+            {"c": cid},
+        ).one()
+        unit = row.handler_unit_code or ""
+        unit_contacts.add_contact(conn, party=row.handler_party, unit_code=unit, contact=DUTY_PHONE)
+    assert reminders.send_reminders(conn)
     abuse.add_ban(conn, kind="phone", value=REPORTERS["drugs"][1], reason="恶意举报")
     meeting = meetings.prepare(conn, town="T1", month=None, principal=None)
     types = {"property": property_type, "drugs": "drugs_vice", "open311": urban}
@@ -242,6 +252,9 @@ def _endpoints(p: dict[str, Any]) -> list[tuple[str, str]]:
         "/assessment",
         "/assessment/map",
         "/login",
+        "/follow",
+        "/api/v1/joint-tasks/overdue",
+        "/api/v1/report-ins/late",
     ):
         add((path if "format=" in path else path.split("?")[0], path))
     add(("/api/v1/resolve", f"/api/v1/resolve?lon={lon}&lat={lat}"))
@@ -255,6 +268,7 @@ def _endpoints(p: dict[str, Any]) -> list[tuple[str, str]]:
             "/api/v1/cases/{id}",
             "/api/v1/cases/{id}/events",
             "/api/v1/cases/{id}/photos",
+            "/api/v1/cases/{id}/messages",  # the outbox: residents' and units' (masked)
             "/cases/{id}",
         ):
             add((tpl, tpl.replace("{id}", str(cid))))

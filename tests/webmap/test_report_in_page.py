@@ -2,9 +2,9 @@
 a joint enforcement; the urban-management officer, on a 390 px phone, sees the report-in clock
 in the work list, opens the case and taps "report in" — refused from 499 m away with the
 distance in Chinese, accepted from 200 m; the town rates the response; the dispatcher's map
-badges the case whose other unit (the police) is overdue. The phone's position is the browser
-context's geolocation (permission granted); nothing leaves the machine (``browser_page``), and
-no page shows untranslated text.
+badges the case whose other unit (the police) is overdue, in reporting in and in completing.
+The phone's position is the browser context's geolocation (permission granted); nothing
+leaves the machine (``browser_page``), and no page shows untranslated text.
 
 Distances (by hand, see tests/incidents/test_report_in.py): the case is at (120.002, 30.002);
 0.0045° north is 498.8 m (outside the 300 m tolerance), 0.0018° north is 199.5 m (inside)."""
@@ -91,7 +91,8 @@ def test_officer_reports_in_from_the_phone_and_town_rates(
     eng = create_engine(module_scratch_db_url)
     with eng.begin() as conn:
         conn.execute(
-            text("""UPDATE task_response SET report_due_at = now() - interval '1 minute'
+            text("""UPDATE task_response SET report_due_at = now() - interval '2 minutes',
+                           complete_due_at = now() - interval '1 minute'
                     WHERE task_id IN (SELECT id FROM case_task WHERE case_id = :c
                                       AND party = 'public_security')"""),
             {"c": cid},
@@ -104,4 +105,14 @@ def test_officer_reports_in_from_the_phone_and_town_rates(
     )
     assert "报到超时" in badge.inner_text()
     assert page.locator(".ri-mark").count() >= 1
+    # …and past its completion deadline: a badge of its own, naming the police's unit only
+    overdue = page.wait_for_selector(
+        f'#case-list li[data-case-id="{cid}"] [data-testid="joint-overdue"]', timeout=15000
+    )
+    assert "联合执法超期未完成" in overdue.inner_text()
+    ps = next(c for c in clocks if c["party"] == "public_security")
+    named = overdue.inner_text()
+    assert (ps["unit_name"] or "public_security") in named
+    assert (um["unit_name"] or "urban_management") not in named
+    assert page.locator(".jo-mark").count() >= 1
     assert untranslated(page) == []

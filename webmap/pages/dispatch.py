@@ -358,6 +358,7 @@ def render_dispatch(
             "page": "dispatch",
             "t": w | {"heat": w["heat"].replace("{n}", str(HEAT_DAYS))} | report_in_texts(lang),
             "reportInLate": "/api/v1/report-ins/late",  # 吹哨报到: late units' badges
+            "jointOverdue": "/api/v1/joint-tasks/overdue",  # and units past completion
             "feed": FEED,
             "stream": STREAM,
             "heatUrl": HEAT_PATH,

@@ -42,6 +42,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ri_rated": ("已评分", "Rated"),
     "ri_note": ("评语（可选）", "Comment (optional)"),
     "ri_badge": ("报到超时", "Report-in late"),
+    "ri_overdue_badge": ("联合执法超期未完成", "Joint task overdue"),
     "ri_clock": ("报到时限", "Report in by"),
 }
 

@@ -282,6 +282,9 @@ def _follow_links(data: Mapping[str, Any], lang: str, code: str) -> str:
         feed = f"/feeds/areas/community/{data['community_code']}.atom"
         label = "This community's cases (Atom feed)" if en else "订阅本社区案件动态"
         links.append(f'<a href="{esc(feed)}">{esc(label)}</a>')
+        area = f"/follow?layer=community&code={data['community_code']}"
+        label = "Follow this community by SMS or e-mail" if en else "关注本社区（短信/邮件）"
+        links.append(f'<a href="{esc(area)}">{esc(label)}</a>')
     return f'<p class="actions">{" · ".join(links)}</p>'
 
 
