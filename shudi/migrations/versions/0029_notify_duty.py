@@ -1,7 +1,7 @@
 """督办 reaches people, and follows are confirmed before they are used.
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 Create Date: 2026-12-07 21:30:00
 
 * ``notify_unit_contact``: the duty contacts (an e-mail box or a mobile) of a unit — an
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0029"
-down_revision = "0027"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 

@@ -6,15 +6,15 @@
 * ``ix_case_file_created_id``: the dispatcher's queue (``order=newest``: latest reported first)
   read in index order and stopped after the page, instead of sorting every matching case.
 
-Revision ID: 0032
-Revises: 0027
+Revision ID: 0030
+Revises: 0029
 Create Date: 2026-12-07 21:30:00
 """
 
 from alembic import op
 
-revision = "0032"
-down_revision = "0027"
+revision = "0030"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
