@@ -95,6 +95,7 @@ STATUS: dict[type[DomainError], int] = {
     mx.MeetingAlreadyHeld: 409,
     mx.ActionAlreadyDone: 409,
     mx.MeetingForbidden: 403,
+    nx.CaseUnknown: 404,
     nx.MessageNotFound: 404,
     nx.FollowError: 422,
     nx.FollowNotFound: 404,

@@ -17,11 +17,12 @@ from accounts.models import Role
 from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2
 from accounts.service import Principal, principal_for_token
 from gis.coords import CoordSystem
-from incidents import disclosure, feeds, intake, placement, service
+from incidents import disclosure, feeds, intake, messages, placement, service
 from incidents.request_body import read_filing
 from incidents.schemas import DisclosureIn, ReportIn, ResidentActionIn, TransitionIn
 from jurisdictions.bbox import parse_bbox
 from jurisdictions.handler_rules import Routing
+from notify.schemas import MessageOut
 from shudi.database import (
     db_connection,
     read_db,
@@ -229,6 +230,12 @@ def case_events(conn: Conn, principal: CurrentPrincipal, case_id: int) -> Respon
 def case_photos(conn: Conn, principal: CurrentPrincipal, case_id: int) -> Response:
     """The photos of a case (re-encoded on intake; no EXIF, no location)."""
     return _json(service.photos(conn, case_id=case_id, principal=principal))
+
+
+@router.get("/cases/{case_id}/messages", response_model=list[MessageOut], tags=["notify"])
+def case_messages(conn: Conn, principal: CurrentPrincipal, case_id: int) -> list[dict[str, Any]]:
+    """The messages a case caused and their delivery state (recipients masked)."""
+    return messages.case_messages(conn, case_id=case_id, principal=principal)
 
 
 @router.get("/cases/{case_id}/photos/{photo_id}")
