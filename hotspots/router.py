@@ -16,12 +16,13 @@ from hotspots import export, readable, service
 from hotspots.access import analyst, scoped
 from hotspots.analysis import png_bounds
 from hotspots.schemas import HotspotQuery
-from shudi.database import db_connection, read_db
+from shudi.database import db_connection
+from shudi.read_replica import read_db
 from shudi.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["hotspots"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
-#: Analyses read the cases from a replica when it is fresh enough (shudi.database.ReadRouter)
+#: Analyses read the cases from a replica when it is fresh enough (shudi.read_replica.ReadRouter)
 #: and store their answers on the primary.
 ReadConn = Annotated[Connection, Depends(read_db, scope="function")]
 

@@ -23,18 +23,13 @@ from incidents.schemas import DisclosureIn, ReportIn, ResidentActionIn, Transiti
 from jurisdictions.bbox import parse_bbox
 from jurisdictions.handler_rules import Routing
 from notify.schemas import MessageOut
-from shudi.database import (
-    db_connection,
-    read_db,
-    read_factory,
-    reader_factory,
-    writer_factory,
-)
+from shudi.database import db_connection, reader_factory, writer_factory
+from shudi.read_replica import read_db, read_factory
 from shudi.responses import json_response
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
-#: Reads that tolerate a replica's lag (shudi.database.ReadRouter): the live feeds, and the
+#: Reads that tolerate a replica's lag (shudi.read_replica.ReadRouter): the live feeds, and the
 #: listings of roles that change no case (planners), which need not see their own writes.
 ReadConn = Annotated[Connection, Depends(read_db, scope="function")]
 LAG_TOLERANT_LISTERS = frozenset({Role.planner})
