@@ -22,9 +22,8 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from gis.coords import CoordinateError, CoordSystem, looks_swapped, to_wgs84, validate_lonlat
-from jurisdictions.area import Area
 from jurisdictions.exceptions import InvalidCoordinates, OutsideServiceArea
-from jurisdictions.index import area_index
+from jurisdictions.index import Area, area_index
 from jurisdictions.models import Layer
 
 #: The generations valid at ``:at`` (NULL = now), one per layer and agency.
