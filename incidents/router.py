@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -18,6 +18,7 @@ from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2
 from accounts.service import Principal, principal_for_token
 from gis.coords import CoordSystem
 from incidents import disclosure, feeds, intake, messages, placement, service
+from incidents.listing import CaseListQuery
 from incidents.request_body import read_filing
 from incidents.schemas import DisclosureIn, ReportIn, ResidentActionIn, TransitionIn
 from jurisdictions.bbox import parse_bbox
@@ -33,7 +34,6 @@ Conn = Annotated[Connection, Depends(db_connection, scope="function")]
 #: listings of roles that change no case (planners), which need not see their own writes.
 ReadConn = Annotated[Connection, Depends(read_db, scope="function")]
 LAG_TOLERANT_LISTERS = frozenset({Role.planner})
-MAX_PAGE = 500
 SinceQ = Annotated[
     str | None,
     Query(
@@ -143,41 +143,13 @@ def list_cases(
     conn: Conn,
     reads: Annotated[ConnectionFactory, Depends(read_factory)],
     principal: CurrentPrincipal,
-    status: Annotated[list[str] | None, Query()] = None,
-    type: str | None = None,
-    agency: str | None = None,
-    town: str | None = None,
-    community: str | None = None,
-    overdue: bool | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    bbox: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    order: Annotated[
-        Literal["due", "newest"],
-        Query(description="`due`: soonest deadline first; `newest`: latest reported first."),
-    ] = "due",
+    query: Annotated[CaseListQuery, Query()],
 ) -> Response:
     """Cases this principal may see, filtered and paged (at most 500 a page)."""
-    filters: dict[str, Any] = {
-        "status": status,
-        "type_code": type,
-        "agency": agency,
-        "town": town,
-        "community": community,
-        "overdue": overdue,
-        "since": since,
-        "until": until,
-        "bbox": parse_bbox(bbox) if bbox else None,
-        "limit": limit,
-        "offset": offset,
-        "order": order,
-    }
     if principal.role in LAG_TOLERANT_LISTERS:
         with reads() as replica:
-            return _json(service.list_cases(replica, principal=principal, **filters))
-    return _json(service.list_cases(conn, principal=principal, **filters))
+            return _json(service.list_cases(replica, principal=principal, query=query))
+    return _json(service.list_cases(conn, principal=principal, query=query))
 
 
 @router.get(

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
+from typing import Annotated
 
 import psycopg2
+from fastapi import Depends
 from psycopg2 import errors as pg_errors
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
@@ -178,6 +180,11 @@ def db_connection() -> Iterator[Connection]:
     with get_engine().begin() as conn:
         tag_request(conn)
         yield conn
+
+
+#: A route's database connection (:func:`db_connection`, closed when the route returns, so the
+#: commit happens before the answer is sent).
+RequestConn = Annotated[Connection, Depends(db_connection, scope="function")]
 
 
 def open_reader() -> AbstractContextManager[Connection]:
