@@ -3,7 +3,8 @@
 (through :mod:`incidents.queries`' cohort pieces), ``case_task``, ``app_user``, ``agency``,
 ``meeting_action`` and the follow-ups (``case_followup``, ``followup_exclusion``);
 parameters ``:start`` and ``:end`` bound the period (``[start, end)``) and ``:as_of`` (the
-earlier of ``end`` and now) is the moment the state of each case is taken at. Definitions: docs/assessment.md.
+earlier of ``end`` and now) is the moment the state of each case is taken at. Definitions:
+docs/assessment.md.
 """
 
 from __future__ import annotations
