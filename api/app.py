@@ -53,6 +53,7 @@ from incidents.router import router as incidents_router
 from incidents.worklist_router import router as worklist_router
 from jurisdictions import index_watch
 from jurisdictions.router import router as jurisdictions_router
+from meetings.hotspot_router import router as hotspot_agenda_router
 from meetings.router import router as meetings_router
 from notify import sender as notify_sender
 from notify.follow_router import router as follow_router
@@ -134,6 +135,7 @@ def create_app() -> FastAPI:
     app.include_router(meetings_router)
     app.include_router(meeting_pages.router)
     app.include_router(hotspots_router)
+    app.include_router(hotspot_agenda_router)  # a hot cell proposed for the agenda
     app.include_router(notify_router)
     app.include_router(follow_router)
     app.include_router(follow_pages_router)  # /follow: an estate's or community's updates

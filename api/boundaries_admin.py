@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
 from accounts.admin_router import Admin
-from jurisdictions import catalog, generations, layer_upload, pickers
+from jurisdictions import generations, layer_upload, pickers, published_contacts
 from shudi.database import db_connection
 
 router = APIRouter(prefix="/api/v1", tags=["admin"])
@@ -44,14 +44,14 @@ def contacts(conn: Conn, _who: Admin, scope_layer: str = "", scope_code: str = "
 @router.put("/contacts")
 def set_contact(conn: Conn, _who: Admin, body: ContactIn) -> list[dict]:
     """Publish or replace an agency's contact for an area; the area's contacts after it."""
-    catalog.set_contact(conn, **body.model_dump())
+    published_contacts.set_contact(conn, **body.model_dump())
     return pickers.list_contacts(conn, scope_layer=body.scope_layer, scope_code=body.scope_code)
 
 
 @router.delete("/contacts/{contact_id}", status_code=204)
 def remove_contact(conn: Conn, _who: Admin, contact_id: int) -> Response:
     """Withdraw a published contact."""
-    catalog.remove_contact(conn, contact_id=contact_id)
+    published_contacts.remove_contact(conn, contact_id=contact_id)
     return Response(status_code=204)
 
 

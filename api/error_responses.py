@@ -18,7 +18,7 @@ from accounts import exceptions as ax
 from assessment import exceptions as asx
 from hotspots import exceptions as hx
 from incidents import exceptions as ix
-from jurisdictions import catalog, directory
+from jurisdictions import catalog, directory, published_contacts
 from jurisdictions import exceptions as jx
 from meetings import exceptions as mx
 from notify import exceptions as nx
@@ -53,8 +53,8 @@ STATUS: dict[type[DomainError], int] = {
     jx.UnknownCollection: 404,
     catalog.UnknownViolationType: 422,
     catalog.UnknownAgency: 404,
-    catalog.InvalidContact: 422,
-    catalog.ContactNotFound: 404,
+    published_contacts.InvalidContact: 422,
+    published_contacts.ContactNotFound: 404,
     catalog.InvalidQuery: 422,
     directory.PropertyAreaNotFound: 404,
     ax.AccountError: 422,
@@ -95,6 +95,7 @@ STATUS: dict[type[DomainError], int] = {
     mx.MeetingAlreadyHeld: 409,
     mx.ActionAlreadyDone: 409,
     mx.MeetingForbidden: 403,
+    nx.CaseUnknown: 404,
     nx.MessageNotFound: 404,
     nx.FollowError: 422,
     nx.FollowNotFound: 404,

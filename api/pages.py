@@ -27,10 +27,10 @@ from accounts.service import Principal
 from incidents import disclosure, evidence, feeds, followup, followup_review, intake, report_in
 from incidents import service as cases
 from incidents.exceptions import CaseNotFound
+from incidents.messages import case_messages
 from incidents.workflow import BY_ACTION, weight
 from jurisdictions import boundary_tiles, catalog, directory, resident, service
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures
-from notify import service as notify
 from shudi.database import db_connection
 from shudi.exceptions import ShudiError
 from shudi.settings import get_settings
@@ -319,7 +319,7 @@ def case_page(request: Request, conn: Conn, case_id: int, lang: Lang = None) -> 
         case = cases.get_case(conn, case_id=case_id, principal=principal)
         history = cases.events(conn, case_id=case_id, principal=principal)
         photos = cases.photos(conn, case_id=case_id, principal=principal)
-        messages = notify.case_messages(conn, case_id=case_id, principal=principal)
+        messages = case_messages(conn, case_id=case_id, principal=principal)
     except CaseNotFound:
         user = {"username": principal.username, "role": principal.role.value}
         html = case_page_view.render_case_not_found(case_id=case_id, lang=language, user=user)

@@ -1,9 +1,10 @@
 """The assessment's SQL, in small named pieces (common table expressions) that
-:mod:`assessment.service` puts together. Every piece reads only ``case_file``, ``case_event``,
-``case_task``, ``app_user``, ``agency``, ``meeting_action`` and the follow-ups
-(``case_followup``, ``followup_exclusion``); parameters ``:start`` and
-``:end`` bound the period (``[start, end)``) and ``:as_of`` (the earlier of ``end`` and now) is
-the moment the state of each case is taken at. Definitions: docs/assessment.md.
+:mod:`assessment.service` puts together. Every piece reads only the cases and their events
+(through :mod:`incidents.queries`' cohort pieces), ``case_task``, ``app_user``, ``agency``,
+``meeting_action`` and the follow-ups (``case_followup``, ``followup_exclusion``);
+parameters ``:start`` and ``:end`` bound the period (``[start, end)``) and ``:as_of`` (the
+earlier of ``end`` and now) is the moment the state of each case is taken at. Definitions:
+docs/assessment.md.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from assessment import queries as q
 from assessment import satisfaction
 from assessment.exceptions import UnknownFigure
 from assessment.period import Period
-from incidents import access
+from incidents.queries import visible_case_ids
 from jurisdictions.active import ACTIVE_BOUNDARIES
 
 KINDS = ("agency", "agency_unit", "town")
@@ -280,12 +280,7 @@ def audit(
     with _using(conn, p, None) as f:
         found = _audit_cases(conn, f, kind=kind, unit=unit, figure=figure, agency=agency)
     if principal is not None and principal.role is Role.town_coordinator and found["case_ids"]:
-        where, params = access.visibility(principal)
-        rows = conn.execute(
-            text(f"SELECT c.id FROM case_file c WHERE c.id = ANY(:ids) AND {where} ORDER BY 1"),
-            params | {"ids": found["case_ids"]},
-        )
-        found["case_ids"] = [int(r.id) for r in rows]
+        found["case_ids"] = visible_case_ids(conn, ids=found["case_ids"], principal=principal)
     return found
 
 

@@ -18,6 +18,7 @@ from accounts.service import Principal
 from incidents import case_photos, evidence, idempotency
 from incidents.intake import Report, submit, using
 from incidents.photos import SanitizedPhoto, sanitize_photo
+from incidents.queries import case_version
 from incidents.service import transition
 from jurisdictions import catalog
 from jurisdictions.active import ACTIVE_BOUNDARIES
@@ -93,9 +94,7 @@ def load_demo_cases(conn: Connection, *, count: int = 400, seed: int = 20261125)
                         photos=[_site_photo(stage)],
                         note=NOTES.get(stage, ""),
                     )
-            version = conn.execute(
-                text("SELECT version FROM case_file WHERE id = :i"), {"i": case.id}
-            ).scalar_one()
+            version = case_version(conn, case_id=case.id)
             payload = {"note": NOTES.get(action, "")}
             if action == "verify":
                 payload["outcome"] = "fixed"

@@ -7,7 +7,7 @@ import hashlib
 
 from sqlalchemy import Connection, text
 
-from jurisdictions.catalog import set_contact
+from jurisdictions.published_contacts import set_contact
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红"

@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from accounts.router import page_principal
 from accounts.service import Principal
 from hotspots import service
-from hotspots.router import ANALYST_ROLES
+from hotspots.access import ANALYST_ROLES
 from jurisdictions import boundary_tiles, catalog
 from jurisdictions import service as territory
 from jurisdictions.exceptions import NoActiveGeneration, TooManyFeatures

@@ -22,6 +22,7 @@ from hotspots import service
 from hotspots.analysis import Answer, density
 from hotspots.exceptions import InvalidHotspotQuery, NotEnoughData
 from hotspots.schemas import HotspotQuery, Method
+from incidents.queries import CASE_ROWS
 
 #: The classes an inconclusive answer falls back to.
 NEUTRAL = {"gi_bin": 0, "moran_label": "ns", "category": "no_pattern"}
@@ -32,7 +33,7 @@ CELL_CASES_LIMIT = 500
 CELL_CASES = text(
     "SELECT c.id, c.type_code, t.name_zh AS type_name, c.status, c.created_at, c.town_code "
     + service.CASES.replace(
-        "FROM case_file c", "FROM case_file c LEFT JOIN violation_type t ON t.code = c.type_code"
+        f"FROM {CASE_ROWS}", f"FROM {CASE_ROWS} LEFT JOIN violation_type t ON t.code = c.type_code"
     )
     + " AND ST_Covers(ST_SetSRID(ST_GeomFromGeoJSON(:cell), 4326), c.geom)"
     " ORDER BY c.created_at DESC, c.id DESC LIMIT :limit"

@@ -11,44 +11,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import Connection
 
-from accounts.exceptions import Forbidden
-from accounts.models import Role
-from accounts.router import CurrentPrincipal
 from accounts.service import Principal
 from hotspots import export, readable, service
+from hotspots.access import analyst, scoped
 from hotspots.analysis import png_bounds
-from hotspots.exceptions import InvalidHotspotQuery
 from hotspots.schemas import HotspotQuery
-from shudi.database import db_connection, read_db
+from shudi.database import db_connection
+from shudi.read_replica import read_db
 from shudi.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["hotspots"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
-#: Analyses read the cases from a replica when it is fresh enough (shudi.database.ReadRouter)
+#: Analyses read the cases from a replica when it is fresh enough (shudi.read_replica.ReadRouter)
 #: and store their answers on the primary.
 ReadConn = Annotated[Connection, Depends(read_db, scope="function")]
-
-#: Who may run analyses: they see aggregates only, never cases or people. A town coordinator
-#: analyses its own town only.
-ANALYST_ROLES = frozenset({Role.planner, Role.admin, Role.dispatcher, Role.town_coordinator})
-
-
-def analyst(principal: CurrentPrincipal) -> Principal:
-    """The current user, when its role may run hot-spot analyses; 403 otherwise."""
-    if principal.role not in ANALYST_ROLES:
-        raise Forbidden(
-            "hot-spot analysis is for planners, administrators, dispatchers and town coordinators"
-        )
-    return principal
-
-
-def scoped(principal: Principal, query: HotspotQuery) -> HotspotQuery:
-    """The query limited to what ``principal`` may analyse (a coordinator: its own town)."""
-    if principal.role is not Role.town_coordinator:
-        return query
-    if query.town not in (None, principal.town_code):
-        raise Forbidden("a town coordinator analyses its own town only")
-    return query.model_copy(update={"town": principal.town_code})
 
 
 def _answer(conn: Connection, reads: Connection, query: HotspotQuery) -> service.Outcome:
@@ -143,40 +119,6 @@ def hotspot_cell_cases(
         cell=cell,
         min_count=settings.hotspot_min_count,
         processes=settings.hotspot_processes,
-    )
-
-
-@router.post("/hotspots/cells/{cell}/agenda", status_code=201)
-def hotspot_cell_to_agenda(
-    conn: Conn,
-    who: Annotated[Principal, Depends(analyst)],
-    cell: str,
-    query: Annotated[HotspotQuery, Query()],
-) -> dict[str, Any]:
-    """Propose one cell, with its cases, for its town's next joint meeting (the town chosen,
-    else the town most of the cell's cases lie in)."""
-    from meetings.proposals import propose_hotspot
-
-    settings = get_settings()
-    listed = readable.cell_cases(
-        conn,
-        query=scoped(who, query),
-        cell=cell,
-        min_count=settings.hotspot_min_count,
-        processes=settings.hotspot_processes,
-    )
-    towns = [c["town"] for c in listed["cases"] if c["town"]]
-    town = query.town or who.town_code or max(set(towns), key=towns.count, default=None)
-    if town is None:
-        raise InvalidHotspotQuery("this cell has no cases in a town; choose a town first")
-    title = f"{listed['name'] or '网格 ' + cell}（{len(listed['cases'])} 件）"
-    return propose_hotspot(
-        conn,
-        town=town,
-        cell=cell,
-        title=title,
-        case_ids=[c["id"] for c in listed["cases"] if c["town"] == town],
-        proposed_by=who.username,
     )
 
 

@@ -22,12 +22,12 @@ from sqlalchemy import Connection, text
 from hotspots.analysis import Answer, Inputs, precheck
 from hotspots.pool import compute
 from hotspots.schemas import ADMIN_LAYERS, HotspotQuery, Method
-from incidents.queries import SHOWN
+from incidents.queries import CASE_ROWS, SHOWN
 from jurisdictions.active import ACTIVE_BOUNDARIES, ACTIVE_GENERATIONS
 
 #: The filters of an analysis: visible cases, not merged into another, then the query's own.
 CASES = f"""
-FROM case_file c
+FROM {CASE_ROWS}
 WHERE {SHOWN}
   AND (CAST(:type AS text) IS NULL OR c.type_code = :type)
   AND (CAST(:agency AS text) IS NULL OR c.handler_party = :agency)
@@ -57,7 +57,7 @@ STAMP = text(f"""
 SELECT count(*) AS n, coalesce(max(id), 0) AS max_id, max(updated_at) AS max_updated,
        (SELECT coalesce(string_agg(generation_id::text, '.' ORDER BY generation_id), '')
           FROM {ACTIVE_GENERATIONS} g) AS generations
-FROM case_file
+FROM {CASE_ROWS}
 """)
 
 AREAS = text(f"""
@@ -89,7 +89,7 @@ WHERE b.layer = 'town'
 
 MONTHS = text(f"""
 SELECT DISTINCT to_char(c.created_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM') AS month
-FROM case_file c WHERE {SHOWN} ORDER BY month
+FROM {CASE_ROWS} WHERE {SHOWN} ORDER BY month
 """)
 
 CACHED = text("""

@@ -19,6 +19,7 @@ from incidents import public_text
 from incidents.exceptions import AreaNotFound
 from incidents.open311 import STATUS_NOTES
 from jurisdictions.exceptions import UnknownLayer
+from jurisdictions.service import latest_area_name
 
 ATOM = "http://www.w3.org/2005/Atom"
 GEORSS = "http://www.georss.org/georss"
@@ -31,14 +32,10 @@ EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 def _area(conn: Connection, layer: str, code: str) -> str:
     if layer not in LAYERS:
         raise UnknownLayer(f"no area layer {layer!r}; one of {', '.join(LAYERS)}")
-    name = conn.execute(
-        text("""SELECT name FROM boundary WHERE layer = :l AND code = :c
-                ORDER BY generation_id DESC LIMIT 1"""),
-        {"l": layer, "c": code},
-    ).scalar()
+    name = latest_area_name(conn, layer=layer, code=code)
     if name is None:
         raise AreaNotFound(f"no {layer} {code}")
-    return str(name)
+    return name
 
 
 def area_entries(conn: Connection, *, layer: str, code: str) -> dict[str, Any]:

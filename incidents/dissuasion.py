@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from accounts.models import Role
 from accounts.service import Principal
+from incidents.case_record import read_case
 from incidents.duties import report_refusal
 from incidents.effect_context import Ctx
 from incidents.exceptions import InvalidReport, NotYourPlace, TransitionForbidden
@@ -133,16 +134,7 @@ def file_refusal(
         data=dissuasion,
         public=False,
     )
-    case = dict(
-        conn.execute(
-            text("""SELECT id, type_code, handler_party, handler_name, town_code, community_code,
-                           agency_units, property_company, property_area_code, routing
-                    FROM case_file WHERE id = :i"""),
-            {"i": case_id},
-        )
-        .mappings()
-        .one()
-    )
+    case = read_case(conn, case_id=case_id)
     notify = report_refusal(Ctx(conn, case, principal, {}, now), note=said)
     add_event(
         conn,

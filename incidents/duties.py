@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from incidents import tasks as worklist
+from incidents.case_record import CaseChanges, EventData
 from incidents.deadlines import load_policy
 from incidents.effect_context import Ctx
 from incidents.effect_context import agency_of as _agency
@@ -25,9 +26,9 @@ def _enforcing(ctx: Ctx, party: str | None) -> bool:
 def competent_department(ctx: Ctx) -> str | None:
     """The enforcement department competent for this case: its handler when that is one, else
     the agency of its type (谁主管、谁负责); None when neither enforces (a service matter)."""
-    if _enforcing(ctx, ctx.case["handler_party"]):
-        return str(ctx.case["handler_party"])
-    vtype = catalog.get_type(ctx.conn, code=ctx.case["type_code"])
+    if _enforcing(ctx, ctx.case.handler_party):
+        return str(ctx.case.handler_party)
+    vtype = catalog.get_type(ctx.conn, code=ctx.case.type_code)
     return str(vtype.agency) if _enforcing(ctx, vtype.agency) else None
 
 
@@ -44,7 +45,7 @@ def report_refusal(ctx: Ctx, *, note: str) -> list[dict[str, Any]]:
         if party not in open_reports:
             task_id = worklist.add_task(
                 ctx.conn,
-                case_id=ctx.case["id"],
+                case_id=ctx.case.id,
                 party=party,
                 unit_code=unit_code,
                 unit_name=unit_name,
@@ -55,11 +56,11 @@ def report_refusal(ctx: Ctx, *, note: str) -> list[dict[str, Any]]:
     return notify
 
 
-def refused_to_correct(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def refused_to_correct(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     return {}, {"notify": report_refusal(ctx, note=ctx.payload["note"])}
 
 
-def order_correction(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def order_correction(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     """二（九）4: the town orders the violation corrected (责令整改) by a deadline."""
     due = _due(ctx)
     order = {
@@ -68,37 +69,35 @@ def order_correction(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
         "due_at": due.isoformat(),
         "note": ctx.payload["note"],
     }
-    routing = dict(ctx.case["routing"])
+    routing = dict(ctx.case.routing)
     routing["correction_orders"] = [*routing.get("correction_orders", []), order]
     return {"routing": routing}, {"correction_due_at": due.isoformat()}
 
 
-def escalate(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def escalate(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     """The handler could not settle it in time: the case goes to the routing's escalation
     party (the town's mediation after the community committee, 二（九）3 / 二（十）2)."""
-    target = (ctx.case["routing"] or {}).get("escalation")
+    target = (ctx.case.routing or {}).get("escalation")
     if not target:
         raise InvalidReport("this case has no escalation step")
     party = target["party"]
-    if party == ctx.case["handler_party"]:
+    if party == ctx.case.handler_party:
         raise InvalidReport("the case has already been escalated")
     agency = _agency(ctx, party)
     unit_code, unit_name = _party_unit(ctx, party)
     name = f"{agency['name_zh']} {unit_name}".strip()
-    vtype = catalog.get_type(ctx.conn, code=ctx.case["type_code"])
+    vtype = catalog.get_type(ctx.conn, code=ctx.case.type_code)
     policy = load_policy()
-    due = policy.deadlines_for(
-        vtype.code, vtype.scope, ctx.case.get("urgency"), start=ctx.now
-    ).resolve_by
+    due = policy.deadlines_for(vtype.code, vtype.scope, ctx.case.urgency, start=ctx.now).resolve_by
     automatic = ctx.principal is None
-    routing = dict(ctx.case["routing"])
+    routing = dict(ctx.case.routing)
     routing["escalations"] = [
         *routing.get("escalations", []),
-        {"from": ctx.case["handler_name"], "to": name, "at": ctx.now.isoformat()},
+        {"from": ctx.case.handler_name, "to": name, "at": ctx.now.isoformat()},
     ]
     worklist.add_task(
         ctx.conn,
-        case_id=ctx.case["id"],
+        case_id=ctx.case.id,
         party=party,
         unit_code=unit_code,
         unit_name=unit_name,
@@ -115,7 +114,7 @@ def escalate(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
             "due_at": due,
         },
         {
-            "from": ctx.case["handler_name"],
+            "from": ctx.case.handler_name,
             "to": name,
             "automatic": automatic,
             "due_at": due.isoformat(),

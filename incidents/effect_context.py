@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from accounts.service import Principal
+from incidents.case_record import CaseChanges, CaseRecord, EventData
 from incidents.exceptions import InvalidReport
 from jurisdictions import catalog
 from jurisdictions.active import ACTIVE_BOUNDARIES
@@ -21,25 +22,26 @@ class Ctx:
     """Everything an effect may read."""
 
     conn: Connection
-    case: dict[str, Any]
+    case: CaseRecord
     principal: Principal | None
     payload: dict[str, Any]
     now: datetime
     tasks: list[dict[str, Any]] = field(default_factory=list)
 
 
-Effect = Callable[[Ctx], tuple[dict[str, Any], dict[str, Any]]]
+#: An action's effect: the columns it sets and the data kept on its event.
+Effect = Callable[[Ctx], tuple[CaseChanges, EventData]]
 
 
 def party_unit(ctx: Ctx, party: str) -> tuple[str | None, str]:
     """The unit that acts for ``party`` at this case's place."""
     case = ctx.case
     if party == "town_government":
-        return case["town_code"], case["routing"]["territory"]["town"]["name"]
+        return case.town_code, case.routing["territory"]["town"]["name"]
     if party == "community_committee":
-        comm = case["routing"]["territory"]["community"] or {}
-        return case["community_code"], comm.get("name", "")
-    unit = (case["agency_units"] or {}).get(party)
+        comm = case.routing["territory"]["community"] or {}
+        return case.community_code, comm.get("name", "")
+    unit = (case.agency_units or {}).get(party)
     if unit:
         row = ctx.conn.execute(
             text(f"""SELECT b.name FROM {ACTIVE_BOUNDARIES} b
@@ -47,8 +49,8 @@ def party_unit(ctx: Ctx, party: str) -> tuple[str | None, str]:
             {"a": party, "c": unit},
         ).first()
         return unit, row.name if row else unit
-    if party == "property_company" and case["property_company"]:
-        return case["property_area_code"], case["property_company"]
+    if party == "property_company" and case.property_company:
+        return case.property_area_code, case.property_company
     return None, ""
 
 

@@ -5,13 +5,14 @@ Each takes the context and returns the case columns to set and the data kept on 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 from sqlalchemy import text
 
 from gis.coords import CoordSystem
 from incidents import case_photos, report_in
 from incidents import tasks as worklist
+from incidents.case_record import CaseChanges, EventData
 from incidents.duties import escalate, order_correction, refused_to_correct
 from incidents.effect_context import Ctx, Effect
 from incidents.effect_context import agency_of as _agency
@@ -26,54 +27,57 @@ OUTCOMES = ("fixed", "not_fixed", "not_our_matter")
 RECORDS = ("referrals", "escalations", "correction_orders")
 
 
-def _none(_ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def _none(_ctx: Ctx) -> tuple[CaseChanges, EventData]:
     return {}, {}
 
 
-def _reroute(ctx: Ctx, *, point: StorePoint, type_code: str) -> dict[str, Any]:
+def _reroute(ctx: Ctx, *, point: StorePoint, type_code: str) -> CaseChanges:
     vtype = catalog.get_type(ctx.conn, code=type_code)
     agencies = catalog.agencies_by_code(ctx.conn)
-    cols = dict(place(ctx.conn, point=point, vtype=vtype, agencies=agencies).columns)
+    # the placement's columns: lon, lat and placement.TERRITORIAL, all of them CaseChanges
+    cols = cast(
+        CaseChanges, dict(place(ctx.conn, point=point, vtype=vtype, agencies=agencies).columns)
+    )
     cols |= {"type_code": vtype.code, "scope": vtype.scope, "input_crs": point.crs.value}
     for key in RECORDS:  # what people decided stays on record
-        if ctx.case["routing"].get(key):
-            cols["routing"][key] = ctx.case["routing"][key]
+        if ctx.case.routing.get(key):
+            cols["routing"][key] = ctx.case.routing[key]
     return cols
 
 
-def accept(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def accept(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     return {"accepted_at": ctx.now}, {}
 
 
-def reject(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def reject(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     return {"rejection_reason": ctx.payload["note"], "closed_at": ctx.now}, {}
 
 
-def dispatch(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def dispatch(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     party = ctx.payload.get("to_party")
     if not party:
-        return {}, {"handler": ctx.case["handler_name"]}
+        return {}, {"handler": ctx.case.handler_name}
     agency = _agency(ctx, party)
     unit_code, unit_name = _party_unit(ctx, party)
     name = f"{agency['name_zh']} {unit_name}".strip()
     return (
         {"handler_party": party, "handler_unit_code": unit_code, "handler_name": name},
-        {"handler": name, "overrode": ctx.case["handler_name"]},
+        {"handler": name, "overrode": ctx.case.handler_name},
     )
 
 
-def refer(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def refer(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     party = ctx.payload["to_party"]
-    if party == ctx.case["handler_party"]:
+    if party == ctx.case.handler_party:
         raise InvalidReport("a referral names another responsible party than the current one")
     agency = _agency(ctx, party)
     unit_code, unit_name = _party_unit(ctx, party)
     name = f"{agency['name_zh']} {unit_name}".strip()
-    routing = dict(ctx.case["routing"])
+    routing = dict(ctx.case.routing)
     routing["referrals"] = [
         *routing.get("referrals", []),
         {
-            "from": ctx.case["handler_name"],
+            "from": ctx.case.handler_name,
             "to": name,
             "reason": ctx.payload["note"],
             "at": ctx.now.isoformat(),
@@ -86,11 +90,11 @@ def refer(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
             "handler_name": name,
             "routing": routing,
         },
-        {"from": ctx.case["handler_name"], "to": name, "to_party": party},
+        {"from": ctx.case.handler_name, "to": name, "to_party": party},
     )
 
 
-def joint(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def joint(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     parties = ctx.payload["parties"]
     if not isinstance(parties, list) or len(set(parties)) < 2:
         raise InvalidReport("joint enforcement needs at least two parties")
@@ -99,16 +103,16 @@ def joint(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
         _agency(ctx, party)
         unit_code, unit_name = _party_unit(ctx, party)
         task_id = worklist.add_task(
-            ctx.conn, case_id=ctx.case["id"], party=party, unit_code=unit_code, unit_name=unit_name
+            ctx.conn, case_id=ctx.case.id, party=party, unit_code=unit_code, unit_name=unit_name
         )  # 吹哨报到: each called unit's report-in and completion clock starts now
         report_in.open_clock(
-            ctx.conn, task_id=task_id, urgency=ctx.case.get("urgency") or "ordinary", now=ctx.now
+            ctx.conn, task_id=task_id, urgency=ctx.case.urgency or "ordinary", now=ctx.now
         )
         created.append({"party": party, "unit": unit_name})
-    return {}, {"tasks": created, "coordinator": ctx.case["routing"]["territory"]["town"]}
+    return {}, {"tasks": created, "coordinator": ctx.case.routing["territory"]["town"]}
 
 
-def complete_task(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def complete_task(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     joint_parts = [t for t in ctx.tasks if t.get("kind", "joint") == "joint"]
     task = next((t for t in joint_parts if t["id"] == ctx.payload["task_id"]), None)
     if task is None or task["done"]:
@@ -118,18 +122,18 @@ def complete_task(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
         raise InvalidReport("this task belongs to another agency")
     worklist.mark_done(ctx.conn, task_id=task["id"], note=ctx.payload.get("note", ""), now=ctx.now)
     remaining = [t for t in joint_parts if not t["done"] and t["id"] != task["id"]]
-    cols: dict[str, Any] = {}
+    cols: CaseChanges = {}
     if not remaining:  # the case is done when every agency's part is
         cols = {"status": "resolved", "resolved_at": ctx.now}
     return cols, {"task": task["party"], "remaining": [t["party"] for t in remaining]}
 
 
-def resolve(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def resolve(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     case_photos.require_for_resolve(ctx.conn, case=ctx.case)  # 处置前后 photos, where needed
     return {"resolved_at": ctx.now}, {}
 
 
-def verify(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def verify(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     outcome = ctx.payload["outcome"]
     if outcome not in OUTCOMES:
         raise InvalidReport(f"outcome must be one of {', '.join(OUTCOMES)}")
@@ -141,48 +145,48 @@ def verify(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     )
 
 
-def reopen(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def reopen(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     return {"closed_at": None, "outcome": None, "resolved_at": None}, {}
 
 
-def request_postpone(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def request_postpone(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     return {}, {"requested_due_at": _due(ctx).isoformat()}
 
 
-def postpone(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def postpone(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     due = _due(ctx)
-    return {"due_at": due}, {"old_due_at": str(ctx.case["due_at"]), "due_at": due.isoformat()}
+    return {"due_at": due}, {"old_due_at": str(ctx.case.due_at), "due_at": due.isoformat()}
 
 
-def correct_location(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def correct_location(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     point = store_point(ctx.payload["lon"], ctx.payload["lat"], ctx.payload.get("crs", "wgs84"))
-    cols = _reroute(ctx, point=point, type_code=ctx.case["type_code"])
+    cols = _reroute(ctx, point=point, type_code=ctx.case.type_code)
     return cols, {
-        "old": [ctx.case["lon"], ctx.case["lat"]],
+        "old": [ctx.case.lon, ctx.case.lat],
         "new": [cols["lon"], cols["lat"]],
         "handler": cols["handler_name"],
     }
 
 
-def correct_type(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def correct_type(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     # the stored point is in store coordinates already; the report's own system stays on record
-    here = StorePoint(ctx.case["lon"], ctx.case["lat"], CoordSystem(ctx.case["input_crs"]))
+    here = StorePoint(ctx.case.lon, ctx.case.lat, CoordSystem(ctx.case.input_crs))
     cols = _reroute(ctx, point=here, type_code=ctx.payload["type"])
     return cols, {
-        "old": ctx.case["type_code"],
+        "old": ctx.case.type_code,
         "new": cols["type_code"],
         "handler": cols["handler_name"],
     }
 
 
-def merge(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def merge(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     into = int(ctx.payload["into"])
     row = ctx.conn.execute(
         text("SELECT id, status, merged_into FROM case_file WHERE id = :i"), {"i": into}
     ).first()
     if (
         row is None
-        or into == ctx.case["id"]
+        or into == ctx.case.id
         or row.merged_into is not None
         or row.status in ("closed", "rejected")
     ):
@@ -190,21 +194,21 @@ def merge(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
     return ({"merged_into": into, "outcome": "duplicate", "closed_at": ctx.now}, {"into": into})
 
 
-def rate(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
+def rate(ctx: Ctx) -> tuple[CaseChanges, EventData]:
     value = ctx.payload["satisfaction"]
     if value not in ("satisfied", "dissatisfied"):
         raise InvalidReport("satisfaction is satisfied or dissatisfied")
     return {"satisfaction": value}, {"satisfaction": value}
 
 
-def hide(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
-    if ctx.case["hidden"]:
+def hide(ctx: Ctx) -> tuple[CaseChanges, EventData]:
+    if ctx.case.hidden:
         raise InvalidReport("the case is already hidden from public views")
     return {"hidden": True}, {"hidden": True}
 
 
-def unhide(ctx: Ctx) -> tuple[dict[str, Any], dict[str, Any]]:
-    if not ctx.case["hidden"]:
+def unhide(ctx: Ctx) -> tuple[CaseChanges, EventData]:
+    if not ctx.case.hidden:
         raise InvalidReport("the case is not hidden")
     return {"hidden": False}, {"hidden": False}
 

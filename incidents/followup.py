@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Row, RowMapping, text
 
 from accounts.models import Role
 from accounts.service import Principal
@@ -130,23 +130,7 @@ def answer_survey(
     """A resident's survey answer, authorised by the tracking code alone; stored once per
     reporter (asking again returns the stored answer with ``repeated`` true)."""
     resolved, satisfaction = _check_answer(resolved, satisfaction, comment)
-    rep = conn.execute(
-        text("""SELECT r.id, r.case_id, c.status FROM case_reporter r
-                JOIN case_file c ON c.id = r.case_id WHERE r.tracking_code = :t
-                FOR UPDATE OF c"""),
-        {"t": tracking_code.strip().upper()},
-    ).first()
-    if rep is None:
-        raise CaseNotFound("no case with that tracking code")
-    stored = (
-        conn.execute(
-            text(f"""SELECT {ANSWER_FIELDS} FROM case_followup
-                 WHERE source = 'survey' AND case_id = :c AND reporter_id = :r"""),
-            {"c": rep.case_id, "r": rep.id},
-        )
-        .mappings()
-        .first()
-    )
+    rep, stored = _survey_of(conn, tracking_code, lock=True)
     if stored is not None:
         return _public(dict(stored)) | {"repeated": True}
     if rep.status not in OPEN_TO_FOLLOWUP:
@@ -179,15 +163,15 @@ def answer_survey(
     return _public(row) | {"repeated": False}
 
 
-def _public(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: row[k] for k in ("resolved", "satisfaction", "comment", "created_at")}
-
-
-def survey_state(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
-    """Whether the survey of ``tracking_code`` is open, and the answer once given."""
+def _survey_of(
+    conn: Connection, tracking_code: str, *, lock: bool = False
+) -> tuple[Row[Any], RowMapping | None]:
+    """The reporter of ``tracking_code`` (id, case id, the case's status; the case locked with
+    ``lock``) and the survey answer already stored for them, if any."""
     rep = conn.execute(
-        text("""SELECT r.id, r.case_id, c.status FROM case_reporter r
-                JOIN case_file c ON c.id = r.case_id WHERE r.tracking_code = :t"""),
+        text(f"""SELECT r.id, r.case_id, c.status FROM case_reporter r
+                JOIN case_file c ON c.id = r.case_id WHERE r.tracking_code = :t
+                {"FOR UPDATE OF c" if lock else ""}"""),
         {"t": tracking_code.strip().upper()},
     ).first()
     if rep is None:
@@ -201,6 +185,16 @@ def survey_state(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
         .mappings()
         .first()
     )
+    return rep, stored
+
+
+def _public(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: row[k] for k in ("resolved", "satisfaction", "comment", "created_at")}
+
+
+def survey_state(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
+    """Whether the survey of ``tracking_code`` is open, and the answer once given."""
+    rep, stored = _survey_of(conn, tracking_code)
     return {
         "code": tracking_code.strip().upper(),
         "open": rep.status in OPEN_TO_FOLLOWUP and stored is None,

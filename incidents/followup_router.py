@@ -5,29 +5,19 @@ decide."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-import orjson
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
-from sqlalchemy import Connection
 
 from accounts.router import CurrentPrincipal
 from incidents import followup, followup_review, service
 from incidents.exceptions import CaseNotFound
-from shudi.database import db_connection
+from shudi.database import RequestConn as Conn
+from shudi.responses import json_answer
 from webmap.pages import survey as survey_page
 from webmap.pages.common import lang_of
 
 router = APIRouter(tags=["follow-up"])
-Conn = Annotated[Connection, Depends(db_connection, scope="function")]
-
-
-def _json(payload: Any, status_code: int = 200) -> Response:
-    return Response(
-        orjson.dumps(payload, default=str), status_code=status_code, media_type="application/json"
-    )
 
 
 class SurveyIn(BaseModel):
@@ -77,7 +67,7 @@ def survey_html(conn: Conn, tracking_code: str, lang: str | None = None) -> HTML
 @router.get("/api/v1/track/{tracking_code}/survey")
 def survey_get(conn: Conn, tracking_code: str) -> Response:
     """Whether the survey is open, and the answer once given."""
-    return _json(followup.survey_state(conn, tracking_code=tracking_code))
+    return json_answer(followup.survey_state(conn, tracking_code=tracking_code))
 
 
 @router.post("/api/v1/track/{tracking_code}/survey")
@@ -91,13 +81,13 @@ def survey_post(conn: Conn, tracking_code: str, body: SurveyIn) -> Response:
         satisfaction=body.satisfaction,
         comment=body.comment,
     )
-    return _json(got, status_code=200 if got["repeated"] else 201)
+    return json_answer(got, status_code=200 if got["repeated"] else 201)
 
 
 @router.post("/api/v1/tasks/{task_id}/visit")
 def visit_post(conn: Conn, principal: CurrentPrincipal, task_id: int, body: VisitIn) -> Response:
     """A dispatcher records a 回访 call of the work list."""
-    return _json(
+    return json_answer(
         followup.record_visit(
             conn,
             principal=principal,
@@ -114,7 +104,7 @@ def visit_post(conn: Conn, principal: CurrentPrincipal, task_id: int, body: Visi
 def followups_get(conn: Conn, principal: CurrentPrincipal, case_id: int) -> Response:
     """A case's survey answers, return visits and rating exclusion (staff who see the case)."""
     service.get_case(conn, case_id=case_id, principal=principal)  # 404 unless visible
-    return _json(
+    return json_answer(
         {
             "followups": followup.case_followups(conn, case_id=case_id),
             "exclusion": followup_review.exclusion_of(conn, case_id=case_id),
@@ -128,7 +118,7 @@ def exclusion_post(
 ) -> Response:
     """A dispatcher proposes leaving this case's answers out of the rates (an unreasonable
     demand), with the reason; it counts once a town coordinator or an admin approves."""
-    return _json(
+    return json_answer(
         followup_review.propose(conn, principal=principal, case_id=case_id, reason=body.reason),
         status_code=201,
     )
@@ -137,7 +127,7 @@ def exclusion_post(
 @router.get("/api/v1/rating-exclusions")
 def exclusions_get(conn: Conn, principal: CurrentPrincipal, state: str = "pending") -> Response:
     """The exclusions the caller may review (a coordinator: its town's), by state."""
-    return _json(followup_review.listing(conn, principal=principal, state=state))
+    return json_answer(followup_review.listing(conn, principal=principal, state=state))
 
 
 @router.post("/api/v1/rating-exclusions/{exclusion_id}/review")
@@ -145,7 +135,7 @@ def exclusion_review(
     conn: Conn, principal: CurrentPrincipal, exclusion_id: int, body: ReviewIn
 ) -> Response:
     """Approve or reject a proposed exclusion (not by its proposer)."""
-    return _json(
+    return json_answer(
         followup_review.review(
             conn, principal=principal, exclusion_id=exclusion_id, approve=body.approve,
             note=body.note,

@@ -3,44 +3,56 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
 from accounts.service import Principal
 from incidents import access, disclosure
 from incidents.queries import CASE_FIELDS
+from jurisdictions.bbox import parse_bbox
 
 #: The orders of :func:`list_cases`.
 LIST_ORDERS = {"due": "c.due_at NULLS LAST, c.id", "newest": "c.created_at DESC, c.id DESC"}
 #: Lists count their matches up to this many (``total_capped`` says when there are more).
 TOTAL_CAP = 10_000
+#: The longest page.
+MAX_PAGE = 500
+
+
+class CaseListQuery(BaseModel):
+    """The filters and the page of the staff's list (the query of ``GET /api/v1/cases``, and
+    the keyword arguments of :func:`list_cases`)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+
+    status: list[str] | None = None
+    type_code: str | None = Field(default=None, alias="type")
+    agency: str | None = None
+    town: str | None = None
+    community: str | None = None
+    overdue: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    bbox: str | None = None
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE)
+    offset: int = Field(default=0, ge=0)
+    order: Literal["due", "newest"] = Field(
+        default="due",
+        description="`due`: soonest deadline first; `newest`: latest reported first.",
+    )
 
 
 def list_cases(
-    conn: Connection,
-    *,
-    principal: Principal,
-    status: list[str] | None = None,
-    type_code: str | None = None,
-    agency: str | None = None,
-    town: str | None = None,
-    community: str | None = None,
-    overdue: bool | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    bbox: tuple[float, float, float, float] | None = None,
-    limit: int = 100,
-    offset: int = 0,
-    order: str = "due",
+    conn: Connection, *, principal: Principal, query: CaseListQuery | None = None, **filters: Any
 ) -> dict[str, Any]:
     """Visible cases, filtered, a page and the total: by deadline (soonest first), or with
     ``order="newest"`` the latest reported first (the dispatcher's queue of new cases)."""
-    if order not in LIST_ORDERS:
-        raise ValueError(f"unknown order {order!r}; one of {', '.join(LIST_ORDERS)}")
+    q = query or CaseListQuery(**filters)
     where, params = access.visibility(principal)
-    xmin, ymin, xmax, ymax = bbox or (None, None, None, None)
-    filters = f"""{where}
+    xmin, ymin, xmax, ymax = parse_bbox(q.bbox) if q.bbox else (None, None, None, None)
+    condition = f"""{where}
         AND (CAST(:status AS text[]) IS NULL OR c.status = ANY(CAST(:status AS text[])))
         AND (CAST(:type AS text) IS NULL OR c.type_code = :type)
         AND (CAST(:agency AS text) IS NULL OR c.handler_party = :agency)
@@ -53,29 +65,29 @@ def list_cases(
         AND (CAST(:overdue AS boolean) IS NULL OR (c.due_at IS NOT NULL AND c.due_at < now()
              AND c.status NOT IN ('resolved', 'closed', 'rejected')) = :overdue)"""
     params |= {
-        "status": status,
-        "type": type_code,
-        "agency": agency,
-        "town": town,
-        "community": community,
-        "since": since,
-        "until": until,
+        "status": q.status,
+        "type": q.type_code,
+        "agency": q.agency,
+        "town": q.town,
+        "community": q.community,
+        "since": q.since,
+        "until": q.until,
         "xmin": xmin,
         "ymin": ymin,
         "xmax": xmax,
         "ymax": ymax,
-        "overdue": overdue,
+        "overdue": q.overdue,
     }
     total = conn.execute(  # counted up to TOTAL_CAP: an exact count would scan everything
-        text(f"SELECT count(*) FROM (SELECT 1 FROM case_file c WHERE {filters} LIMIT :cap) n"),
+        text(f"SELECT count(*) FROM (SELECT 1 FROM case_file c WHERE {condition} LIMIT :cap) n"),
         params | {"cap": TOTAL_CAP + 1},
     ).scalar_one()
     rows = (
         conn.execute(
             text(f"""SELECT {CASE_FIELDS} FROM case_file c
-                 JOIN violation_type vt ON vt.code = c.type_code WHERE {filters}
-                 ORDER BY {LIST_ORDERS[order]} LIMIT :limit OFFSET :offset"""),
-            params | {"limit": limit, "offset": offset},
+                 JOIN violation_type vt ON vt.code = c.type_code WHERE {condition}
+                 ORDER BY {LIST_ORDERS[q.order]} LIMIT :limit OFFSET :offset"""),
+            params | {"limit": q.limit, "offset": q.offset},
         )
         .mappings()
         .all()
@@ -83,8 +95,8 @@ def list_cases(
     return {
         "total": min(total, TOTAL_CAP),
         "total_capped": total > TOTAL_CAP,
-        "limit": limit,
-        "offset": offset,
+        "limit": q.limit,
+        "offset": q.offset,
         "items": [_list_item(principal, r) for r in rows],
     }
 

@@ -24,7 +24,6 @@ from sqlalchemy import Connection, text
 from accounts.service import api_key_name
 from incidents import intake
 from incidents.intake import MAX_DESCRIPTION, Report
-from incidents.public_text import mask
 from jurisdictions import catalog
 from jurisdictions.service import resolve_points, to_store_coordinates
 from shudi.exceptions import DomainError
@@ -85,7 +84,7 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(TZ).isoformat(timespec="seconds") if value else None
 
 
-def _opt(params: Mapping[str, str], name: str) -> str | None:
+def param(params: Mapping[str, str], name: str) -> str | None:
     """An optional argument: empty counts as absent, as the spec says."""
     value = params.get(name)
     return (value.strip() or None) if isinstance(value, str) else None
@@ -101,20 +100,20 @@ def _float(value: str, name: str) -> float:
     return number
 
 
-def _digits(value: str) -> bool:
+def all_digits(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) <= 9
 
 
-def _int(value: str | None, name: str, default: int) -> int:
+def int_param(value: str | None, name: str, default: int) -> int:
     if value is None:
         return default
-    if not _digits(value) or int(value) < 1:
+    if not all_digits(value) or int(value) < 1:
         raise BadRequest(f"{name} must be a positive whole number, got {value!r}")
     return int(value)
 
 
-def _english(params: Mapping[str, str]) -> bool:
-    return (_opt(params, "lang") or "").lower().startswith("en")
+def wants_english(params: Mapping[str, str]) -> bool:
+    return (param(params, "lang") or "").lower().startswith("en")
 
 
 def discovery(base_url: str) -> dict[str, Any]:
@@ -142,14 +141,14 @@ def services(conn: Connection, *, params: Mapping[str, str]) -> list[dict[str, A
     Outside the district nothing applies (``[]``); inside, every service does (the handler
     follows from the point, so no type is refused by place).
     """
-    lat, lon = _opt(params, "lat"), _opt(params, "long")
+    lat, lon = param(params, "lat"), param(params, "long")
     if (lat is None) != (lon is None):
         raise BadRequest("lat and long go together: send both or neither")
     if lat is not None and lon is not None:
         x, y = to_store_coordinates(_float(lon, "long"), _float(lat, "lat"))
         if not resolve_points(conn, lons=[x], lats=[y], with_nearest=False)[0].inside:
             return []
-    en = _english(params)
+    en = wants_english(params)
     agencies = {a["code"]: a for a in catalog.list_agencies(conn)}
     out = []
     for t in catalog.list_types(conn, reportable=True):
@@ -215,24 +214,24 @@ def submit(
     :func:`incidents.intake.submit` (the bans of the phone and of ``ip``, and the per-phone
     and per-cell limits, as for the resident's form; not the per-address limit: a key's client
     files for many callers); answer its id."""
-    key = _opt(form, "api_key")
+    key = param(form, "api_key")
     if key is None or api_key_name(conn, key=key) is None:
         raise InvalidApiKey("api_key is missing or invalid: POST requests needs a valid key")
-    code = _opt(form, "service_code")
+    code = param(form, "service_code")
     if code is None:
         raise BadRequest("service_code is required; see GET services")
     if not _reportable(conn, code):
         raise BadRequest(f"unknown service_code {code!r}; see GET services")
-    lat, lon = _opt(form, "lat"), _opt(form, "long")
+    lat, lon = param(form, "lat"), param(form, "long")
     if lat is None or lon is None:
         alone = lat is None and lon is None
-        if alone and (_opt(form, "address_string") or _opt(form, "address_id")):
+        if alone and (param(form, "address_string") or param(form, "address_id")):
             raise BadRequest(ADDRESS_ONLY)
         raise BadRequest("a location is required: lat and long (WGS-84), both")
     description = (form.get("description") or "").strip()
     if len(description) > MAX_DESCRIPTION:
         raise BadRequest(f"description is longer than {MAX_DESCRIPTION} characters")
-    media = _opt(form, "media_url")
+    media = param(form, "media_url")
     if media:
         description += MEDIA_MARKER + _media_url(media)
         if len(description) > MAX_DESCRIPTION:
@@ -245,12 +244,12 @@ def submit(
             lat=_float(lat, "lat"),
             type=code,
             description=description,
-            address_text=_opt(form, "address_string") or "",
+            address_text=param(form, "address_string") or "",
             contact_name=_contact_name(
-                _opt(form, "first_name") or "", _opt(form, "last_name") or ""
+                param(form, "first_name") or "", param(form, "last_name") or ""
             ),
-            phone=_opt(form, "phone") or "",
-            email=_opt(form, "email") or "",
+            phone=param(form, "phone") or "",
+            email=param(form, "email") or "",
             channel="open311",
         )
     except ValidationError as exc:
@@ -273,188 +272,3 @@ def submit(
         notice += f"，预计 {iso(row.due_at)} 前办结（{row.deadline_basis}）"
     notice += f"。跟踪码 {created.tracking_code}：凭此码查询进度、评价办理结果。"
     return [{"service_request_id": str(created.id), "service_notice": notice, "account_id": None}]
-
-
-REQUESTS = """
-SELECT c.id, c.status, c.type_code, vt.name_zh, vt.name_en, c.description, c.handler_name,
-       c.channel,
-       c.deadline_basis, c.created_at, c.updated_at, c.closed_at, c.due_at, c.address_text,
-       c.lon, c.lat, c.outcome, c.rejection_reason, c.merged_into,
-       c.routing -> 'territory' AS territory, c.routing -> 'property_area' AS property_area
-FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
-WHERE NOT c.hidden AND NOT vt.sensitive  -- drugs, vice …: in no public listing
-  AND (CAST(:ids AS bigint[]) IS NULL OR c.id = ANY(CAST(:ids AS bigint[])))
-  AND (CAST(:codes AS text[]) IS NULL OR c.type_code = ANY(CAST(:codes AS text[])))
-  AND (CAST(:start AS timestamptz) IS NULL OR c.created_at >= CAST(:start AS timestamptz))
-  AND (CAST(:end AS timestamptz) IS NULL OR c.created_at <= CAST(:end AS timestamptz))
-  AND (CAST(:open AS boolean) IS NULL
-       OR (c.status NOT IN ('closed', 'rejected')) = CAST(:open AS boolean))
-ORDER BY c.created_at DESC, c.id DESC
-LIMIT :limit OFFSET :offset
-"""
-
-EVENTS = """
-SELECT case_id, at, action, to_status, public_reply FROM case_event
-WHERE case_id = ANY(CAST(:ids AS bigint[])) AND public ORDER BY case_id, id
-"""
-
-
-def _status_notes(row: Any, events: list[Any]) -> str:
-    """The status in words, and the latest public reply (never a staff note), masked."""
-    if row.merged_into is not None:
-        return f"与第 {row.merged_into} 号诉求合并办理"
-    note = STATUS_NOTES.get(row.status, row.status)
-    if row.status == "closed" and row.outcome in OUTCOMES:
-        note = f"{note}：{OUTCOMES[row.outcome]}"
-    replies = [e.public_reply for e in events if e.public_reply]
-    return f"{note}：{mask(replies[-1])}" if replies else note
-
-
-PUBLIC_DIGITS = 3
-
-
-def _address(row: Any) -> str | None:
-    if row.address_text and row.channel == "open311":  # a resident's own words stay private
-        return mask(row.address_text)
-    places = [row.property_area] + [(row.territory or {}).get(k) for k in ("community", "town")]
-    names = [p["name"] for p in places if p and p.get("name")]
-    return "，".join(names) or None
-
-
-def _request(row: Any, *, en: bool, events: list[Any], extensions: bool) -> dict[str, Any]:
-    description, _, media = (row.description or "").partition(MEDIA_MARKER)
-    closed = row.status in CLOSED
-    notice = f"由{row.handler_name}办理" + (
-        f"（{row.deadline_basis}）" if row.deadline_basis else ""
-    )
-    out = {
-        "service_request_id": str(row.id),
-        "status": "closed" if closed else "open",
-        "status_notes": _status_notes(row, events),
-        "service_name": row.name_en if en else row.name_zh,
-        "service_code": row.type_code,
-        # public: only what a 311 client filed itself; residents' own words stay private
-        "description": (mask(description) or None) if row.channel == "open311" else None,
-        "agency_responsible": row.handler_name or None,
-        "service_notice": notice,
-        "requested_datetime": iso(row.created_at),
-        "updated_datetime": iso((row.closed_at if closed else None) or row.updated_at),
-        "expected_datetime": iso(row.due_at),
-        "address": _address(row),
-        "address_id": None,
-        "zipcode": None,
-        "lat": round(row.lat, PUBLIC_DIGITS),  # ≈ 100 m: no exact homes in public answers
-        "long": round(row.lon, PUBLIC_DIGITS),
-        "media_url": (media if mask(media) == media else None) or None,
-    }
-    if extensions:  # public history: only the public replies, never staff notes
-        notes = [
-            {"datetime": iso(e.at), "type": e.action, "status": e.to_status}
-            | {"description": mask(e.public_reply)}
-            for e in events
-        ]
-        out["extended_attributes"] = {
-            "detailed_status": row.status,
-            "handler": row.handler_name,
-            "notes": notes,
-        }
-    return out
-
-
-def _query(conn: Connection, *, params: Mapping[str, str], **where: Any) -> list[dict[str, Any]]:
-    args = {"ids": None, "codes": None, "start": None, "end": None, "open": None}
-    args |= {"limit": MAX_PAGE_SIZE, "offset": 0} | where
-    rows = conn.execute(text(REQUESTS), args).all()
-    extensions = (_opt(params, "extensions") or "").lower() in ("true", "1", "yes")
-    events: dict[int, list[Any]] = {r.id: [] for r in rows}
-    if rows:  # the public replies: status notes, and the notes of the extensions
-        for e in conn.execute(text(EVENTS), {"ids": list(events)}):
-            events[e.case_id].append(e)
-    en = _english(params)
-    return [_request(r, en=en, events=events[r.id], extensions=extensions) for r in rows]
-
-
-def _datetime(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
-    value = re.sub(r" (\d{2}:?\d{2})$", r"+\1", value)  # an unencoded "+" arrives as a space
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        parsed = datetime.min
-    if not 1970 <= parsed.year <= 9000:  # also keeps the window's arithmetic in range
-        raise BadRequest(f"{name} must be an ISO 8601 date-time, eg 2026-01-01T00:00:00+08:00")
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=TZ)
-
-
-def _window(params: Mapping[str, str], now: datetime) -> tuple[datetime, datetime | None]:
-    start = _datetime(_opt(params, "start_date"), "start_date")
-    end = _datetime(_opt(params, "end_date"), "end_date")
-    if start and end:
-        if end < start:
-            raise BadRequest("end_date is before start_date")
-        if end - start > MAX_SPAN:
-            raise BadRequest("start_date and end_date may not span more than 90 days")
-        return start, end
-    if start:
-        return start, start + MAX_SPAN
-    if end:
-        return end - MAX_SPAN, end
-    return now - MAX_SPAN, None
-
-
-def _open_filter(value: str | None) -> bool | None:
-    wanted = {s.strip().lower() for s in (value or "").split(",") if s.strip()}
-    if wanted - {"open", "closed"}:
-        raise BadRequest("status is open, closed or both (comma separated)")
-    return None if len(wanted) != 1 else wanted == {"open"}
-
-
-def list_requests(
-    conn: Connection, *, params: Mapping[str, str], now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """GET requests: by ids (which override everything else), or filtered and paged."""
-    ids = _opt(params, "service_request_id")
-    if ids:
-        wanted = [i.strip() for i in ids.split(",") if i.strip()]
-        if len(wanted) > MAX_PAGE_SIZE:
-            raise BadRequest(f"at most {MAX_PAGE_SIZE} service_request_id at once")
-        numbers = [int(i) for i in wanted if _digits(i)]
-        return _query(conn, params=params, ids=numbers)
-    codes = _opt(params, "service_code")
-    start, end = _window(params, now or datetime.now(TZ))
-    page = _int(_opt(params, "page"), "page", 1)
-    size = min(_int(_opt(params, "page_size"), "page_size", DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE)
-    return _query(
-        conn,
-        params=params,
-        codes=[c.strip() for c in codes.split(",") if c.strip()] if codes else None,
-        start=start,
-        end=end,
-        open=_open_filter(_opt(params, "status")),
-        limit=size,
-        offset=(page - 1) * size,
-    )
-
-
-def get_request(
-    conn: Connection, *, request_id: str, params: Mapping[str, str]
-) -> list[dict[str, Any]]:
-    """GET requests/{id}: a list of one, as the spec answers."""
-    found = _query(conn, params=params, ids=[int(request_id)]) if _digits(request_id) else []
-    if not found:
-        raise NotFound(f"no service request {request_id}")
-    return found
-
-
-def token(conn: Connection, *, token: str) -> list[dict[str, Any]]:
-    """GET tokens/{token}: the request filed with this tracking code."""
-    code = token.strip().upper()
-    row = conn.execute(
-        text("""SELECT r.case_id FROM case_reporter r JOIN case_file c ON c.id = r.case_id
-                WHERE r.tracking_code = :t AND NOT c.hidden"""),
-        {"t": code},
-    ).first()
-    if row is None:
-        raise NotFound("no service request with that token")
-    return [{"service_request_id": str(row.case_id), "token": code}]

@@ -61,7 +61,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from abuse import exceptions as abx
 from accounts import exceptions as ax
-from incidents import open311
+from incidents import open311, open311_requests
 from incidents.exceptions import CaseNotFound
 from shudi.database import db_connection
 from shudi.exceptions import DomainError
@@ -257,14 +257,16 @@ async def post_request(request: Request, conn: Conn, fmt: str) -> Response:
 def get_requests(request: Request, conn: Conn, fmt: str) -> Response:
     """Service requests: by id, or filtered by type, dates and status, newest first."""
     kind = _format(fmt)
-    return render(open311.list_requests(conn, params=_params(request)), kind, "service_requests")
+    return render(
+        open311_requests.list_requests(conn, params=_params(request)), kind, "service_requests"
+    )
 
 
 @router.get("/requests/{request_id}.{fmt}")
 def get_request(request: Request, conn: Conn, request_id: str, fmt: str) -> Response:
     """One service request (a list of one)."""
     kind = _format(fmt)
-    found = open311.get_request(conn, request_id=request_id, params=_params(request))
+    found = open311_requests.get_request(conn, request_id=request_id, params=_params(request))
     return render(found, kind, "service_requests")
 
 
@@ -272,7 +274,7 @@ def get_request(request: Request, conn: Conn, request_id: str, fmt: str) -> Resp
 def token(conn: Conn, token: str, fmt: str) -> Response:
     """The service request id for a token (the tracking code given when it was filed)."""
     kind = _format(fmt)
-    return render(open311.token(conn, token=token), kind, "service_requests")
+    return render(open311_requests.token(conn, token=token), kind, "service_requests")
 
 
 @router.api_route("/{rest:path}", methods=["GET", "POST"], include_in_schema=False)

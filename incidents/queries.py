@@ -8,7 +8,16 @@ the state of each case is taken at.
 
 from __future__ import annotations
 
+from sqlalchemy import Connection, text
+
+from accounts.service import Principal
+from incidents import access
 from incidents.store import CASE
+
+#: The case rows, each called ``c`` (as in every piece below): ``FROM {CASE_ROWS}``.
+CASE_ROWS = f"{CASE.name} c"
+#: The case rows with their violation type, called ``vt``.
+TYPED_CASE_ROWS = f"{CASE_ROWS} JOIN violation_type vt ON vt.code = c.type_code"
 
 #: Cases that count (``c`` is ``case_file``): not merged into another case as a duplicate.
 COUNTED = "c.merged_into IS NULL"
@@ -23,7 +32,7 @@ RECEIVED_COHORT = f"""cohort AS (
   SELECT c.id AS case_id, c.created_at, c.town_code, c.community_code, c.property_area_code,
          c.agency_units, c.routing->'handler'->>'party' AS routed_party, c.handler_party,
          c.handler_unit_code, c.respond_due_at, c.due_at, c.lon, c.lat
-  FROM case_file c
+  FROM {CASE_ROWS}
   WHERE c.created_at >= :start AND c.created_at < :end AND {COUNTED})"""
 
 #: Their events up to ``as_of`` (the ``report`` event is the case's ``created_at``); ``{cases}``
@@ -41,3 +50,23 @@ UNSHOWN = frozenset({"geom", "created_by", "changed_xid"})
 CASE_FIELDS = f"""{", ".join("c." + col.name for col in CASE.c if col.name not in UNSHOWN)},
     vt.name_zh AS type_name,
     (c.due_at IS NOT NULL AND c.due_at < now() AND {UNFINISHED}) AS overdue"""
+
+
+#: A case's version, the ``If-Match`` its next change needs.
+VERSION = text(f"SELECT c.version FROM {CASE_ROWS} WHERE c.id = :id")
+
+
+def case_version(conn: Connection, *, case_id: int) -> int:
+    """The current version of case ``case_id`` (for a change sent with ``If-Match``)."""
+    return int(conn.execute(VERSION, {"id": case_id}).scalar_one())
+
+
+def visible_case_ids(conn: Connection, *, ids: list[int], principal: Principal) -> list[int]:
+    """The ids among ``ids`` of the cases ``principal`` may see (``access.visibility``), in
+    order."""
+    where, params = access.visibility(principal)
+    rows = conn.execute(
+        text(f"SELECT c.id FROM {CASE_ROWS} WHERE c.id = ANY(:ids) AND {where} ORDER BY 1"),
+        params | {"ids": ids},
+    )
+    return [int(r.id) for r in rows]

@@ -3,26 +3,16 @@ decides."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
-import orjson
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Connection
 
 from accounts.router import CurrentPrincipal
 from gis.coords import CoordSystem
 from incidents import report_in, service
-from shudi.database import db_connection
+from shudi.database import RequestConn as Conn
+from shudi.responses import json_answer
 
 router = APIRouter(prefix="/api/v1", tags=["work lists"])
-Conn = Annotated[Connection, Depends(db_connection, scope="function")]
-
-
-def _json(payload: Any, status_code: int = 200) -> Response:
-    return Response(
-        orjson.dumps(payload, default=str), status_code=status_code, media_type="application/json"
-    )
 
 
 class ReportInBody(BaseModel):
@@ -47,7 +37,7 @@ def report_in_route(
 ) -> Response:
     """The called unit confirms its arrival at the case's place (报到); refused (422,
     ``too_far_to_report_in``, with ``distance_m``) from outside the tolerance."""
-    return _json(
+    return json_answer(
         report_in.report_in(
             conn,
             principal=principal,
@@ -63,7 +53,7 @@ def report_in_route(
 @router.post("/tasks/{task_id}/rating")
 def rate_route(task_id: int, body: RatingBody, conn: Conn, principal: CurrentPrincipal) -> Response:
     """The town coordinating the case rates a called unit's response, 1–5."""
-    return _json(
+    return json_answer(
         report_in.rate(
             conn, principal=principal, task_id=task_id, rating=body.rating, note=body.note
         )
@@ -74,16 +64,16 @@ def rate_route(task_id: int, body: RatingBody, conn: Conn, principal: CurrentPri
 def case_report_ins(case_id: int, conn: Conn, principal: CurrentPrincipal) -> Response:
     """The response clocks of a case's called units (to those who may see the case)."""
     service.get_case(conn, case_id=case_id, principal=principal)  # 404 when not visible
-    return _json(report_in.case_clocks(conn, case_id=case_id, principal=principal))
+    return json_answer(report_in.case_clocks(conn, case_id=case_id, principal=principal))
 
 
 @router.get("/report-ins/late")
 def late_report_ins(conn: Conn, principal: CurrentPrincipal) -> Response:
     """Open joint cases with an overdue or late report-in (the dispatch map's badges)."""
-    return _json(report_in.late_report_ins(conn, principal=principal))
+    return json_answer(report_in.late_report_ins(conn, principal=principal))
 
 
 @router.get("/joint-tasks/overdue")
 def overdue_joint_tasks(conn: Conn, principal: CurrentPrincipal) -> Response:
     """Open joint tasks past their completion deadline (the dispatch map's badges)."""
-    return _json(report_in.overdue_completions(conn, principal=principal))
+    return json_answer(report_in.overdue_completions(conn, principal=principal))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -17,27 +17,23 @@ from accounts.models import Role
 from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2
 from accounts.service import Principal, principal_for_token
 from gis.coords import CoordSystem
-from incidents import disclosure, feeds, intake, placement, service
+from incidents import disclosure, feeds, intake, messages, placement, service
+from incidents.listing import CaseListQuery
 from incidents.request_body import FORMS, parse_json, read_filing
 from incidents.schemas import DisclosureIn, ReportIn, ResidentActionIn, TransitionIn
 from jurisdictions.bbox import parse_bbox
 from jurisdictions.handler_rules import Routing
-from shudi.database import (
-    db_connection,
-    read_db,
-    read_factory,
-    reader_factory,
-    writer_factory,
-)
+from notify.schemas import MessageOut
+from shudi.database import db_connection, reader_factory, writer_factory
+from shudi.read_replica import read_db, read_factory
 from shudi.responses import json_response
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
-#: Reads that tolerate a replica's lag (shudi.database.ReadRouter): the live feeds, and the
+#: Reads that tolerate a replica's lag (shudi.read_replica.ReadRouter): the live feeds, and the
 #: listings of roles that change no case (planners), which need not see their own writes.
 ReadConn = Annotated[Connection, Depends(read_db, scope="function")]
 LAG_TOLERANT_LISTERS = frozenset({Role.planner})
-MAX_PAGE = 500
 SinceQ = Annotated[
     str | None,
     Query(
@@ -165,41 +161,13 @@ def list_cases(
     conn: Conn,
     reads: Annotated[ConnectionFactory, Depends(read_factory)],
     principal: CurrentPrincipal,
-    status: Annotated[list[str] | None, Query()] = None,
-    type: str | None = None,
-    agency: str | None = None,
-    town: str | None = None,
-    community: str | None = None,
-    overdue: bool | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    bbox: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    order: Annotated[
-        Literal["due", "newest"],
-        Query(description="`due`: soonest deadline first; `newest`: latest reported first."),
-    ] = "due",
+    query: Annotated[CaseListQuery, Query()],
 ) -> Response:
     """Cases this principal may see, filtered and paged (at most 500 a page)."""
-    filters: dict[str, Any] = {
-        "status": status,
-        "type_code": type,
-        "agency": agency,
-        "town": town,
-        "community": community,
-        "overdue": overdue,
-        "since": since,
-        "until": until,
-        "bbox": parse_bbox(bbox) if bbox else None,
-        "limit": limit,
-        "offset": offset,
-        "order": order,
-    }
     if principal.role in LAG_TOLERANT_LISTERS:
         with reads() as replica:
-            return _json(service.list_cases(replica, principal=principal, **filters))
-    return _json(service.list_cases(conn, principal=principal, **filters))
+            return _json(service.list_cases(replica, principal=principal, query=query))
+    return _json(service.list_cases(conn, principal=principal, query=query))
 
 
 @router.get(
@@ -247,6 +215,12 @@ def case_events(conn: Conn, principal: CurrentPrincipal, case_id: int) -> Respon
 def case_photos(conn: Conn, principal: CurrentPrincipal, case_id: int) -> Response:
     """The photos of a case (re-encoded on intake; no EXIF, no location)."""
     return _json(service.photos(conn, case_id=case_id, principal=principal))
+
+
+@router.get("/cases/{case_id}/messages", response_model=list[MessageOut], tags=["notify"])
+def case_messages(conn: Conn, principal: CurrentPrincipal, case_id: int) -> list[dict[str, Any]]:
+    """The messages a case caused and their delivery state (recipients masked)."""
+    return messages.case_messages(conn, case_id=case_id, principal=principal)
 
 
 @router.get("/cases/{case_id}/photos/{photo_id}")

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 from accounts.service import Principal
 from incidents import access, disclosure, followup, privacy, store
 from incidents import tasks as worklist
+from incidents.case_record import WRITABLE, CaseRecord, read_case
 from incidents.effect_context import Ctx
 from incidents.effects import effect_for
 from incidents.exceptions import (
@@ -24,7 +25,6 @@ from incidents.exceptions import (
 from incidents.feeds import cases_geojson as cases_geojson  # the feeds' former home
 from incidents.feeds import heat_points as heat_points
 from incidents.listing import list_cases as list_cases
-from incidents.queries import CASE_FIELDS
 from incidents.store import add_event
 from incidents.tracking import case_for_code
 from incidents.tracking import track as track
@@ -32,54 +32,12 @@ from incidents.tracking import track_photo as track_photo
 from incidents.workflow import BY_ACTION, allowed_actions
 from notify.service import enqueue_for_event
 
-#: Columns a workflow effect may set.
-WRITABLE = {
-    "status",
-    "hidden",
-    "accepted_at",
-    "resolved_at",
-    "closed_at",
-    "rejection_reason",
-    "handler_party",
-    "handler_unit_code",
-    "handler_name",
-    "routing",
-    "outcome",
-    "outcome_note",
-    "due_at",
-    "merged_into",
-    "satisfaction",
-    "lon",
-    "lat",
-    "town_code",
-    "community_code",
-    "property_area_code",
-    "property_company",
-    "agency_units",
-    "generations",
-    "type_code",
-    "scope",
-    "input_crs",
-}
-
 
 def _load(
     conn: Connection, *, case_id: int, principal: Principal, lock: bool = False
-) -> dict[str, Any]:
+) -> CaseRecord:
     where, params = access.visibility(principal)
-    row = (
-        conn.execute(
-            text(f"""SELECT {CASE_FIELDS} FROM case_file c
-                 JOIN violation_type vt ON vt.code = c.type_code
-                 WHERE c.id = :id AND {where} {"FOR UPDATE OF c" if lock else ""}"""),
-            {"id": case_id, **params},
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise CaseNotFound(f"no case {case_id}")
-    return dict(row)
+    return read_case(conn, case_id=case_id, where=where, params=params, lock=lock)
 
 
 def _tasks(conn: Connection, case_id: int) -> list[dict[str, Any]]:
@@ -88,13 +46,14 @@ def _tasks(conn: Connection, case_id: int) -> list[dict[str, Any]]:
 
 def get_case(conn: Connection, *, case_id: int, principal: Principal) -> dict[str, Any]:
     """A case as this principal may see it, with the actions it may take now."""
-    case = _load(conn, case_id=case_id, principal=principal)
-    if access.limited_view(principal, case):
-        return access.limited_item(principal, case) | {"allowed_actions": []}
+    record = _load(conn, case_id=case_id, principal=principal)
+    if access.limited_view(principal, record):
+        return access.limited_item(principal, record) | {"allowed_actions": []}
+    case = record.as_dict()
     tasks = _tasks(conn, case_id)
     rel = access.relations(principal, case, tasks)
     case["tasks"] = tasks
-    case["allowed_actions"] = allowed_actions(case["status"], rel, case)
+    case["allowed_actions"] = allowed_actions(record.status, rel, record)
     if disclosure.may_see_reporters(conn, principal=principal, case=case, relations=rel):
         case["reporters"] = privacy.reporters(conn, case_id=case_id, principal=principal)
     else:
@@ -164,9 +123,9 @@ def transition(
     if if_match is None:
         raise PreconditionRequired("changes need an If-Match header with the case's ETag")
     case = _load(conn, case_id=case_id, principal=principal, lock=True)
-    if case["version"] != if_match:
+    if case.version != if_match:
         raise VersionMismatch(
-            f"the case changed (now version {case['version']}); reload it", version=case["version"]
+            f"the case changed (now version {case.version}); reload it", version=case.version
         )
     tasks = _tasks(conn, case_id)
     rel = access.relations(principal, case, tasks)
@@ -193,7 +152,7 @@ def transition(
 def _apply(
     conn: Connection,
     *,
-    case: dict[str, Any],
+    case: CaseRecord,
     tasks: list[dict[str, Any]],
     relations: set[str],
     principal: Principal | None,
@@ -201,14 +160,14 @@ def _apply(
     payload: dict[str, Any],
     role: str | None = None,
 ) -> None:
-    allowed = allowed_actions(case["status"], relations)
+    allowed = allowed_actions(case.status, relations)
     step = BY_ACTION.get(action)
-    if step is None or case["status"] not in step.sources:
+    if step is None or case.status not in step.sources:
         raise InvalidTransition(
-            f"cannot {action} a case that is {case['status']}; allowed: "
+            f"cannot {action} a case that is {case.status}; allowed: "
             f"{', '.join(allowed) or 'none'}",
             allowed=allowed,
-            status=case["status"],
+            status=case.status,
         )
     if not step.who & relations:
         raise TransitionForbidden(f"you may not {action} this case", allowed=allowed)
@@ -224,22 +183,22 @@ def _apply(
         cols.setdefault("status", step.to)
     bad = set(cols) - WRITABLE
     assert not bad, f"effect of {action} sets unknown columns {bad}"
-    store.update_case(conn, case_id=case["id"], cols=cols, now=now)
+    store.update_case(conn, case_id=case.id, cols=cols, now=now)
     add_event(
         conn,
-        case_id=case["id"],
+        case_id=case.id,
         actor=principal,
         action=action,
-        from_status=case["status"],
-        to_status=cols.get("status", case["status"]),
+        from_status=case.status,
+        to_status=cols.get("status", case.status),
         note=str(payload.get("note", "")),
         data=data,
         public=step.public,
         role=role,
         public_reply=reply,
     )
-    enqueue_for_event(conn, case_id=case["id"], action=action, data=data, note=payload)
-    followup.after_action(conn, case_id=case["id"], action=action)  # 回访 of phone reports
+    enqueue_for_event(conn, case_id=case.id, action=action, data=data, note=payload)
+    followup.after_action(conn, case_id=case.id, action=action)  # 回访 of phone reports
 
 
 def _apply_unnamed(
@@ -252,18 +211,9 @@ def _apply_unnamed(
     role: str | None = None,
 ) -> None:
     """An action taken by no staff user (the scheduled job, the reporter): lock, then apply."""
-    row = (
-        conn.execute(
-            text(f"""SELECT {CASE_FIELDS} FROM case_file c
-        JOIN violation_type vt ON vt.code = c.type_code WHERE c.id = :id FOR UPDATE OF c"""),
-            {"id": case_id},
-        )
-        .mappings()
-        .one()
-    )
     _apply(
         conn,
-        case=dict(row),
+        case=read_case(conn, case_id=case_id, lock=True),
         tasks=_tasks(conn, case_id),
         relations={relation},
         principal=None,
@@ -285,14 +235,9 @@ def followup_action(
 ) -> None:
     """The resident says the problem is not solved (survey, or a dispatcher's 回访 call):
     reopen the case with the reason (relation ``followup``, granted by incidents.followup)."""
-    row = conn.execute(
-        text(f"""SELECT {CASE_FIELDS} FROM case_file c
-        JOIN violation_type vt ON vt.code = c.type_code WHERE c.id = :id FOR UPDATE OF c"""),
-        {"id": case_id},
-    )
     _apply(
         conn,
-        case=dict(row.mappings().one()),
+        case=read_case(conn, case_id=case_id, lock=True),
         tasks=_tasks(conn, case_id),
         relations={"followup"},
         principal=principal,

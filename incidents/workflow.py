@@ -6,10 +6,10 @@ may take it. Relations (``dispatcher``, ``handler``, ``task_party``, ``town``, `
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from incidents.case_record import CaseRecord
 from incidents.models import OPEN_STATUSES, STATUSES
 
 ACTIVE = ("accepted", "dispatched", "in_progress", "referred", "joint", "postponed", "reopened")
@@ -208,9 +208,9 @@ BY_ACTION: dict[str, Transition] = {t.action: t for t in TABLE}
 
 #: Actions that depend on more of the case than its status (the row's effect refuses them
 #: otherwise): hiding a hidden case, showing one never hidden.
-GUARDS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
-    "hide": lambda case: not case.get("hidden"),
-    "unhide": lambda case: bool(case.get("hidden")),
+GUARDS: dict[str, Callable[[CaseRecord], bool]] = {
+    "hide": lambda case: not case.hidden,
+    "unhide": lambda case: case.hidden,
 }
 
 #: How pages present an action: the usual next step (``primary``), one that ends, discards or
@@ -228,7 +228,7 @@ def weight(action: str) -> str:
 
 
 def allowed_actions(
-    status: str, relations: frozenset[str] | set[str], case: Mapping[str, Any] | None = None
+    status: str, relations: frozenset[str] | set[str], case: CaseRecord | None = None
 ) -> list[str]:
     """The actions these relations may take on a case in ``status`` (and, given the
     ``case``, that its :data:`GUARDS` allow)."""
@@ -241,5 +241,5 @@ def allowed_actions(
     ]
 
 
-def _always(case: Mapping[str, Any]) -> bool:
+def _always(case: CaseRecord) -> bool:
     return True

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from jurisdictions import catalog
+from jurisdictions import catalog, published_contacts
 from jurisdictions.exceptions import JurisdictionError
 from jurisdictions.service import Resolution, resolve_one, resolve_points
 
@@ -76,8 +76,8 @@ def directory_at(
         ("town", res.town.code if res.town else ""),
     ]
     scopes += [("agency_unit", unit.code) for unit in res.agency_units.values()]
-    contacts = catalog.contacts_for(conn, scopes=scopes)
-    utilities = catalog.utility_contacts_for(conn, scopes=scopes)
+    contacts = published_contacts.contacts_for(conn, scopes=scopes)
+    utilities = published_contacts.utility_contacts_for(conn, scopes=scopes)
     agencies = catalog.list_agencies(conn)
     kinds = {k["code"]: k for a in agencies for k in a.get("kinds") or []}
     parties = []

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from jurisdictions.area import Area
+from jurisdictions.index import Area
 from jurisdictions.service import Resolution
 
 RULES_PATH = Path(__file__).with_name("data") / "routing_rules.yaml"

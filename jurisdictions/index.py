@@ -1,4 +1,4 @@
-"""An in-process spatial index of a set of boundary generations.
+"""An in-process spatial index of a set of boundary generations, and its answer (:class:`Area`).
 
 Generations never change once imported (a change is a new generation), so an index built for
 a set of generation ids stays correct for as long as that set is the active one: each lookup
@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
@@ -22,9 +23,37 @@ from shapely import STRtree
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY, INTEGER
 
-from jurisdictions.area import Area
 from jurisdictions.grid import NEAR_BORDER, CellGrid, build_grid
+from jurisdictions.models import Layer
 from jurisdictions.nearest import NearestBorder, build_nearest
+
+
+@dataclass(frozen=True)
+class Area:
+    """One boundary as a lookup answer."""
+
+    id: int
+    generation_id: int
+    layer: str
+    agency: str
+    code: str
+    name: str
+    name_en: str
+    kind: str | None
+    parent_code: str | None
+    property_company: str | None
+    owners_committee: bool | None
+
+    def brief(self) -> dict[str, Any]:
+        """The fields an API answer shows for this layer."""
+        out: dict[str, Any] = {"code": self.code, "name": self.name}
+        if self.layer == Layer.town:
+            out["kind"] = self.kind
+        elif self.layer == Layer.property_area:
+            out["property_company"] = self.property_company or ""
+            out["owners_committee"] = bool(self.owners_committee)
+        return out
+
 
 LOAD = text("""
 SELECT id, generation_id, layer, agency, code, name, name_en, kind, parent_code,

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from jurisdictions.catalog import InvalidContact
+from jurisdictions.published_contacts import InvalidContact
 
 ACTIVE_AREAS = text("""
 SELECT b.layer, b.agency, b.code, b.name, b.parent_code, b.property_company

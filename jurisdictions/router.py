@@ -19,7 +19,8 @@ from jurisdictions import batch, catalog, directory, generations, service
 from jurisdictions.bbox import parse_bbox
 from jurisdictions.exceptions import TooManyPoints
 from jurisdictions.schemas import BatchIn, BatchOut, GenerationOut, PointErrorOut, ResolveOut
-from shudi.database import db_connection, db_reader, read_db, reader_factory
+from shudi.database import db_connection, db_reader, reader_factory
+from shudi.read_replica import read_db
 from shudi.responses import json_response
 from shudi.settings import get_settings
 
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/api/v1", tags=["jurisdictions"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
 #: Read-only lookups run without a transaction around them.
 Reader = Annotated[Connection, Depends(db_reader, scope="function")]
-#: Boundary layers tolerate a replica's lag (shudi.database.ReadRouter): after an activation
+#: Boundary layers tolerate a replica's lag (shudi.read_replica.ReadRouter): after an activation
 #: a replica serves the old generation for at most SHUDI_READ_MAX_LAG_S.
 ReadConn = Annotated[Connection, Depends(read_db, scope="function")]
 #: For the hottest route: the route opens the connection in its own thread-pool call.

@@ -22,9 +22,8 @@ import numpy as np
 from sqlalchemy import Connection, text
 
 from gis.coords import CoordinateError, CoordSystem, looks_swapped, to_wgs84, validate_lonlat
-from jurisdictions.area import Area
 from jurisdictions.exceptions import InvalidCoordinates, OutsideServiceArea
-from jurisdictions.index import AreaIndex, area_index
+from jurisdictions.index import Area, AreaIndex, area_index
 from jurisdictions.models import Layer
 
 #: The generations valid at ``:at`` (NULL = now), one per layer and agency.
@@ -312,3 +311,14 @@ def area_names(
         return {}
     rows = conn.execute(AREA_NAMES, {"gens": gens, "layers": list(layers)})
     return {str(r.code): str(r.name) for r in rows}
+
+
+LATEST_NAME = text("""SELECT name FROM boundary WHERE layer = :l AND code = :c
+                      ORDER BY generation_id DESC LIMIT 1""")
+
+
+def latest_area_name(conn: Connection, *, layer: str, code: str) -> str | None:
+    """The name of area ``code`` of ``layer`` in its latest generation (active or not), or None
+    when no generation has it (the public feeds and follows of an area name it so)."""
+    name = conn.execute(LATEST_NAME, {"l": layer, "c": code}).scalar()
+    return None if name is None else str(name)

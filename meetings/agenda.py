@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
-from incidents.queries import COUNTED, UNFINISHED
+from incidents.queries import CASE_ROWS, COUNTED, TYPED_CASE_ROWS, UNFINISHED
 from jurisdictions.active import ACTIVE_BOUNDARIES
 
 #: Months, due dates and "today" are counted in China Standard Time.
@@ -124,7 +124,7 @@ def overdue(conn: Connection, w: Window) -> list[Item]:
         conn,
         f"""SELECT c.handler_party, c.handler_name AS handler,
                    array_agg(c.id ORDER BY c.due_at, c.id) AS ids
-            FROM case_file c WHERE {BASE} AND {OPEN} AND c.due_at < :as_of
+            FROM {CASE_ROWS} WHERE {BASE} AND {OPEN} AND c.due_at < :as_of
             GROUP BY 1, 2 ORDER BY 1, 2""",
         w,
     )
@@ -146,7 +146,7 @@ def joint(conn: Connection, w: Window) -> list[Item]:
         f"""SELECT c.id, vt.name_zh AS type_name, {PLACE} AS place,
                    COALESCE(string_agg(a.name_zh, '、' ORDER BY t.id)
                             FILTER (WHERE NOT t.done), '') AS pending
-            FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
+            FROM {TYPED_CASE_ROWS}
             LEFT JOIN case_task t ON t.case_id = c.id AND t.kind = 'joint'
             LEFT JOIN agency a ON a.code = t.party
             WHERE {BASE} AND c.status = 'joint'
@@ -170,7 +170,7 @@ def referred_repeatedly(conn: Connection, w: Window) -> list[Item]:
         conn,
         f"""SELECT c.id, vt.name_zh AS type_name, {PLACE} AS place, c.handler_name,
                    count(*) AS n
-            FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
+            FROM {TYPED_CASE_ROWS}
             JOIN case_event e ON e.case_id = c.id AND e.action = 'refer' AND e.at < :as_of
             WHERE {BASE}
             GROUP BY c.id, vt.name_zh
@@ -197,7 +197,7 @@ def disputes(conn: Connection, w: Window) -> list[Item]:
         f"""SELECT c.id, vt.name_zh AS type_name, {PLACE} AS place, c.scope,
                    EXISTS (SELECT 1 FROM case_event e WHERE e.case_id = c.id
                            AND e.action = 'dispute' AND e.at < :as_of) AS disputed
-            FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
+            FROM {TYPED_CASE_ROWS}
             WHERE {BASE} AND c.status NOT IN ('closed', 'rejected')
               AND (c.scope = 'dispute' OR EXISTS (SELECT 1 FROM case_event e
                    WHERE e.case_id = c.id AND e.action = 'dispute' AND e.at < :as_of))
@@ -223,14 +223,14 @@ REPEAT = f"""
 WITH zone AS (
   SELECT CASE WHEN ST_Y(p) >= 0 THEN 32600 ELSE 32700 END
          + floor((ST_X(p) + 180) / 6)::int + 1 AS srid
-  FROM (SELECT ST_Centroid(ST_Collect(c.geom)) AS p FROM case_file c WHERE c.town_code = :town) t
+  FROM (SELECT ST_Centroid(ST_Collect(c.geom)) AS p FROM {CASE_ROWS} WHERE c.town_code = :town) t
 ), recent AS (
   SELECT c.id, c.type_code, c.created_at, c.property_area_code, c.community_code,
          {PLACE} AS place, vt.name_zh AS type_name,
          CASE WHEN c.property_area_code IS NOT NULL THEN 'estate:' || c.property_area_code
               ELSE 'cell:' || floor(ST_X(q.p) / :cell)::bigint || ':'
                            || floor(ST_Y(q.p) / :cell)::bigint END AS place_key
-  FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
+  FROM {TYPED_CASE_ROWS}
   CROSS JOIN zone
   CROSS JOIN LATERAL (SELECT ST_Transform(c.geom, zone.srid) AS p) q
   WHERE {BASE} AND c.status <> 'rejected' AND c.created_at >= :since
@@ -288,7 +288,7 @@ def community_hotspots(
                   COALESCE(array_agg(c.id ORDER BY c.id) FILTER (WHERE c.id IS NOT NULL),
                            '{{}}') AS ids
            FROM {ACTIVE_BOUNDARIES} b
-           LEFT JOIN case_file c ON c.community_code = b.code AND c.town_code = :town
+           LEFT JOIN {CASE_ROWS} ON c.community_code = b.code AND c.town_code = :town
              AND c.merged_into IS NULL AND c.created_at >= :since AND c.created_at < :until
            WHERE b.layer = 'community' AND b.parent_code = :town
            GROUP BY b.code, b.name ORDER BY b.code"""),

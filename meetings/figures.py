@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from incidents.queries import CASE_ROWS
 from meetings.agenda import Window
 
 FIGURES = """
@@ -19,7 +20,7 @@ SELECT {key} AS code, {name} AS name,
   count(*) FILTER (WHERE c.status NOT IN ('resolved', 'closed', 'rejected')) AS open,
   count(*) FILTER (WHERE c.status NOT IN ('resolved', 'closed', 'rejected')
                    AND c.due_at < :as_of) AS overdue
-FROM case_file c {join}
+FROM {cases} {join}
 WHERE c.town_code = :town AND c.merged_into IS NULL AND c.created_at < :as_of
 GROUP BY 1
 HAVING count(*) FILTER (WHERE c.created_at >= :start AND c.created_at < :until
@@ -56,7 +57,7 @@ def month_figures(conn: Connection, w: Window) -> dict[str, Any]:
     }
     for name, (key, label, join) in GROUPINGS.items():
         rows = conn.execute(
-            text(FIGURES.format(key=key, name=label, join=join)), w.params()
+            text(FIGURES.format(key=key, name=label, cases=CASE_ROWS, join=join)), w.params()
         ).mappings()
         out[name] = [
             {"code": r["code"], "name": r["name"] or r["code"], **{k: r[k] for k in COUNTS}}

@@ -11,6 +11,7 @@ from datetime import date
 
 from sqlalchemy import Connection, text
 
+from incidents.queries import CASE_ROWS
 from jurisdictions.active import ACTIVE_BOUNDARIES
 
 MONTHS = text(f"""
@@ -26,7 +27,7 @@ SELECT t.code, mo.month,
        EXISTS (SELECT 1 FROM meeting x WHERE x.town_code = t.code AND x.status = 'held'
                AND x.held_on >= mo.month AND x.held_on < mo.next) AS held
 FROM towns t CROSS JOIN months mo
-WHERE EXISTS (SELECT 1 FROM case_file c WHERE c.town_code = t.code
+WHERE EXISTS (SELECT 1 FROM {CASE_ROWS} WHERE c.town_code = t.code
               AND c.created_at < (mo.next::timestamp AT TIME ZONE 'Asia/Shanghai'))
    OR EXISTS (SELECT 1 FROM meeting x WHERE x.town_code = t.code AND x.month < mo.next)
 ORDER BY t.code, mo.month

@@ -14,13 +14,13 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, text
 
-from incidents.queries import SHOWN
+from incidents.queries import CASE_ROWS, SHOWN
 
 #: The analysis grid of agenda hot spots (H3 resolution 9: cells of about 0.1 km²).
 GRID = "h3:9"
 
 CASES_IN_CELL = text(f"""
-SELECT c.id FROM case_file c
+SELECT c.id FROM {CASE_ROWS}
 WHERE c.town_code = :town AND {SHOWN}
   AND c.created_at >= :since AND c.created_at < :until
   AND ST_Covers(ST_SetSRID(ST_GeomFromGeoJSON(:cell), 4326), c.geom)

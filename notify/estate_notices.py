@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from jurisdictions.catalog import contacts_for
+from jurisdictions.published_contacts import contacts_for
 from notify import templates as tpl
 from notify.exceptions import TemplateError
 from shudi.pii import Cipher

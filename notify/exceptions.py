@@ -27,6 +27,13 @@ class ChannelConfigError(DomainError):
     code = "channel_config_error"
 
 
+class CaseUnknown(DomainError):
+    """No case with that id or tracking code (the outbox's answer; the same code, and the same
+    404, as the case store's ``CaseNotFound``)."""
+
+    code = "case_not_found"
+
+
 class MessageNotFound(DomainError):
     """No such message."""
 

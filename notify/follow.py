@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from jurisdictions.active import ACTIVE_BOUNDARIES
+from jurisdictions.service import latest_area_name
 from notify import follow_limits
 from notify import templates as tpl
 from notify.exceptions import FollowError, FollowNotFound, TemplateError
@@ -168,14 +169,10 @@ def area_name(conn: Connection, *, layer: str, code: str) -> str:
     """The name of an area one may follow; FollowError when there is none."""
     if layer not in LAYERS:
         raise FollowError(f"an area is one of {', '.join(LAYERS)}")
-    name = conn.execute(
-        text("""SELECT name FROM boundary WHERE layer = :l AND code = :c
-                ORDER BY generation_id DESC LIMIT 1"""),
-        {"l": layer, "c": code},
-    ).scalar()
+    name = latest_area_name(conn, layer=layer, code=code)
     if name is None:
         raise FollowError(f"没有编码为 {code} 的{LAYER_ZH[layer]} (no {layer} {code})")
-    return str(name)
+    return name
 
 
 def followable_areas(conn: Connection) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""HTTP routes of notifications: a case's messages (staff), the outbox status (admins and
+"""HTTP routes of notifications: the outbox status (admins and
 dispatchers), and a resident's opt-out by tracking code. Thin: the service decides."""
 
 from __future__ import annotations
@@ -13,20 +13,14 @@ from sqlalchemy import Connection
 from accounts.exceptions import Forbidden
 from accounts.models import Role
 from accounts.router import CurrentPrincipal
-from incidents.exceptions import CaseNotFound
 from notify import service
-from notify.schemas import MessageOut, OptOutOut, StatusOut
+from notify.exceptions import CaseUnknown
+from notify.schemas import OptOutOut, StatusOut
 from shudi.database import db_connection
 
 router = APIRouter(tags=["notify"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
 OPERATORS = frozenset({Role.admin, Role.dispatcher})
-
-
-@router.get("/api/v1/cases/{case_id}/messages", response_model=list[MessageOut])
-def case_messages(conn: Conn, principal: CurrentPrincipal, case_id: int) -> list[dict]:
-    """The messages a case caused and their delivery state (recipients masked)."""
-    return service.case_messages(conn, case_id=case_id, principal=principal)
 
 
 @router.get("/api/v1/notify/status", response_model=StatusOut)
@@ -64,7 +58,7 @@ def opt_out_form(conn: Conn, tracking_code: str) -> HTMLResponse:
     code = html.escape(tracking_code.strip().upper())
     try:
         service.opt_out(conn, tracking_code=tracking_code)
-    except CaseNotFound:
+    except CaseUnknown:
         body = f"<h1>未找到</h1><p>没有查询码为 {code} 的案件。No case with that code.</p>"
         return HTMLResponse(PAGE.format(title="未找到", body=body), status_code=404)
     body = f"""<h1>已退订</h1><p>不再向您发送查询码 {code} 的通知。

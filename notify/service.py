@@ -14,12 +14,9 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from accounts.service import Principal
-from incidents import access
-from incidents.exceptions import CaseNotFound
 from notify import estate_notices, follow, hotline, unit_contacts
 from notify import templates as tpl
-from notify.exceptions import MessageNotFound, TemplateError
+from notify.exceptions import CaseUnknown, MessageNotFound, TemplateError
 from shudi.pii import Cipher, get_cipher
 from shudi.settings import Settings, get_settings
 
@@ -270,15 +267,9 @@ MESSAGE_FIELDS = """id, key, channel, audience, template, template_version, urge
     created_at, next_attempt_at, sent_at"""
 
 
-def case_messages(conn: Connection, *, case_id: int, principal: Principal) -> list[dict[str, Any]]:
-    """A case's messages and their delivery state, for staff who see the case (recipients
-    masked)."""
-    where, params = access.content_visibility(principal)
-    seen = conn.execute(
-        text(f"SELECT 1 FROM case_file c WHERE c.id = :id AND {where}"), {"id": case_id, **params}
-    ).first()
-    if seen is None:
-        raise CaseNotFound(f"no case {case_id}")
+def messages_of(conn: Connection, *, case_id: int) -> list[dict[str, Any]]:
+    """A case's messages and their delivery state (recipients masked); who may see them is the
+    caller's to decide (``incidents.messages.case_messages``)."""
     rows = conn.execute(
         text(f"SELECT {MESSAGE_FIELDS} FROM notify_message WHERE case_id = :c ORDER BY id"),
         {"c": case_id},
@@ -294,7 +285,7 @@ def opt_out(conn: Connection, *, tracking_code: str) -> int:
         {"t": tracking_code.strip().upper()},
     ).first()
     if rep is None:
-        raise CaseNotFound("no case with that tracking code")
+        raise CaseUnknown("no case with that tracking code")
     values = [cipher.open(rep.phone, column="phone"), cipher.open(rep.email, column="email")]
     digests = [cipher.digest(v.strip().lower(), purpose="notify") for v in values if v]
     if digests:
@@ -368,7 +359,7 @@ def preview(conn: Connection, *, template: str, case_id: int) -> dict[str, Any]:
     t = tpl.get_template(template)
     row = conn.execute(CASE, {"c": case_id}).mappings().first()
     if row is None:
-        raise CaseNotFound(f"no case {case_id}")
+        raise CaseUnknown(f"no case {case_id}")
     case = dict(row)
     s = get_settings()
     base = s.notify_public_url.rstrip("/")

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 
 from accounts.service import Principal
 from incidents import access
+from incidents.queries import CASE_ROWS
 from ogc import crs
 from ogc.exceptions import CollectionNotFound
 
@@ -84,7 +85,7 @@ WHERE EXISTS (SELECT 1 FROM place p WHERE p.dataset IS NOT NULL
 CASE_EXTENT = """
 SELECT ST_Extent(c.geom)::box2d::text AS extent, min(c.created_at) AS first,
        max(c.created_at) AS last
-FROM case_file c WHERE {where}
+FROM {cases} WHERE {where}
 """
 
 
@@ -172,7 +173,11 @@ def cases_collection(conn: Connection, principal: Principal, *, extent: bool = T
     where, params = access.visibility(principal)
     row: Any = {"extent": None, "first": None, "last": None}
     if extent:
-        row = conn.execute(text(CASE_EXTENT.format(where=where)), params).mappings().one()
+        row = (
+            conn.execute(text(CASE_EXTENT.format(cases=CASE_ROWS, where=where)), params)
+            .mappings()
+            .one()
+        )
     return Collection(
         id="cases",
         kind="cases",

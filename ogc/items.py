@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 
 from accounts.service import Principal
 from incidents import access
+from incidents.queries import TYPED_CASE_ROWS
 from ogc.catalog import Collection
 from ogc.crs import CrsRef
 from ogc.exceptions import FeatureNotFound, InvalidParameter
@@ -75,7 +76,7 @@ PLACE = Source(
 #: company may see of any case (``access.LIMITED_FIELDS``); never the reporter, the
 #: description or the address a resident typed.
 CASE = Source(
-    table="case_file c JOIN violation_type vt ON vt.code = c.type_code",
+    table=TYPED_CASE_ROWS,
     id="c.id",
     geom="c.geom",
     properties={

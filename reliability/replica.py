@@ -31,8 +31,9 @@ from benchmarks.common import Result, Section, app_argv, free_port, server, show
 from benchmarks.intake import BENCH_LIMITS, load_district, seed_cases
 from reliability import crash, load, mix
 from shudi import embedded, standby
-from shudi.database import embedded_replica_url, make_engine
+from shudi.database import make_engine
 from shudi.migrate import upgrade
+from shudi.read_replica import embedded_replica_url
 
 STORED = 200_000
 RATE = 20  # requests/s offered: a dispatch centre's ordinary daytime mix on one district

@@ -7,7 +7,7 @@ keeps the WAL the replica has not received, even while it is stopped), copies th
 ``pg_basebackup -R`` (which writes ``standby.signal`` and ``primary_conninfo``), gives the copy
 its own port and socket folder and starts it as a hot standby (``hot_standby = on``; the
 primary already runs with ``wal_level = replica``). Reads go to it when
-``SHUDI_DATABASE_READ_URL=embedded`` (see :class:`shudi.database.ReadRouter`).
+``SHUDI_DATABASE_READ_URL=embedded`` (see :class:`shudi.read_replica.ReadRouter`).
 
 :func:`stop` stops it and keeps the slot (a restart catches up); ``remove=True`` also deletes
 its files and drops the slot, so the primary stops keeping WAL for it.

@@ -228,14 +228,8 @@ def app_client(conn: Connection) -> Iterator[TestClient]:
     """The app in-process, every database dependency answered by ``conn`` (the test's
     transaction, rolled back after the test)."""
     from api.app import create_app
-    from shudi.database import (
-        db_connection,
-        db_reader,
-        read_db,
-        read_factory,
-        reader_factory,
-        writer_factory,
-    )
+    from shudi.database import db_connection, db_reader, reader_factory, writer_factory
+    from shudi.read_replica import read_db, read_factory
 
     app = create_app()
     app.dependency_overrides[db_connection] = lambda: conn

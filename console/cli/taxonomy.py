@@ -5,19 +5,14 @@ from __future__ import annotations
 import typer
 
 from console.cli.common import echo_json, fail, transaction
-from jurisdictions import catalog
+from jurisdictions import catalog, published_contacts
 from jurisdictions.resident import (
     RESIDENT_WORDS_PATH,
     check_resident_words,
     load_resident_words,
 )
-from jurisdictions.taxonomy import (
-    SPEC_PATH,
-    TaxonomyFileError,
-    check_taxonomy,
-    load_agencies,
-    load_violation_types,
-)
+from jurisdictions.taxonomy import SPEC_PATH, TaxonomyFileError, load_agencies, load_violation_types
+from jurisdictions.taxonomy_check import check_taxonomy
 
 app = typer.Typer(help="Agencies, violation types and routing data.", no_args_is_help=True)
 contacts_app = typer.Typer(help="Published contacts (三(二)).", no_args_is_help=True)
@@ -69,7 +64,7 @@ def set_(
 ) -> None:
     """Publish the contact of an agency for a scope (the most specific one is shown)."""
     with transaction() as conn:
-        catalog.set_contact(
+        published_contacts.set_contact(
             conn,
             agency=agency,
             person=person,

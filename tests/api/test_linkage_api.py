@@ -9,13 +9,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from support import app_client
 
-from jurisdictions import catalog
+from jurisdictions import catalog, published_contacts
 
 
 @pytest.fixture
 def client(conn: Connection, mini: dict) -> Iterator[TestClient]:
     catalog.sync_taxonomy(conn)
-    catalog.set_contact(
+    published_contacts.set_contact(
         conn,
         agency="community_committee",
         scope_layer="community",
@@ -109,10 +109,11 @@ def test_directory(client: TestClient) -> None:
 
 
 def test_directory_by_who_to_call_first(client: TestClient, conn: Connection) -> None:
-    catalog.set_contact(conn, agency="utility", kind="gas", office="甲燃气", person="调度",
-                        phone="0571-80000009", hours="24小时")  # fmt: skip
-    catalog.set_contact(conn, agency="utility", kind="gas", scope_layer="town", scope_code="T2",
-                        office="乙燃气", person="调度", phone="0571-80000010")  # fmt: skip
+    set_contact = published_contacts.set_contact
+    set_contact(conn, agency="utility", kind="gas", office="甲燃气", person="调度",
+                phone="0571-80000009", hours="24小时")  # fmt: skip
+    set_contact(conn, agency="utility", kind="gas", scope_layer="town", scope_code="T2",
+                office="乙燃气", person="调度", phone="0571-80000010")  # fmt: skip
     here = {"lon": 120.002, "lat": 30.002}
     body = client.get("/api/v1/directory", params=here).json()
     order = [p["agency"] for p in body["parties"]]
@@ -128,7 +129,9 @@ def test_directory_by_who_to_call_first(client: TestClient, conn: Connection) ->
 
 def test_a_utility_contact_names_a_kind_of_the_utility_agency(conn: Connection) -> None:
     catalog.sync_taxonomy(conn)
-    with pytest.raises(catalog.InvalidContact, match="not a kind of utility"):
-        catalog.set_contact(conn, agency="utility", kind="coal", person="x", phone="1")
-    with pytest.raises(catalog.InvalidContact, match="only the utility agency"):
-        catalog.set_contact(conn, agency="public_security", kind="gas", person="x", phone="1")
+    with pytest.raises(published_contacts.InvalidContact, match="not a kind of utility"):
+        published_contacts.set_contact(conn, agency="utility", kind="coal", person="x", phone="1")
+    with pytest.raises(published_contacts.InvalidContact, match="only the utility agency"):
+        published_contacts.set_contact(
+            conn, agency="public_security", kind="gas", person="x", phone="1"
+        )

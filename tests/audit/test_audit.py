@@ -21,7 +21,7 @@ from accounts import service as accounts
 from api.app import create_app
 from audit import service
 from audit.exceptions import AuditChainBroken, InvalidHead, UnauditedEvent
-from jurisdictions import catalog
+from jurisdictions import catalog, published_contacts
 from shudi import database, embedded, settings
 from shudi.database import make_engine
 
@@ -43,7 +43,9 @@ def _populate(conn: Connection) -> None:
     catalog.sync_taxonomy(conn)
     accounts.create_user(conn, username="auditor", password="a long password", role="admin")
     accounts.create_api_key(conn, name="311 client")
-    catalog.set_contact(conn, agency="urban_management", person="王五", phone="0571-8888")
+    published_contacts.set_contact(
+        conn, agency="urban_management", person="王五", phone="0571-8888"
+    )
     for _ in range(3):
         file_report(conn, IN_P111, type_of(conn, agency="urban_management"))
 

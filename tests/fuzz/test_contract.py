@@ -13,7 +13,8 @@ from sqlalchemy import Connection
 from abuse.exceptions import InvalidBan
 from api.app import create_app
 from api.openapi import ERRORS, OWN_ERRORS
-from shudi.database import db_connection, db_reader, read_db, read_factory, reader_factory
+from shudi.database import db_connection, db_reader, reader_factory
+from shudi.read_replica import read_db, read_factory
 
 
 @pytest.fixture

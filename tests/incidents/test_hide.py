@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Connection, text
 from support import IN_P111, file_report, type_of
 
-from incidents import open311, service
+from incidents import open311, open311_requests, service
 from incidents.exceptions import InvalidReport, MissingField, TransitionForbidden
 
 
@@ -22,7 +22,7 @@ def test_hide_and_unhide(conn: Connection, world: dict) -> None:
         )
 
     def public() -> set[str]:
-        return {r["service_request_id"] for r in open311.list_requests(conn, params={})}
+        return {r["service_request_id"] for r in open311_requests.list_requests(conn, params={})}
 
     assert str(cid) in public()
     with pytest.raises(MissingField):
@@ -34,7 +34,7 @@ def test_hide_and_unhide(conn: Connection, world: dict) -> None:
         act(d, "hide", note="again")
     assert str(cid) not in public()
     with pytest.raises(open311.NotFound):
-        open311.get_request(conn, request_id=str(cid), params={})
+        open311_requests.get_request(conn, request_id=str(cid), params={})
     event = conn.execute(
         text("""SELECT note, public, actor_role FROM case_event
                 WHERE case_id = :c AND action = 'hide'"""),

@@ -9,7 +9,7 @@ from answer_key import entries_for
 from sqlalchemy import Connection
 
 from incidents.placement import preview as route_point
-from jurisdictions import catalog
+from jurisdictions import catalog, published_contacts
 from jurisdictions.directory import directory_for_point, directory_for_property_area
 from jurisdictions.handler_rules import load_rules, route
 from jurisdictions.service import resolve_one
@@ -148,8 +148,8 @@ def test_rules_name_known_handlers() -> None:
 
 
 def test_directory_lists_every_party_with_contacts(linked: Connection) -> None:
-    catalog.set_contact(linked, agency="public_security", person="值班民警", phone="110")
-    catalog.set_contact(
+    published_contacts.set_contact(linked, agency="public_security", person="值班民警", phone="110")
+    published_contacts.set_contact(
         linked,
         agency="public_security",
         scope_layer="agency_unit",
@@ -157,7 +157,7 @@ def test_directory_lists_every_party_with_contacts(linked: Connection) -> None:
         person="张警官",
         phone="0571-80000001",
     )
-    catalog.set_contact(
+    published_contacts.set_contact(
         linked,
         agency="property_company",
         scope_layer="property_area",
@@ -183,9 +183,9 @@ def test_directory_lists_every_party_with_contacts(linked: Connection) -> None:
 
 
 def test_invalid_contact(linked: Connection) -> None:
-    with pytest.raises(catalog.InvalidContact):
-        catalog.set_contact(
+    with pytest.raises(published_contacts.InvalidContact):
+        published_contacts.set_contact(
             linked, agency="public_security", scope_layer="town", person="某人", phone="1"
         )
     with pytest.raises(catalog.UnknownAgency):
-        catalog.set_contact(linked, agency="fire_brigade", person="某人", phone="1")
+        published_contacts.set_contact(linked, agency="fire_brigade", person="某人", phone="1")

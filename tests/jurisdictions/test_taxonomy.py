@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from jurisdictions import spec_text, taxonomy_check
 from jurisdictions import taxonomy as tx
 from jurisdictions.taxonomy import Agency, ViolationType
 
@@ -65,17 +66,17 @@ def test_spec_is_read_from_inside_the_repository() -> None:
 
 
 def test_parser_finds_the_items_of_every_party(spec: str) -> None:
-    parties = tx.parse_section_two(spec)
+    parties = spec_text.parse_section_two(spec)
     assert {p.number: len(p.items) for p in parties} == EXPECTED_ITEMS
     assert [p.title for p in parties][:2] == ["区房地产服务中心", "区住建局"]
-    refs = tx.section_two_items(spec)
+    refs = spec_text.section_two_items(spec)
     assert len(refs) == sum(EXPECTED_ITEMS.values()) == 61
     assert len(set(refs)) == len(refs)
     assert refs[:3] == ["1.1", "1.2", "1.3"] and refs[-1] == "10.5"
 
 
 def test_party_nine_is_numbered_by_position(spec: str) -> None:
-    nine = next(p for p in tx.parse_section_two(spec) if p.number == 9)
+    nine = next(p for p in spec_text.parse_section_two(spec) if p.number == 9)
     assert nine.refs == ["9.1", "9.2", "9.3", "9.4", "9.5"]
     assert nine.items[2].startswith("负责召集物业联席会议")  # written "3．"
     assert nine.items[3].startswith("加强对住宅小区内各类违法违规行为的源头管理")  # also "3．"
@@ -83,9 +84,9 @@ def test_party_nine_is_numbered_by_position(spec: str) -> None:
 
 
 def test_parser_stops_at_section_three(spec: str) -> None:
-    parties = tx.parse_section_two(spec)
+    parties = spec_text.parse_section_two(spec)
     assert parties[-1].number == 11 and parties[-1].title == "专业经营单位"
-    assert tx.section_three_parts(spec) == ["S3.1", "S3.2", "S3.3"]
+    assert spec_text.section_three_parts(spec) == ["S3.1", "S3.2", "S3.3"]
 
 
 def test_parser_on_small_texts() -> None:
@@ -93,23 +94,23 @@ def test_parser_on_small_texts() -> None:
         "一、目标\n1．不是第二部分的条目\n二、职责\n（一）甲局：管甲。\n1.第一条\n2．第二条\n"
         "（十一）乙：管乙。\n（十二）丙局：管丙。\n1．丙的第一条\n三、机制\n（一）会议。\n4．不算\n"
     )
-    assert tx.section_two_items(text) == ["1.1", "1.2", "12.1"]
-    first = tx.parse_section_two(text)[0]
+    assert spec_text.section_two_items(text) == ["1.1", "1.2", "12.1"]
+    first = spec_text.parse_section_two(text)[0]
     assert (first.title, first.duties, first.items) == ("甲局", "管甲。", ("第一条", "第二条"))
-    assert tx.section_three_parts(text) == ["S3.1"]
+    assert spec_text.section_three_parts(text) == ["S3.1"]
     with pytest.raises(ValueError, match="before any party heading"):
-        tx.parse_section_two("二、职责\n1．无主条目\n")
+        spec_text.parse_section_two("二、职责\n1．无主条目\n")
     with pytest.raises(ValueError, match="out of order"):
-        tx.parse_section_two("二、职责\n（二）乙：x\n（一）甲：y\n")
+        spec_text.parse_section_two("二、职责\n（二）乙：x\n（一）甲：y\n")
     with pytest.raises(ValueError, match="no section 2"):
-        tx.parse_section_two("一、目标\n")
+        spec_text.parse_section_two("一、目标\n")
 
 
 @pytest.mark.parametrize(
     ("numeral", "value"), [("一", 1), ("九", 9), ("十", 10), ("十一", 11), ("二十三", 23)]
 )
 def test_chinese_numerals(numeral: str, value: int) -> None:
-    assert tx.chinese_numeral(numeral) == value
+    assert spec_text.chinese_numeral(numeral) == value
 
 
 # --- the shipped data ---------------------------------------------------------------------------
@@ -117,14 +118,14 @@ def test_chinese_numerals(numeral: str, value: int) -> None:
 
 def test_every_item_of_section_two_is_cited(spec: str, types: list[ViolationType]) -> None:
     cited = {ref for t in types for ref in t.source_ref}
-    missing = [ref for ref in tx.section_two_items(spec) if ref not in cited]
+    missing = [ref for ref in spec_text.section_two_items(spec) if ref not in cited]
     assert not missing, f"items of section 二 cited by no type in violation_types.yaml: {missing}"
 
 
 def test_shipped_taxonomy_has_no_problems(
     spec: str, types: list[ViolationType], agencies: list[Agency]
 ) -> None:
-    problems = tx.check_taxonomy(types, agencies, spec)
+    problems = taxonomy_check.check_taxonomy(types, agencies, spec)
     assert problems == [], "\n".join(problems)
 
 
@@ -249,7 +250,7 @@ def problems_with(
     extra: ViolationType, types: list[ViolationType], agencies: list[Agency], spec: str
 ) -> list[str]:
     """Problems of the shipped (sound) taxonomy plus one hand-made type: only the new ones."""
-    return tx.check_taxonomy([*types, extra], agencies, spec)
+    return taxonomy_check.check_taxonomy([*types, extra], agencies, spec)
 
 
 def unchecked(**changes: object) -> ViolationType:
@@ -387,7 +388,7 @@ def test_check_taxonomy_reports_uncited_items(
     types: list[ViolationType], agencies: list[Agency], spec: str
 ) -> None:
     fewer = [t for t in types if "4.6" not in t.source_ref and "9.4" not in t.source_ref]
-    problems = tx.check_taxonomy(fewer, agencies, spec)
+    problems = taxonomy_check.check_taxonomy(fewer, agencies, spec)
     assert len(problems) == 2, problems
     assert problems[0].startswith("item 4.6 of section 二 (区公安局) is cited by no type")
     assert problems[1].startswith("item 9.4 of section 二")
@@ -396,7 +397,7 @@ def test_check_taxonomy_reports_uncited_items(
 def test_check_taxonomy_reports_duplicate_codes(
     types: list[ViolationType], agencies: list[Agency], spec: str
 ) -> None:
-    problems = tx.check_taxonomy([*types, types[0]], agencies, spec)
+    problems = taxonomy_check.check_taxonomy([*types, types[0]], agencies, spec)
     assert problems == [f"{types[0].code}: the code is used by 2 types"]
 
 
@@ -406,14 +407,14 @@ def test_check_taxonomy_checks_agencies(
     by_code = {a.code: a for a in agencies}
     edited = by_code["planning"].model_copy(update={"duties_zh": "负责规划。"})
     rest = [a for a in agencies if a.code not in ("planning", "price_bureau")]
-    problems = tx.check_taxonomy(types, [*rest, edited, edited], spec)
+    problems = taxonomy_check.check_taxonomy(types, [*rest, edited, edited], spec)
     assert "agency planning: the code is used 2 times" in problems
     assert "party 5: 2 agencies claim it" in problems
     assert "party 7 (区物价局): no agency represents it" in problems
     assert any(p.startswith("agency planning: duties_zh is not the verbatim") for p in problems)
     kinds = by_code["utility"].kinds
     odd = by_code["public_security"].model_copy(update={"kinds": kinds, "name_en": ""})
-    problems = tx.check_taxonomy(
+    problems = taxonomy_check.check_taxonomy(
         types, [odd if a.code == "public_security" else a for a in agencies], spec
     )
     assert problems == [
@@ -425,7 +426,7 @@ def test_check_taxonomy_checks_agencies(
 def test_check_taxonomy_reports_an_unreadable_text(
     types: list[ViolationType], agencies: list[Agency]
 ) -> None:
-    assert tx.check_taxonomy(types, agencies, "no sections here") == [
+    assert taxonomy_check.check_taxonomy(types, agencies, "no sections here") == [
         "specification: the text has no section 2 (a line starting with its numeral、)"
     ]
 

@@ -15,7 +15,7 @@ from support import IN_P111, IN_T2, file_report
 from accounts.service import Principal
 from incidents import service
 from incidents.dissuasion import RefusalReport, file_refusal
-from jurisdictions.catalog import set_contact
+from jurisdictions.published_contacts import set_contact
 from notify.channels import FileSink
 from notify.sender import deliver_due
 from shudi.settings import Settings

@@ -33,8 +33,8 @@ from accounts.service import authenticate, create_user, issue_token
 from jurisdictions import catalog
 from reliability import crash
 from shudi import embedded, standby
-from shudi.database import embedded_replica_url
 from shudi.migrate import upgrade
+from shudi.read_replica import embedded_replica_url
 
 DB = "shudi_replica_test"
 MAX_LAG_S = 3.0
@@ -244,7 +244,7 @@ def test_read_helpers_go_to_the_replica_and_to_the_primary_when_unset(
 ) -> None:
     from sqlalchemy import text
 
-    from shudi import database, settings
+    from shudi import database, read_replica, settings
 
     in_recovery = text("SELECT pg_is_in_recovery()")
     monkeypatch.setenv("SHUDI_DATABASE_URL", primary.app_url())
@@ -253,11 +253,11 @@ def test_read_helpers_go_to_the_replica_and_to_the_primary_when_unset(
             monkeypatch.setenv("SHUDI_DATABASE_READ_URL", read_url)
             settings.get_settings.cache_clear()
             database.get_engine.cache_clear()
-            with database.read_session() as session:
+            with read_replica.read_session() as session:
                 assert session.execute(in_recovery).scalar_one() is on_replica
-            with database.read_transaction() as conn:
+            with read_replica.read_transaction() as conn:
                 assert conn.execute(in_recovery).scalar_one() is on_replica
-            with database.open_read() as conn:
+            with read_replica.open_read() as conn:
                 assert conn.execute(in_recovery).scalar_one() is on_replica
             with database.get_engine().connect() as conn:  # writes: always the primary
                 assert conn.execute(in_recovery).scalar_one() is False

@@ -18,7 +18,7 @@ from support import IN_P111, IN_T2, app_client, file_report, type_of
 
 from abuse import service as abuse
 from accounts.service import Principal, issue_token
-from incidents import disclosure, open311, service
+from incidents import disclosure, open311, open311_requests, service
 from incidents.exceptions import TransitionForbidden
 from incidents.intake import likely_duplicates
 from incidents.photos import PhotoPolicy, PhotoRejected, sanitize_photos
@@ -65,7 +65,7 @@ def test_open311_answers_public_replies_never_staff_notes(conn: Connection, worl
         public_reply=f"不属本机制受理范围，请拨打 {STAFF_PHONE} 咨询",
     )
     params = {"service_request_id": f"{cid},{rejected}", "extensions": "true"}
-    answer = open311.list_requests(conn, params=params)
+    answer = open311_requests.list_requests(conn, params=params)
     body = str(answer)
     assert STAFF_PHONE not in body and "住3幢502" not in body and "张三" not in body
     by_id = {a["service_request_id"]: a for a in answer}
@@ -93,10 +93,10 @@ def test_sensitive_cases_are_in_no_public_listing(conn: Connection, world: dict)
     # the text lists 涉毒、涉黄 among the crimes of 七; the probe found them listed with estates
     drugs = file_report(conn, IN_P111, "drugs_vice")["id"]
     plain = file_report(conn, IN_P111, type_of(conn, agency="urban_management"))["id"]
-    listed = {r["service_request_id"] for r in open311.list_requests(conn, params={})}
+    listed = {r["service_request_id"] for r in open311_requests.list_requests(conn, params={})}
     assert str(plain) in listed and str(drugs) not in listed
     with pytest.raises(open311.NotFound):
-        open311.get_request(conn, request_id=str(drugs), params={})
+        open311_requests.get_request(conn, request_id=str(drugs), params={})
     # nor in the public duplicate check (a resident filing the same would be told "none")
     assert (
         likely_duplicates(conn, lon=IN_P111[0], lat=IN_P111[1], type_code="drugs_vice", public=True)

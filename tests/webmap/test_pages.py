@@ -21,7 +21,7 @@ from support import IN_P111, load_mini
 
 from accounts.service import create_user
 from gis.coords import from_wgs84
-from jurisdictions import catalog
+from jurisdictions import catalog, published_contacts
 from webmap import assets
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def site_db(module_scratch_db_url: str) -> str:
     with eng.begin() as conn:
         load_mini(conn)
         catalog.sync_taxonomy(conn)
-        catalog.set_contact(
+        published_contacts.set_contact(
             conn,
             agency="urban_management",
             person="赵六",

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine
 from support import IN_P111, load_mini
 from test_pages import Shot, drop_pin, open_page, photo
 
-from jurisdictions import catalog
+from jurisdictions import catalog, published_contacts
 
 GAS_LINE = "0571-8123 4567"  # the sample gas company of 甲街道 (T1), published below
 
@@ -26,7 +26,7 @@ def site_db(module_scratch_db_url: str) -> str:
     with eng.begin() as conn:
         load_mini(conn)
         catalog.sync_taxonomy(conn)
-        catalog.set_contact(
+        published_contacts.set_contact(
             conn,
             agency="utility",
             kind="gas",

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from webmap.basemaps import Basemap
+from webmap.pages.case_actions import action_forms
+from webmap.pages.case_history import history_list, messages_card
 from webmap.pages.case_panels import TEXTS as PANEL_TEXTS
 from webmap.pages.case_panels import disclosure_card, photos_card
 from webmap.pages.common import (
@@ -21,55 +23,20 @@ from webmap.pages.common import (
     esc,
     fmt_time,
     json_script,
+    label_in,
     lang_switch,
     pick,
     plain_page,
 )
 from webmap.pages.messages import error_texts
-from webmap.pages.nav import ROLE_PAGES, home_of, nav_bar, role_name
+from webmap.pages.nav import ROLE_PAGES, home_of, nav_bar
 from webmap.pages.placesearch import place_search
 from webmap.pages.report_in_panel import report_in_card
 from webmap.pages.report_in_panel import texts as report_in_texts
-from webmap.pages.track import ACTIONS, OUTCOME, STATUS
+from webmap.pages.track import OUTCOME, STATUS
 
 PATH = "/cases/{id}"
 VENDOR = "/static/vendor/leaflet@1.9.3/dist"  # served locally (webmap.assets)
-
-#: Events that are not workflow actions (their Chinese names; workflow actions are named by
-#: the workflow table's summaries, handed in).
-EVENTS: dict[str, tuple[str, str]] = {
-    "meeting_action": ("联席会议决定事项", "A joint meeting's decision"),
-    "meeting_action_done": ("联席会议决定事项已完成", "A joint meeting's decision carried out"),
-    "reminder": ("到期提醒", "Deadline reminder"),
-    "boundary_change": ("边界调整，重新确定属地", "Boundaries changed: territory redone"),
-    "anonymise": ("个人信息按期删除", "Personal data erased on schedule"),
-    "comment": ("备注", "Note"),
-    "correct_location": ("更正位置", "Location corrected"),
-    "correct_type": ("更正问题类型", "Kind of problem corrected"),
-    "request_postpone": ("申请延期", "Postponement requested"),
-    "refused_to_correct": ("当事人拒不改正", "The party refused to correct"),
-    "hide": ("对公众隐藏", "Hidden from the public"),
-    "unhide": ("恢复公开", "Shown to the public again"),
-    "escalate": ("提交镇（街道）调解", "Escalated to the town's mediation"),
-    "order_correction": ("责令限期整改", "Correction ordered with a deadline"),
-    "dissuasion": ("现场劝阻记录", "Dissuasion on the spot recorded"),
-    "reveal_reporter": ("向承办单位公开举报人信息", "Reporter shown to the handling unit"),
-    "withhold_reporter": ("不向承办单位公开举报人信息", "Reporter withheld from the handling unit"),
-    "report": ("上报", "Reported"),
-    "report_in": ("联合执法单位到场报到", "A called unit reported in on site"),
-    "rate_response": ("镇（街道）评价参与单位响应", "The town rated a called unit's response"),
-}
-#: Who acted, when it was no staff user.
-ACTORS: dict[str, tuple[str, str]] = {
-    "resident": ("群众", "resident"),
-    "system": ("系统", "system"),
-    "open311": ("第三方平台", "partner platform"),
-}
-GROUPS: dict[str, tuple[str, str]] = {
-    "primary": ("主要操作", "Next step"),
-    "secondary": ("其他操作", "Other actions"),
-    "destructive": ("需谨慎的操作", "Actions that cannot be undone easily"),
-}
 
 TEXTS: dict[str, tuple[str, str]] = {
     "title": ("案件{n}", "Case {n}"),
@@ -142,11 +109,6 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-def _label(table: Mapping[str, tuple[str, str]], key: object, lang: str) -> str:
-    pair = table.get(str(key))
-    return pair[1 if lang == "en" else 0] if pair else str(key or "")
-
-
 def _facts(rows: Sequence[tuple[str, str, str]]) -> str:
     """``<dl>`` rows (label, value, class); empty values are left out."""
     return "".join(
@@ -162,147 +124,6 @@ def _place(case: Mapping[str, Any], routing: Mapping[str, Any]) -> str:
         (territory.get(k) or {}).get("name") or case.get(f"{k}_code") for k in ("town", "community")
     ]
     return " · ".join(str(n) for n in names if n)
-
-
-def _field(name: str, w: Mapping[str, str], choices: Mapping[str, Any], required: bool) -> str:
-    """The input of one field an action needs."""
-    req = " required" if required else ""
-    label = w.get("type_code" if name == "type" else name, w["field"])
-    if name == "note":
-        control = f'<textarea name="note" rows="2" maxlength="4000"{req}></textarea>'
-    elif name == "public_reply":
-        control = f'<textarea name="public_reply" rows="2" maxlength="1000"{req}></textarea>'
-    elif name in choices:
-        multiple = " multiple" if name == "parties" else ""
-        opts = "".join(
-            f'<option value="{esc(v)}">{esc(text)}</option>' for v, text in choices[name].items()
-        )
-        control = f'<select name="{esc(name)}"{multiple}{req}>{opts}</select>'
-    elif name == "due_at":
-        control = f'<input type="datetime-local" name="due_at"{req}>'
-    elif name in ("lon", "lat", "into"):
-        step = "1" if name == "into" else "any"
-        control = f'<input type="number" name="{name}" step="{step}"{req}>'
-    else:
-        control = f'<input type="text" name="{esc(name)}"{req}>'
-    return f'<label class="field">{esc(label)}{control}</label>'
-
-
-def _action_label(a: Mapping[str, Any], lang: str) -> str:
-    name = str(a["action"])
-    if lang == "en":
-        return ACTIONS[name][1] if name in ACTIONS else name.replace("_", " ").capitalize()
-    return str(a.get("summary") or _label(ACTIONS, name, lang))
-
-
-def _form(a: Mapping[str, Any], w: Mapping[str, str], choices: Mapping[str, Any], lang: str) -> str:
-    requires = tuple(a.get("requires") or ())
-    fields = [_field(n, w, choices, True) for n in requires]
-    if "note" not in requires:
-        fields.append(_field("note", w, choices, False))
-    if a.get("public") and a["action"] not in ("rate", "dispute"):
-        fields.append(_field("public_reply", w, choices, False))
-    weight = str(a.get("weight") or "secondary")
-    cls = {"primary": "primary", "destructive": "danger"}.get(weight, "secondary")
-    confirm = ' data-confirm="1"' if weight == "destructive" else ""
-    return (
-        f'<form class="action card" data-action="{esc(a["action"])}" data-weight="{esc(weight)}"'
-        f'{confirm} data-testid="action-{esc(a["action"])}">{"".join(fields)}'
-        f'<button type="submit" class="btn {cls}">{esc(_action_label(a, lang))}</button>'
-        "</form>"
-    )
-
-
-def _actions(
-    actions: Sequence[Mapping[str, Any]],
-    w: Mapping[str, str],
-    choices: Mapping[str, Any],
-    lang: str,
-) -> str:
-    """The allowed actions in three groups: primary (open), secondary, destructive (each
-    asks for a confirmation before it is sent)."""
-    if not actions:
-        return f'<p class="hint">{esc(w["no_actions"])}</p>'
-    out = []
-    for group in ("primary", "secondary", "destructive"):
-        forms = "".join(
-            _form(a, w, choices, lang)
-            for a in actions
-            if str(a.get("weight") or "secondary") == group
-        )
-        if forms:
-            title = esc(_label(GROUPS, group, lang))
-            out.append(
-                f'<section class="action-group {group}" data-testid="actions-{group}">'
-                f"<h3>{title}</h3>{forms}</section>"
-            )
-    return "".join(out)
-
-
-def _event_name(action: str, labels: Mapping[str, str], lang: str) -> str:
-    if action in ACTIONS:
-        return _label(ACTIONS, action, lang)
-    if action in EVENTS:
-        return _label(EVENTS, action, lang)
-    return labels.get(action) or _label(EVENTS, "comment", lang)
-
-
-def _actor(e: Mapping[str, Any], lang: str) -> str:
-    """``username（role）`` of the acting user, or who else acted, in the page language."""
-    role = str(e.get("actor_role") or "")
-    if role in ACTORS:
-        return _label(ACTORS, role, lang)
-    label = str(e.get("actor_label") or "")
-    name = label.removesuffix(f" ({role})") if role else label
-    who = role_name(role, lang)
-    return f"{name}（{who}）" if name and who else name or who
-
-
-def _history(events: Sequence[Mapping[str, Any]], labels: Mapping[str, str], lang: str) -> str:
-    return "".join(
-        f"<li><time>{esc(fmt_time(e['at']))}</time> "
-        f"<b>{esc(_event_name(str(e['action']), labels, lang))}</b> "
-        f'<span class="actor" translate="no">{esc(_actor(e, lang))}</span>'
-        + (
-            f" → {esc(_label(STATUS, e['to_status'], lang))}"
-            if e.get("to_status") and e.get("to_status") != e.get("from_status")
-            else ""
-        )
-        + (f'<br><span class="hint">{esc(e["note"])}</span>' if e.get("note") else "")
-        + "</li>"
-        for e in events
-    )
-
-
-def _recipient(to: str, agencies: Mapping[str, str]) -> str:
-    """A staff recipient (``party/unit``) by its agency's name; others as they come (masked)."""
-    party, _, unit = str(to).partition("/")
-    return f"{agencies[party]} {unit}".strip() if party in agencies else str(to)
-
-
-def _messages(
-    messages: Sequence[Mapping[str, Any]], w: Mapping[str, str], agencies: Mapping[str, str]
-) -> str:
-    """The messages the case caused and their delivery state (recipients come masked)."""
-    if not messages:
-        return ""
-    states = ("pending", "sent", "dead", "suppressed")
-    names = dict(zip(states, w["msg_states"].split("|"), strict=True))
-    kinds = ("sms", "email", "staff")
-    channels = dict(zip(kinds, w["msg_channels"].split("|"), strict=True))
-    rows = "".join(
-        f"<li><time>{esc(fmt_time(m['created_at']))}</time> "
-        f"{esc(channels.get(m['channel'], m['channel']))} → "
-        f"{esc(_recipient(m['recipient'], agencies))} · "
-        f"<b>{esc(names.get(m['state'], m['state']))}</b>"
-        + (f' <span class="hint">{esc(m["last_error"])}</span>' if m.get("last_error") else "")
-        + "</li>"
-        for m in messages
-    )
-    return (
-        f'<section class="card"><h2>{esc(w["messages"])}</h2>'
-        f'<ol class="events" data-testid="messages">{rows}</ol></section>'
-    )
 
 
 def render_case(
@@ -347,7 +168,7 @@ def render_case(
     facts = _facts(
         [
             (w["type"], str(case.get("type_name") or case.get("type_code")), "type"),
-            (w["status"], _label(STATUS, case["status"], lang), "status"),
+            (w["status"], label_in(STATUS, case["status"], lang), "status"),
             (w["address"], str(case.get("address_text") or ""), ""),
             (w["place"], _place(case, routing), ""),
             (w["company"], str(case.get("property_company") or ""), ""),
@@ -384,12 +205,14 @@ def render_case(
         f"{esc(r.get('email') or '')}</li>"
         for r in case.get("reporters") or ()
     )
-    history = _history(events, event_labels or {}, lang)
+    history = history_list(events, event_labels or {}, lang)
     choices = {
         "to_party": agencies,
         "parties": agencies,
         "type": types,
-        "outcome": {k: _label(OUTCOME, k, lang) for k in ("fixed", "not_fixed", "not_our_matter")},
+        "outcome": {
+            k: label_in(OUTCOME, k, lang) for k in ("fixed", "not_fixed", "not_our_matter")
+        },
         "task_id": {
             str(t["id"]): f"{agencies.get(t['party'], t['party'])} {t.get('unit_name') or ''}"
             for t in case.get("tasks") or ()
@@ -414,14 +237,14 @@ def render_case(
 {f"<h3>{esc(w['reporters'])}</h3><ul>{reporters}</ul>" if reporters else ""}</section>
 <section class="card"><h2>{esc(w["actions"])}</h2>
 <div id="action-error" class="error" role="alert" data-testid="error" hidden></div>
-<div class="actions" data-testid="actions">{_actions(actions, w, choices, lang)}</div></section>
+<div class="actions" data-testid="actions">{action_forms(actions, w, choices, lang)}</div></section>
 {report_in_card(report_ins, agencies=agencies, lang=lang)}
 {disclosure_card(disclosure, lang=lang)}
 {followup}
 {photos_card(cid, photos, evidence=evidence or {}, lang=lang)}
 <section class="card"><h2>{esc(w["events"])}</h2><ol class="events" data-testid="events">
 {history}</ol></section>
-{_messages(messages, w, agencies)}
+{messages_card(messages, w, agencies)}
 </main>
 {
         json_script(

@@ -93,6 +93,13 @@ def pick(texts: Mapping[str, tuple[str, str]], lang: str) -> dict[str, str]:
     return {k: v[i] for k, v in texts.items()}
 
 
+def label_in(table: Mapping[str, tuple[str, str]], key: object, lang: str) -> str:
+    """``key``'s name in ``table`` (Chinese, English) in the page language; unknown keys as
+    they are."""
+    pair = table.get(str(key))
+    return pair[1 if lang == "en" else 0] if pair else str(key or "")
+
+
 def esc(value: object) -> str:
     """HTML-escape any value (``None`` → empty)."""
     return html.escape("" if value is None else str(value), quote=True)
