@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from jurisdictions.service import index_at
 
@@ -47,9 +48,14 @@ def warm(engine: Engine) -> float:
 
 
 def _listen(engine: Engine, stop: threading.Event, on_build: Callable[[float], None]) -> None:
-    raw = engine.raw_connection()
-    dbapi: Any = raw.dbapi_connection
-    raw.detach()  # a connection of its own for as long as it listens, not the pool's
+    # a connection of its own for as long as it listens: not the pool's (nor counted as one)
+    own = create_engine(engine.url, poolclass=NullPool)
+    try:
+        fairy = own.raw_connection()
+        dbapi: Any = fairy.dbapi_connection
+        fairy.detach()  # ours until closed below
+    finally:
+        own.dispose()
     try:
         dbapi.autocommit = True
         with dbapi.cursor() as cur:

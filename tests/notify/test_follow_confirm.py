@@ -14,6 +14,7 @@ from support import IN_P112, app_client, file_report, type_of
 
 from accounts.service import Principal
 from notify import follow
+from notify.events import expand_due
 from notify.exceptions import FollowNotFound, FollowRateLimited
 from shudi.settings import Settings
 
@@ -43,6 +44,7 @@ def test_an_unconfirmed_follow_gets_nothing_but_its_confirmation(
     assert told["status"] == "pending" and told["recipient"] == VICTIM_MASKED
     code = type_of(conn, agency="urban_management", scope="enforcement")
     file_report(conn, IN_P112, code)  # a new case in C11
+    expand_due(conn)  # its messages, written by the sender from the report's event
     assert sent_to(conn, VICTIM_MASKED, "follow_update") == []  # not confirmed: nothing
     asked = sent_to(conn, VICTIM_MASKED, "follow_confirm")
     assert len(asked) == 1 and asked[0]["case_id"] is None  # on no case page
@@ -60,6 +62,7 @@ def test_an_unconfirmed_follow_gets_nothing_but_its_confirmation(
     with pytest.raises(FollowNotFound):
         follow.confirm(conn, ref=told["confirm_ref"], code=right)
     file_report(conn, IN_P112, code)
+    expand_due(conn)
     assert sent_to(conn, VICTIM_MASKED, "follow_update") == []
 
     # asked again, confirmed with the new code: updates flow
@@ -70,6 +73,7 @@ def test_an_unconfirmed_follow_gets_nothing_but_its_confirmation(
     with pytest.raises(FollowNotFound):  # a ref is used once
         follow.confirm(conn, ref=again["confirm_ref"], code=code_in(body))
     file_report(conn, IN_P112, code)
+    expand_due(conn)
     assert len(sent_to(conn, VICTIM_MASKED, "follow_update")) == 1
 
 
