@@ -282,7 +282,8 @@ def _evidence(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw
 
 def _hotline_order(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
     body: dict[str, Any] = {"order_no": f"FZ{uuid.uuid4().hex[:16]}", "content": "占道经营",
-                            "lon": by["lon"], "lat": by["lat"], "type_code": by["type"]}  # fmt: skip
+                            "lon": by["lon"], "lat": by["lat"],
+                            "type_code": by["type"]}  # fmt: skip
     if draw.random() < 0.3:  # an address alone: parked for a dispatcher (202)
         body = {k: body[k] for k in ("order_no", "content")} | {"address": "无此地址"}
     _json(case, body)
@@ -306,6 +307,26 @@ def _bans(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) ->
     v.send_as = v.states.role(draw.choice(["dispatcher", "admin"]))
 
 
+def _ban_body(draw: Draw) -> dict[str, Any]:
+    """An address of TEST-NET-3 (never the fuzzer's own; a phone would be listed back)."""
+    ip = f"203.0.113.{draw.randint(1, 254)}"
+    return {"kind": "ip", "value": ip, "reason": "恶意举报", "days": draw.randint(1, 30)}
+
+
+def _add_ban(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    _json(case, _ban_body(draw))
+    v.send_as = v.states.role(draw.choice(["dispatcher", "admin"]))
+
+
+def _lift_ban(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    """Link: ``POST /bans`` → its id → lifted."""
+    dispatcher = v.states.role("dispatcher")
+    got = v.states.call("POST", "/api/v1/bans", dispatcher, json=_ban_body(draw))
+    if got:
+        case.path_parameters["ban_id"] = int(got["id"])
+    v.send_as = dispatcher
+
+
 def _assessment_cases(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
     """A town's or an agency's figure by its published name, as an administrator."""
     kind, unit = draw.choice([("town", by["town"]), ("agency", by["agency"])])
@@ -315,14 +336,12 @@ def _assessment_cases(v: Validator, case: Any, role: str, by: dict[str, Any], dr
 
 
 def _hotspot_cell(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
-    """Link: ``GET /hotspots?grid=town`` → a cell of the answer."""
-    dispatcher = v.states.role("dispatcher")
-    got = v.states.call("GET", "/api/v1/hotspots?grid=town", dispatcher) or {}
-    cells = [f["properties"]["cell"] for f in got.get("features", []) if f.get("properties")]
+    """Link: ``GET /hotspots?grid=town&method=count`` → a cell of the answer."""
+    cells = v.states.hotspot_cells()
     if cells:
-        case.path_parameters["cell"] = str(draw.choice(cells))
-    case.query = {"grid": "town"}
-    v.send_as = dispatcher
+        case.path_parameters["cell"] = draw.choice(cells)
+    case.query = {"grid": "town", "method": "count"}
+    v.send_as = v.states.role("dispatcher")
 
 
 def _record(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
@@ -331,7 +350,7 @@ def _record(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) 
     if meeting:
         case.path_parameters["meeting_id"] = meeting
         _json(case, v.states.record_body(meeting))
-    v.send_as = v.states.role("dispatcher")
+    v.send_as = v.states.role("admin")  # an admin or the town's coordinator records
 
 
 def _action_done(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
@@ -340,11 +359,13 @@ def _action_done(v: Validator, case: Any, role: str, by: dict[str, Any], draw: D
     if action:
         case.path_parameters["action_id"] = action
     _json(case, {"note": "已完成"})
-    v.send_as = v.states.role("dispatcher")
+    v.send_as = v.states.role("admin")
 
 
 RECIPES: dict[str, Recipe] = {
     "GET /api/v1/bans": _bans,
+    "POST /api/v1/bans": _add_ban,
+    "DELETE /api/v1/bans/{ban_id}": _lift_ban,
     "GET /api/v1/assessment/cases": _assessment_cases,
     "GET /api/v1/hotspots/cells/{cell}": _hotspot_cell,
     "POST /api/v1/hotspots/cells/{cell}/agenda": _hotspot_cell,

@@ -15,16 +15,20 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import create_engine, text
 
 from incidents.hotline_keys import sign
+from meetings.service import today
 
 if TYPE_CHECKING:
     from reliability.fuzz_valid import Validator
 
 NOTE = "已现场核实"
+#: A hot-spot analysis any district can answer: cases counted per town.
+HOTSPOTS = "grid=town&method=count"
 
 
 class States:
@@ -134,11 +138,16 @@ class States:
         for label, scope in sorted(self.v.scopes.items()):
             if scope.get("role") in ("agency_officer", "town_coordinator", "community_worker"):
                 listed = self.call("GET", "/api/v1/tasks", label) or {}
-                items = listed.get("tasks", listed.get("items", [])) if isinstance(listed, dict) else listed
+                items = (
+                    listed.get("tasks", listed.get("items", []))
+                    if isinstance(listed, dict)
+                    else listed
+                )
                 found += [
                     (label, int(t["id"]))
                     for t in items
-                    if t.get("case_id") == case_id and not t.get("done")
+                    if t.get("case_id") == case_id
+                    and not t.get("done")
                     and (not kinds or t.get("kind") in kinds)
                 ]
         return found
@@ -156,7 +165,8 @@ class States:
             return []
         label, (lon, lat) = own[self.filed % len(own)]
         self.filed += 1
-        body = {"lon": lon, "lat": lat, "type": (self.v.world.plain_types or self.v.world.type_codes)[0],
+        types = self.v.world.enforcement_types or self.v.world.type_codes
+        body = {"lon": lon, "lat": lat, "type": types[self.filed % len(types)],
                 "said": "拒不整改", "party": "某商户"}  # fmt: skip
         got = self.call("POST", "/api/v1/staff/refusals", label, json=body)
         case_id = (got or {}).get("case_id", (got or {}).get("id"))
@@ -234,44 +244,49 @@ class States:
         self.visit_tasks += [int(r.id) for r in rows]
         return self.visit_tasks[0] if self.visit_tasks else None
 
+    def hotspot_cells(self) -> list[str]:
+        """The cells of a hot-spot count by town (what the hot-spot page lists)."""
+        got = self.call("GET", f"/api/v1/hotspots?{HOTSPOTS}", self.role("dispatcher")) or {}
+        return [str(f["properties"]["cell"]) for f in got.get("features", [])
+                if (f.get("properties") or {}).get("cell") is not None]  # fmt: skip
+
     # --- meetings -----------------------------------------------------------------------------
 
     def meeting(self) -> int | None:
         """A new extraordinary meeting of the dispatcher's first town."""
         body = {"town": self.v.world.towns[0], "kind": "extraordinary", "topic": "联合执法"}
-        got = self.call("POST", "/api/v1/meetings", self.role("dispatcher"), json=body)
+        got = self.call("POST", "/api/v1/meetings", self.role("admin"), json=body)
         return int(got["id"]) if got else None
 
     def meeting_action(self) -> int | None:
         """A new open meeting action: a hot-spot cell proposed for the town's meeting, the
         meeting prepared and recorded with a decision and an action on it."""
-        dispatcher = self.role("dispatcher")
-        got = self.call("GET", "/api/v1/hotspots?grid=town", dispatcher) or {}
-        cells = [f["properties"]["cell"] for f in got.get("features", []) if f.get("properties")]
-        for cell in cells:
-            self.call("POST", f"/api/v1/hotspots/cells/{cell}/agenda?grid=town", dispatcher)
+        dispatcher, admin = self.role("dispatcher"), self.role("admin")
+        for cell in self.hotspot_cells():
+            self.call("POST", f"/api/v1/hotspots/cells/{cell}/agenda?{HOTSPOTS}", dispatcher)
         meeting = self.meeting()
         if meeting is None:
             return None
         body = self.record_body(meeting)
         if not body["decisions"]:
             return None
-        got = self.call("POST", f"/api/v1/meetings/{meeting}/record", dispatcher, json=body)
+        got = self.call("POST", f"/api/v1/meetings/{meeting}/record", admin, json=body)
         actions = [a["id"] for item in (got or {}).get("items", [])
                    for a in item.get("actions", []) if not a.get("done_on")]  # fmt: skip
         return int(actions[0]) if actions else None
 
     def record_body(self, meeting_id: int) -> dict[str, Any]:
         """The minutes of a meeting: a decision with an action on each of its items."""
-        got = self.call("GET", f"/api/v1/meetings/{meeting_id}", self.role("dispatcher")) or {}
+        got = self.call("GET", f"/api/v1/meetings/{meeting_id}", self.role("admin")) or {}
         town = self.v.world.towns[0]
         decisions = [
             {"item_id": int(item["id"]), "decision": "限期整改",
-             "actions": [{"title": "整改复查", "owner_kind": "town", "owner_code": town}]}
-            for item in got.get("items", [])
+             "actions": [{"title": "整改复查", "owner_kind": "town", "owner_code": town,
+                          "due_on": (today() + timedelta(days=14)).isoformat()}]}
+            for item in got.get("items", [])[:3]
         ]  # fmt: skip
         return {
-            "held_on": time.strftime("%Y-%m-%d"),
+            "held_on": today().isoformat(),  # the district's day, as the meetings count it
             "attendees": [{"party": "town_government", "unit": "镇政府", "name": "李四"}],
             "decisions": decisions,
             "note": "",

@@ -86,6 +86,8 @@ class World:
     #: reportable types resolved without before/after photos; agencies of the staff roles
     plain_types: list[str] = field(default_factory=list)
     joint_parties: list[str] = field(default_factory=list)
+    #: reportable enforcement types (a refusal to correct is reported for these only)
+    enforcement_types: list[str] = field(default_factory=list)
     #: a hotline platform's API key and signing secret
     hotline_key: str = ""
     hotline_secret: str = ""
@@ -96,7 +98,6 @@ class World:
 def load_world(db_url: str, *, credentials: dict[str, str]) -> World:
     """Read the valid values; make an Open311 API key, spare keys and the victim user."""
     from accounts.service import create_api_key, create_user
-
     from incidents.hotline_keys import create_platform
 
     world = World(credentials=dict(credentials), db_url=db_url)
@@ -147,6 +148,12 @@ def load_world(db_url: str, *, credentials: dict[str, str]) -> World:
                             AND NOT sensitive AND NOT evidence ORDER BY code""")
                 ).scalars()
             ]
+            world.enforcement_types = list(
+                conn.execute(
+                    text("""SELECT code FROM violation_type WHERE reportable AND active
+                            AND NOT sensitive AND scope = 'enforcement' ORDER BY code""")
+                ).scalars()
+            )
             world.joint_parties = list(
                 conn.execute(
                     text("""SELECT DISTINCT agency FROM app_user WHERE agency IS NOT NULL

@@ -91,7 +91,9 @@ def _fuzz(workdir: Path) -> Section | None:
         return None
     from reliability import fuzz  # type: ignore[attr-defined, unused-ignore]
 
-    return fuzz_section(fuzz.run(log))
+    # SHUDI_FUZZ_PER_OPERATION: fewer cases per operation for a quick look (default 1,000)
+    per_operation = int(os.environ.get("SHUDI_FUZZ_PER_OPERATION", "1000"))
+    return fuzz_section(fuzz.run(log, per_operation=per_operation))
 
 
 def _part(name: str, workdir: Path) -> Run | None:
