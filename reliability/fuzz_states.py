@@ -137,8 +137,8 @@ class States:
         found = []
         for label, scope in sorted(self.v.scopes.items()):
             if scope.get("role") in ("agency_officer", "town_coordinator", "community_worker"):
-                listed = self.call("GET", "/api/v1/tasks", label) or {}
-                items = (
+                listed: Any = self.call("GET", "/api/v1/tasks", label) or []
+                items: Any = (
                     listed.get("tasks", listed.get("items", []))
                     if isinstance(listed, dict)
                     else listed
@@ -172,7 +172,7 @@ class States:
         case_id = (got or {}).get("case_id", (got or {}).get("id"))
         if not case_id:
             return []
-        return [t for t in self.work_tasks(int(case_id)) if t]
+        return self.work_tasks(int(case_id))
 
     # --- follow-ups ---------------------------------------------------------------------------
 

@@ -55,7 +55,10 @@ FUZZ_RULE = (
     "read from the database at run time: points inside the district, real type codes, ids, "
     "tracking codes, an Open311 API key and format, a fresh Idempotency-Key; links followed: "
     "log in, file a report, GET the case for its ETag and allowed actions, transition it, "
-    "track it), sent as a role not yet refused on that operation; the other half are "
+    "track it; objects in the state an operation needs made through the API as the role "
+    "whose work it is: joint tasks, resolved cases and their surveys, rating exclusions, "
+    "signed hotline orders, follows, meetings and their actions, bans, contacts, "
+    "generations), sent as a role not yet refused on that operation; the other half are "
     "positive and negative cases as any role"
 )
 
