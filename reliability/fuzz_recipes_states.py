@@ -261,7 +261,8 @@ def _visit(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -
         _json(case, {"reached": False, "comment": "无人接听"})
     else:
         _json(case, {"reached": True, "resolved": True, "satisfaction": 5, "comment": ""})
-        v.states.visit_tasks.remove(task) if task in v.states.visit_tasks else None
+        if task in v.states.visit_tasks:  # reached: recorded, the task is done
+            v.states.visit_tasks.remove(task)
     v.send_as = v.states.role("dispatcher")
 
 

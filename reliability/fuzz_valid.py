@@ -16,7 +16,11 @@ them, are followed through the fuzzer's own answers:
 * ``GET /cases/{id}`` as the role → its ``ETag`` and ``allowed_actions`` → ``POST transitions``
   with ``If-Match`` and one allowed action (the fields it requires filled in);
 * ``GET /track/{code}`` → its ``allowed_actions`` → ``POST /track/{code}``;
-* ``POST /bans`` → ``DELETE /bans/{id}``; ``POST /meetings`` → ``record``.
+* ``POST /bans`` → ``DELETE /bans/{id}``; a meeting prepared → its minutes → an action done;
+* and the longer chains of :mod:`reliability.fuzz_states` (a joint enforcement for the called
+  unit's report-in, a resolved case for the survey, the reporter's dispute and a rating
+  exclusion, a signed hotline order, a parked one to place, a follow's stop link), used by the
+  recipes of :mod:`reliability.fuzz_recipes_states`, each naming the role whose request it is.
 
 A valid case is sent as a role that has not been refused (401/403) on a valid case of that
 operation yet: the fuzzer learns who may call what from the answers, not from a table.
