@@ -313,7 +313,8 @@ class Validator:
             "request_id": self.known.case_ids,
             "tracking_code": self.known.tracking_codes,
             "token": self.known.tracking_codes,
-            "photo_id": self.known.photo_ids,
+            # the photos it filed itself, whose case and tracking code it knows
+            "photo_id": list(self.photos) or self.known.photo_ids,
             "ban_id": self.known.ban_ids,
             "meeting_id": self.known.meeting_ids,
             "action_id": self.known.action_ids,
