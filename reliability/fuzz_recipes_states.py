@@ -91,6 +91,10 @@ def _generation(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Dr
     admin = v.states.role("admin")
     listed = v.states.call("GET", "/api/v1/boundaries/generations", admin) or []
     ids = [g["id"] for g in listed if g.get("layer") in ("town", "community")]
+    if case.operation.path.endswith("/activate"):  # the active ones again: the district stays
+        ids = [
+            g["id"] for g in listed if g.get("layer") in ("town", "community") and g.get("active")
+        ]
     if ids:
         case.path_parameters["generation_id"] = draw.choice(ids)
     case.query = {}
