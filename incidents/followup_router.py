@@ -70,7 +70,11 @@ def survey_get(conn: Conn, tracking_code: str) -> Response:
     return json_answer(followup.survey_state(conn, tracking_code=tracking_code))
 
 
-@router.post("/api/v1/track/{tracking_code}/survey")
+@router.post(
+    "/api/v1/track/{tracking_code}/survey",
+    status_code=201,
+    responses={200: {"description": "Answered before: the stored answer, `repeated: true`"}},
+)
 def survey_post(conn: Conn, tracking_code: str, body: SurveyIn) -> Response:
     """Answer the survey (once per reporter: a repeat returns the stored answer, 200);
     "not solved" reopens the case with the comment as the reason. 201 when stored."""

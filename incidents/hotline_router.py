@@ -186,6 +186,7 @@ def parked(conn: Conn, principal: CurrentPrincipal) -> Response:
 
 @router.post(
     "/orders/{order_id}/place",
+    status_code=201,
     responses={
         403: _err("not a dispatcher"),
         404: _err("hotline_order_not_found"),

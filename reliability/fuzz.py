@@ -20,10 +20,9 @@ own answers (``GET /api/v1/cases/{id}``, its events and transitions), where the 
 case's reporter to its handler and answers 404 to everyone else. The dispatcher sees every
 reporter. The published contacts of the directory are work numbers, not personal data.
 
-``python -m reliability.fuzz`` runs it against a fresh database of its own (the sample district,
-its demo cases, one user per role) with 1,000 cases per operation, then the geometry import
-fuzzing of ``reliability/fuzz_geometry.py``, and prints the figures as JSON; ``run(report)`` is
-the same for ``make reliability``. ``tests/fuzz`` runs a small version of both.
+``python -m reliability.fuzz`` (``reliability/fuzz_run.py``) runs it on a database of its own
+with 1,000 cases per operation (``--per-operation``), then ``reliability/fuzz_geometry.py``, and
+prints the figures (``reliability/fuzz_figures.py``) as JSON. ``tests/fuzz`` is a small version.
 """
 
 from __future__ import annotations
@@ -31,18 +30,13 @@ from __future__ import annotations
 import contextlib
 import json
 import random
-import re
-import secrets
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import httpx
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
@@ -56,10 +50,11 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import create_engine, text
 
-from reliability import fuzz_geometry
-from reliability.fuzz_valid import Validator, World, harvest, load_world, order
+from reliability.fuzz_figures import SUCCESS_FLOOR, figures
+from reliability.fuzz_run import main, run
+from reliability.fuzz_setup import PHONE, ROLES, Known, collect_known, log_in, prepare
+from reliability.fuzz_valid import Validator, World, harvest, order
 
 CHECKS = [
     not_a_server_error,
@@ -68,12 +63,8 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
 ]
-#: Mainland mobile numbers (11 digits, 13x-19x), not inside a longer run of digits.
-PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 #: Roles that may never see a reporter's phone number in any response.
 NO_PERSONAL_DATA = ("anonymous", "planner", "admin")
-#: The least share of an operation's cases that must get its success status (2xx).
-SUCCESS_FLOOR = 0.10
 #: Operations that end the caller's own session: not fuzzed (tests/api covers them).
 REVOKES_OWN_TOKEN = frozenset({"POST /api/v1/auth/logout"})
 #: Roles that see a reporter's number only in the answers about one case they handle.
@@ -84,17 +75,6 @@ ONE_CASE = (
     "GET /api/v1/cases/{case_id}/events",
     "POST /api/v1/cases/{case_id}/transitions",
 )
-#: One user per role; ``officer_*`` are two agencies, so each sees the other's cases as 404s.
-ROLES: dict[str, dict[str, str]] = {
-    "dispatcher": {"role": "dispatcher"},
-    "officer_police": {"role": "agency_officer", "agency": "public_security"},
-    "officer_urban": {"role": "agency_officer", "agency": "urban_management"},
-    "town": {"role": "town_coordinator"},
-    "community": {"role": "community_worker"},
-    "company": {"role": "property_company"},
-    "planner": {"role": "planner"},
-    "admin": {"role": "admin"},
-}
 #: Path parameters filled, half of the time, with ids that exist.
 KNOWN_PARAMETERS = {
     "case_id": "case_ids",
@@ -106,20 +86,6 @@ KNOWN_PARAMETERS = {
     "property_area_code": "property_areas",
     "request_id": "case_ids",
 }
-
-
-@dataclass
-class Known:
-    """Ids of real objects in the database under test, for the path parameters."""
-
-    case_ids: list[int] = field(default_factory=list)
-    tracking_codes: list[str] = field(default_factory=list)
-    photo_ids: list[int] = field(default_factory=list)
-    ban_ids: list[int] = field(default_factory=list)
-    meeting_ids: list[int] = field(default_factory=list)
-    action_ids: list[int] = field(default_factory=list)
-    property_areas: list[str] = field(default_factory=list)
-    public_phones: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -220,6 +186,7 @@ class Fuzzer:
         self.refused: defaultdict[str, set[str]] = defaultdict(set)
         self.admitted: defaultdict[str, set[str]] = defaultdict(set)
         self.tried: defaultdict[str, set[str]] = defaultdict(set)
+        self.last_body = ""  # the last JSON answer, for the misses of valid cases
 
     def valid_role(self, label: str, rng: random.Random, scoped: bool) -> str:
         """The role of a valid case: one admitted before (three times in four), else one not
@@ -327,7 +294,9 @@ class Fuzzer:
                 else:
                     misses = self.tally.valid_misses[label]
                     if len(misses) < 5:
-                        misses.append(f"{role} {_describe(case)[:300]} -> {status}")
+                        misses.append(
+                            f"{role} {_describe(case)[:300]} -> {status} {self.last_body[:160]}"
+                        )
                 # refused: 401/403, or 404 on an object the role may not see
                 if status in (401, 403) or (status == 404 and "{" in operation.path):
                     self.refused[label].add(role)
@@ -362,6 +331,7 @@ class Fuzzer:
         self.tally.cases[label] += 1
         self.tally.statuses[label][response.status_code] += 1
         body = response.content.decode("utf-8", errors="replace") if response.content else ""
+        self.last_body = body if body.startswith("{") else ""
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except FailureGroup as group:
@@ -424,255 +394,17 @@ def _sent_numbers(case: Any) -> set[str]:
     return set(PHONE.findall(sent))
 
 
-def figures(tally: Tally, elapsed_s: float, per_operation: int) -> dict[str, Any]:
-    """The run's figures as a JSON-able dict."""
-    operations = sorted(tally.cases)
-    return {
-        "operations": len(operations),
-        "cases": sum(tally.cases.values()),
-        "cases_per_operation_min": min(tally.cases.values(), default=0),
-        "cases_per_operation_target": per_operation,
-        "failures": len(tally.failures),
-        "failures_by_kind": dict(tally.kinds()),
-        "server_errors": sum(
-            n
-            for counts in tally.statuses.values()
-            for s, n in counts.items()
-            if s >= 500 and s != 503
-        ),
-        "responses_scanned_for_phones": tally.responses_scanned,
-        "phone_numbers_where_not_allowed": len(tally.phone_leaks),
-        "time_s": round(elapsed_s, 1),
-        "success_floor": SUCCESS_FLOOR,
-        "success_share_min": round(
-            min((tally.success_share(op) for op in operations), default=0), 3
-        ),
-        "operations_below_success_floor_count": len(tally.below_floor()),
-        "operations_below_success_floor": tally.below_floor(),
-        "valid_case_misses": {
-            op: tally.valid_misses[op] for op in tally.below_floor() if tally.valid_misses[op]
-        },
-        "per_operation": {
-            op: {
-                "cases": tally.cases[op],
-                "valid_cases": tally.valid_cases[op],
-                "success_share": round(tally.success_share(op), 3),
-                "statuses": dict(sorted(tally.statuses[op].items())),
-            }
-            for op in operations
-        },
-        "failure_samples": _samples(tally.failures),
-        "phone_leak_samples": [f.as_dict() for f in tally.phone_leaks[:20]],
-    }
-
-
-def _samples(failures: Sequence[Failure], per_key: int = 2) -> list[dict[str, Any]]:
-    """A few failures of each (operation, kind), for the report."""
-    seen: Counter[tuple[str, str, int]] = Counter()
-    out = []
-    for f in failures:
-        key = (f.operation, f.kind, f.status)
-        seen[key] += 1
-        if seen[key] <= per_key:
-            out.append(f.as_dict() | {"count": 0})
-    counts = Counter((f.operation, f.kind, f.status) for f in failures)
-    for sample in out:
-        sample["count"] = counts[(sample["operation"], sample["kind"], sample["status"])]
-    return out
-
-
-# --- Set-up: a database of its own, users, real objects, a server ---------------------------
-
-
-def prepare(db_url: str, *, cases: int = 200) -> tuple[dict[str, str], Known]:
-    """Load the sample district, taxonomy, contacts and demo cases; one user per role.
-
-    Returns user name -> password, and the ids of the objects made.
-    """
-    from accounts.service import create_user
-    from console.demo import load_sample_district
-    from console.demo_cases import load_demo_cases
-    from console.demo_contacts import load_demo_contacts
-    from console.demo_users import load_demo_users
-    from jurisdictions.catalog import sync_taxonomy
-
-    engine = create_engine(db_url)
-    passwords = {}
-    try:
-        with engine.begin() as conn:
-            load_sample_district(conn, note=lambda _m: None)
-            sync_taxonomy(conn)
-            load_demo_contacts(conn)
-            load_demo_users(conn)  # the demo cases are filed by its dispatcher
-            load_demo_cases(conn, count=cases)
-            scope = conn.execute(
-                text("""SELECT town_code, community_code, property_company FROM case_file
-                        WHERE property_company IS NOT NULL AND property_company <> ''
-                        ORDER BY id LIMIT 1""")
-            ).one()
-            scopes = {
-                "town": {"town_code": scope.town_code},
-                "community": {"community_code": scope.community_code},
-                "company": {"company": scope.property_company},
-            }
-            for name, spec in ROLES.items():
-                password = secrets.token_urlsafe(12)
-                create_user(
-                    conn,
-                    username=f"fuzz-{name}",
-                    password=password,
-                    **(spec | scopes.get(name, {})),
-                )
-                passwords[f"fuzz-{name}"] = password
-    finally:
-        engine.dispose()
-    return passwords, collect_known(db_url)
-
-
-def collect_known(db_url: str) -> Known:
-    """Ids of the real objects in the database, and the phone numbers published on purpose."""
-    engine = create_engine(db_url)
-    known = Known()
-    queries = {
-        "case_ids": "SELECT id FROM case_file ORDER BY id LIMIT 200",
-        "tracking_codes": "SELECT tracking_code FROM case_reporter ORDER BY id LIMIT 200",
-        "photo_ids": "SELECT id FROM case_photo ORDER BY id LIMIT 50",
-        "ban_ids": "SELECT id FROM ban ORDER BY id LIMIT 50",
-        "meeting_ids": "SELECT id FROM meeting ORDER BY id LIMIT 50",
-        "action_ids": "SELECT id FROM meeting_action ORDER BY id LIMIT 50",
-        "property_areas": """SELECT DISTINCT code FROM boundary WHERE layer = 'property_area'
-                             ORDER BY code LIMIT 100""",
-    }
-    try:
-        with engine.connect() as conn:
-            for attr, sql in queries.items():
-                try:
-                    with conn.begin_nested():
-                        rows = conn.execute(text(sql)).scalars().all()
-                except Exception:  # a table another part of the product has not made yet
-                    rows = []
-                setattr(known, attr, list(rows))
-            with conn.begin_nested():
-                contacts = conn.execute(text("SELECT phone FROM contact")).scalars().all()
-            known.public_phones = {m for p in contacts for m in PHONE.findall(str(p or ""))}
-    finally:
-        engine.dispose()
-    return known
-
-
-def log_in(base_url: str, passwords: Mapping[str, str]) -> dict[str, str]:
-    """A bearer token per role label (``fuzz-dispatcher`` -> ``dispatcher``)."""
-    tokens = {}
-    for username, password in passwords.items():
-        r = httpx.post(
-            f"{base_url}/api/v1/auth/token",
-            data={"username": username, "password": password},
-            timeout=30,
-        )
-        r.raise_for_status()
-        tokens[username.removeprefix("fuzz-")] = str(r.json()["access_token"])
-    return tokens
-
-
-def run(
-    report: Callable[[str], None] = print,
-    *,
-    per_operation: int = 1_000,
-    seed: int | None = None,
-    only: Callable[[str], bool] | None = None,
-    partial: Callable[[dict[str, Any]], None] | None = None,
-    geometry_examples: int = 2_000,
-) -> dict[str, Any]:
-    """The full fuzz run on a database of its own; returns the figures.
-
-    ``partial`` gets the figures so far after each operation.
-    """
-    from shudi import embedded
-    from shudi.database import cluster_for
-    from shudi.settings import get_settings
-
-    if not get_settings().database_url:
-        embedded.start(cluster_for(get_settings()))
-    started = time.perf_counter()
-    from benchmarks.common import app_argv, free_port, server
-    from benchmarks.intake import scratch_database, service_database
-    from shudi.database import database_url
-
-    with scratch_database(database_url(owner=True)) as db_url:
-        passwords, known = prepare(db_url)
-        report(f"database ready: {len(known.case_ids)} cases, {len(passwords)} users")
-        port = free_port()
-        log_path = Path(tempfile.mkdtemp(prefix="shudi-fuzz-")) / "server.log"
-        # rate limits as in the benchmarks: every report counted, never refused
-        with service_database(db_url), server("shudi serve", app_argv(port), port, log_path) as app:
-            base = app.url
-            tokens = log_in(base, passwords)
-            world = load_world(db_url, credentials=passwords)
-            fuzzer = Fuzzer(
-                base,
-                tokens=tokens,
-                known=known,
-                per_operation=per_operation,
-                seed=seed,
-                world=world,
-            )
-            tally = fuzzer.run(
-                report,
-                only=only,
-                after=(
-                    (lambda t: partial(figures(t, time.perf_counter() - started, per_operation)))
-                    if partial is not None
-                    else None
-                ),
-            )
-        geometry = fuzz_geometry.run(db_url, examples=geometry_examples, report=report)
-    result = figures(tally, time.perf_counter() - started, per_operation)
-    result["geometry_layers"] = geometry["layers"]
-    result["geometry_crashes"] = geometry["crashes"]
-    result["geometry_wrong_answers"] = geometry["wrong_answers"]
-    result["geometry_import"] = geometry
-    return result
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m reliability.fuzz [--per-operation N] [--only TEXT] [--out FILE]``."""
-    import argparse
-    import signal
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server, drop the database
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--per-operation", type=int, default=1_000)
-    parser.add_argument("--only", help="fuzz only operations whose label contains this")
-    parser.add_argument("--geometry-examples", type=int, default=2_000)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--out", type=Path, help="also write the figures there (JSON)")
-    args = parser.parse_args(argv)
-    only = (lambda label: args.only in label) if args.only else None
-
-    def save(result: dict[str, Any]) -> None:
-        if args.out:
-            args.out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
-
-    result = run(
-        lambda line: print(line, file=sys.stderr, flush=True),
-        per_operation=args.per_operation,
-        seed=args.seed,
-        only=only,
-        partial=save,
-        geometry_examples=args.geometry_examples,
-    )
-    text_ = json.dumps(result, ensure_ascii=False, indent=2, default=str)
-    print(text_)
-    if args.out:
-        args.out.write_text(text_ + "\n", encoding="utf-8")
-    clean = (
-        "failures",
-        "phone_numbers_where_not_allowed",
-        "geometry_crashes",
-        "geometry_wrong_answers",
-    )
-    return 0 if not any(result[k] for k in clean + ("operations_below_success_floor",)) else 1
-
+__all__ = [
+    "ROLES",
+    "SUCCESS_FLOOR",
+    "Known",
+    "collect_known",
+    "figures",
+    "log_in",
+    "main",
+    "prepare",
+    "run",
+]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from reliability.fuzz_recipes_states import RECIPES as STATE_RECIPES
+
 if TYPE_CHECKING:
     from reliability.fuzz_valid import Draw, Validator
 
@@ -132,26 +134,6 @@ def _meeting(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw)
         case.body.pop("month", None)
 
 
-def _record(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
-    if isinstance(case.body, dict):
-        case.body["decisions"] = []
-        case.body["held_on"] = datetime.now(UTC).date().isoformat()
-
-
-def _assessment_cases(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
-    case.query = {"kind": "agency", "unit": by.get("agency", ""), "figure": "cases"}
-
-
-def _task_done(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
-    """Link: ``GET /tasks`` as a role → one of its open tasks, done by that role."""
-    owners = sorted(r for r, ids in v.tasks_of.items() if ids)
-    if not owners:
-        return
-    owner = draw.choice(owners)
-    case.path_parameters["task_id"] = draw.choice(v.tasks_of[owner])
-    v.send_as = owner
-
-
 RECIPES: dict[str, Callable[[Validator, Any, str, dict[str, Any], Draw], None]] = {
     "POST /api/v1/reports": _report,
     "GET /api/v1/reports/duplicates": _duplicates,
@@ -161,8 +143,6 @@ RECIPES: dict[str, Callable[[Validator, Any, str, dict[str, Any], Draw], None]] 
     "POST /api/v1/cases/{case_id}/transitions": _transition,
     "POST /api/v1/track/{tracking_code}": _track_action,
     "POST /api/v1/meetings": _meeting,
-    "POST /api/v1/meetings/{meeting_id}/record": _record,
-    "GET /api/v1/assessment/cases": _assessment_cases,
     "POST /api/v1/staff/refusals": _refusal,
-    "POST /api/v1/tasks/{task_id}/done": _task_done,
 }
+RECIPES |= STATE_RECIPES

@@ -16,7 +16,11 @@ them, are followed through the fuzzer's own answers:
 * ``GET /cases/{id}`` as the role → its ``ETag`` and ``allowed_actions`` → ``POST transitions``
   with ``If-Match`` and one allowed action (the fields it requires filled in);
 * ``GET /track/{code}`` → its ``allowed_actions`` → ``POST /track/{code}``;
-* ``POST /bans`` → ``DELETE /bans/{id}``; ``POST /meetings`` → ``record``.
+* ``POST /bans`` → ``DELETE /bans/{id}``; a meeting prepared → its minutes → an action done;
+* and the longer chains of :mod:`reliability.fuzz_states` (a joint enforcement for the called
+  unit's report-in, a resolved case for the survey, the reporter's dispute and a rating
+  exclusion, a signed hotline order, a parked one to place, a follow's stop link), used by the
+  recipes of :mod:`reliability.fuzz_recipes_states`, each naming the role whose request it is.
 
 A valid case is sent as a role that has not been refused (401/403) on a valid case of that
 operation yet: the fuzzer learns who may call what from the answers, not from a table.
@@ -81,13 +85,26 @@ class World:
     #: a point inside each community (by code) and each property company's first estate
     community_points: dict[str, tuple[float, float]] = field(default_factory=dict)
     company_points: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: where the states of :mod:`reliability.fuzz_states` read what the API does not return
+    db_url: str = ""
+    #: reportable types resolved without before/after photos; agencies of the staff roles
+    plain_types: list[str] = field(default_factory=list)
+    joint_parties: list[str] = field(default_factory=list)
+    #: reportable enforcement types (a refusal to correct is reported for these only)
+    enforcement_types: list[str] = field(default_factory=list)
+    #: a hotline platform's API key and signing secret
+    hotline_key: str = ""
+    hotline_secret: str = ""
+    #: a point inside each town (by code)
+    town_points: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 def load_world(db_url: str, *, credentials: dict[str, str]) -> World:
     """Read the valid values; make an Open311 API key, spare keys and the victim user."""
     from accounts.service import create_api_key, create_user
+    from incidents.hotline_keys import create_platform
 
-    world = World(credentials=dict(credentials))
+    world = World(credentials=dict(credentials), db_url=db_url)
     engine = create_engine(db_url)
     try:
         with engine.begin() as conn:
@@ -98,6 +115,7 @@ def load_world(db_url: str, *, credentials: dict[str, str]) -> World:
             ).all()
             world.points = [(round(r.x, 6), round(r.y, 6)) for r in rows]
             for attr, sql in (
+                ("town_points", "SELECT code AS k, geom FROM boundary WHERE layer = 'town'"),
                 (
                     "community_points",
                     "SELECT code AS k, geom FROM boundary WHERE layer = 'community'",
@@ -127,6 +145,29 @@ def load_world(db_url: str, *, credentials: dict[str, str]) -> World:
                             WHERE reportable AND active AND NOT sensitive ORDER BY code""")
                 ).scalars()
             )
+            world.plain_types = [
+                t
+                for t in conn.execute(
+                    text("""SELECT code FROM violation_type WHERE reportable AND active
+                            AND NOT sensitive AND NOT evidence ORDER BY code""")
+                ).scalars()
+            ]
+            world.enforcement_types = list(
+                conn.execute(
+                    text("""SELECT code FROM violation_type WHERE reportable AND active
+                            AND NOT sensitive AND scope = 'enforcement' ORDER BY code""")
+                ).scalars()
+            )
+            world.joint_parties = list(
+                conn.execute(
+                    text("""SELECT DISTINCT agency FROM app_user WHERE agency IS NOT NULL
+                            AND username = ANY(:u) ORDER BY agency"""),
+                    {"u": list(credentials)},
+                ).scalars()
+            )
+            platform = create_platform(conn, name=f"fuzz-hotline-{secrets.token_hex(3)}")
+            world.hotline_key = str(platform["api_key"])
+            world.hotline_secret = str(platform["secret"])
             world.agencies = list(
                 conn.execute(text("SELECT code FROM agency ORDER BY code")).scalars()
             )
@@ -188,6 +229,7 @@ class Validator:
         #: open tasks by the role whose work list showed them
         self.tasks_of: dict[str, list[int]] = {}
         self.send_as = ""
+        self._states: Any = None
         self.scopes: dict[str, dict[str, Any]] = {}
         for role in tokens:  # each role's own scope, as the API tells it
             me = self._get("/api/v1/auth/me", role)
@@ -223,6 +265,15 @@ class Validator:
                 self.known.photo_ids.append(int(photo["id"]))
             self.known.case_ids.append(case_id)
             self.known.tracking_codes.append(code)
+
+    @property
+    def states(self) -> Any:
+        """The stateful links (:class:`reliability.fuzz_states.States`), made when first used."""
+        if self._states is None:
+            from reliability.fuzz_states import States
+
+            self._states = States(self)
+        return self._states
 
     def _headers(self, role: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"} if role in self.tokens else {}
@@ -262,7 +313,8 @@ class Validator:
             "request_id": self.known.case_ids,
             "tracking_code": self.known.tracking_codes,
             "token": self.known.tracking_codes,
-            "photo_id": self.known.photo_ids,
+            # the photos it filed itself, whose case and tracking code it knows
+            "photo_id": list(self.photos) or self.known.photo_ids,
             "ban_id": self.known.ban_ids,
             "meeting_id": self.known.meeting_ids,
             "action_id": self.known.action_ids,

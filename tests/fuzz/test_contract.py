@@ -122,3 +122,14 @@ def test_a_streamed_export_refused_by_the_database_is_invalid_input(client: Test
     assert r.json()["code"] == "invalid_request" and "15:59" in r.json()["message"]
     ok = client.get("/api/v1/cases.csv", params={"to": "2026-01-01T00:00:00+08:00"})
     assert ok.status_code == 200 and ok.content.startswith("\ufeff".encode()), ok.text
+
+
+def test_document_declares_the_success_answers_the_fuzzing_got() -> None:
+    """Answers the valid cases got and the document did not declare (schemathesis ST103):
+    placing a parked hotline order files a case (201, docs/hotline.md), and a resident's
+    first survey answer is stored (201) while a repeat returns the stored one (200)."""
+    paths = create_app().openapi()["paths"]
+    place = paths["/api/v1/hotline/orders/{order_id}/place"]["post"]["responses"]
+    assert "201" in place and "200" not in place
+    survey = paths["/api/v1/track/{tracking_code}/survey"]["post"]["responses"]
+    assert {"200", "201"} <= set(survey)
