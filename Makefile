@@ -38,7 +38,7 @@ run: db
 TEST_WORKERS ?= 2
 test: db
 	$(BIN)/shudi demo
-	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 check: install
 	$(BIN)/ruff check .

@@ -9,8 +9,12 @@ Under pytest-xdist (``make test`` runs two workers) each worker has its own data
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg2
 import pytest
@@ -172,18 +176,13 @@ def world(conn: Connection, mini: dict) -> dict[str, Principal]:
     return people
 
 
-# --- Two workers (pytest-xdist, `make test`: `-n 2 --dist loadgroup`) ----------------------
+# --- Two workers (pytest-xdist; `make test`: `-n 2 --dist loadscope --no-loadscope-reorder`) ----
 #
-# A module's tests run on one worker, so its module-scoped databases and servers are made once;
-# modules that share something cluster-wide are one group. The slowest modules are handed out
-# first, so that neither worker is left with a long one at the end.
+# loadscope keeps a module's tests on one worker, so its module-scoped databases and servers are
+# made once. The slowest modules are handed out first, so that neither worker is left with a long
+# one at the end. (pytest 9 ignores the node-id suffix that xdist's loadgroup relies on.)
 
-#: Modules that change the cluster-wide ``shudi_app`` role's password (and connect with it).
-SAME_WORKER = {
-    "tests/audit/test_audit.py": "app-role",
-    "tests/test_embedded_auth.py": "app-role",
-}
-#: Modules of a minute or more (measured with --durations), longest first.
+#: The longest modules (the cluster-making reliability tests and the biggest browser modules).
 SLOW_FIRST = [
     "tests/reliability/test_restore_drill.py",
     "tests/reliability/test_replica.py",
@@ -198,10 +197,74 @@ SLOW_FIRST = [
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not os.environ.get("PYTEST_XDIST_WORKER"):
-        return  # one process: collection order, no groups
-    for item in items:
-        module = item.nodeid.split("::", 1)[0]
-        if not any(m.name == "xdist_group" for m in item.iter_markers()):
-            item.add_marker(pytest.mark.xdist_group(SAME_WORKER.get(module, module)))
+        return  # one process: collection order
     rank = {m: i for i, m in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
+
+
+#: Modules whose assertions race the clock (a replica's lag bound, a kill -9 landing mid-burst,
+#: servers of several processes, a restore to a moment): under xdist each runs alone, the other
+#: worker waiting between two of its tests, as they would run in one process.
+ALONE = {
+    "tests/reliability/test_restore_drill.py",
+    "tests/reliability/test_replica.py",
+    "tests/reliability/test_outbox_kill9.py",
+    "tests/reliability/test_workers.py",
+    "tests/reliability/test_kill9.py",
+}
+
+
+def _run_lock(name: str) -> Path:
+    """A lock file of this xdist run's own."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", "solo")
+    return Path(tempfile.gettempdir()) / f"shudi-tests-{run}-{name}.lock"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _alone(request: pytest.FixtureRequest) -> Iterator[None]:
+    """An ALONE module holds the run's lock exclusively (the turnstile first, so that the
+    other worker's next test waits behind it rather than overtaking it)."""
+    module = request.node.nodeid.split("::", 1)[0]
+    if not os.environ.get("PYTEST_XDIST_WORKER") or module not in ALONE:
+        yield
+        return
+    with _run_lock("turnstile").open("w") as gate, _run_lock("alone").open("w") as lock:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        fcntl.flock(gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(autouse=True)
+def _not_beside_alone(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every other test shares the run's lock: it waits while an ALONE module runs."""
+    module = request.node.nodeid.split("::", 1)[0]
+    if not os.environ.get("PYTEST_XDIST_WORKER") or module in ALONE:
+        yield
+        return
+    with _run_lock("turnstile").open("w") as gate, _run_lock("alone").open("w") as lock:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        fcntl.flock(gate, fcntl.LOCK_UN)
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(scope="module")
+def app_role_lock(db_url: str) -> Iterator[None]:
+    """Held by the modules that set the cluster-wide ``shudi_app`` role's password and connect
+    with it, so that two xdist workers never do both at once."""
+    url = make_url(db_url)
+    server = f"{url.query.get('host', url.host)}:{url.query.get('port', url.port)}"
+    key = hashlib.sha1(server.encode()).hexdigest()[:12]
+    with (Path(tempfile.gettempdir()) / f"shudi-app-role-{key}.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -16,6 +16,9 @@ from reliability import crash
 from shudi import database, embedded, settings
 from shudi.migrate import upgrade
 
+# the shudi_app role is the whole cluster's: one such module at a time (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("app_role_lock")
+
 
 def _test_cluster(db_url: str) -> embedded.Cluster:
     """The embedded cluster holding the suite's database (``shudi_test``, or an xdist
