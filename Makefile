@@ -33,9 +33,12 @@ run: db
 	$(BIN)/shudi demo
 	$(BIN)/shudi serve
 
+# Two pytest-xdist workers, each with its own test databases; a module's tests stay on one worker,
+# the slowest modules first (tests/conftest.py). TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 2
 test: db
 	$(BIN)/shudi demo
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 check: install
 	$(BIN)/ruff check .

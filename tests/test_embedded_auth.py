@@ -16,17 +16,22 @@ from reliability import crash
 from shudi import database, embedded, settings
 from shudi.migrate import upgrade
 
+# the shudi_app role is the whole cluster's: one such module at a time (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("app_role_lock")
 
-def _test_cluster() -> embedded.Cluster:
+
+def _test_cluster(db_url: str) -> embedded.Cluster:
+    """The embedded cluster holding the suite's database (``shudi_test``, or an xdist
+    worker's ``shudi_test_gw0``...)."""
     s = settings.Settings()
-    return embedded.Cluster(root=s.pg_dir, db_name=f"{s.db_name}_test")
+    return embedded.Cluster(root=s.pg_dir, db_name=str(make_url(db_url).database))
 
 
 @pytest.fixture
 def cluster(db_url: str) -> embedded.Cluster:
     if "@/" not in db_url or "host=" not in db_url:  # an external server: not ours to check
         pytest.skip("the suite runs against SHUDI_DATABASE_URL, not the embedded cluster")
-    return _test_cluster()
+    return _test_cluster(db_url)
 
 
 def test_no_connection_without_the_password(cluster: embedded.Cluster) -> None:
@@ -48,10 +53,10 @@ def test_the_app_connects_as_shudi_app_and_cannot_alter_the_audit_log(
     cluster: embedded.Cluster,
 ) -> None:
     assert embedded.set_app_password(cluster)  # what `shudi db migrate` does
-    app = database.database_url(settings.Settings(database_url=None, db_name="shudi_test"))
+    app = database.database_url(settings.Settings(database_url=None, db_name=cluster.db_name))
     assert make_url(app).username == "shudi_app"
     owner = database.database_url(
-        settings.Settings(database_url=None, db_name="shudi_test"), owner=True
+        settings.Settings(database_url=None, db_name=cluster.db_name), owner=True
     )
     assert make_url(owner).username == "postgres"
     eng = create_engine(app)

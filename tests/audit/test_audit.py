@@ -25,6 +25,9 @@ from jurisdictions import catalog, published_contacts
 from shudi import database, embedded, settings
 from shudi.database import make_engine
 
+# the shudi_app role is the whole cluster's: one such module at a time (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("app_role_lock")
+
 SHUDI = str(Path(sys.executable).with_name("shudi"))
 ADMIN_TABLES = {
     "app_user",

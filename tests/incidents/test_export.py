@@ -110,8 +110,8 @@ def assert_same_cases(source_url: str, copy_url: str) -> None:
         assert abs(a["lon"] - b["lon"]) < 9e-8 and abs(a["lat"] - b["lat"]) < 9e-8
 
 
-def import_into_empty_district(db_url: str, path: Path) -> Iterator[str]:
-    with scratch_database(db_url) as url:
+def import_into_empty_district(db_url: str, path: Path, template: str) -> Iterator[str]:
+    with scratch_database(db_url, template=template) as url:
         district(url)
         done = run(url, "cases", "import", "--strict", str(path))
         assert done.returncode == 0, done.stderr
@@ -119,12 +119,14 @@ def import_into_empty_district(db_url: str, path: Path) -> Iterator[str]:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_cli_export_round_trips(source: str, db_url: str, tmp_path: Path, fmt: str) -> None:
+def test_cli_export_round_trips(
+    source: str, db_url: str, template_db: str, tmp_path: Path, fmt: str
+) -> None:
     path = tmp_path / f"cases.{fmt}"
     done = run(source, "cases", "export", "--format", fmt, "--output", str(path))
     assert done.returncode == 0, done.stderr
     assert "6 case(s)" in done.stderr
-    for copy in import_into_empty_district(db_url, path):
+    for copy in import_into_empty_district(db_url, path, template_db):
         assert_same_cases(source, copy)
         again = run(copy, "cases", "import", str(path))  # the tracking codes are the keys
         assert again.returncode == 0 and "0 case(s) imported, 6 imported before" in again.stdout
@@ -162,7 +164,9 @@ def test_cli_filters_and_errors(source: str) -> None:
     assert bad.returncode != 0 and "pdf" in bad.stderr
 
 
-def test_api_exports_by_role_and_round_trip(source: str, db_url: str, tmp_path: Path) -> None:
+def test_api_exports_by_role_and_round_trip(
+    source: str, db_url: str, template_db: str, tmp_path: Path
+) -> None:
     with live_server(source) as base:
 
         def auth(user: str) -> dict[str, str]:
@@ -191,5 +195,5 @@ def test_api_exports_by_role_and_round_trip(source: str, db_url: str, tmp_path: 
     frame = pyogrio.read_dataframe(gpkg, layer="cases")
     assert list(frame["status"]) == ["closed"] and frame.crs.to_epsg() == 4326
     assert abs(frame.geometry.x[0] - float(frame["lon"][0])) < 1e-9
-    for copy in import_into_empty_district(db_url, path):
+    for copy in import_into_empty_district(db_url, path, template_db):
         assert_same_cases(source, copy)

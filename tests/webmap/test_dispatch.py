@@ -365,8 +365,8 @@ def test_case_page_shows_the_case_and_takes_actions(
 
     # An action goes through the API with If-Match; the page shows the new state.
     page.click('[data-testid="action-accept"] button[type="submit"]')
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=case]').dataset.status === 'accepted'"
+    page.wait_for_function(  # the page reloads: the case is missing while the new one loads
+        "() => document.querySelector('[data-testid=case]')?.dataset.status === 'accepted'"
     )
     assert "受理" in page.inner_text('[data-testid="events"]')
     assert (
