@@ -213,8 +213,10 @@ GUARDS: dict[str, Callable[[CaseRecord], bool]] = {
     "unhide": lambda case: case.hidden,
     # offered only where incidents.duties.escalate would take it: a routing with an
     # escalation step the case has not gone to yet
-    "escalate": lambda case: bool((case.routing or {}).get("escalation"))
-    and case.routing["escalation"].get("party") != case.handler_party,
+    "escalate": lambda case: (
+        bool((case.routing or {}).get("escalation"))
+        and case.routing["escalation"].get("party") != case.handler_party
+    ),
 }
 
 #: How pages present an action: the usual next step (``primary``), one that ends, discards or

@@ -197,6 +197,14 @@ def _stop_follow(v: Validator, case: Any, role: str, by: dict[str, Any], draw: D
     v.send_as = "anonymous"
 
 
+def _confirm_follow(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
+    """Link: ``POST /follows`` → its ref, and the code its message brings → confirmed."""
+    pending = v.states.follow_request()
+    if pending:
+        _json(case, {"ref": pending[0], "code": pending[1]})
+    v.send_as = "anonymous"
+
+
 def _survey(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
     made = v.states.resolved_case()
     if made:
@@ -408,6 +416,7 @@ RECIPES: dict[str, Recipe] = {
     "GET /feeds/areas/{layer}/{code}.atom": _area_feed,
     "GET /api/v1/layers/{layer}.geojson": _layer,
     "POST /api/v1/follows": _follow,
+    "POST /api/v1/follows/confirm": _confirm_follow,
     "POST /api/v1/follows/{token}/stop": _stop_follow,
     "POST /api/v1/track/{tracking_code}/survey": _survey,
     "POST /api/v1/track/{tracking_code}": _dispute,

@@ -5,16 +5,19 @@ database of its own (``reliability/fuzz_setup.py``), a server, the fuzzer of
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from reliability import fuzz_geometry
 from reliability.fuzz_figures import figures
 from reliability.fuzz_setup import log_in, prepare
+from reliability.fuzz_states import SERVER_ENV
 from reliability.fuzz_valid import load_world
 
 
@@ -47,8 +50,13 @@ def run(
         report(f"database ready: {len(known.case_ids)} cases, {len(passwords)} users")
         port = free_port()
         log_path = Path(tempfile.mkdtemp(prefix="shudi-fuzz-")) / "server.log"
-        # rate limits as in the benchmarks: every report counted, never refused
-        with service_database(db_url), server("shudi serve", app_argv(port), port, log_path) as app:
+        # rate limits as in the benchmarks: every report counted, never refused (and the
+        # one client's follow requests, SERVER_ENV)
+        with (
+            service_database(db_url),
+            patch.dict(os.environ, SERVER_ENV),
+            server("shudi serve", app_argv(port), port, log_path) as app,
+        ):
             base = app.url
             tokens = log_in(base, passwords)
             world = load_world(db_url, credentials=passwords)

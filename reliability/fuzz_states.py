@@ -4,15 +4,19 @@ through the API itself as the role whose work it is (issue #17).
 Each chain follows the product's own steps, as a client would: a resident files a report, the
 dispatcher accepts it, calls a joint enforcement, dispatches, starts and resolves it; the
 called unit finds its task in its work list; the resident answers the survey of a resolved
-case; a hotline platform sends a signed work order; a follower's stop link is the one its
-message carries (read from the outbox, as the recipient reads the SMS). What the API does not
-hand back (a stop link's token) is read from the database under test, like the other values of
-:class:`reliability.fuzz_valid.World`.
+case; a hotline platform sends a signed work order; a follower confirms with the code its
+confirmation message carries (read from the outbox, as the recipient reads the SMS or e-mail).
+What the API does not hand back (a stop link's token) is read from the database under test,
+like the other values of :class:`reliability.fuzz_valid.World`.
+
+The server under the fuzzer runs with :data:`SERVER_ENV`: the fuzzer is one client at one
+address, asking for hundreds of follows an hour (the per-address and per-target limits stay).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from datetime import timedelta
@@ -29,6 +33,8 @@ if TYPE_CHECKING:
 NOTE = "已现场核实"
 #: A hot-spot analysis any district can answer: cases counted per town.
 HOTSPOTS = "grid=town&method=count"
+#: The server's settings for a fuzz run (beside the benchmarks' report limits).
+SERVER_ENV = {"SHUDI_NOTIFY_FOLLOW_LIMIT_IP": "1000000/1m"}
 
 
 class States:
@@ -41,6 +47,7 @@ class States:
         self.visit_tasks: list[int] = []
         self.rated_tasks: list[int] = []  # joint tasks of a case in the town role's town
         self.filed = 0
+        self.follows = 0  # follow requests made (their targets taken in turn)
         self.last_point: tuple[float, float] = (0.0, 0.0)
 
     # --- plumbing ---------------------------------------------------------------------------
@@ -194,17 +201,53 @@ class States:
                         self.role("dispatcher"), json={"reason": "诉求不合理"})  # fmt: skip
         return int(got["id"]) if got else None
 
+    def follow_request(self) -> tuple[str, str, str] | None:
+        """A new pending follow: (its confirmation ref, the code, the address's digest), as
+        the resident gets them: the ref from the answer, the code from the confirmation
+        message as its channel is handed it (the outbox row the sender passes on: its body is
+        the text sent, its recipient sealed). Targets taken in turn, so that no case or area
+        reaches its own hourly limit of follow requests."""
+        targets: list[dict[str, str]] = [{"tracking_code": c} for c in self.v.known.tracking_codes]
+        targets += [{"area_layer": "town", "area_code": t} for t in self.v.world.towns]
+        targets += [{"area_layer": "community", "area_code": c} for c in self.v.world.communities]
+        for _ in range(min(3, len(targets))):
+            target = targets[self.follows % len(targets)]
+            self.follows += 1
+            contact = f"fz{uuid.uuid4().hex[:10]}@example.org"
+            got = self.call(
+                "POST", "/api/v1/follows", "anonymous", json=target | {"contact": contact}
+            )
+            if got and got.get("confirm_ref"):
+                break
+        else:
+            return None
+        ref = str(got["confirm_ref"])
+        link = f"/follow/confirm/{ref}?code="
+        rows = self.query(
+            """SELECT body, recipient_digest FROM notify_message
+               WHERE strpos(body, :link) > 0 ORDER BY id DESC LIMIT 1""",
+            link=link,
+        )
+        code = re.search(re.escape(link) + r"(\d{6})", rows[0].body) if rows else None
+        return (ref, code.group(1), str(rows[0].recipient_digest)) if code else None
+
     def follow_token(self) -> str | None:
-        """A new follow's stop token (the link its messages carry)."""
-        made = self.resolved_case() or self.file()
-        if made is None:
+        """A new confirmed follow's stop token (the link its messages carry): asked for,
+        confirmed with the code its message brought, then read from the database under test
+        (the follow of that address)."""
+        pending = self.follow_request()
+        if pending is None:
             return None
-        contact = f"fz{uuid.uuid4().hex[:10]}@example.org"
-        got = self.call("POST", "/api/v1/follows", "anonymous",
-                        json={"tracking_code": made[1], "contact": contact})  # fmt: skip
-        if got is None:
+        ref, code, digest = pending
+        got = self.call("POST", "/api/v1/follows/confirm", "anonymous",
+                        json={"ref": ref, "code": code})  # fmt: skip
+        if not (got or {}).get("confirmed"):
             return None
-        rows = self.query("SELECT token FROM notify_follow ORDER BY id DESC LIMIT 1")
+        rows = self.query(
+            """SELECT token FROM notify_follow WHERE recipient_digest = :d
+               AND confirmed_at IS NOT NULL ORDER BY id DESC LIMIT 1""",
+            d=digest,
+        )
         return str(rows[0].token) if rows else None
 
     # --- hotline ------------------------------------------------------------------------------

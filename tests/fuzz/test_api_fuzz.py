@@ -19,6 +19,7 @@ from support import HASH, IN_P111, IN_T2, PASSWORD, USERS, live_server, load_min
 
 from jurisdictions import catalog
 from reliability.fuzz import SUCCESS_FLOOR, Fuzzer, Known, collect_known
+from reliability.fuzz_states import SERVER_ENV
 from reliability.fuzz_valid import World, load_world
 
 PER_OPERATION = 20
@@ -61,7 +62,7 @@ def target(module_scratch_db_url: str) -> Iterator[tuple[str, dict[str, str], Kn
             )
         types = [str(t["code"]) for t in catalog.list_types(conn, reportable=True)][:3]
     engine.dispose()
-    with live_server(module_scratch_db_url) as base:
+    with live_server(module_scratch_db_url, **SERVER_ENV) as base:
         for n, (where, phone) in enumerate(
             zip((IN_P111, IN_T2, IN_P111), PHONES * 2, strict=False)
         ):
