@@ -47,7 +47,10 @@ class Policy:
 
 @lru_cache(maxsize=8)
 def _policy(ip: str, phone: str, cell: str, resolution: int) -> Policy:
-    return Policy(*(Limit.parse(v, error=InvalidLimit) for v in (ip, phone, cell)), resolution)
+    def parse(spec: str) -> Limit | None:
+        return Limit.parse(spec, error=InvalidLimit)
+
+    return Policy(parse(ip), parse(phone), parse(cell), resolution)
 
 
 _MAINLAND = re.compile(r"^(?:\+|00)?86(1[3-9]\d{9})$")
