@@ -7,7 +7,6 @@ each counter row only for itself, never while the report is stored.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,34 +20,9 @@ from abuse.exceptions import Banned, BanNotFound, InvalidBan, InvalidLimit, Rate
 from abuse.models import BAN_KINDS
 from abuse.schemas import MAX_BAN_DAYS
 from shudi.pii import get_cipher
+from shudi.windows import Limit
 
-_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _PHONE_JUNK = re.compile(r"[\s\-().]")
-
-
-@dataclass(frozen=True)
-class Limit:
-    """At most ``count`` requests per key in each window of ``seconds``."""
-
-    count: int
-    seconds: int
-
-    @classmethod
-    def parse(cls, spec: str) -> Limit | None:
-        """``"30/1h"``, ``"10/h"``, ``"5/10m"`` → a Limit; ``"off"`` → None."""
-        if spec.strip().lower() in ("off", "none", ""):
-            return None
-        m = _LIMIT.match(spec)
-        if not m or int(m.group(1)) < 1 or (m.group(2) and int(m.group(2)) < 1):
-            raise InvalidLimit(f"rate limit {spec!r} is not N/PERIOD (e.g. 30/1h, 5/10m) or off")
-        return cls(int(m.group(1)), int(m.group(2) or 1) * _UNIT_S[m.group(3)])
-
-    def window(self, now: datetime) -> tuple[datetime, int]:
-        """The start of the window ``now`` falls in, and whole seconds until it ends."""
-        epoch = now.timestamp()
-        start = math.floor(epoch / self.seconds) * self.seconds
-        return datetime.fromtimestamp(start, UTC), max(1, math.ceil(start + self.seconds - epoch))
 
 
 @dataclass(frozen=True)
@@ -73,7 +47,10 @@ class Policy:
 
 @lru_cache(maxsize=8)
 def _policy(ip: str, phone: str, cell: str, resolution: int) -> Policy:
-    return Policy(Limit.parse(ip), Limit.parse(phone), Limit.parse(cell), resolution)
+    def parse(spec: str) -> Limit | None:
+        return Limit.parse(spec, error=InvalidLimit)
+
+    return Policy(parse(ip), parse(phone), parse(cell), resolution)
 
 
 _MAINLAND = re.compile(r"^(?:\+|00)?86(1[3-9]\d{9})$")

@@ -12,8 +12,6 @@ transaction: a refused request counts nothing, so each window admits its N reque
 from __future__ import annotations
 
 import math
-import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, text
@@ -21,9 +19,8 @@ from sqlalchemy import Connection, text
 from notify.exceptions import ChannelConfigError, FollowRateLimited
 from shudi.pii import get_cipher
 from shudi.settings import Settings
+from shudi.windows import Limit
 
-_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([smhd])\s*$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 WHAT_ZH = {"ip": "本网络", "contact": "该手机号码或邮箱", "target": "该案件或区域"}
 COUNT = text("""
 INSERT INTO notify_follow_counter AS r (key, window_start, count)
@@ -31,30 +28,6 @@ SELECT k, s, 1 FROM unnest(CAST(:keys AS text[]), CAST(:starts AS timestamptz[])
 ORDER BY k
 ON CONFLICT (key, window_start) DO UPDATE SET count = r.count + 1
 RETURNING r.key, r.count""")
-
-
-@dataclass(frozen=True)
-class Limit:
-    """At most ``count`` requests per key in each window of ``seconds``."""
-
-    count: int
-    seconds: int
-
-    @classmethod
-    def parse(cls, spec: str) -> Limit | None:
-        """``"10/1h"``, ``"3/d"`` → a Limit; ``"off"`` → None."""
-        if spec.strip().lower() in ("off", "none", ""):
-            return None
-        m = _LIMIT.match(spec)
-        if not m or int(m.group(1)) < 1 or (m.group(2) and int(m.group(2)) < 1):
-            raise ChannelConfigError(f"follow limit {spec!r} is not N/PERIOD (e.g. 10/1h) or off")
-        return cls(int(m.group(1)), int(m.group(2) or 1) * _UNIT_S[m.group(3)])
-
-    def window(self, now: datetime) -> tuple[datetime, int]:
-        """The start of the window ``now`` falls in, and whole seconds until it ends."""
-        epoch = now.timestamp()
-        start = math.floor(epoch / self.seconds) * self.seconds
-        return datetime.fromtimestamp(start, UTC), max(1, math.ceil(start + self.seconds - epoch))
 
 
 def check(
@@ -72,7 +45,7 @@ def check(
     )
     limits: dict[str, tuple[str, Limit, datetime, int]] = {}
     for kind, value, spec in wanted:
-        limit = Limit.parse(spec)
+        limit = Limit.parse(spec, error=ChannelConfigError, what="follow limit")
         if value and limit:
             start, left = limit.window(now)
             limits[f"follow:{kind}:{limit.seconds}:{value}"] = (kind, limit, start, left)
