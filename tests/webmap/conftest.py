@@ -57,7 +57,7 @@ def screenshot_fixture() -> Callable[[Any, str], Path]:
     return screenshot
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.skip(

@@ -8,6 +8,7 @@ update ends it. Nothing leaves the machine (``browser_page``)."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import httpx
@@ -41,6 +42,15 @@ def latest_code(db_url: str, masked: str) -> str:
     found = re.search(r"验证码(\d{6})", body)
     assert found, body
     return found.group(1)
+
+
+def wait_for_updates(db_url: str, masked: str, within_s: float = 10.0) -> list[dict[str, Any]]:
+    """The updates sent to ``masked`` once there are any (the server's sender turns a report's
+    event into its messages within its poll), or none after ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while not (told := updates_to(db_url, masked)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return told
 
 
 def updates_to(db_url: str, masked: str) -> list[dict[str, Any]]:
@@ -102,7 +112,7 @@ def test_an_owners_committee_follows_its_estate_with_the_keyboard(
 
     # a new case in the estate reaches the owner, with a stop link that works
     cid = report(server, IN_P111, a_type(server, agency="urban_management", scope="enforcement"))
-    told = updates_to(module_scratch_db_url, OWNER_MASKED)
+    told = wait_for_updates(module_scratch_db_url, OWNER_MASKED)  # the sender writes them
     assert [u["case_id"] for u in told] == [cid]
     stop = re.search(r"(/follow/[\w-]+/stop)", told[0]["body"])
     assert stop and OWNER not in told[0]["body"]
