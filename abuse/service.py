@@ -19,10 +19,21 @@ from sqlalchemy import Connection, text
 from abuse.exceptions import Banned, BanNotFound, InvalidBan, InvalidLimit, RateLimited
 from abuse.models import BAN_KINDS
 from abuse.schemas import MAX_BAN_DAYS
+from shudi import windows
 from shudi.pii import get_cipher
-from shudi.windows import Limit
 
 _PHONE_JUNK = re.compile(r"[\s\-().]")
+
+
+class Limit(windows.Limit):
+    """A report limit: a wrong spec is :class:`InvalidLimit`."""
+
+    @classmethod
+    def parse(
+        cls, spec: str, *, error: type[Exception] = InvalidLimit, what: str = "rate limit"
+    ) -> Limit | None:
+        got = super().parse(spec, error=error, what=what)
+        return cls(got.count, got.seconds) if got else None
 
 
 @dataclass(frozen=True)
@@ -47,10 +58,7 @@ class Policy:
 
 @lru_cache(maxsize=8)
 def _policy(ip: str, phone: str, cell: str, resolution: int) -> Policy:
-    def parse(spec: str) -> Limit | None:
-        return Limit.parse(spec, error=InvalidLimit)
-
-    return Policy(parse(ip), parse(phone), parse(cell), resolution)
+    return Policy(Limit.parse(ip), Limit.parse(phone), Limit.parse(cell), resolution)
 
 
 _MAINLAND = re.compile(r"^(?:\+|00)?86(1[3-9]\d{9})$")
