@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, text
 from benchmarks.common import Result, Section
 from incidents.intake import Report, create_case
 from reliability import crash
-from shudi import embedded
+from shudi import backups, embedded
 from shudi.pii import get_cipher
 
 
@@ -131,6 +131,15 @@ def stored(url: str, *, tag: str) -> dict[int, str]:
     return {int(r.id): cipher.open(r.phone, column="phone") for r in rows}
 
 
+def past_the_first_restorable_moment(repo: backups.Repo) -> None:
+    """Wait until a restore may stop at the present: the backup's end is kept to the second and
+    the first moment a restore can stop at is the next whole second (``backups.earliest``), so a
+    T taken within the same second as the backup's end would be refused."""
+    first = backups.earliest(repo=repo)
+    while first is not None and datetime.now(UTC) <= first:
+        time.sleep(0.05)
+
+
 def moment_after_commit(pause_s: float = 0.05) -> datetime:
     """T: a moment strictly after the last commit and before the next one."""
     time.sleep(pause_s)
@@ -168,7 +177,6 @@ def run(log: Callable[[str], None], workdir: Path) -> Section:
     import uuid
 
     from benchmarks.intake import load_district, reportable_types, request_points
-    from shudi import backups
     from shudi.migrate import upgrade
 
     mib = 1 / 1_048_576
@@ -207,6 +215,7 @@ def run(log: Callable[[str], None], workdir: Path) -> Section:
         if took.returncode != 0:
             raise RuntimeError(took.stderr.strip())
         full = backups.list_backups(repo=backups.repo_for(cluster))[-1]
+        past_the_first_restorable_moment(backups.repo_for(cluster))
         second = file(BEFORE, BETWEEN)
         t = moment_after_commit()
         third = file(BEFORE + BETWEEN, AFTER)

@@ -86,6 +86,7 @@ def test_restore_to_a_moment_brings_back_exactly_the_cases_filed_before_it(
     assert [b["type"] for b in backups.list_backups(repo=repo)] == ["full"]
     lap("backup")
 
+    drill.past_the_first_restorable_moment(repo)
     second = file(6, 6)
     t = drill.moment_after_commit()
     third = file(12, 6)
