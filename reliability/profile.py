@@ -128,7 +128,7 @@ def _spy_groups(raw: Path, prof: Profile) -> None:
     groups: Counter[str] = Counter()
     ours: Counter[str] = Counter()
     total = 0
-    for line in raw.read_text().splitlines():
+    for line in raw.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not count.isdigit():
             continue
