@@ -285,10 +285,13 @@ def test_field_roles_open_a_case_from_their_work_list_and_act(
     screenshot(page, "home-town-coordinator")
     open_from_worklist(page, joint)
     before = sum(1 for t in case(server, joint)["tasks"] if t["done"])
+    # The version is read before the tap: read after it, a quick answer may already have
+    # replaced the page, and the wait would then look for a version after the new one.
+    version = int(page.locator('[data-testid="case"]').get_attribute("data-version") or 0)
     page.click('[data-testid="action-complete_task"] button[type="submit"]')
     page.wait_for_function(
         "v => Number(document.querySelector('[data-testid=case]')?.dataset.version) > v",
-        arg=int(page.locator('[data-testid="case"]').get_attribute("data-version") or 0),
+        arg=version,
     )
     assert sum(1 for t in case(server, joint)["tasks"] if t["done"]) == before + 1
     assert "联合执法任务完成" in page.inner_text('[data-testid="events"]')
