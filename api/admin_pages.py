@@ -15,7 +15,8 @@ from sqlalchemy import Connection
 from abuse import service as abuse
 from accounts import admin
 from accounts.service import Principal
-from api.workbench import _html, _principal, _user
+from api.staff_pages import html_page, user_of
+from api.workbench import _principal
 from jurisdictions import generations, layer_upload, pickers
 from shudi.database import db_connection
 from webmap.pages import admin_bans, admin_boundaries, admin_contacts, admin_users
@@ -33,9 +34,9 @@ def users_page(
     if not isinstance(who, Principal):
         return who
     html = admin_users.render_users(
-        admin.list_users(conn), choices=pickers.scope_choices(conn), user=_user(who), edit=edit
+        admin.list_users(conn), choices=pickers.scope_choices(conn), user=user_of(who), edit=edit
     )
-    return _html(html)
+    return html_page(html)
 
 
 @router.get("/admin/contacts", response_model=None)
@@ -54,9 +55,9 @@ def contacts_page(
         choices=pickers.scope_choices(conn),
         counts=pickers.contact_counts(conn),
         area=area,
-        user=_user(who),
+        user=user_of(who),
     )
-    return _html(html)
+    return html_page(html)
 
 
 @router.get("/admin/bans", response_model=None)
@@ -65,7 +66,7 @@ def bans_page(request: Request, conn: Conn) -> Response:
     who = _principal(request, conn, "/admin/bans", "bans", "zh")
     if not isinstance(who, Principal):
         return who
-    return _html(admin_bans.render_bans(abuse.list_bans(conn), user=_user(who)))
+    return html_page(admin_bans.render_bans(abuse.list_bans(conn), user=user_of(who)))
 
 
 @router.get("/admin/boundaries", response_model=None)
@@ -75,9 +76,9 @@ def boundaries_page(request: Request, conn: Conn) -> Response:
     if not isinstance(who, Principal):
         return who
     html = admin_boundaries.render_generations(
-        generations.list_generations(conn), choices=pickers.scope_choices(conn), user=_user(who)
+        generations.list_generations(conn), choices=pickers.scope_choices(conn), user=user_of(who)
     )
-    return _html(html)
+    return html_page(html)
 
 
 @router.get("/admin/boundaries/{generation_id}", response_model=None)
@@ -91,6 +92,6 @@ def generation_page(request: Request, conn: Conn, generation_id: int) -> Respons
         layer_upload.describe(conn, generation_id=generation_id),
         layer_upload.compare_with_active(conn, generation_id=generation_id),
         choices=pickers.scope_choices(conn),
-        user=_user(who),
+        user=user_of(who),
     )
-    return _html(html)
+    return html_page(html)

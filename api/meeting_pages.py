@@ -8,7 +8,7 @@ not see a meeting gets a page in Chinese (403 or 404), never the API's English m
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -16,15 +16,15 @@ from sqlalchemy import Connection
 
 from accounts.router import page_principal
 from accounts.service import Principal
+from api.staff_pages import html_page, refusal, user_of
 from jurisdictions import service as territory
 from meetings import access, owners
 from meetings import page as meeting_view
 from meetings import service as meetings
 from meetings.exceptions import MeetingForbidden, MeetingNotFound
 from shudi.database import db_connection
-from webmap.assets import localize
-from webmap.pages import common, nav
 from webmap.pages import meetings as meetings_view
+from webmap.pages import nav
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
@@ -37,26 +37,9 @@ MISSING = {
 }
 
 
-def _html(html: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        localize(html), status_code=status_code, headers={"Cache-Control": "no-cache"}
-    )
-
-
-def _user(p: Principal) -> dict[str, Any]:
-    return {"username": p.username, "role": p.role.value, "town_code": p.town_code}
-
-
 def _refused(p: Principal, status: int) -> HTMLResponse:
     title, hint = MISSING[status]
-    body = (
-        f"{nav.nav_bar(_user(p), None, 'zh')}<main class='workbench' id='main'>"
-        f"<section class='card error' role='alert' data-testid='error'>"
-        f"<p class='error-title'>{common.esc(title)}</p><p class='hint'>{common.esc(hint)}</p>"
-        f"</section><p><a class='btn primary' href='{nav.home_of(p.role.value)}'>回到首页</a>"
-        "</p></main>"
-    )
-    return _html(common.plain_page(lang="zh", title=title, body=body), status)
+    return refusal(p, title=title, hint=hint, lang="zh", status_code=status)
 
 
 def list_page(conn: Connection, principal: Principal) -> Response:
@@ -64,11 +47,11 @@ def list_page(conn: Connection, principal: Principal) -> Response:
     may prepare (``api/workbench.py`` routes it, after the menu's check)."""
     html = meetings_view.render_meetings(
         meetings.list_meetings(conn, principal=principal),
-        user=_user(principal),
+        user=user_of(principal),
         towns=territory.area_names(conn, layers=("town",)),
         may_prepare=principal.role.value in ("town_coordinator", "admin"),
     )
-    return _html(html)
+    return html_page(html)
 
 
 @router.get("/meetings/{meeting_id}", response_model=None)
@@ -93,11 +76,11 @@ def meeting_page(request: Request, conn: Conn, meeting_id: int) -> Response:
     role = principal.role.value
     html = meeting_view.render_meeting(
         m,
-        user=_user(principal),
+        user=user_of(principal),
         current="meetings" if nav.may_open(role, "meetings") else None,
         may_manage=manage,
         party_units=owners.party_units(conn, town=m["town_code"]) if draft else {},
         owner_units=owners.owner_units(conn, town=m["town_code"]) if draft else [],
         today=meetings.today().isoformat(),
     )
-    return _html(html)
+    return html_page(html)

@@ -17,6 +17,7 @@ from accounts.exceptions import NotAuthenticated
 from accounts.router import current_principal, page_principal
 from accounts.service import Principal
 from api import meeting_pages
+from api.staff_pages import html_page, refusal, user_of
 from incidents import report_in, worklist
 from incidents import service as cases
 from incidents.models import OPEN_STATUSES
@@ -24,7 +25,6 @@ from jurisdictions import catalog, service
 from meetings import owners
 from meetings import service as meetings
 from shudi.database import db_connection
-from webmap.assets import localize
 from webmap.pages import common, nav, workbench
 from webmap.pages import meetings as meetings_view
 
@@ -38,28 +38,11 @@ FORBIDDEN = {
 }
 
 
-def _html(html: str, status_code: int = 200) -> HTMLResponse:
-    return HTMLResponse(
-        localize(html), status_code=status_code, headers={"Cache-Control": "no-cache"}
-    )
-
-
-def _user(p: Principal) -> dict[str, Any]:
-    return {"username": p.username, "role": p.role.value, "town_code": p.town_code}
-
-
 def _forbidden(p: Principal, lang: str) -> HTMLResponse:
     """403 for a page outside the role's menu: says so, with the menu to go elsewhere."""
     title, hint = FORBIDDEN[lang]
-    body = (
-        f"{nav.nav_bar(_user(p), None, lang)}<main class='workbench' id='main'>"
-        f"<section class='card error' role='alert' data-testid='error'>"
-        f"<p class='error-title'>{common.esc(title)}</p><p class='hint'>"
-        f"{common.esc(hint.replace('{role}', nav.role_name(p.role.value, lang)))}</p>"
-        f"</section><p><a class='btn primary' href='{nav.home_of(p.role.value)}'>"
-        f"{'回到首页' if lang == 'zh' else 'Home'}</a></p></main>"
-    )
-    return _html(common.plain_page(lang=lang, title=title, body=body), 403)
+    hint = hint.replace("{role}", nav.role_name(p.role.value, lang))
+    return refusal(p, title=title, hint=hint, lang=lang, status_code=403)
 
 
 def _principal(request: Request, conn: Connection, here: str, key: str, lang: str) -> Any:
@@ -115,7 +98,7 @@ def work_page(
         c["report_in"] = clocks.get(int(c["id"]), [])
     html = workbench.render_worklist(
         data,
-        user=_user(principal),
+        user=user_of(principal),
         names=service.area_names(conn),
         types=_types(conn, language),
         bucket=bucket or None,
@@ -126,7 +109,7 @@ def work_page(
             actions, service.area_names(conn, layers=("town",))
         ),
     )
-    return _html(html)
+    return html_page(html)
 
 
 @router.get("/cases", response_model=None)
@@ -155,7 +138,7 @@ def cases_page(
     )
     html = workbench.render_case_list(
         data,
-        user=_user(principal),
+        user=user_of(principal),
         names=service.area_names(conn),
         types=_types(conn, language),
         status=chosen,
@@ -163,7 +146,7 @@ def cases_page(
         page=page,
         lang=language,
     )
-    return _html(html)
+    return html_page(html)
 
 
 @router.get("/meetings", response_model=None)
@@ -190,4 +173,4 @@ def admin_page(request: Request, conn: Conn) -> Response:
             "meetings": len(meetings.list_meetings(conn, principal=principal)),
         }
     )
-    return _html(workbench.render_admin_home(user=_user(principal), counts=counts))
+    return html_page(workbench.render_admin_home(user=user_of(principal), counts=counts))

@@ -8,6 +8,7 @@ import hashlib
 from sqlalchemy import Connection, text
 
 from jurisdictions.published_contacts import set_contact
+from notify.unit_contacts import add_contact
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志红"
@@ -123,5 +124,23 @@ def _town_utilities(conn: Connection, town: str) -> int:
             phone=phone,
             hours=UTILITY_HOURS,
         )
+        n += 1
+    return n
+
+
+def load_demo_duty_contacts(conn: Connection) -> int:
+    """A duty e-mail box (督办: deadline and report-in reminders) for every agency field unit and
+    every town's coordinating office, under the reserved ``.example`` domain, so the demo's
+    reminders reach an address (the file sink shows them); adding them again changes nothing."""
+    units = text("""SELECT b.layer, b.agency, b.code FROM boundary b
+                    JOIN generation_period g
+                      ON g.generation_id = b.generation_id AND g.valid_to IS NULL
+                    WHERE b.layer IN ('agency_unit', 'town') ORDER BY b.layer, b.code""")
+    n = 0
+    for row in conn.execute(units).all():
+        party = row.agency if row.layer == "agency_unit" else "town_government"
+        box = f"duty-{party}-{row.code}".lower().replace("_", "-")
+        add_contact(conn, party=party, unit_code=row.code, label="值班室",
+                    contact=f"{box}@qingjiang.example")  # fmt: skip
         n += 1
     return n

@@ -10,14 +10,13 @@ contact broader than their ground (a district-wide line) is not theirs and is no
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from jurisdictions.published_contacts import contacts_for
 from notify import templates as tpl
-from notify.exceptions import TemplateError
+from notify.message_rows import message_row
 from shudi.pii import Cipher
 from shudi.settings import Settings
 
@@ -51,45 +50,18 @@ def _contacts(conn: Connection, case: dict[str, Any], agencies: list[str]) -> li
 def _sms_row(
     template: tpl.Template, p: dict[str, Any], phone: str, cipher: Cipher, s: Settings
 ) -> dict[str, Any]:
-    row: dict[str, Any] = {"state": "", "error": "", "subject": ""}
-    try:
-        row["body"] = tpl.render_sms(
-            template, p, sign=s.notify_sms_sign_name, max_segments=s.notify_sms_max_segments
-        )
-    except TemplateError as exc:  # an unrenderable message never stops the case change
-        row |= {"body": "", "state": "dead", "error": str(exc)}
-    return row | {
-        "key": secrets.token_hex(16),
-        "channel": "sms",
-        "audience": template.audience,
-        "template": template.name,
-        "version": template.version,
-        "urgent": template.urgent,
-        "recipient": phone,  # a published office number, not a resident's
-        "masked": tpl.mask_phone(phone),
-        "digest": cipher.digest(phone, purpose="notify"),
-        "params": {k: tpl.clean(p[k]) for k in sorted(template.variables) if k in p},
-    }
+    return message_row(
+        template, p, channel="sms", recipient=phone,  # a published office number, not a resident's
+        masked=tpl.mask_phone(phone), digest=cipher.digest(phone, purpose="notify"), s=s,
+    )  # fmt: skip
 
 
-def _staff_row(template: tpl.Template, p: dict[str, Any], target: str) -> dict[str, Any]:
-    subject, body = tpl.render_staff(template, p)
-    return {
-        "key": secrets.token_hex(16),
-        "channel": "staff",
-        "audience": template.audience,
-        "template": template.name,
-        "version": template.version,
-        "urgent": template.urgent,
-        "recipient": target,
-        "masked": p["unit"],
-        "digest": "",
-        "subject": subject,
-        "body": body,
-        "params": {k: tpl.clean(p[k]) for k in sorted(template.variables) if k in p},
-        "state": "",
-        "error": "",
-    }
+def _staff_row(
+    template: tpl.Template, p: dict[str, Any], target: str, s: Settings
+) -> dict[str, Any]:
+    return message_row(
+        template, p, channel="staff", recipient=target, masked=p["unit"], digest="", s=s, staff=True
+    )
 
 
 def rows_for_event(
@@ -111,7 +83,7 @@ def rows_for_event(
         p["parties"] = "、".join(str(t["unit"]) for t in told) or "镇（街道）和主管部门"
         staff = tpl.get_template("unit_refusal")
         for t in told:  # the town and the department whose work lists it entered
-            rows.append(_staff_row(staff, p | {"unit": t["unit"]}, f"{t['party']}/"))
+            rows.append(_staff_row(staff, p | {"unit": t["unit"]}, f"{t['party']}/", s))
         notice = tpl.get_template("refusal_notice")
         for _agency, phone, _office in _contacts(
             conn, case, ["property_company", "community_committee"]

@@ -28,7 +28,8 @@ from jurisdictions.active import ACTIVE_BOUNDARIES
 from jurisdictions.service import latest_area_name
 from notify import follow_limits
 from notify import templates as tpl
-from notify.exceptions import FollowError, FollowNotFound, TemplateError
+from notify.exceptions import FollowError, FollowNotFound
+from notify.message_rows import message_row, rendered, reseal_column
 from shudi.pii import Cipher, get_cipher
 from shudi.settings import Settings, get_settings
 
@@ -121,21 +122,12 @@ def _request(
     template = tpl.get_template(CONFIRM_TEMPLATE)
     base = s.notify_public_url.rstrip("/")
     p = {"target": what, "vcode": code, "confirm": f"{base}/follow/confirm/{ref}?code={code}"}
-    row: dict[str, Any] = {"subject": "", "state": "", "error": ""}
-    if channel == "sms":
-        try:
-            row["body"] = tpl.render_sms(
-                template, p, sign=s.notify_sms_sign_name, max_segments=s.notify_sms_max_segments
-            )
-        except TemplateError as exc:
-            row |= {"body": "", "state": "dead", "error": str(exc)}
-    else:
-        row["subject"], row["body"] = tpl.render_email(template, p)
     conn.execute(
         MESSAGE,
-        row | {"key": secrets.token_hex(16), "channel": channel, "template": template.name,
-               "version": template.version, "recipient": sealed, "masked": masked,
-               "digest": digest, "params": json.dumps({"target": tpl.clean(what)})},
+        rendered(template, p, channel=channel, s=s)
+        | {"key": secrets.token_hex(16), "channel": channel, "template": template.name,
+           "version": template.version, "recipient": sealed, "masked": masked,
+           "digest": digest, "params": json.dumps({"target": tpl.clean(what)})},
     )  # fmt: skip
     return {"channel": channel, "recipient": masked, "status": "pending", "confirm_ref": ref}
 
@@ -335,47 +327,16 @@ def rows_for_event(
             "link": link,
             "optout": f"{base}/follow/{f.token}/stop",
         }
-        used = {k: tpl.clean(p[k]) for k in sorted(template.variables)}
-        out: dict[str, Any] = {
-            "key": secrets.token_hex(16),
-            "channel": f.channel,
-            "audience": template.audience,
-            "template": template.name,
-            "version": template.version,
-            "urgent": False,
-            "recipient": f.recipient,  # sealed already
-            "masked": f.recipient_masked,
-            "digest": f.recipient_digest,
-            "params": used,
-            "subject": "",
-            "state": "",
-            "error": "",
-        }
-        if f.channel == "sms":
-            try:
-                out["body"] = tpl.render_sms(
-                    template, p, sign=s.notify_sms_sign_name, max_segments=s.notify_sms_max_segments
-                )
-            except TemplateError as exc:  # an unrenderable message never stops a case
-                out |= {"body": "", "state": "dead", "error": str(exc)}
-        else:
-            out["subject"], out["body"] = tpl.render_email(template, p)
-        rows.append(out)
+        rows.append(message_row(
+            template, p, channel=f.channel, recipient=f.recipient,  # sealed already
+            masked=f.recipient_masked, digest=f.recipient_digest, s=s,
+        ) | {"urgent": False})  # fmt: skip
     return rows
 
 
 def reseal(conn: Connection, *, cipher: Cipher) -> int:
     """Seal followers' addresses under the current key (key rotation); a count."""
-    rows = conn.execute(text("SELECT id, recipient FROM notify_follow")).all()
-    stale = [r for r in rows if not cipher.is_current(r.recipient)]
-    if stale:
-        col = "notify_recipient"
-        conn.execute(
-            text("UPDATE notify_follow SET recipient = :r WHERE id = :i"),
-            [{"i": r.id, "r": cipher.seal(cipher.open(r.recipient, column=col), column=col)}
-             for r in stale],
-        )  # fmt: skip
-    return len(stale)
+    return reseal_column(conn, cipher=cipher, table="notify_follow", column="notify_recipient")
 
 
 def forget_closed(conn: Connection, *, closed_before: datetime) -> int:

@@ -7,16 +7,16 @@ staff and a keyed digest for rate caps and opt-outs; bodies never carry a phone 
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
 
-from notify import estate_notices, follow, hotline, unit_contacts
+from notify import estate_notices, follow, follow_limits, hotline, unit_contacts
 from notify import templates as tpl
-from notify.exceptions import CaseUnknown, MessageNotFound, TemplateError
+from notify.exceptions import CaseUnknown, MessageNotFound
+from notify.message_rows import message_row, reseal_column
 from shudi.pii import Cipher, get_cipher
 from shudi.settings import Settings, get_settings
 
@@ -125,42 +125,16 @@ def _resident_rows(
         p["optout"] = f"{base}/track/{rep['code']}/optout"
         phone = cipher.open(rep["phone"], column="phone")
         email = cipher.open(rep["email"], column="email")
-        if phone:
-            sign, parts = s.notify_sms_sign_name, s.notify_sms_max_segments
-            body, error = "", ""
-            try:  # a message that cannot be rendered must not stop the case change
-                body = tpl.render_sms(template, p, sign=sign, max_segments=parts)
-            except TemplateError as exc:
-                error = str(exc)
-            row = _row(template, p, "sms", phone, tpl.mask_phone(phone), "", body, cipher)
-            rows.append(row | ({"state": "dead", "error": error} if error else {}))
-        if email:
-            subject, body = tpl.render_email(template, p)
-            rows.append(
-                _row(template, p, "email", email, tpl.mask_email(email), subject, body, cipher)
-            )
+        for channel, to, masked in (
+            ("sms", phone, tpl.mask_phone(phone)), ("email", email, tpl.mask_email(email))
+        ):  # fmt: skip
+            if to:
+                rows.append(message_row(
+                    template, p, channel=channel, s=s, masked=masked,
+                    recipient=cipher.seal(to, column=RECIPIENT_COLUMN),
+                    digest=cipher.digest(to.strip().lower(), purpose="notify"),
+                ))  # fmt: skip
     return rows
-
-
-def _row(
-    template: tpl.Template, params: dict[str, Any], channel: str, to: str, masked: str,
-    subject: str, body: str, cipher: Cipher,
-) -> dict[str, Any]:  # fmt: skip
-    used = {k: tpl.clean(params[k]) for k in sorted(template.variables) if k in params}
-    return {
-        "key": uuid.uuid4().hex,
-        "channel": channel,
-        "audience": template.audience,
-        "template": template.name,
-        "version": template.version,
-        "urgent": template.urgent,
-        "recipient": cipher.seal(to, column=RECIPIENT_COLUMN),
-        "masked": masked,
-        "digest": cipher.digest(to.strip().lower(), purpose="notify"),
-        "subject": subject,
-        "body": body,
-        "params": used,
-    }
 
 
 def enqueue_for_event(
@@ -230,10 +204,12 @@ def message_rows(
                        "due": beijing(data.get("at"))}  # fmt: skip
         staff = tpl.get_template(staff_name)
         targets = _staff_targets(case, who, data)
-        for target, label in targets:
-            subject, body = tpl.render_staff(staff, params | {"unit": label})
-            rows.append(_row(staff, params | {"unit": label}, "staff", target, label,
-                             subject, body, cipher) | {"recipient": target})  # fmt: skip
+        for target, label in targets:  # a unit's inbox: its address is not sealed
+            rows.append(message_row(
+                staff, params | {"unit": label}, channel="staff", recipient=target,
+                masked=label, digest=cipher.digest(target.strip().lower(), purpose="notify"), s=s,
+                staff=True,
+            ))  # fmt: skip
         if action in ("reminder", "task_reminder"):  # 督办: the units' duty mobiles and e-mails too
             rows += unit_contacts.rows_for(
                 conn, targets=targets, template=staff, params=params, s=s, cipher=cipher
@@ -341,9 +317,11 @@ def retry(conn: Connection, *, ids: list[int] | None = None) -> int:
 
 
 def purge(conn: Connection, *, days: int) -> int:
-    """Delete sent and suppressed messages older than ``days`` (dead ones stay); how many."""
+    """Delete sent and suppressed messages older than ``days`` (dead ones stay); how many.
+    The follow requests' rate-limit counters of windows long ended go too."""
     if days < 1:
         raise ValueError("keep at least one day of messages")
+    follow_limits.purge(conn)
     cutoff = datetime.now(UTC) - timedelta(days=days)
     return int(
         conn.execute(
@@ -381,26 +359,13 @@ def preview(conn: Connection, *, template: str, case_id: int) -> dict[str, Any]:
 
 def reseal_recipients(conn: Connection, *, cipher: Cipher) -> int:
     """Seal the stored residents' addresses under the current key (key rotation); a count."""
-    rows = conn.execute(
-        text("""SELECT id, recipient FROM notify_message
-                WHERE audience = 'resident' AND recipient <> ''""")
-    ).all()
-    stale = [r for r in rows if not cipher.is_current(r.recipient)]
-    if stale:
-        conn.execute(
-            text("UPDATE notify_message SET recipient = :r WHERE id = :i"),
-            [
-                {
-                    "i": r.id,
-                    "r": cipher.seal(
-                        cipher.open(r.recipient, column=RECIPIENT_COLUMN), column=RECIPIENT_COLUMN
-                    ),
-                }
-                for r in stale
-            ],
-        )
+    where = "audience = 'resident' AND recipient <> ''"
     return (
-        len(stale) + follow.reseal(conn, cipher=cipher) + unit_contacts.reseal(conn, cipher=cipher)
+        reseal_column(
+            conn, cipher=cipher, table="notify_message", column=RECIPIENT_COLUMN, where=where
+        )
+        + follow.reseal(conn, cipher=cipher)
+        + unit_contacts.reseal(conn, cipher=cipher)
     )
 
 

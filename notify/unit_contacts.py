@@ -11,14 +11,14 @@ residents' are: staff views and logs show only the masked form. This module owns
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from notify import templates as tpl
-from notify.exceptions import FollowError, TemplateError, UnitContactNotFound
+from notify.exceptions import FollowError, UnitContactNotFound
 from notify.follow import parse_contact
+from notify.message_rows import message_row, reseal_column
 from shudi.pii import Cipher, get_cipher
 from shudi.settings import Settings
 
@@ -88,42 +88,14 @@ def rows_for(
     rows = []
     for c in found:
         p = params | {"unit": labels.get((c["party"], c["unit_code"]), c["label"])}
-        row: dict[str, Any] = {
-            "key": secrets.token_hex(16),
-            "channel": c["channel"],
-            "audience": "staff",
-            "template": template.name,
-            "version": template.version,
-            "urgent": template.urgent,
-            "recipient": c["recipient"],  # sealed already
-            "masked": f"{c['label'] or p['unit']} {c['recipient_masked']}".strip(),
-            "digest": c["recipient_digest"],
-            "params": {k: tpl.clean(p[k]) for k in sorted(template.variables) if k in p},
-            "subject": "",
-            "state": "",
-            "error": "",
-        }
-        if c["channel"] == "sms":
-            try:
-                row["body"] = tpl.render_sms(
-                    template, p, sign=s.notify_sms_sign_name, max_segments=s.notify_sms_max_segments
-                )
-            except TemplateError as exc:  # an unrenderable message never stops the run
-                row |= {"body": "", "state": "dead", "error": str(exc)}
-        else:
-            row["subject"], row["body"] = tpl.render_staff(template, p)
-        rows.append(row)
+        rows.append(message_row(
+            template, p, channel=c["channel"], recipient=c["recipient"],  # sealed already
+            masked=f"{c['label'] or p['unit']} {c['recipient_masked']}".strip(),
+            digest=c["recipient_digest"], s=s, staff=True,
+        ) | {"audience": "staff"})  # fmt: skip
     return rows
 
 
 def reseal(conn: Connection, *, cipher: Cipher) -> int:
     """Seal the contacts' addresses under the current key (key rotation); a count."""
-    rows = conn.execute(text("SELECT id, recipient FROM notify_unit_contact")).all()
-    stale = [r for r in rows if not cipher.is_current(r.recipient)]
-    if stale:
-        conn.execute(
-            text("UPDATE notify_unit_contact SET recipient = :r WHERE id = :i"),
-            [{"i": r.id, "r": cipher.seal(cipher.open(r.recipient, column=COLUMN), column=COLUMN)}
-             for r in stale],
-        )  # fmt: skip
-    return len(stale)
+    return reseal_column(conn, cipher=cipher, table="notify_unit_contact", column=COLUMN)

@@ -132,17 +132,18 @@ def demo(
     """Load the sample district, taxonomy, contacts, users and demo cases (idempotent)."""
     from console.demo import load_sample_district
     from console.demo_cases import load_demo_cases
-    from console.demo_contacts import load_demo_contacts
+    from console.demo_contacts import load_demo_contacts, load_demo_duty_contacts
     from console.demo_users import load_demo_users
     from notify.service import discard_this_transaction
 
     with transaction() as conn:
         n = load_sample_district(conn, note=typer.echo)
         contacts = load_demo_contacts(conn)
+        duty = load_demo_duty_contacts(conn)
         accounts = load_demo_users(conn) if users else {}
         made = load_demo_cases(conn, count=cases) if cases else 0
         discard_this_transaction(conn, reason="demo")  # back-dated demo cases tell no one
-    typer.echo(f"{contacts} published contacts")
+    typer.echo(f"{contacts} published contacts, {duty} duty contacts (督办)")
     typer.echo(f"demo cases: {made} made now" if made else "demo cases: none made")
     if users:
         typer.echo("demo users (new passwords on every run):")

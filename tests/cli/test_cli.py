@@ -34,6 +34,16 @@ def test_demo_is_idempotent_and_resolves_landmarks(sample_db: str) -> None:
     again = run(sample_db, "demo", "--cases", "30")
     assert again.returncode == 0 and "(0 layer(s) imported)" in again.stdout
     assert "demo cases: none made" in again.stdout
+    # One duty e-mail box per field unit (police precincts, urban-management squads) and per
+    # town, counted from the sample's own files; the second run added none.
+    units = {
+        name: len(json.loads((SAMPLE / f"{name}.geojson").read_text())["features"])
+        for name in ("police_precincts", "urban_management_squads", "towns")
+    }
+    duty = json.loads(run(sample_db, "notify", "contacts", "list").stdout)
+    assert len(duty) == sum(units.values()) and f"{len(duty)} duty contacts" in again.stdout
+    assert sum(1 for c in duty if c["party"] == "town_government") == units["towns"]
+    assert all(c["channel"] == "email" and c["recipient"].startswith("d***@") for c in duty)
     marks = json.loads((SAMPLE / "landmarks.json").read_text())
     mark = marks["estate_with_company"]
     r = run(sample_db, "resolve", str(mark["lon"]), str(mark["lat"]))

@@ -14,6 +14,7 @@ from support import IN_P112, app_client, file_report, type_of
 
 from accounts.service import Principal
 from notify import follow
+from notify import service as notify_service
 from notify.events import expand_due
 from notify.exceptions import FollowNotFound, FollowRateLimited
 from shudi.settings import Settings
@@ -138,3 +139,24 @@ def test_one_client_and_one_case_or_area_are_limited_too(
     with pytest.raises(FollowRateLimited) as exc:
         follow.follow_area(conn, layer="town", code="T2", contact="x9@example.org", s=s)
     assert exc.value.details["limits"] == ["target"] and "该案件或区域" in exc.value.message
+
+
+def test_purging_the_outbox_forgets_ended_rate_limit_windows(
+    conn: Connection, world: dict[str, Principal]
+) -> None:
+    """The counters are keyed by window: a window that ended days ago can never refuse anyone
+    again, so the outbox purge (``shudi notify purge``) drops it and keeps today's."""
+    follow.follow_area(conn, layer="town", code="T2", contact="old@example.org")
+    conn.execute(
+        text("""INSERT INTO notify_follow_counter (key, window_start, count)
+                         VALUES ('follow:ip:3600:gone', now() - interval '3 days', 4)""")
+    )
+    count = (
+        "SELECT count(*) FROM notify_follow_counter WHERE window_start {} now() - interval '2 days'"
+    )
+    assert conn.execute(text(count.format("<"))).scalar() == 1
+    today = conn.execute(text(count.format(">="))).scalar()
+    assert today and today >= 2  # this request's contact and target windows at least
+    notify_service.purge(conn, days=90)
+    assert conn.execute(text(count.format("<"))).scalar() == 0
+    assert conn.execute(text(count.format(">="))).scalar() == today
