@@ -44,15 +44,12 @@ import codecs
 import logging
 import math
 import os
-import posixpath
 import re
-import zipfile
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from decimal import Decimal
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -64,6 +61,7 @@ from pyproj.exceptions import CRSError as ProjCRSError
 from shapely.errors import ShapelyError
 
 from gis.exceptions import BoundaryFileError
+from gis.sources import OFFLINE_GDAL_CONFIG, choose_layer, first_line, local_source
 
 __all__ = ["CANONICAL_FIELDS", "read_boundaries"]
 
@@ -75,31 +73,6 @@ CANONICAL_FIELDS = ("code", "name", "parent_code")
 _WGS84 = CRS.from_epsg(4326)
 _CGCS2000 = CRS.from_epsg(4490)
 _CHUNK = 5_000
-_HEAD_BYTES = 4096  # where GDAL's VRT driver looks for its root element too
-_MAX_SCAN_BYTES = 64 << 20
-
-_OFFLINE_GDAL_CONFIG = {
-    "CPL_VSIL_CURL_ALLOWED_FILENAME": "/vsicurl/shudi-network-access-disabled.invalid",
-    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".shudi-network-access-disabled",
-    "GDAL_HTTP_PROXY": "127.0.0.1:0",
-    "GDAL_HTTPS_PROXY": "127.0.0.1:0",
-    "GDAL_HTTP_CONNECTTIMEOUT": "1",
-    "GDAL_HTTP_TIMEOUT": "1",
-    "GDAL_HTTP_MAX_RETRY": "0",
-    "GML_DOWNLOAD_SCHEMA": "NO",
-    "GML_DOWNLOAD_WFS_SCHEMA": "NO",
-}
-_REMOTE_VSI = re.compile(r"/vsi(?:curl|s3|gs|az|adls|oss|swift|hdfs|webhdfs)", re.IGNORECASE)
-_URL = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
-_CONNECTION = re.compile(
-    r"(?:^|[>\"'\s])(?:WFS|OAPIF|OGCAPI|PG|MYSQL|ODBC|MSSQL|OCI|HANA|CARTO|NGW|EEDA|ES|"
-    r"ELASTICSEARCH|CSW|PLSCENES|AMIGOCLOUD|ADBC|MONGODBV3):",
-    re.IGNORECASE,
-)
-_XMLNS = re.compile(r"\sxmlns(?::[\w.-]+)?\s*=\s*(\"[^\"]*\"|'[^']*')")
-_INDIRECTION_MARKERS = (b"<ogrvrtdatasource", b"<vrtdataset", b"gdal_streamed_alg", b"<ogrwfs")
-_ARCHIVE_VSI = re.compile(r"^/vsi(?:zip|tar|gzip|7z|rar)/", re.IGNORECASE)
-_VECTOR_SUFFIXES = (".gpkg", ".geojson", ".json", ".fgb", ".gml", ".kml", ".tab", ".mif", ".vrt")
 _INTEGRAL_TEXT = re.compile(r"^[+-]?\d+\.0*$")
 
 
@@ -185,9 +158,9 @@ def read_boundaries(
         except LookupError as exc:
             raise BoundaryFileError(f"unknown encoding {encoding!r}") from exc
     target_crs = _parse_crs(src_crs) if src_crs is not None else None
-    source = _local_source(label, file_layer)
-    pyogrio.set_gdal_config_options(_OFFLINE_GDAL_CONFIG)
-    layer = _choose_layer(source, file_layer, label)
+    source = local_source(label, file_layer)
+    pyogrio.set_gdal_config_options(OFFLINE_GDAL_CONFIG)
+    layer = choose_layer(source, file_layer, label)
     if max_features is not None:
         _check_feature_count(source, layer, label, max_features)
     try:
@@ -202,7 +175,7 @@ def read_boundaries(
     except UnicodeDecodeError as exc:
         raise BoundaryFileError(f"cannot read {label}: text is not UTF-8; pass --encoding") from exc
     except (RuntimeError, OSError, ValueError, LookupError, ShapelyError) as exc:
-        raise BoundaryFileError(f"cannot read {label}: {_first_line(exc)}") from exc
+        raise BoundaryFileError(f"cannot read {label}: {first_line(exc)}") from exc
 
     if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
         raise BoundaryFileError(
@@ -244,7 +217,7 @@ def _check_feature_count(source: str, layer: str | int | None, label: str, cap: 
     try:
         count = int(pyogrio.read_info(source, layer=layer)["features"])
     except (RuntimeError, OSError, ValueError) as exc:
-        raise BoundaryFileError(f"cannot read {label}: {_first_line(exc)}") from exc
+        raise BoundaryFileError(f"cannot read {label}: {first_line(exc)}") from exc
     if count > cap:
         raise BoundaryFileError(
             f"{label} has {count:,} features, more than the {cap:,} allowed in one import"
@@ -266,119 +239,11 @@ def _extra_names(columns: list[str]) -> list[str]:
     return names
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def _parse_crs(text: str) -> CRS:
     try:
         return CRS.from_user_input(text)
     except ProjCRSError as exc:
-        raise BoundaryFileError(f"invalid --src-crs {text!r}: {_first_line(exc)}") from exc
-
-
-def _refuse_remote(text: str, where: str) -> None:
-    if _URL.search(text) or _REMOTE_VSI.search(text):
-        raise BoundaryFileError(
-            f"{where}: network sources are disabled; download the data and import a local file"
-        )
-
-
-def _local_source(label: str, file_layer: str | None) -> str:
-    """Check ``label`` is local and return the string to hand to GDAL."""
-    _refuse_remote(label, label)
-    if label.lower().startswith("/vsi"):
-        if not _ARCHIVE_VSI.match(label):
-            raise BoundaryFileError(
-                f"{label}: only local files and /vsizip/, /vsitar/, /vsigzip/ archives are read"
-            )
-        candidate = Path(_ARCHIVE_VSI.sub("", label).replace("{", "").replace("}", ""))
-        while not candidate.is_file() and candidate != candidate.parent:
-            candidate = candidate.parent
-        if not candidate.is_file():
-            raise BoundaryFileError(f"{label}: no such archive")
-        return label
-    file = Path(label).expanduser()
-    if not file.exists():
-        raise BoundaryFileError(f"{label}: no such file")
-    if file.is_file() and file.suffix.lower() == ".zip":
-        return _zip_source(file, file_layer, label)
-    if file.is_file():
-        with file.open("rb") as handle:
-            _check_indirection(handle, label)
-    return str(file)
-
-
-def _check_indirection(handle: IO[bytes], label: str) -> None:
-    """Refuse VRT/GDALG/WFS files that point at URLs, network file systems or services."""
-    head = handle.read(_HEAD_BYTES)
-    if not any(marker in head.lower() for marker in _INDIRECTION_MARKERS):
-        return
-    if b"<ogrwfs" in head.lower():
-        raise BoundaryFileError(f"{label}: WFS service descriptions are network sources")
-    content = head + handle.read(_MAX_SCAN_BYTES)
-    text = _XMLNS.sub("", content.decode("utf-8", errors="replace"))
-    _refuse_remote(text, f"{label} references a remote source")
-    if _CONNECTION.search(text):
-        raise BoundaryFileError(f"{label} references a database or web service; not allowed")
-
-
-def _zip_source(file: Path, file_layer: str | None, label: str) -> str:
-    """Find the dataset inside a zip: Shapefiles may sit in a sub-folder GDAL would not search."""
-    try:
-        with zipfile.ZipFile(file) as archive:
-            members = [
-                info
-                for info in archive.infolist()
-                if not info.is_dir() and not info.filename.startswith("__MACOSX/")
-            ]
-            for info in members:
-                with archive.open(info) as handle:
-                    _check_indirection(handle, label)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BoundaryFileError(f"cannot read {label}: {_first_line(exc)}") from exc
-    root = f"/vsizip/{file.resolve()}"
-    names = [info.filename for info in members]
-    shapefiles = [n for n in names if n.lower().endswith(".shp")]
-    if shapefiles:
-        if file_layer is not None:
-            shapefiles = [n for n in shapefiles if posixpath.basename(n)[:-4] == file_layer]
-        folders = sorted({posixpath.dirname(n) for n in shapefiles})
-        if len(folders) > 1:
-            raise BoundaryFileError(
-                f"{label} holds Shapefiles in several folders ({', '.join(folders)}); "
-                "pass --file-layer or zip one folder"
-            )
-        if folders and folders[0]:
-            return f"{root}/{folders[0]}"
-        return root
-    datasets = [n for n in names if n.lower().endswith(_VECTOR_SUFFIXES)]
-    return f"{root}/{datasets[0]}" if len(datasets) == 1 else root
-
-
-def _choose_layer(source: str, file_layer: str | None, label: str) -> str:
-    try:
-        layers = pyogrio.list_layers(source)
-    except (RuntimeError, OSError, ValueError) as exc:
-        raise BoundaryFileError(f"cannot read {label}: {_first_line(exc)}") from exc
-    names = [str(row[0]) for row in layers]
-    if file_layer is not None:
-        if file_layer in names:
-            return file_layer
-        raise BoundaryFileError(
-            f"{label} has no layer {file_layer!r}; layers: {', '.join(names) or 'none'}"
-        )
-    spatial = [str(row[0]) for row in layers if row[1] is not None]
-    if len(names) == 1:
-        return names[0]
-    if len(spatial) == 1:
-        return spatial[0]
-    if not names:
-        raise BoundaryFileError(f"{label} contains no layers")
-    raise BoundaryFileError(
-        f"{label} has {len(names)} layers ({', '.join(names)}); pass --file-layer"
-    )
+        raise BoundaryFileError(f"invalid --src-crs {text!r}: {first_line(exc)}") from exc
 
 
 def _resolve_fields(
