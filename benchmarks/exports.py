@@ -137,6 +137,7 @@ def exports(workdir: Path) -> Section:
         "Each export runs `python -m console cases export --format F --output FILE` against "
         "the scratch database in a process of its own; its peak resident memory is the "
         "kernel's `ru_maxrss` for that process. CSV streams rows from a server-side cursor; "
-        "GeoPackage appends 20,000-row batches; Excel uses openpyxl's write-only sheet."
+        "GeoPackage appends 20,000-row batches; Excel streams its rows into the sheet's XML "
+        "(incidents/xlsx_sheet.py; openpyxl writes the rest of the workbook)."
     )
     return section

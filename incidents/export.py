@@ -135,21 +135,20 @@ def safe_cell(value: Any) -> Any:
 
 
 def write_xlsx(rows: Iterator[tuple[Any, ...]], path: Path) -> int:
-    """An Excel workbook of the rows (streamed: openpyxl's write-only mode); rows written."""
-    from openpyxl import Workbook
+    """An Excel workbook of the rows, sheet ``cases`` (streamed, the cells openpyxl's
+    write-only sheet would hold: :mod:`incidents.xlsx_sheet`); rows written."""
+    from incidents.xlsx_sheet import write_sheet
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("cases")
-    ws.append(list(COLUMNS))
     lon_at, lat_at = COLUMNS.index("lon"), COLUMNS.index("lat")
-    n = 0
-    for row in rows:
-        cells = [safe_cell(v) for v in row]
-        cells[lon_at], cells[lat_at] = float(row[lon_at]), float(row[lat_at])
-        ws.append(cells)
-        n += 1
-    wb.save(path)
-    return n
+
+    def cells() -> Iterator[list[Any]]:
+        yield list(COLUMNS)
+        for row in rows:
+            out = [safe_cell(v) for v in row]
+            out[lon_at], out[lat_at] = float(row[lon_at]), float(row[lat_at])
+            yield out
+
+    return write_sheet(path, title="cases", rows=cells()) - 1
 
 
 def write_gpkg(rows: Iterator[tuple[Any, ...]], path: Path, *, per_batch: int = 20_000) -> int:

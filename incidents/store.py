@@ -146,6 +146,90 @@ def update_cases(conn: Connection, *, rows: Sequence[Mapping[str, Any]]) -> None
         conn.execute(_update_cases(keys), {"rows": [dict(r) for r in rows]})
 
 
+@lru_cache(maxsize=8)
+def _move_cases(
+    placement_keys: tuple[str, ...],
+    values: tuple[tuple[str, str], ...],
+    tracked: tuple[str, ...],
+    data: str,
+) -> TextClause:
+    record = ", ".join(
+        ["route int"] + [f"{c.name} {_sql_type(c)}" for c in _columns(CASE, placement_keys)]
+    )
+    cols = [c.name for c in _columns(CASE, [n for n, _ in values])]
+    new = ", ".join(f"({expr}) AS new_{name}" for name, expr in values)
+    old = ", ".join(f"c.{n} AS old_{n}" for n in tracked)
+    diffs = ", ".join(f"('{n}', to_jsonb(n.old_{n}), to_jsonb(n.new_{n}))" for n in tracked)
+    sets = ", ".join(f"{n} = d.new_{n}" for n in cols)
+    ev_cols = [c.name for c in EVENT.c if c.name not in DERIVED and c.name != "at"]
+    ev_values = {
+        "case_id": "d.id",
+        "from_status": "d.status",
+        "to_status": "d.status",
+        "data": data,
+    }
+    ev_exprs = ", ".join(ev_values.get(n, f":ev_{n}") for n in ev_cols)
+    stmt = text(f"""
+WITH p AS (SELECT * FROM jsonb_to_recordset(:placements) AS p({record})),
+m AS (SELECT unnest(CAST(:cases AS bigint[])) AS id, unnest(CAST(:routes AS int[])) AS route),
+n AS (
+  SELECT c.id, c.status, p.route, {old}, {new}
+  FROM m JOIN {CASE.name} c ON c.id = m.id JOIN p ON p.route = m.route
+),
+d AS (
+  SELECT n.*, (SELECT jsonb_object_agg(k, jsonb_build_array(o, v))
+               FROM (VALUES {diffs}) AS x(k, o, v) WHERE o IS DISTINCT FROM v) AS changed
+  FROM n
+),
+u AS (
+  UPDATE {CASE.name} c SET {sets}, version = c.version + 1, updated_at = now()
+  FROM d WHERE c.id = d.id AND d.changed IS NOT NULL
+  RETURNING c.id
+)
+INSERT INTO {EVENT.name} ({", ".join(ev_cols)})
+SELECT {ev_exprs}
+FROM d JOIN u ON u.id = d.id JOIN p ON p.route = d.route
+ORDER BY d.id""")
+    jsons = ["placements"] + ["ev_" + n for n in _json(EVENT, ev_cols) if n not in ev_values]
+    return stmt.bindparams(*(bindparam(n, type_=JSONB) for n in jsons))
+
+
+def move_cases(
+    conn: Connection,
+    *,
+    placements: Sequence[Mapping[str, Any]],
+    cases: Sequence[int],
+    routes: Sequence[int],
+    values: Mapping[str, str],
+    tracked: Sequence[str],
+    event: Mapping[str, Any],
+    data: str,
+) -> int:
+    """Give many cases new columns in one statement, each case with one event, set-based
+    (for the re-resolve on a boundary activation): case ``cases[i]`` takes the placement
+    whose ``route`` is ``routes[i]`` (``placements``: rows of ``route`` and ``case_file``
+    columns). ``values`` gives each written column as SQL over ``c`` (the case as stored)
+    and ``p`` (its placement); only the cases where some ``tracked`` column changes are
+    written (``version`` counted up, ``updated_at`` stamped), and each of them gets one event:
+    ``event`` (a row of :func:`event_row`) with ``case_id``, ``from_status`` = ``to_status``
+    = the case's status and ``data`` = the SQL ``data`` over ``p`` and ``changed`` (jsonb:
+    ``{column: [old, new]}`` of the tracked columns that changed). Events are written in case
+    order; how many cases were written."""
+    if not cases:
+        return 0
+    announce(conn, CHANGED)
+    keys = tuple(k for k in placements[0] if k != "route")
+    stmt = _move_cases(keys, tuple(values.items()), tuple(tracked), data)
+    params: dict[str, Any] = {
+        "placements": [dict(p) for p in placements],
+        "cases": [int(c) for c in cases],
+        "routes": [int(r) for r in routes],
+    }
+    given = ("case_id", "from_status", "to_status", "data")
+    params |= {f"ev_{k}": v for k, v in event.items() if k not in given}
+    return int(conn.execute(stmt, params).rowcount)
+
+
 def event_row(
     *,
     case_id: int,

@@ -6,8 +6,11 @@ property area, field unit or handler changes is re-routed and gets a ``boundary_
 
 Set-based: the open cases are resolved in the database by :func:`jurisdictions.bulk.owners`
 (the measured bulk re-resolve, over the partial GiST index of open cases); each distinct
-(areas, type) pair is routed once, from one representative point; the changed cases are
-updated and their events written in one statement each.
+(areas, type) pair is routed once, from one representative point; the cases are then moved
+in one statement (:func:`incidents.store.move_cases`): the few placements and each case's
+placement number are sent, and the database works out, per case, what people decided that a
+map does not undo, which tracked columns changed, the UPDATE and the ``boundary_change``
+events (an unchanged case is not written).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from sqlalchemy import Connection, text
 
 from incidents import store
 from incidents.models import OPEN_STATUSES, STATUSES
-from incidents.placement import placed
+from incidents.placement import TERRITORIAL, placed
 from jurisdictions import bulk, catalog
 from jurisdictions.service import Resolution, resolve_points
 
@@ -38,13 +41,40 @@ OPEN = "t.status NOT IN ('closed', 'rejected')"
 if set(STATUSES) - {"closed", "rejected"} != set(OPEN_STATUSES):  # pragma: no cover
     raise RuntimeError("OPEN no longer matches incidents.models.OPEN_STATUSES")
 
-OPEN_CASES = text(f"""
-SELECT c.id, c.type_code, c.status, c.lon, c.lat, {", ".join("c." + k for k in TRACKED)},
-       c.handler_name, c.routing, o.town, o.community, o.pa, o.units, o.on_border
+#: The open cases whose areas change (``_shudi_owners``: jurisdictions.bulk.owners).
+MOVED = text("""
+SELECT c.id, c.type_code, c.lon, c.lat, o.town, o.community, o.pa, o.units, o.on_border
 FROM _shudi_owners o JOIN case_file c ON c.id = o.pid
 WHERE o.town IS NOT NULL
 ORDER BY c.id
 """)
+
+#: A referral, escalation or joint enforcement decided by people is not undone by a map
+#: (the case keeps its handler and routing, the territory follows the map); a town's
+#: correction order stays on record. SQL over ``c`` (the case) and ``p`` (its new placement).
+_TRUTHY = "coalesce(c.routing -> '{k}' NOT IN ('null', 'false', '0', '\"\"', '[]', '{{}}'), false)"
+DECIDED = (
+    f"({_TRUTHY.format(k='referrals')} OR {_TRUTHY.format(k='escalations')} OR c.status = 'joint')"
+)
+ORDERED = _TRUTHY.format(k="correction_orders")
+KEPT = ("handler_party", "handler_unit_code", "handler_name")
+VALUES = (
+    {k: f"p.{k}" for k in TERRITORIAL if k not in ("lon", "lat")}
+    | {k: f"CASE WHEN {DECIDED} THEN c.{k} ELSE p.{k} END" for k in KEPT}
+    | {
+        "routing": f"""CASE WHEN {DECIDED}
+        THEN c.routing || jsonb_build_object('territory', p.routing -> 'territory')
+        WHEN {ORDERED}
+        THEN p.routing || jsonb_build_object('correction_orders', c.routing -> 'correction_orders')
+        ELSE p.routing END"""
+    }
+)
+#: The ``boundary_change`` event of a moved case (its ``data``: SQL, see store.move_cases).
+EVENT = store.event_row(
+    case_id=0, actor=None, role="system", action="boundary_change", from_status=None,
+    to_status=None, public=False,
+)  # fmt: skip
+EVENT_DATA = "jsonb_build_object('changed', changed, 'generations', p.generations)"
 
 
 def _resolutions(conn: Connection, rows: Sequence[Any]) -> dict[int, Resolution]:
@@ -85,52 +115,41 @@ def reresolve_open_cases(conn: Connection) -> dict[str, int]:
     """Re-resolve and re-route every open case against the active generations; how many open
     cases there are and how many changed owner (see the module docstring)."""
     looked_at, _ = bulk.owners(conn, table="case_file", where=OPEN)
-    rows = conn.execute(OPEN_CASES).all()
+    rows = conn.execute(MOVED).all()
     conn.execute(text("DROP TABLE _shudi_owners"))
     if not rows:
         return {"open": looked_at, "changed": 0}
     resolutions = _resolutions(conn, rows)
     agencies = catalog.agencies_by_code(conn)
     types: dict[str, Any] = {}
-    routed: dict[tuple[int, str], dict[str, Any]] = {}
-    updates: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
+    route_of: dict[tuple[int, str], int] = {}
+    placements: list[dict[str, Any]] = []
+    cases: list[int] = []
+    routes: list[int] = []
     for row in rows:
         res = resolutions[row.id]
         if not res.inside:  # moved out of every town: keep it and let a dispatcher decide
             continue
-        if row.type_code not in types:
-            types[row.type_code] = catalog.get_type(conn, code=row.type_code)
         key = (id(res), row.type_code)
-        if key not in routed:
-            routed[key] = placed(res, vtype=types[row.type_code], agencies=agencies).columns
-        cols = dict(routed[key])
-        decided = ("referrals", "escalations")
-        if any(row.routing.get(k) for k in decided) or row.status == "joint":
-            # a referral, escalation or joint enforcement decided by people is not undone by a map
-            cols |= {k: getattr(row, k) for k in ("handler_party", "handler_unit_code")}
-            cols["handler_name"] = row.handler_name
-            cols["routing"] = row.routing | {"territory": cols["routing"]["territory"]}
-        elif row.routing.get("correction_orders"):  # the town's order stays on record
-            orders = row.routing["correction_orders"]
-            cols["routing"] = cols["routing"] | {"correction_orders": orders}
-        diff = {k: [getattr(row, k), cols[k]] for k in TRACKED if getattr(row, k) != cols[k]}
-        if not diff:
-            continue
-        updates.append({k: v for k, v in cols.items() if k not in ("lon", "lat")} | {"id": row.id})
-        events.append(
-            store.event_row(
-                case_id=row.id,
-                actor=None,
-                role="system",
-                action="boundary_change",
-                from_status=row.status,
-                to_status=row.status,
-                data={"changed": diff, "generations": res.generations},
-                public=False,
+        if key not in route_of:
+            if row.type_code not in types:
+                types[row.type_code] = catalog.get_type(conn, code=row.type_code)
+            cols = placed(res, vtype=types[row.type_code], agencies=agencies).columns
+            route_of[key] = len(placements)
+            placements.append(
+                {k: v for k, v in cols.items() if k not in ("lon", "lat")}
+                | {"route": len(placements)}
             )
-        )
-    if updates:
-        store.update_cases(conn, rows=updates)
-        store.add_events(conn, rows=events)
-    return {"open": looked_at, "changed": len(updates)}
+        cases.append(row.id)
+        routes.append(route_of[key])
+    changed = store.move_cases(
+        conn,
+        placements=placements,
+        cases=cases,
+        routes=routes,
+        values=VALUES,
+        tracked=TRACKED,
+        event=EVENT,
+        data=EVENT_DATA,
+    )
+    return {"open": looked_at, "changed": changed}
