@@ -12,10 +12,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from sqlalchemy import Connection
-from zlib_ng import gzip_ng
 
 from gis.coords import CoordSystem
 from jurisdictions import batch, catalog, directory, generations, service
+from jurisdictions.answer_gzip import gzip_answer
 from jurisdictions.batch_body import parse_batch
 from jurisdictions.bbox import parse_bbox
 from jurisdictions.exceptions import TooManyPoints
@@ -95,9 +95,10 @@ async def resolve_batch(request: Request, opener: Opener) -> Response:
         if not gzip or len(answer) < GZIP_FROM:
             return Response(answer, media_type="application/json")
         # compressed here, in the worker thread, with zlib-ng (about 8x faster than the
-        # GZip middleware's zlib on these answers, which it then passes through as they are)
+        # GZip middleware's zlib on these answers, which it then passes through as they are),
+        # a large answer in two halves at once
         return Response(
-            gzip_ng.compress(answer, 1),  # type: ignore[no-untyped-call]
+            gzip_answer(answer),
             media_type="application/json",
             headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
         )
