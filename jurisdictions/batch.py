@@ -35,7 +35,10 @@ def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
 
 def _numbers(values: np.ndarray) -> list[bytes]:
     """Each float as JSON text, as orjson writes it (``null`` where not finite)."""
-    return orjson.dumps(values.tolist())[1:-1].split(b",") if len(values) else []
+    if not len(values):
+        return []
+    text = orjson.dumps(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)
+    return text[1:-1].split(b",")
 
 
 def _tail_table(index: AreaIndex, gens: dict[str, int], ids: np.ndarray) -> np.ndarray:
