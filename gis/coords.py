@@ -277,3 +277,9 @@ def looks_swapped(lon: float, lat: float) -> bool:
     as_given = x0 <= lon <= x1 and y0 <= lat <= y1
     swapped = x0 <= lat <= x1 and y0 <= lon <= y1
     return not as_given and swapped
+
+
+def looks_swapped_array(lon: FloatArray, lat: FloatArray) -> npt.NDArray[np.bool_]:
+    """:func:`looks_swapped` for arrays of points."""
+    with np.errstate(invalid="ignore"):
+        return ~_in_china(lon, lat) & _in_china(lat, lon)

@@ -1,24 +1,32 @@
 """Many points at once: the batch endpoint, the CLI and bulk jobs share this path.
 
-The answer is written as JSON bytes directly: the points are resolved by the in-process index
-(:func:`jurisdictions.service.index_at`) into answer ids, each distinct answer's JSON is encoded
-once and kept with the index, and each point's entry is its coordinates followed by those
-bytes. Points outside every town are told the nearest town (one vectorised lookup for all).
+The answer is written as JSON bytes directly, with no Python loop per point: the points are
+resolved by the in-process index (:func:`jurisdictions.service.index_at`) into answer ids;
+each distinct answer's JSON is encoded once and kept with the index; the coordinates are
+written as text in one call for the whole array; and the answer is one join of those pieces
+(per point: its coordinates, then its answer's bytes). Points outside every town are told the
+nearest town (one vectorised lookup for all), their message written from a template per town
+cut where the point's numbers go.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
 import orjson
 from sqlalchemy import Connection
 
-from gis.coords import CoordSystem, looks_swapped, to_wgs84
+from gis.coords import CoordSystem, looks_swapped_array, to_wgs84
 from jurisdictions.index import AreaIndex
 from jurisdictions.service import Resolution, index_at, outside_error, territory_of
+
+#: A point's entry up to its longitude, and between its longitude and latitude.
+_HEAD = b',{"point":{"lon":'
+_MID = b',"lat":'
 
 
 def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
@@ -26,42 +34,45 @@ def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
 
 
 def _numbers(values: np.ndarray) -> list[bytes]:
-    """Each float as JSON text, as orjson writes it."""
-    return orjson.dumps(values.tolist())[1:-1].split(b",") if len(values) else []
+    """Each float as JSON text, as orjson writes it (``null`` where not finite)."""
+    if not len(values):
+        return []
+    text = orjson.dumps(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)
+    return text[1:-1].split(b",")
 
 
-def _tails(index: AreaIndex, gens: dict[str, int], ids: np.ndarray) -> dict[int, bytes]:
-    """For each answer id with a town, ``,"generation":…}``: the entry's JSON after its
-    point (answers without a town are errors)."""
-    tails: dict[int, bytes] = {}
-    for answer in np.unique(ids).tolist():
-        key = ("batch-json", answer)
+def _tail_table(index: AreaIndex, gens: dict[str, int], ids: np.ndarray) -> np.ndarray:
+    """Per answer id met in ``ids``: ``},"generation":…}``, the entry's JSON after its point,
+    or None for an answer without a town (an error). An object array indexed by answer id."""
+    table = np.full(int(ids.max()) + 1 if len(ids) else 1, None, dtype=object)
+    for answer in np.flatnonzero(np.bincount(ids)).tolist() if len(ids) else []:
+        key = ("batch-tail", answer)
         if key not in index.memo:
             res = territory_of(index, gens, answer)
-            index.memo[key] = b"," + orjson.dumps(res.territory())[1:] if res.inside else None
-        tail = index.memo[key]
-        if tail is not None:
-            tails[answer] = tail  # type: ignore[assignment]
-    return tails
+            index.memo[key] = b"}," + orjson.dumps(res.territory())[1:] if res.inside else None
+        table[answer] = index.memo[key]
+    return table
 
 
-#: Stand-ins for a point's numbers in an outside error's template (see :func:`_outside`).
+#: Stand-ins for a point's numbers in an outside error's template (see :func:`_template`).
 _LON, _LAT, _METRES = 111.111111, 22.222222, 333333.3
 
 
-def _template(gens: dict[str, int], near: Any) -> list[bytes] | None:
-    """The outside error's JSON for the nearest town ``near`` (an Area), cut where the point's
-    lon, lat and distance go: the message is :func:`outside_error`'s own, written once per
-    town with stand-in numbers. None if the stand-ins do not cut it cleanly."""
+def _template(gens: dict[str, int], near: Any) -> bytes | None:
+    """The outside error's JSON for the nearest town ``near`` (an Area, or None when there is
+    none) as a ``%`` template of the point's lon, lat and distance (``%.6f``, ``%.6f``,
+    ``%.0f``, ``%r``; lon and lat only without a town): the message is
+    :func:`outside_error`'s own, written once per town with stand-in numbers and cut where
+    they are. None if the stand-ins do not cut it cleanly."""
     res = Resolution(lon=_LON, lat=_LAT, generations=gens)
     if near is not None:
         res.nearest = {"layer": "town", "code": near.code, "name": near.name, "distance_m": _METRES}
     err = outside_error(res)
-    text = orjson.dumps(_error(err.code, err.message, nearest=res.nearest))
+    text = orjson.dumps(_error(err.code, err.message, nearest=res.nearest)).replace(b"%", b"%%")
     where = f"({_LON:.6f}, {_LAT:.6f})".encode()
     head, _, rest = text.partition(where)
     if near is None:
-        return [head, rest] if rest and where not in rest else None
+        return head + b"(%.6f, %.6f)" + rest if rest and where not in rest else None
     parts = rest.split(f"{_METRES:.0f} m away".encode())
     if len(parts) != 2 or where in rest:
         return None
@@ -69,56 +80,71 @@ def _template(gens: dict[str, int], near: Any) -> list[bytes] | None:
     tail_parts = tail.split(repr(_METRES).encode())
     if len(tail_parts) != 2:
         return None
-    return [head, middle, b" m away" + tail_parts[0], tail_parts[1]]
+    return b"%.0f m away".join((head + b"(%.6f, %.6f)" + middle, b"%r".join(tail_parts)))
 
 
-def _outside(
-    gens: dict[str, int],
-    i: int,
-    raw: tuple[float, float],
-    store: tuple[float, float],
-    near: Any,
-    templates: dict[object, list[bytes] | None],
-) -> bytes:
-    """The entry of a point that no town covers (or given latitude first)."""
-    x, y = raw
-    if looks_swapped(x, y):
-        return orjson.dumps(
-            _error(
-                "invalid_coordinates",
-                f"point {i}: ({x}, {y}) lies outside China but "
-                f"({y}, {x}) does not: give longitude first",
-            )
-        )
-    town = near[0] if near is not None else None
-    key = town.code if town is not None else None
-    if key not in templates:
-        templates[key] = _template(gens, town)
-    cut = templates[key]
-    where = f"({store[0]:.6f}, {store[1]:.6f})".encode()
-    if cut is not None and town is None:
-        return cut[0] + where + cut[1]
-    if cut is not None:
-        metres = round(near[1], 1)
-        return (
-            cut[0]
-            + where
-            + cut[1]
-            + f"{metres:.0f}".encode()
-            + cut[2]
-            + repr(metres).encode()
-            + cut[3]
-        )
-    res = Resolution(lon=store[0], lat=store[1], generations=gens)
+def _slow_outside(gens: dict[str, int], lon: float, lat: float, near: Any, metres: float) -> bytes:
+    """An outside error written out in full (when its template could not be cut)."""
+    res = Resolution(lon=lon, lat=lat, generations=gens)
     if near is not None:
-        res.nearest = {
-            "layer": "town",
-            "code": near[0].code,
-            "name": near[0].name,
-            "distance_m": round(near[1], 1),
-        }
+        res.nearest = {"layer": "town", "code": near.code, "name": near.name, "distance_m": metres}
     err = outside_error(res)
     return orjson.dumps(_error(err.code, err.message, nearest=res.nearest))
+
+
+def _outside_entries(
+    index: AreaIndex | None,
+    gens: dict[str, int],
+    wx: np.ndarray,
+    wy: np.ndarray,
+    empty: np.ndarray,
+) -> list[bytes]:
+    """The error entries of points (store coordinates) that no town covers: the nearest town
+    for those covered by nothing at all (``empty``), none for the others."""
+    picks = np.full(len(wx), -1, dtype=np.intp)
+    metres = np.zeros(len(wx))
+    if index is not None and empty.any():
+        picks[empty], metres[empty] = index.nearest_town_ids(wx[empty], wy[empty])
+    xs, ys, ms = wx.tolist(), wy.tolist(), list(map(round, metres.tolist(), repeat(1)))
+    areas = index.areas if index is not None else []
+    memo = index.memo if index is not None else {}
+    entries: list[bytes] = [b""] * len(wx)
+    for pick in np.unique(picks).tolist():
+        near = areas[pick] if pick >= 0 else None
+        key = ("batch-outside", near.code if near is not None else None)
+        if key not in memo:
+            memo[key] = _template(gens, near)
+        template: bytes | None = memo[key]  # type: ignore[assignment]
+        at = np.flatnonzero(picks == pick).tolist()
+        if template is None:
+            for k in at:
+                entries[k] = _slow_outside(gens, xs[k], ys[k], near, ms[k])
+            continue
+        args: Iterator[tuple[Any, ...]]
+        if near is None:
+            args = zip(map(xs.__getitem__, at), map(ys.__getitem__, at), strict=True)
+        else:
+            m = list(map(ms.__getitem__, at))
+            args = zip(map(xs.__getitem__, at), map(ys.__getitem__, at), m, m, strict=True)
+        for k, entry in zip(at, map(template.__mod__, args), strict=True):
+            entries[k] = entry
+    return entries
+
+
+def _swapped_entry(i: int, x: float, y: float) -> bytes:
+    return orjson.dumps(
+        _error(
+            "invalid_coordinates",
+            f"point {i}: ({x}, {y}) lies outside China but ({y}, {x}) does not: "
+            "give longitude first",
+        )
+    )
+
+
+def _invalid_entry(i: int, x: float, y: float) -> bytes:
+    return orjson.dumps(
+        _error("invalid_coordinates", f"point {i}: ({x}, {y}) is not a longitude, latitude")
+    )
 
 
 def resolve_batch_json(
@@ -132,48 +158,51 @@ def resolve_batch_json(
     (``{"generation": …, "results": […]}``); each result is a resolution or its own error."""
     raw = np.asarray(points, dtype=float).reshape(-1, 2)
     x, y = raw[:, 0], raw[:, 1]
+    n = len(raw)
     with np.errstate(invalid="ignore"):
         ok = np.isfinite(x) & np.isfinite(y) & (np.abs(x) <= 180) & (np.abs(y) <= 90)
-    wx, wy = to_wgs84(x[ok], y[ok], CoordSystem(crs))
+    every = bool(ok.all())
+    wx, wy = to_wgs84(x if every else x[ok], y if every else y[ok], CoordSystem(crs))
     wx, wy = np.asarray(wx, dtype=float), np.asarray(wy, dtype=float)
     gens, index = index_at(conn, at=at)
     ids = index.answer_ids(wx, wy) if index is not None else np.zeros(len(wx), dtype=np.int64)
-    tails = _tails(index, gens, ids) if index is not None else {}
-    out_at = np.flatnonzero(~np.isin(ids, list(tails)))
-    nearest: list[Any] = [None] * len(out_at)
-    empty = ids[out_at] == 0  # covered by nothing at all: told the nearest town
-    if index is not None and empty.any():
-        for k, near in zip(
-            np.flatnonzero(empty).tolist(),
-            index.nearest_towns(wx[out_at[empty]], wy[out_at[empty]]),
-            strict=True,
-        ):
-            nearest[k] = near
+    table = _tail_table(index, gens, ids) if index is not None else np.full(1, None, object)
+    # everything below is over all n points: a point not ok gets its own entry
+    if not every:
+        full = np.full(n, np.nan)
+        full[ok], wx = wx, full
+        full = np.full(n, np.nan)
+        full[ok], wy = wy, full
+        full_ids = np.zeros(n, dtype=np.int64)
+        full_ids[ok], ids = ids, full_ids
+    tails = table[ids]
+    inside = np.array([t is not None for t in table.tolist()], dtype=bool)[ids] & ok
     lons, lats = _numbers(wx), _numbers(wy)
-    entries: list[bytes] = [
-        b'{"point":{"lon":' + lon + b',"lat":' + lat + b"}" + tails.get(a, b"")
-        for lon, lat, a in zip(lons, lats, ids.tolist(), strict=True)
-    ]
-    if len(out_at) or not ok.all():
-        positions = np.flatnonzero(ok)
-        templates: dict[object, list[bytes] | None] = {}
-        for k, near in zip(out_at.tolist(), nearest, strict=True):
-            i = int(positions[k])
-            entries[k] = _outside(
-                gens,
-                i,
-                (float(x[i]), float(y[i])),
-                (float(wx[k]), float(wy[k])),
-                near,
-                templates,
-            )
-        for i in np.flatnonzero(~ok).tolist():  # in order, so positions stay right
-            bad = _error(
-                "invalid_coordinates", f"point {i}: ({x[i]}, {y[i]}) is not a longitude, latitude"
-            )
-            entries.insert(i, orjson.dumps(bad))
-    head = orjson.dumps(gens if len(wx) else {})
-    return b'{"generation":' + head + b',"results":[' + b",".join(entries) + b"]}"
+    heads, mids, tails_list = [_HEAD] * n, [_MID] * n, tails.tolist()
+    special = np.flatnonzero(~inside)
+    if len(special):
+        entries: dict[int, bytes] = {}
+        outside = special[ok[special]]
+        swapped = looks_swapped_array(x[outside], y[outside])
+        for i in outside[swapped].tolist():
+            entries[i] = _swapped_entry(i, float(x[i]), float(y[i]))
+        rest = outside[~swapped]
+        found = _outside_entries(index, gens, wx[rest], wy[rest], ids[rest] == 0)
+        entries.update(zip(rest.tolist(), found, strict=True))
+        for i in special[~ok[special]].tolist():
+            entries[i] = _invalid_entry(i, float(x[i]), float(y[i]))
+        for i, entry in entries.items():
+            heads[i], lons[i], mids[i], lats[i], tails_list[i] = b",", entry, b"", b"", b""
+    if n:
+        heads[0] = heads[0][1:]  # no comma before the first entry
+    head = orjson.dumps(gens if ok.any() else {})
+    return b"".join(
+        chain(
+            (b'{"generation":', head, b',"results":['),
+            chain.from_iterable(zip(heads, lons, mids, lats, tails_list, strict=True)),
+            (b"]}",),
+        )
+    )
 
 
 def resolve_batch(

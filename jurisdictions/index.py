@@ -146,14 +146,24 @@ class AreaIndex:
         return [tuple(areas[bounds[i] : bounds[i + 1]]) for i in range(len(points))]
 
     def nearest_towns(self, xs: np.ndarray, ys: np.ndarray) -> list[tuple[Area, float] | None]:
-        """For each point, the nearest town and the geodesic distance in metres to its border.
+        """For each point, the nearest town and the geodesic distance in metres to its border
+        (:meth:`nearest_town_ids` as areas)."""
+        if not len(self.towns) or not len(xs):
+            return [None] * len(xs)
+        picks, metres = self.nearest_town_ids(xs, ys)
+        areas = self.areas
+        return [(areas[i], m) for i, m in zip(picks.tolist(), metres.tolist(), strict=True)]
+
+    def nearest_town_ids(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each point, the index (into ``areas``) of the nearest town and the geodesic
+        distance in metres to its border; the index is -1 when there are no towns.
 
         The town is chosen in a frame scaled by cos(latitude) at the district, which is
         locally equidistant; the distance is then measured on the ellipsoid.
         """
-        if not len(self.towns) or not len(xs):
-            return [None] * len(xs)
         xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+        if not len(self.towns) or not len(xs):
+            return np.full(len(xs), -1, dtype=np.intp), np.zeros(len(xs))
         picks = np.zeros(len(xs), dtype=np.intp)
         qx, qy = np.zeros(len(xs)), np.zeros(len(xs))
         far = np.ones(len(xs), dtype=bool)
@@ -170,10 +180,7 @@ class AreaIndex:
             starts = shapely.get_coordinates(shapely.get_point(lines, 0))
             qx[far], qy[far] = starts[:, 0], starts[:, 1]
         _, _, metres = EARTH.inv(xs, ys, qx / self.scale, qy)  # back in lon/lat
-        return [
-            (self.areas[int(i)], float(m))
-            for i, m in zip(picks, np.atleast_1d(metres), strict=True)
-        ]
+        return picks, np.atleast_1d(np.asarray(metres, dtype=float))
 
 
 #: Vertices per piece of a town border: short pieces make nearest-town queries cheap.
