@@ -96,13 +96,18 @@ def make_engine(
     poolclass: type[Pool] | None = None,
     application_name: str = "shudi",
 ) -> Engine:
-    """A pooled engine whose connections carry the statement timeout and UTC."""
+    """A pooled engine whose connections carry the statement timeout and UTC.
+
+    Its capacity is ``2 × db_pool_size`` connections (what admission counts on), all of them
+    kept once opened: with an overflow instead, every connection returned beyond the pool's
+    size was closed and the next request opened a new one — a backend started and
+    password-authenticated for every ~8 reports under load (issue #17)."""
     settings = settings or get_settings()
     return create_engine(
         url,
         poolclass=poolclass,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        pool_size=2 * settings.db_pool_size,
+        max_overflow=0,
         pool_timeout=settings.db_pool_timeout_s,
         # no ping per checkout (a round trip per request): a dropped connection raises a
         # disconnect error instead, which invalidates the pool and answers 503 once
