@@ -60,20 +60,25 @@ class Admission:
         if scope["type"] != "http" or scope["path"] in EXEMPT or _streams(scope):
             await self.app(scope, receive, send)
             return
-        if self._slots is None:  # made in the server's loop
-            self._slots = asyncio.Semaphore(self.limit)
-        start = time.perf_counter()
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self.max_wait_s)
-        except TimeoutError:
-            SHED.inc()
-            await _busy(send)
-            return
-        try:
+        slots = self._slots
+        if slots is None:  # made in the server's loop
+            slots = self._slots = asyncio.Semaphore(self.limit)
+        if slots.locked():  # every slot taken: wait in line, at most max_wait_s
+            start = time.perf_counter()
+            try:
+                await asyncio.wait_for(slots.acquire(), self.max_wait_s)
+            except TimeoutError:
+                SHED.inc()
+                await _busy(send)
+                return
             ADMISSION_WAIT.observe(time.perf_counter() - start)
+        else:  # a free slot: taken at once (acquire does not suspend), no task, no timer
+            await slots.acquire()
+            ADMISSION_WAIT.observe(0.0)
+        try:
             await self.app(scope, receive, send)
         finally:
-            self._slots.release()
+            slots.release()
 
 
 async def _busy(send: Send) -> None:

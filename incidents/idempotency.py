@@ -23,6 +23,21 @@ from incidents.exceptions import (
 
 KEEP_HOURS = 24
 MAX_KEY_LENGTH = 255
+LOCK = text("SELECT pg_try_advisory_xact_lock(hashtext(:s), hashtext(:k))")
+STORED = text(f"""SELECT request_hash, status_code, response FROM idempotency_key
+                  WHERE key = :k AND scope = :s
+                    AND created_at > now() - interval '{KEEP_HOURS} hours'""")
+REMEMBER = text("""INSERT INTO idempotency_key (key, scope, request_hash, status_code, response)
+    VALUES (:k, :s, :h, :c, :r)
+    ON CONFLICT (key, scope) DO UPDATE SET request_hash = EXCLUDED.request_hash,
+        status_code = EXCLUDED.status_code, response = EXCLUDED.response, created_at = now()""")
+#: :func:`finish` for a new case, inside its INSERT (``also`` of
+#: :func:`incidents.store.insert_case`; ``c``: the new case): the answer gets the case's id.
+WITH_NEW_CASE = """INSERT INTO idempotency_key (key, scope, request_hash, status_code, response)
+    SELECT :idem_k, :idem_s, :idem_h, :idem_c,
+           jsonb_set(CAST(:idem_r AS jsonb), '{id}', to_jsonb(id)) FROM c
+    ON CONFLICT (key, scope) DO UPDATE SET request_hash = EXCLUDED.request_hash,
+        status_code = EXCLUDED.status_code, response = EXCLUDED.response, created_at = now()"""
 
 
 @dataclass(frozen=True)
@@ -45,18 +60,10 @@ def begin(conn: Connection, *, key: str | None, scope: str, fingerprint: str) ->
         raise IdempotencyKeyMissing("an Idempotency-Key header is required for this request")
     if len(key) > MAX_KEY_LENGTH:
         raise IdempotencyKeyMissing(f"the Idempotency-Key is longer than {MAX_KEY_LENGTH}")
-    locked = conn.execute(
-        text("SELECT pg_try_advisory_xact_lock(hashtext(:s), hashtext(:k))"),
-        {"s": scope, "k": key},
-    ).scalar_one()
+    locked = conn.execute(LOCK, {"s": scope, "k": key}).scalar_one()
     if not locked:
         raise IdempotencyKeyInFlight("a request with this Idempotency-Key is still in progress")
-    row = conn.execute(
-        text(f"""SELECT request_hash, status_code, response FROM idempotency_key
-                 WHERE key = :k AND scope = :s
-                   AND created_at > now() - interval '{KEEP_HOURS} hours'"""),
-        {"k": key, "s": scope},
-    ).first()
+    row = conn.execute(STORED, {"k": key, "s": scope}).first()
     if row is None:  # new, or expired (``finish`` overwrites an expired row)
         return None
     if row.request_hash != fingerprint:
@@ -77,11 +84,7 @@ def finish(
 ) -> None:
     """Store the answer with the work, in the same transaction."""
     conn.execute(
-        text("""INSERT INTO idempotency_key (key, scope, request_hash, status_code, response)
-                VALUES (:k, :s, :h, :c, :r)
-                ON CONFLICT (key, scope) DO UPDATE SET request_hash = EXCLUDED.request_hash,
-                    status_code = EXCLUDED.status_code, response = EXCLUDED.response,
-                    created_at = now()"""),
+        REMEMBER,
         {
             "k": key,
             "s": scope,
@@ -90,6 +93,23 @@ def finish(
             "r": json.dumps(body, ensure_ascii=False, default=str),
         },
     )
+
+
+def with_new_case(
+    *, key: str, scope: str, fingerprint: str, status_code: int, body: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """:func:`finish` for a case being stored, inside its INSERT (no round trip of its own):
+    ``also`` for :func:`incidents.store.insert_case`; ``body`` without ``id``, which the
+    stored answer takes from the new case."""
+    return {
+        WITH_NEW_CASE: {
+            "idem_k": key,
+            "idem_s": scope,
+            "idem_h": fingerprint,
+            "idem_c": status_code,
+            "idem_r": json.dumps(body, ensure_ascii=False, default=str),
+        }
+    }
 
 
 def purge(conn: Connection) -> int:

@@ -96,6 +96,10 @@ class Filed:
         }
 
 
+#: Given a filing's answer (without its id), rows to store with the case, in its INSERT.
+Remember = Callable[[dict[str, Any]], dict[str, dict[str, Any]]]
+
+
 def new_tracking_code() -> str:
     """A random, unguessable code the resident follows the case with."""
     return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LENGTH))
@@ -128,11 +132,14 @@ def create_case(
     now: datetime | None = None,
     point: StorePoint | None = None,
     photos: Sequence[SanitizedPhoto] = (),
+    remember: Remember | None = None,
 ) -> Filed:
     """Place, time and store a report in this transaction; the answer a reporter gets.
 
     ``point`` is the report's point already converted (by :func:`submit`); without it the
-    report's own point is converted here."""
+    report's own point is converted here. ``remember``: rows that store the answer with the
+    case, in its INSERT (given the answer without its id: ``also`` of
+    :func:`incidents.store.insert_case`)."""
     _check(report, actor)
     if actor is not None:  # staff filing: the audit log names them (a resident stays unnamed)
         name_actor(conn, principal=actor)
@@ -145,6 +152,12 @@ def create_case(
     dl = load_policy().deadlines_for(vtype.code, vtype.scope, report.urgency, start=now)
     code = new_tracking_code()
     cipher = get_cipher()
+    answer = {
+        "tracking_code": code,
+        "status": "reported",
+        "due_at": dl.resolve_by.isoformat() if dl.resolve_by else None,
+        "routing": where.columns["routing"],
+    }
     event = store.event_row(
         case_id=0,
         actor=actor,
@@ -186,7 +199,7 @@ def create_case(
         },
         event={k: v for k, v in event.items() if k != "case_id"},
         # notify/: one event row with the case; the sender writes its messages (notify.events)
-        also=notify_events.with_new_case("report"),
+        also=notify_events.with_new_case("report") | (remember(answer) if remember else {}),
     )
     store.add_photos(conn, case_id=case_id, photos=photos)
     town = where.resolution.town
@@ -202,13 +215,7 @@ def create_case(
                 r.zh for r in where.routing.reasons if r.rule == "joint_enforcement_proposed"
             ),
         )
-    return Filed(
-        id=case_id,
-        tracking_code=code,
-        status="reported",
-        due_at=dl.resolve_by.isoformat() if dl.resolve_by else None,
-        routing=where.columns["routing"],
-    )
+    return Filed(id=case_id, **answer)
 
 
 Connect = Callable[[], AbstractContextManager[Connection]]
@@ -291,16 +298,23 @@ def submit(
             )
             if replay:
                 return replay.status_code, Filed(**replay.body)
-        filed = create_case(conn, report=report, actor=actor, now=now, point=point, photos=photos)
-        if idempotency_key is None:
-            return 201, filed
-        idempotency.finish(
+        remember = None
+        if idempotency_key is not None:  # the answer stored in the case's own INSERT
+            key = idempotency_key
+
+            def remember(answer: dict[str, Any]) -> dict[str, dict[str, Any]]:
+                return idempotency.with_new_case(
+                    key=key, scope="reports", fingerprint=fingerprint, status_code=201, body=answer
+                )
+
+        filed = create_case(
             conn,
-            key=idempotency_key,
-            scope="reports",
-            fingerprint=fingerprint,
-            status_code=201,
-            body=filed.as_json(),
+            report=report,
+            actor=actor,
+            now=now,
+            point=point,
+            photos=photos,
+            remember=remember,
         )
         return 201, filed
 

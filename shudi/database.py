@@ -96,13 +96,18 @@ def make_engine(
     poolclass: type[Pool] | None = None,
     application_name: str = "shudi",
 ) -> Engine:
-    """A pooled engine whose connections carry the statement timeout and UTC."""
+    """A pooled engine whose connections carry the statement timeout and UTC.
+
+    Its capacity is ``2 × db_pool_size`` connections (what admission counts on), all of them
+    kept once opened: with an overflow instead, every connection returned beyond the pool's
+    size was closed and the next request opened a new one — a backend started and
+    password-authenticated for every ~8 reports under load (issue #17)."""
     settings = settings or get_settings()
     return create_engine(
         url,
         poolclass=poolclass,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        pool_size=2 * settings.db_pool_size,
+        max_overflow=0,
         pool_timeout=settings.db_pool_timeout_s,
         # no ping per checkout (a round trip per request): a dropped connection raises a
         # disconnect error instead, which invalidates the pool and answers 503 once
@@ -165,13 +170,16 @@ def current_request_id() -> str | None:
     return None if rid == "-" else rid
 
 
+_TAG = text("SELECT set_config('shudi.request_id', :r, true)")
+
+
 def tag_request(conn: Connection) -> None:
     """Name the current request in this transaction (``shudi.request_id``, read by the audit
     triggers of migration 0018), so every write a request makes is traceable to it; nothing
     outside a request."""
     rid = current_request_id()
     if rid is not None:
-        conn.execute(text("SELECT set_config('shudi.request_id', :r, true)"), {"r": rid})
+        conn.execute(_TAG, {"r": rid})
 
 
 def db_connection() -> Iterator[Connection]:
@@ -187,9 +195,28 @@ def db_connection() -> Iterator[Connection]:
 RequestConn = Annotated[Connection, Depends(db_connection, scope="function")]
 
 
+@contextmanager
+def autocommit(engine: Engine) -> Iterator[Connection]:
+    """A pooled connection of ``engine`` in autocommit for the block: each statement its own
+    transaction, no BEGIN or COMMIT round trips.
+
+    The driver's connection is switched (``autocommit``, on the client only) rather than
+    through SQLAlchemy's ``isolation_level="AUTOCOMMIT"``, whose reset when the connection goes
+    back to the pool sent ``SET default_transaction_isolation TO DEFAULT``: a round trip per
+    read, on every read route (issue #17)."""
+    with engine.connect() as conn:
+        dbapi = conn.connection.dbapi_connection
+        dbapi.autocommit = True  # type: ignore[union-attr]
+        try:
+            yield conn
+        finally:
+            if dbapi is not None and not dbapi.closed:
+                dbapi.autocommit = False
+
+
 def open_reader() -> AbstractContextManager[Connection]:
     """A pooled autocommit connection for one read-only lookup."""
-    return get_engine().connect().execution_options(isolation_level="AUTOCOMMIT")
+    return autocommit(get_engine())
 
 
 async def reader_factory() -> Callable[[], AbstractContextManager[Connection]]:
@@ -203,7 +230,7 @@ async def reader_factory() -> Callable[[], AbstractContextManager[Connection]]:
 
 def db_reader() -> Iterator[Connection]:
     """FastAPI dependency for read-only lookups: autocommit, no BEGIN/COMMIT round trips."""
-    with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+    with autocommit(get_engine()) as conn:
         yield conn
 
 

@@ -242,16 +242,17 @@ class _Announcer:
                 channels, self.pending = self.pending, set()
                 self.busy = True
             try:
-                if self.engine is None:
+                if self.engine is None:  # no pre-ping: a lost connection fails one send, and
+                    # is replaced for the next (listeners catch up from their cursors)
                     self.engine = create_engine(
-                        self.url, pool_size=1, max_overflow=0, pool_pre_ping=True,
+                        self.url, pool_size=1, max_overflow=0, isolation_level="AUTOCOMMIT",
                         connect_args={"options": "-c synchronous_commit=off",
                                       "application_name": "shudi-announce"},
                     )  # fmt: skip
-                with self.engine.connect() as conn:
-                    for channel in sorted(channels):
-                        conn.exec_driver_sql(f"NOTIFY {channel}")  # names checked by announce()
-                    conn.commit()
+                with self.engine.connect() as conn:  # one round trip: one implicit transaction
+                    conn.exec_driver_sql(  # names checked by announce()
+                        "; ".join(f"NOTIFY {channel}" for channel in sorted(channels))
+                    )
                 self.sent += 1
             except Exception as exc:  # the listeners catch up at the next one, or reconnecting
                 log.warning("NOTIFY %s failed: %s", ", ".join(sorted(channels)), exc)

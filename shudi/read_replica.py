@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
-from shudi.database import cluster_for, db_connection, get_engine, make_engine
+from shudi.database import autocommit, cluster_for, db_connection, get_engine, make_engine
 from shudi.embedded import APP_ROLE, OWNER, Cluster
 from shudi.exceptions import EmbeddedDatabaseError
 from shudi.settings import Settings, get_settings
@@ -196,7 +196,7 @@ def read_engine() -> Engine:
 
 def open_read() -> AbstractContextManager[Connection]:
     """A pooled autocommit connection for one lag-tolerant read (see :class:`ReadRouter`)."""
-    return read_engine().connect().execution_options(isolation_level="AUTOCOMMIT")
+    return autocommit(read_engine())
 
 
 async def read_factory() -> Callable[[], AbstractContextManager[Connection]]:

@@ -62,7 +62,7 @@ def test_health_and_event_streams_pass_a_full_gate() -> None:
 
 
 def test_the_limit_leaves_pooled_connections_for_background_work() -> None:
-    # 10 + 10 pooled connections by default: 18 requests, two connections left over
+    # 2 × 10 pooled connections by default: 18 requests, two connections left over
     assert admitted() == 2 * get_settings().db_pool_size - 2
 
 
@@ -88,3 +88,35 @@ def test_a_request_not_admitted_in_time_is_answered_503_server_busy() -> None:
     assert sent[0]["status"] == 503
     assert (b"retry-after", b"1") in sent[0]["headers"]
     assert orjson.loads(sent[1]["body"])["code"] == "server_busy"
+
+
+def _admitted_count() -> float:
+    from prometheus_client import REGISTRY
+
+    return REGISTRY.get_sample_value("shudi_admission_wait_seconds_count") or 0.0
+
+
+def test_every_admitted_request_is_timed_those_let_in_at_once_and_those_that_waited() -> None:
+    release = asyncio.Event()
+    order: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["path"] == "/first":
+            await release.wait()
+        order.append(scope["path"])
+
+    async def main() -> None:
+        gate = Admission(app, limit=1)
+        first = asyncio.create_task(gate(_scope("/first"), None, None))  # type: ignore[arg-type]
+        await asyncio.sleep(0)
+        second = asyncio.create_task(gate(_scope("/second"), None, None))  # type: ignore[arg-type]
+        await asyncio.sleep(0.02)
+        assert order == []  # the second waits for the one slot
+        release.set()
+        await asyncio.gather(first, second)
+        await gate(_scope("/third"), None, None)  # type: ignore[arg-type]
+
+    before = _admitted_count()
+    asyncio.run(main())
+    assert order == ["/first", "/second", "/third"]
+    assert _admitted_count() - before == 3

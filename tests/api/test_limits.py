@@ -111,7 +111,7 @@ def test_a_slow_query_answers_503_query_timeout(app_with, conn: Connection) -> N
 def test_a_busy_pool_answers_503_with_retry_after(app_with) -> None:
     client = app_with(db_pool_size="1", db_pool_timeout_s="0.3")
     engine = database.get_engine()
-    held = [engine.connect(), engine.connect()]  # the pool's one connection and one overflow
+    held = [engine.connect(), engine.connect()]  # the pool's capacity: 2 × db_pool_size
     try:
         started = time.perf_counter()
         r = client.get("/api/v1/agencies")
