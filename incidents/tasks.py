@@ -31,6 +31,9 @@ UNIT_OF: dict[Role, str] = {
     Role.property_company: "t.party = 'property_company' AND c.property_company = :company",
 }
 
+#: :func:`tasked_cases` lists at most this many cases.
+TASKED_MAX = 500
+
 WORK_LIST = """SELECT t.id, t.kind, t.party, t.unit_code, t.unit_name, t.done, t.done_at,
         t.note, t.created_at, t.due_at, c.id AS case_id, c.type_code, vt.name_zh AS type_name,
         c.status, c.town_code, c.community_code, c.property_area_code, c.lon, c.lat,
@@ -86,6 +89,23 @@ def case_tasks(conn: Connection, case_id: int) -> list[dict[str, Any]]:
         {"c": case_id},
     )
     return [dict(r) for r in rows.mappings()]
+
+
+def tasked_cases(
+    conn: Connection, *, principal: Principal, limit: int = TASKED_MAX
+) -> list[int] | None:
+    """The cases in which an agency officer's agency (or unit) holds a task, done or not (the
+    cases it sees besides those it handles); None for other roles, and when there are more
+    than ``limit`` (then a query tests each case for a task instead)."""
+    if principal.role is not Role.agency_officer:
+        return None
+    ids = conn.execute(
+        text("""SELECT DISTINCT case_id FROM case_task WHERE party = :agency
+                AND (CAST(:unit AS text) IS NULL OR unit_code = :unit) LIMIT :n"""),
+        {"agency": principal.agency, "unit": principal.agency_unit, "n": limit + 1},
+    ).scalars()
+    found = [int(i) for i in ids]
+    return found if len(found) <= limit else None
 
 
 def _unit_condition(principal: Principal) -> tuple[str, dict[str, Any]]:
