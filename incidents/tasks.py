@@ -92,13 +92,14 @@ def case_tasks(conn: Connection, case_id: int) -> list[dict[str, Any]]:
 
 
 def tasked_cases(
-    conn: Connection, *, principal: Principal, limit: int = TASKED_MAX
+    conn: Connection, *, principal: Principal, limit: int | None = None
 ) -> list[int] | None:
     """The cases in which an agency officer's agency (or unit) holds a task, done or not (the
     cases it sees besides those it handles); None for other roles, and when there are more
-    than ``limit`` (then a query tests each case for a task instead)."""
+    than ``limit`` (default :data:`TASKED_MAX`; then a query tests each case for a task)."""
     if principal.role is not Role.agency_officer:
         return None
+    limit = TASKED_MAX if limit is None else limit
     ids = conn.execute(
         text("""SELECT DISTINCT case_id FROM case_task WHERE party = :agency
                 AND (CAST(:unit AS text) IS NULL OR unit_code = :unit) LIMIT :n"""),
