@@ -12,7 +12,7 @@ from sqlalchemy import Connection, text
 from support import IN_P111, file_report, type_of
 
 from accounts.service import Principal
-from incidents import listing, tasks
+from incidents import listing, tasks, worklist
 
 DAY = datetime(2031, 5, 1, tzinfo=UTC)
 SINCE, UNTIL = datetime(2001, 1, 1, tzinfo=UTC), datetime(2001, 1, 2, tzinfo=UTC)
@@ -116,3 +116,57 @@ def test_an_officer_lists_what_its_unit_handles_or_holds_a_task_in(
         c["id"]
         for c in listing.list_cases(conn, principal=urban, since=SINCE, until=UNTIL)["items"]
     } == {cases["tasked_done"], cases["other_unit_tasked"], cases["tasked_no_deadline"]}
+
+
+@pytest.mark.parametrize("few_tasks", [True, False], ids=["two parts", "one condition"])
+def test_the_work_list_of_an_officer_and_the_dispatchers_calls_to_make(
+    conn: Connection,
+    world: dict[str, Principal],
+    cases: dict[str, int],
+    few_tasks: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not few_tasks:
+        monkeypatch.setattr(tasks, "TASKED_MAX", 0)
+    name = {v: k for k, v in cases.items()}
+    conn.execute(
+        text("UPDATE case_file SET status = 'reported' WHERE id = ANY(:ids)"),
+        {"ids": list(cases.values())},
+    )
+
+    def waiting(who: Principal) -> list[tuple[str, str]]:
+        found = worklist.work_list(conn, principal=who)
+        return [(name[c["id"]], c["bucket"]) for c in found["items"] if c["id"] in name]
+
+    # PS1's: the new cases its unit handles or holds an open task in (a done task is not
+    # its to do), by deadline
+    assert waiting(world["police_ps1"]) == [
+        ("handled", "new"),
+        ("unit_unknown_tasked", "new"),
+        ("handled_and_tasked", "new"),
+        ("tasked_no_deadline", "new"),
+    ]
+    # a closed phone case whose 回访 call is still to make waits for the dispatchers; one whose
+    # call is made does not
+    called, to_call = cases["tasked_done"], cases["other_unit"]
+    conn.execute(
+        text("UPDATE case_file SET status = 'closed' WHERE id = ANY(:ids)"),
+        {"ids": [called, to_call]},
+    )
+    for case_id, done in ((called, True), (to_call, False)):
+        task = tasks.add_task(
+            conn,
+            case_id=case_id,
+            party="public_security",
+            unit_code="PS2",
+            unit_name="PS2",
+            kind="return_visit",
+        )
+        if done:
+            tasks.mark_done(conn, task_id=task, note="已回访", now=DAY)
+    mine = dict(waiting(world["dispatcher"]))
+    assert mine["other_unit"] == "visit" and "tasked_done" not in mine
+    assert mine["handled"] == "new" and len(mine) == 6
+    counted = worklist.work_list(conn, principal=world["dispatcher"])["counts"]
+    assert counted["visit"]["n"] >= 1 and counted["new"]["n"] >= 5
+    assert ("other_unit", "visit") not in waiting(world["police_ps2"])  # the dispatchers' own
