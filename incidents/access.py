@@ -12,15 +12,19 @@ from typing import Any
 from accounts.models import Role
 from accounts.service import Principal
 
+#: An agency officer's cases: those its agency (or unit) handles ...
+AGENCY_HANDLES = """(c.handler_party = :v_agency
+             AND (CAST(:v_unit AS text) IS NULL OR c.handler_unit_code = :v_unit))"""
+#: ... and those in which it holds a task (a joint-enforcement part, done or not).
+AGENCY_TASKED = """EXISTS (SELECT 1 FROM case_task t WHERE t.case_id = c.id
+                       AND t.party = :v_agency
+                       AND (CAST(:v_unit AS text) IS NULL OR t.unit_code = :v_unit))"""
+
 #: A SQL condition on ``c`` (case_file) and its parameters, per role.
 VISIBILITY: dict[Role, Callable[[Principal], tuple[str, dict[str, Any]]]] = {
     Role.dispatcher: lambda p: ("TRUE", {}),
     Role.agency_officer: lambda p: (
-        """((c.handler_party = :v_agency
-             AND (CAST(:v_unit AS text) IS NULL OR c.handler_unit_code = :v_unit))
-            OR EXISTS (SELECT 1 FROM case_task t WHERE t.case_id = c.id
-                       AND t.party = :v_agency
-                       AND (CAST(:v_unit AS text) IS NULL OR t.unit_code = :v_unit)))""",
+        f"({AGENCY_HANDLES}\n            OR {AGENCY_TASKED})",
         {"v_agency": p.agency, "v_unit": p.agency_unit},
     ),
     Role.town_coordinator: lambda p: ("c.town_code = :v_town", {"v_town": p.town_code}),
@@ -47,6 +51,21 @@ def visibility(principal: Principal) -> tuple[str, dict[str, Any]]:
     """The SQL condition selecting the cases ``principal`` may see (an overview role sees
     them only through :func:`limited_item`)."""
     return VISIBILITY[principal.role](principal)
+
+
+def visibility_parts(
+    principal: Principal, *, tasked: Sequence[int] | None = None
+) -> tuple[list[str], dict[str, Any]]:
+    """:func:`visibility` as disjoint SQL conditions whose union is it, so that a query can
+    read each part with its own index (PostgreSQL cannot for an ``OR`` with an ``EXISTS``).
+    Given ``tasked``, every case in which an agency officer's agency (or unit) holds a task
+    (:func:`incidents.tasks.tasked_cases`), its cases are those it handles, then those ids it
+    does not handle; otherwise one part."""
+    where, params = visibility(principal)
+    if principal.role is not Role.agency_officer or tasked is None:
+        return [where], params
+    other = f"c.id = ANY(CAST(:v_tasked AS bigint[])) AND {AGENCY_HANDLES} IS NOT TRUE"
+    return [AGENCY_HANDLES, other], params | {"v_tasked": list(tasked)}
 
 
 def content_visibility(principal: Principal) -> tuple[str, dict[str, Any]]:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Connection, text
 
 from accounts.service import Principal
-from incidents import access, disclosure
+from incidents import access, disclosure, tasks
 from incidents.queries import CASE_FIELDS
 from jurisdictions.bbox import parse_bbox
 
@@ -50,10 +50,10 @@ def list_cases(
     """Visible cases, filtered, a page and the total: by deadline (soonest first), or with
     ``order="newest"`` the latest reported first (the dispatcher's queue of new cases)."""
     q = query or CaseListQuery(**filters)
-    where, params = access.visibility(principal)
+    tasked = tasks.tasked_cases(conn, principal=principal)
+    parts, params = access.visibility_parts(principal, tasked=tasked)
     xmin, ymin, xmax, ymax = parse_bbox(q.bbox) if q.bbox else (None, None, None, None)
-    condition = f"""{where}
-        AND (CAST(:status AS text[]) IS NULL OR c.status = ANY(CAST(:status AS text[])))
+    condition = """(CAST(:status AS text[]) IS NULL OR c.status = ANY(CAST(:status AS text[])))
         AND (CAST(:type AS text) IS NULL OR c.type_code = :type)
         AND (CAST(:agency AS text) IS NULL OR c.handler_party = :agency)
         AND (CAST(:town AS text) IS NULL OR c.town_code = :town)
@@ -78,16 +78,27 @@ def list_cases(
         "ymax": ymax,
         "overdue": q.overdue,
     }
+    order = LIST_ORDERS[q.order]
+
+    def each_part(select: str, tail: str = "") -> str:  # the visible cases, part by part
+        return "\n UNION ALL ".join(
+            f"({select} FROM case_file c WHERE ({part}) AND {condition}{tail})" for part in parts
+        )
+
     total = conn.execute(  # counted up to TOTAL_CAP: an exact count would scan everything
-        text(f"SELECT count(*) FROM (SELECT 1 FROM case_file c WHERE {condition} LIMIT :cap) n"),
+        text(f"SELECT count(*) FROM ({each_part('SELECT 1')} LIMIT :cap) n"),
         params | {"cap": TOTAL_CAP + 1},
     ).scalar_one()
+    if len(parts) == 1:
+        cases, where = "case_file c", f"WHERE ({parts[0]}) AND {condition}"
+    else:  # each part's first offset + limit (its own index, in order), merged
+        cases, where = f"({each_part('SELECT c.*', f' ORDER BY {order} LIMIT :end')}) c", ""
     rows = (
         conn.execute(
-            text(f"""SELECT {CASE_FIELDS} FROM case_file c
-                 JOIN violation_type vt ON vt.code = c.type_code WHERE {condition}
-                 ORDER BY {LIST_ORDERS[q.order]} LIMIT :limit OFFSET :offset"""),
-            params | {"limit": q.limit, "offset": q.offset},
+            text(f"""SELECT {CASE_FIELDS} FROM {cases}
+                 JOIN violation_type vt ON vt.code = c.type_code {where}
+                 ORDER BY {order} LIMIT :limit OFFSET :offset"""),
+            params | {"limit": q.limit, "offset": q.offset, "end": q.offset + q.limit},
         )
         .mappings()
         .all()

@@ -11,6 +11,7 @@ community could not settle in time, now for the town's mediation, 二（九）3)
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,9 @@ UNIT_OF: dict[Role, str] = {
     Role.community_worker: "t.party = 'community_committee' AND t.unit_code = :community",
     Role.property_company: "t.party = 'property_company' AND c.property_company = :company",
 }
+
+#: :func:`tasked_cases` lists at most this many cases.
+TASKED_MAX = 500
 
 WORK_LIST = """SELECT t.id, t.kind, t.party, t.unit_code, t.unit_name, t.done, t.done_at,
         t.note, t.created_at, t.due_at, c.id AS case_id, c.type_code, vt.name_zh AS type_name,
@@ -88,6 +92,24 @@ def case_tasks(conn: Connection, case_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows.mappings()]
 
 
+def tasked_cases(
+    conn: Connection, *, principal: Principal, limit: int | None = None
+) -> list[int] | None:
+    """The cases in which an agency officer's agency (or unit) holds a task, done or not (the
+    cases it sees besides those it handles); None for other roles, and when there are more
+    than ``limit`` (default :data:`TASKED_MAX`; then a query tests each case for a task)."""
+    if principal.role is not Role.agency_officer:
+        return None
+    limit = TASKED_MAX if limit is None else limit
+    ids = conn.execute(
+        text("""SELECT DISTINCT case_id FROM case_task WHERE party = :agency
+                AND (CAST(:unit AS text) IS NULL OR unit_code = :unit) LIMIT :n"""),
+        {"agency": principal.agency, "unit": principal.agency_unit, "n": limit + 1},
+    ).scalars()
+    found = [int(i) for i in ids]
+    return found if len(found) <= limit else None
+
+
 def _unit_condition(principal: Principal) -> tuple[str, dict[str, Any]]:
     cond = UNIT_OF.get(principal.role, "FALSE")
     if principal.role is not Role.dispatcher:  # 回访 calls are the dispatchers' own
@@ -101,17 +123,30 @@ def _unit_condition(principal: Principal) -> tuple[str, dict[str, Any]]:
     }
 
 
+#: A unit's page of tasks, chosen among the tasks (``{cond}``; ``{case}`` joins the case when
+#: the condition reads it) before their cases are read: a dispatcher's list of every open task
+#: reads only the page's cases.
+PAGE = """SELECT p.id, p.kind, p.party, p.unit_code, p.unit_name, p.done, p.done_at, p.note,
+        p.created_at, p.due_at, c.id AS case_id, c.type_code, vt.name_zh AS type_name,
+        c.status, c.town_code, c.community_code, c.property_area_code, c.lon, c.lat,
+        c.handler_name, c.due_at AS case_due_at
+    FROM (SELECT t.* FROM case_task t {case} WHERE {cond}
+            AND (CAST(:all AS boolean) OR NOT t.done)
+          ORDER BY t.done, t.created_at, t.id LIMIT :limit) p
+    JOIN case_file c ON c.id = p.case_id JOIN violation_type vt ON vt.code = c.type_code
+    ORDER BY p.done, p.created_at, p.id"""
+#: A condition that reads the case (``c.``: a company's tasks are those of its estates).
+READS_CASE = re.compile(r"\bc\.")
+
+
 def work_list(
     conn: Connection, *, principal: Principal, include_done: bool = False, limit: int = 200
 ) -> list[dict[str, Any]]:
     """The tasks of the principal's unit, open ones first and oldest first; no personal data."""
     cond, params = _unit_condition(principal)
+    case = "JOIN case_file c ON c.id = t.case_id" if READS_CASE.search(cond) else ""
     rows = conn.execute(
-        text(
-            WORK_LIST.format(cond=cond)
-            + " AND (CAST(:all AS boolean) OR NOT t.done)"
-            + " ORDER BY t.done, t.created_at, t.id LIMIT :limit"
-        ),
+        text(PAGE.format(cond=cond, case=case)),
         params | {"all": include_done, "limit": limit},
     )
     return [dict(r) for r in rows.mappings()]

@@ -24,12 +24,12 @@ from sqlalchemy import Connection, text
 
 from accounts.models import Role
 from accounts.service import Principal
-from incidents import access
+from incidents import access, tasks
 
 BUCKETS = ("new", "accept", "handle", "verify", "visit")
 #: An open 回访 call of the case (the dispatchers' own).
-VISIT_SQL = """(:dispatcher AND EXISTS (SELECT 1 FROM case_task rv WHERE rv.case_id = c.id
-    AND rv.kind = 'return_visit' AND NOT rv.done))"""
+VISIT_SQL = """(:dispatcher AND c.id IN (SELECT rv.case_id FROM case_task rv
+    WHERE rv.kind = 'return_visit' AND NOT rv.done))"""
 LIMIT = 200
 
 BUCKET_SQL = """CASE WHEN c.status = 'reported' THEN 'new'
@@ -40,27 +40,41 @@ BUCKET_SQL = """CASE WHEN c.status = 'reported' THEN 'new'
 OVERDUE_SQL = """(c.due_at IS NOT NULL AND c.due_at < now()
     AND c.status NOT IN ('resolved', 'closed', 'rejected'))"""
 
-WAITING = """SELECT c.id, c.tracking_code, c.type_code, vt.name_zh AS type_name, c.status,
-    c.urgency, c.address_text, c.town_code, c.community_code, c.handler_party, c.handler_name,
-    c.created_at, c.due_at, c.hidden, {bucket} AS bucket, {overdue} AS overdue
-  FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
-  WHERE {visible} AND c.merged_into IS NULL
-    AND (c.status NOT IN ('closed', 'rejected') OR {visit})
-    AND ({visit} OR (c.status = 'reported' AND (:watch_new OR {mine}))
+#: Who waits for it, among the cases of one part of the principal's visibility.
+WAITS = """({visit} OR (c.status = 'reported' AND (:watch_new OR {mine}))
       OR (c.status = 'resolved' AND :verifier)
       OR (c.status NOT IN ('reported', 'resolved') AND {mine})
       OR (:dispatcher AND (c.status = 'accepted' OR {overdue})))"""
+#: The waiting cases' keys, part by part: the open ones (from the partial index of open
+#: cases, ``ix_case_file_waiting``), then the closed ones whose 回访 call is still to make.
+KEYS = """(SELECT c.id, {bucket} AS bucket, {overdue} AS overdue, c.due_at, c.type_code
+    FROM case_file c WHERE ({visible}) AND c.merged_into IS NULL
+      AND c.status NOT IN ('closed', 'rejected') AND {waits})
+  UNION ALL
+  (SELECT c.id, 'visit', false, c.due_at, c.type_code
+    FROM case_file c WHERE ({visible}) AND c.merged_into IS NULL
+      AND c.status IN ('closed', 'rejected') AND {visit})"""
 
-COUNTS = """SELECT w.bucket, count(*) AS n, count(*) FILTER (WHERE w.overdue) AS late
-  FROM ({waiting}) w GROUP BY w.bucket"""
-
-ITEMS = """SELECT w.* FROM ({waiting}) w
+#: One statement: the counts per bucket (every waiting case, from the index alone) and the
+#: page of them in order, the page's cases read by id.
+WORK_LIST = """WITH w AS MATERIALIZED ({keys}),
+counts AS (SELECT coalesce(json_object_agg(bucket, json_build_array(n, late)), '{{}}') AS c
+  FROM (SELECT w.bucket, count(*) AS n, count(*) FILTER (WHERE w.overdue) AS late
+        FROM w GROUP BY w.bucket) b),
+page AS (SELECT w.* FROM w
   WHERE (CAST(:bucket AS text) IS NULL OR w.bucket = :bucket)
     AND (NOT :overdue_only OR w.overdue)
     AND (CAST(:type AS text) IS NULL OR w.type_code = :type)
   ORDER BY w.overdue DESC, array_position(CAST(:order AS text[]), w.bucket),
            w.due_at NULLS LAST, w.id
-  LIMIT :limit"""
+  LIMIT :limit)
+SELECT counts.c AS counts, c.id, c.tracking_code, c.type_code, vt.name_zh AS type_name,
+    c.status, c.urgency, c.address_text, c.town_code, c.community_code, c.handler_party,
+    c.handler_name, c.created_at, c.due_at, c.hidden, p.bucket, p.overdue
+  FROM counts LEFT JOIN (page p JOIN case_file c ON c.id = p.id
+    JOIN violation_type vt ON vt.code = c.type_code) ON true
+  ORDER BY p.overdue DESC, array_position(CAST(:order AS text[]), p.bucket),
+           p.due_at NULLS LAST, p.id"""
 
 
 def work_list(
@@ -77,14 +91,18 @@ def work_list(
     overdue first."""
     if bucket is not None and bucket not in BUCKETS:
         raise ValueError(f"unknown bucket {bucket!r}; one of {', '.join(BUCKETS)}")
-    visible, params = access.visibility(principal)
+    tasked = tasks.tasked_cases(conn, principal=principal)
+    parts, params = access.visibility_parts(principal, tasked=tasked)
     mine, mine_params = access.mine(principal)
-    waiting = WAITING.format(
-        bucket=BUCKET_SQL.format(visit=VISIT_SQL),
-        overdue=OVERDUE_SQL,
-        visible=visible,
-        mine=mine,
-        visit=VISIT_SQL,
+    keys = "\n  UNION ALL\n  ".join(
+        KEYS.format(
+            bucket=BUCKET_SQL.format(visit=VISIT_SQL),
+            overdue=OVERDUE_SQL,
+            visible=part,
+            waits=WAITS.format(visit=VISIT_SQL, mine=mine, overdue=OVERDUE_SQL),
+            visit=VISIT_SQL,
+        )
+        for part in parts
     )
     params = (
         params
@@ -93,23 +111,18 @@ def work_list(
             "watch_new": principal.role in access.WATCH_NEW,
             "verifier": principal.role in access.VERIFIERS,
             "dispatcher": principal.role is Role.dispatcher,
-        }
-    )
-    counts = {b: {"n": 0, "late": 0} for b in BUCKETS}
-    for row in conn.execute(text(COUNTS.format(waiting=waiting)), params):
-        counts[row.bucket] = {"n": int(row.n), "late": int(row.late)}
-    rows = conn.execute(
-        text(ITEMS.format(waiting=waiting)),
-        params
-        | {
             "bucket": bucket,
             "overdue_only": overdue_only,
             "type": type_code,
             "order": list(BUCKETS),
             "limit": limit,
-        },
-    ).mappings()
-    items = [dict(r) for r in rows]
+        }
+    )
+    rows = conn.execute(text(WORK_LIST.format(keys=keys)), params).mappings().all()
+    counts = {b: {"n": 0, "late": 0} for b in BUCKETS}
+    for b, (n, late) in (rows[0]["counts"] if rows else {}).items():
+        counts[b] = {"n": int(n), "late": int(late)}
+    items = [{k: v for k, v in r.items() if k != "counts"} for r in rows if r["id"] is not None]
     total = sum(c["n"] for c in counts.values())
     return {
         "counts": counts,
