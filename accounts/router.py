@@ -23,14 +23,22 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 Conn = Annotated[Connection, Depends(db_connection, scope="function")]
 
 
+def request_token(request: Request, token: str | None) -> str:
+    """The bearer token (``token``, from :data:`oauth2`) or the session cookie's;
+    :class:`NotAuthenticated` when the request carries neither. For routes that look the
+    principal up themselves, inside their one thread-pool call
+    (:func:`accounts.service.principal_for_token`)."""
+    token = token or request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise NotAuthenticated("log in first: POST /api/v1/auth/token or /login")
+    return token
+
+
 def current_principal(
     request: Request, conn: Conn, token: Annotated[str | None, Depends(oauth2)] = None
 ) -> Principal:
     """The staff user behind the bearer token or the session cookie; 401 otherwise."""
-    token = token or request.cookies.get(SESSION_COOKIE)
-    if not token:
-        raise NotAuthenticated("log in first: POST /api/v1/auth/token or /login")
-    principal = service.principal_for_token(conn, token=token)
+    principal = service.principal_for_token(conn, token=request_token(request, token))
     service.name_actor(conn, principal=principal)
     return principal
 

@@ -14,8 +14,8 @@ from sqlalchemy import Connection
 
 from accounts.exceptions import NotAuthenticated
 from accounts.models import Role
-from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2
-from accounts.service import Principal, principal_for_token
+from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2, request_token
+from accounts.service import Principal, name_actor, principal_for_token
 from gis.coords import CoordSystem
 from incidents import disclosure, feeds, intake, messages, placement, service
 from incidents.listing import CaseListQuery
@@ -53,6 +53,30 @@ def _json(payload: Any, status_code: int = 200, headers: dict[str, str] | None =
 
 
 ConnectionFactory = Callable[[], AbstractContextManager[Connection]]
+#: The hot reads open their connections inside their one thread-pool call (the factories
+#: are async dependencies: no thread hop each, no BEGIN/COMMIT for what writes nothing).
+Reader = Annotated[ConnectionFactory, Depends(reader_factory)]
+Reads = Annotated[ConnectionFactory, Depends(read_factory)]
+Writer = Annotated[ConnectionFactory, Depends(writer_factory)]
+
+
+async def bearer_token(
+    request: Request, token: Annotated[str | None, Depends(oauth2)] = None
+) -> str:
+    """The request's token (bearer or session cookie), 401 without one: checked by the route
+    in its thread-pool call (:func:`accounts.service.principal_for_token`)."""
+    return request_token(request, token)
+
+
+BearerToken = Annotated[str, Depends(bearer_token)]
+
+
+def _dumps(payload: Any) -> bytes:
+    return orjson.dumps(payload, default=str)
+
+
+def _raw_json(body: bytes, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.post("/reports", status_code=201)
@@ -157,17 +181,24 @@ def route(
 
 
 @router.get("/cases")
-def list_cases(
-    conn: Conn,
-    reads: Annotated[ConnectionFactory, Depends(read_factory)],
-    principal: CurrentPrincipal,
+async def list_cases(
+    request: Request,
+    reader: Reader,
+    reads: Reads,
+    token: BearerToken,
     query: Annotated[CaseListQuery, Query()],
 ) -> Response:
     """Cases this principal may see, filtered and paged (at most 500 a page)."""
-    if principal.role in LAG_TOLERANT_LISTERS:
+
+    def work() -> bytes:
+        with reader() as conn:
+            principal = principal_for_token(conn, token=token)
+            if principal.role not in LAG_TOLERANT_LISTERS:
+                return _dumps(service.list_cases(conn, principal=principal, query=query))
         with reads() as replica:
-            return _json(service.list_cases(replica, principal=principal, query=query))
-    return _json(service.list_cases(conn, principal=principal, query=query))
+            return _dumps(service.list_cases(replica, principal=principal, query=query))
+
+    return _raw_json(await run_in_threadpool(work))
 
 
 @router.get(
@@ -187,22 +218,35 @@ def cases_geojson(
 
 
 @router.get("/cases/feed")
-def cases_feed(
-    reads: ReadConn, principal: CurrentPrincipal, since: SinceQ = None, bbox: str | None = None
+async def cases_feed(
+    reader: Reader, reads: Reads, token: BearerToken, since: SinceQ = None, bbox: str | None = None
 ) -> Response:
     """The live map's compact feed: one row per open case (id, position, status, agency, type,
     town, deadline, overdue, version); with ``since``, the changes since and the ids gone."""
-    body = feeds.map_feed(
-        reads, principal=principal, since=since, bbox=parse_bbox(bbox) if bbox else None
-    )
-    return _json(body, headers={"Cache-Control": "no-store"})
+    box = parse_bbox(bbox) if bbox else None
+
+    def work() -> bytes:
+        with reader() as conn:  # the token on the primary; the feed where lag is tolerated
+            principal = principal_for_token(conn, token=token)
+        with reads() as conn:
+            return _dumps(feeds.map_feed(conn, principal=principal, since=since, bbox=box))
+
+    return _raw_json(await run_in_threadpool(work), headers={"Cache-Control": "no-store"})
 
 
 @router.get("/cases/{case_id}")
-def get_case(conn: Conn, principal: CurrentPrincipal, case_id: int) -> Response:
+async def get_case(writer: Writer, token: BearerToken, case_id: int) -> Response:
     """One case with its tasks and the actions allowed now; ``ETag`` is its version."""
-    case = service.get_case(conn, case_id=case_id, principal=principal)
-    return _json(case, headers={"ETag": f'"{case["version"]}"'})
+
+    def work() -> tuple[bytes, int]:
+        with writer() as conn:  # a transaction: opening the reporters is recorded
+            principal = principal_for_token(conn, token=token)
+            name_actor(conn, principal=principal)
+            case = service.get_case(conn, case_id=case_id, principal=principal)
+            return _dumps(case), int(case["version"])
+
+    body, version = await run_in_threadpool(work)
+    return _raw_json(body, headers={"ETag": f'"{version}"'})
 
 
 @router.get("/cases/{case_id}/events")
@@ -274,9 +318,14 @@ def reporter_disclosure(
 
 
 @router.get("/track/{tracking_code}")
-def track(conn: Conn, tracking_code: str) -> Response:
+async def track(reader: Reader, tracking_code: str) -> Response:
     """The resident's view of a case: status and public events, no personal data."""
-    return _json(service.track(conn, tracking_code=tracking_code))
+
+    def work() -> bytes:
+        with reader() as conn:
+            return _dumps(service.track(conn, tracking_code=tracking_code))
+
+    return _raw_json(await run_in_threadpool(work))
 
 
 @router.get(

@@ -42,47 +42,73 @@ def case_for_code(conn: Connection, code: str) -> int:
     return case_id
 
 
+#: The case a tracking code follows (its reporter's case, then up to ten merges on to the
+#: surviving case, as :func:`case_for_code`), with its public events as parallel arrays: one
+#: statement, no row when the code is unknown.
+TRACK = """
+WITH RECURSIVE chain (id, merged_into, hops) AS (
+  SELECT c.id, c.merged_into, 0
+  FROM case_reporter r JOIN case_file c ON c.id = r.case_id
+  WHERE r.tracking_code = :t
+  UNION ALL
+  SELECT c.id, c.merged_into, chain.hops + 1
+  FROM chain JOIN case_file c ON c.id = chain.merged_into
+  WHERE chain.hops < 10
+)
+SELECT c.status, c.type_code, vt.name_zh AS type_name,
+       c.created_at, c.due_at, c.closed_at, c.outcome,
+       c.satisfaction, c.handler_name, c.town_code, c.community_code,
+       c.description, c.input_crs,
+       -- the public position: the 0.001° grid of Open311 and the public map (~100 m)
+       round(c.lon::numeric, 3)::float8 AS lon, round(c.lat::numeric, 3)::float8 AS lat,
+       c.routing->'territory'->'town'->>'name' AS town_name,
+       c.routing->'territory'->'community'->>'name' AS community_name,
+       c.routing->'property_area'->>'name' AS property_area_name,
+       ARRAY(SELECT p.id FROM case_photo p WHERE p.case_id = c.id AND p.stage = 'report'
+             ORDER BY p.id) AS photo_ids,
+       -- the handler's after-photos show what was done; before-photos stay inside
+       ARRAY(SELECT p.id FROM case_photo p WHERE p.case_id = c.id AND p.stage = 'after'
+             ORDER BY p.id) AS after_photo_ids,
+       ev.ats AS _ev_at, ev.actions AS _ev_action, ev.to_statuses AS _ev_to_status,
+       ev.replies AS _ev_reply
+FROM (SELECT id FROM chain ORDER BY hops DESC LIMIT 1) last
+JOIN case_file c ON c.id = last.id
+JOIN violation_type vt ON vt.code = c.type_code
+CROSS JOIN LATERAL (
+  SELECT array_agg(e.at ORDER BY e.id) AS ats, array_agg(e.action ORDER BY e.id) AS actions,
+         array_agg(e.to_status ORDER BY e.id) AS to_statuses,
+         array_agg(e.public_reply ORDER BY e.id) AS replies
+  FROM case_event e WHERE e.case_id = c.id AND e.public
+) ev
+"""
+_EVENT_COLUMNS = ("_ev_at", "_ev_action", "_ev_to_status", "_ev_reply")
+
+
 def track(conn: Connection, *, tracking_code: str) -> dict[str, Any]:
     """The resident's view: status, deadline, public events and their public replies (phone and
     ID numbers masked); nobody's personal data, no staff notes."""
-    case_id = case_for_code(conn, tracking_code)
-    case = (
-        conn.execute(
-            text("""SELECT c.status, c.type_code, vt.name_zh AS type_name,
-            c.created_at, c.due_at, c.closed_at, c.outcome,
-            c.satisfaction, c.handler_name, c.town_code, c.community_code,
-            c.description, c.input_crs,
-            -- the public position: the 0.001° grid of Open311 and the public map (~100 m)
-            round(c.lon::numeric, 3)::float8 AS lon, round(c.lat::numeric, 3)::float8 AS lat,
-            c.routing->'territory'->'town'->>'name' AS town_name,
-            c.routing->'territory'->'community'->>'name' AS community_name,
-            c.routing->'property_area'->>'name' AS property_area_name,
-            ARRAY(SELECT p.id FROM case_photo p WHERE p.case_id = c.id AND p.stage = 'report'
-                  ORDER BY p.id) AS photo_ids,
-            -- the handler's after-photos show what was done; before-photos stay inside
-            ARRAY(SELECT p.id FROM case_photo p WHERE p.case_id = c.id AND p.stage = 'after'
-                  ORDER BY p.id) AS after_photo_ids
-        FROM case_file c JOIN violation_type vt ON vt.code = c.type_code
-        WHERE c.id = :id"""),
-            {"id": case_id},
+    row = conn.execute(text(TRACK), {"t": tracking_code.strip().upper()}).mappings().first()
+    if row is None:
+        raise CaseNotFound("no case with that tracking code")
+    case = {k: v for k, v in row.items() if k not in _EVENT_COLUMNS}
+    evs = list(
+        zip(
+            row["_ev_at"] or [],
+            row["_ev_action"] or [],
+            row["_ev_to_status"] or [],
+            row["_ev_reply"] or [],
+            strict=True,
         )
-        .mappings()
-        .one()
     )
-    evs = conn.execute(
-        text("""SELECT at, action, to_status, public_reply FROM case_event
-        WHERE case_id = :c AND public ORDER BY id"""),
-        {"c": case_id},
-    ).all()
     events = [
-        {"at": e.at, "action": e.action, "to_status": e.to_status}
-        | ({"public_reply": public_text.mask(e.public_reply)} if e.public_reply else {})
-        for e in evs
+        {"at": at, "action": action, "to_status": to_status}
+        | ({"public_reply": public_text.mask(reply)} if reply else {})
+        for at, action, to_status, reply in evs
     ]
-    rejected = [e.public_reply for e in evs if e.action == "reject"]
+    rejected = [reply for _, action, _, reply in evs if action == "reject"]
     return {
         "tracking_code": tracking_code.strip().upper(),
-        **dict(case),
+        **case,
         "description": public_text.mask(case["description"]) if case["description"] else "",
         # the reason as told to the public (the staff's note on the rejection stays inside)
         "rejection_reason": public_text.mask(rejected[-1])
