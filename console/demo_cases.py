@@ -23,6 +23,7 @@ from incidents.service import transition
 from jurisdictions import catalog
 from jurisdictions.active import ACTIVE_BOUNDARIES
 from jurisdictions.exceptions import OutsideServiceArea
+from shudi.exceptions import ShudiError
 
 DEMO_KEY = "demo-cases-v1"
 #: How far along the workflow each demo case goes, and how often (weights).
@@ -120,7 +121,12 @@ def load_demo_cases(conn: Connection, *, count: int = 400, seed: int = 20261125)
 def _dispatcher(conn: Connection) -> Principal:
     row = conn.execute(
         text("SELECT id, username FROM app_user WHERE username = 'demo-dispatcher'")
-    ).one()
+    ).first()
+    if row is None:
+        raise ShudiError(
+            "the demo cases are moved along by the demo dispatcher, who does not exist: "
+            "run `shudi demo` without --no-users once, or with --cases 0"
+        )
     return Principal(user_id=row.id, username=row.username, role=Role.dispatcher)
 
 

@@ -198,3 +198,13 @@ def test_users_and_api_keys(sample_db: str) -> None:
     assert key.returncode == 0 and len(key.stdout.strip().splitlines()[-1]) >= 30
     demo = run(sample_db, "demo", "--cases", "0")
     assert "demo-dispatcher" in demo.stdout and "demo-planner" in demo.stdout
+
+
+def test_demo_cases_without_demo_users_is_one_clear_error(scratch_db_url: str) -> None:
+    """The demo's cases are accepted and dispatched by the demo dispatcher: without the demo
+    users there is nobody to do it, which is said in one line, and nothing is half-loaded."""
+    r = run(scratch_db_url, "demo", "--no-users", "--cases", "5")
+    assert r.returncode != 0 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("shudi: error:") and "--no-users" in r.stderr
+    listing = run(scratch_db_url, "boundaries", "list")
+    assert listing.returncode == 0 and "property_area" not in listing.stdout
