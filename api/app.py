@@ -117,17 +117,20 @@ def create_app() -> FastAPI:
     app.add_middleware(Admission)  # no more requests inside than pooled connections
     app.add_middleware(BodySizeLimit)  # outermost: 413 before anything reads the body
     app.add_middleware(metrics.RequestTelemetry)  # request id, latency, access log
+    # A request is matched against the routers in this order, each costing 5–55 µs to pass
+    # (FastAPI's included routers), so the dispatch centre's busiest requests come first:
+    # resolve and pin drops, the cases (map feed, lists, case, track, reports), the work list.
     app.include_router(jurisdictions_router)
-    app.include_router(places_router)
-    app.include_router(ogc_router)  # /ogc: OGC API - Features
-    app.include_router(accounts_router)
     app.include_router(export_router)  # before /cases/{case_id}: /cases.csv etc.
-    app.include_router(admin_router)
-    app.include_router(boundaries_admin_router)
     app.include_router(live_router)  # before /cases/{case_id}: /cases/stream
     app.include_router(incidents_router)
-    app.include_router(open311_router)
     app.include_router(worklist_router)
+    app.include_router(open311_router)
+    app.include_router(accounts_router)
+    app.include_router(places_router)
+    app.include_router(ogc_router)  # /ogc: OGC API - Features
+    app.include_router(admin_router)
+    app.include_router(boundaries_admin_router)
     app.include_router(hotline_router)
     app.include_router(followup_router)  # 回访 and satisfaction
     app.include_router(report_in_router)  # 吹哨报到
