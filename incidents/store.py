@@ -127,26 +127,6 @@ def update_case(conn: Connection, *, case_id: int, cols: Mapping[str, Any], now:
 
 
 @lru_cache(maxsize=8)
-def _update_cases(keys: tuple[str, ...]) -> TextClause:
-    cols = _columns(CASE, keys)
-    sets = [f"{c.name} = r.{c.name}" for c in cols]
-    record = ", ".join(["id bigint"] + [f"{c.name} {_sql_type(c)}" for c in cols])
-    return text(f"""
-UPDATE {CASE.name} c SET {", ".join(sets)}, version = c.version + 1, updated_at = now()
-FROM jsonb_to_recordset(:rows) AS r({record})
-WHERE c.id = r.id""").bindparams(bindparam("rows", type_=JSONB))
-
-
-def update_cases(conn: Connection, *, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Set columns on many cases in one statement (each row: ``id`` and the same columns;
-    not ``lon``/``lat``)."""
-    if rows:
-        announce(conn, CHANGED)
-        keys = tuple(k for k in rows[0] if k != "id")
-        conn.execute(_update_cases(keys), {"rows": [dict(r) for r in rows]})
-
-
-@lru_cache(maxsize=8)
 def _move_cases(
     placement_keys: tuple[str, ...],
     values: tuple[tuple[str, str], ...],
