@@ -125,7 +125,9 @@ def gi_star(
     -------
     GeoDataFrame
         A copy of ``cells`` with ``gi_z``, ``gi_p`` (two-sided, the one classes use),
-        ``gi_p_sim`` (pseudo p-value; NaN without permutations) and ``gi_bin`` (-3..3).
+        ``gi_p_sim`` (pseudo p-value; NaN without permutations) and ``gi_bin`` (-3..3). With
+        permutations, a cell whose statistic no permutation can change (one without
+        neighbours) is not tested: NaN z and p, bin 0.
 
     Examples
     --------
@@ -144,8 +146,12 @@ def gi_star(
         raise AnalysisInputError("permutations must be 0 or more")
     g = G_Local(y, w, transform="B", permutations=permutations, star=True, seed=seed, n_jobs=1)
     if permutations:
-        z = np.asarray(g.z_sim, dtype=float)
-        p_sim = np.asarray(g.p_sim, dtype=float)
+        z = np.array(g.z_sim, dtype=float)
+        p_sim = np.array(g.p_sim, dtype=float)
+        # a cell whose permutations cannot change its statistic (no neighbours: G* is its own
+        # share, whatever is drawn) has no test: esda's z is ±inf or NaN there (0 spread)
+        untestable = ~np.isfinite(z)
+        z[untestable], p_sim[untestable] = np.nan, np.nan
     else:
         z, p_sim = np.asarray(g.Zs, dtype=float), np.full(len(y), np.nan)
     p = _two_sided(z)

@@ -241,20 +241,25 @@ def _review_exclusion(v: Validator, case: Any, role: str, by: dict[str, Any], dr
     v.send_as = v.states.role("admin")
 
 
-def _joint_task(v: Validator, case: Any, draw: Draw) -> tuple[str, int] | None:
-    found = v.states.joint_tasks()
-    officers = [(r, t) for r, t in found if v.scopes[r].get("role") == "agency_officer"]
-    if not (officers or found):
+def _joint_task(v: Validator, case: Any, draw: Draw) -> tuple[float, float] | None:
+    """An open joint task no case had yet (a joint enforcement calls several units: each of
+    the officers' tasks goes to one case); returns the point its case was filed at."""
+    states = v.states
+    if not states.joint_pool:
+        found = states.joint_tasks()
+        officers = [(r, t) for r, t in found if v.scopes[r].get("role") == "agency_officer"]
+        states.joint_pool = [(r, t, states.last_point) for r, t in (officers or found)]
+    if not states.joint_pool:
         return None
-    label, task = draw.choice(officers or found)
+    label, task, point = states.joint_pool.pop(draw.randrange(len(states.joint_pool)))
     case.path_parameters["task_id"] = task
     v.send_as = label
-    return label, task
+    return point
 
 
 def _report_in(v: Validator, case: Any, role: str, by: dict[str, Any], draw: Draw) -> None:
-    if _joint_task(v, case, draw):
-        point = v.states.last_point  # where the case was filed
+    point = _joint_task(v, case, draw)  # where the case was filed
+    if point:
         _json(case, {"lon": point[0], "lat": point[1], "accuracy": draw.randint(3, 30)})
 
 

@@ -123,6 +123,24 @@ def test_confidence_bins_follow_arcgis_levels_and_fdr() -> None:
     assert (np.abs(corrected) <= np.abs(confidence_bins(z, p, fdr=False))).all()
 
 
+def test_a_cell_without_neighbours_is_not_a_permutation_hot_spot() -> None:
+    """A cell with no neighbour (an exclave's lone cell) holding cases: its G* is its own share
+    of the cases under every permutation, so the permutation test has nothing to compare and
+    the cell is not tested (found by the fuzz run: esda's z was +inf, the cell a 99 % hot spot,
+    and a meeting's agenda failed formatting it)."""
+    centre = "89309a41aabffff"
+    island = h3.grid_ring(centre, 6)[0]  # six rings away: no ring-1 neighbour among the cells
+    ids = sorted({*h3.grid_disk(centre, 2), island})
+    counts = [3 if c == island else (2 if c == centre else 0) for c in ids]
+    cells = gpd.GeoDataFrame({"cell": ids, "count": counts})
+    with pytest.warns(UserWarning):  # libpysal: the weights have 2 components
+        out = gi_star(cells, h3_ring(ids, 1), permutations=99)
+    row = out.loc[out.cell == island].iloc[0]
+    assert int(row["gi_bin"]) == 0
+    assert np.isnan(row["gi_z"]) and np.isnan(row["gi_p"]) and np.isnan(row["gi_p_sim"])
+    assert np.isfinite(out.loc[out.cell != island, "gi_z"]).all()  # the others are tested
+
+
 def test_h3_cells_equal_the_h3_loop() -> None:
     rng = np.random.default_rng(4)
     x, y = rng.uniform(120, 120.2, 5000), rng.uniform(30, 30.2, 5000)
