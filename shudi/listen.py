@@ -241,9 +241,14 @@ class _Announcer:
                     self.cond.wait()
                 channels, self.pending = self.pending, set()
                 self.busy = True
+            self._send(channels)
+
+    def _send(self, channels: set[str]) -> None:
+        """NOTIFY ``channels`` in one round trip; no pre-ping: a connection found lost is
+        replaced and the send tried once more, so a restart of PostgreSQL loses nothing."""
+        for attempt in (1, 2):
             try:
-                if self.engine is None:  # no pre-ping: a lost connection fails one send, and
-                    # is replaced for the next (listeners catch up from their cursors)
+                if self.engine is None:
                     self.engine = create_engine(
                         self.url, pool_size=1, max_overflow=0, isolation_level="AUTOCOMMIT",
                         connect_args={"options": "-c synchronous_commit=off",
@@ -254,8 +259,10 @@ class _Announcer:
                         "; ".join(f"NOTIFY {channel}" for channel in sorted(channels))
                     )
                 self.sent += 1
+                return
             except Exception as exc:  # the listeners catch up at the next one, or reconnecting
-                log.warning("NOTIFY %s failed: %s", ", ".join(sorted(channels)), exc)
+                if attempt == 2:
+                    log.warning("NOTIFY %s failed: %s", ", ".join(sorted(channels)), exc)
 
 
 _announcers: weakref.WeakKeyDictionary[Any, _Announcer] = weakref.WeakKeyDictionary()

@@ -163,7 +163,7 @@ def test_the_live_map_stream_passes_the_proxy_unbuffered(
         create_user(conn, username="proxy-disp", password="correct horse battery",
                     role="dispatcher")  # fmt: skip
     eng.dispose()
-    with httpx.Client(base_url=proxy, verify=False, timeout=httpx.Timeout(10, read=3)) as c:
+    with httpx.Client(base_url=proxy, verify=False, timeout=httpx.Timeout(10, read=10)) as c:
         login = {"username": "proxy-disp", "password": "correct horse battery"}
         got = c.post("/api/v1/auth/token", data=login)
         auth = {"Authorization": f"Bearer {got.json()['access_token']}"}
@@ -177,8 +177,11 @@ def test_the_live_map_stream_passes_the_proxy_unbuffered(
             new = report(proxy, app["code"], "127.0.0.5", "203.0.113.9", "proxied-live")
             assert new.status_code == 201, new.text
             seen = b""
-            for chunk in r.iter_raw():  # a read stalled for 3 s fails the test
+            # A buffering proxy holds the events until the stream ends, which it never does: a
+            # read stalled for 10 s fails the test (the ≤ 1 s delivery is the live benchmark's,
+            # not this test's, which shares the machine with the rest of the suite)
+            for chunk in r.iter_raw():
                 seen += chunk
                 if f'"id":[{new.json()["id"]}]'.encode() in seen:
                     break
-            assert time.monotonic() - started < 3
+            assert time.monotonic() - started < 10
