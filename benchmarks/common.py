@@ -416,3 +416,19 @@ def machine(engine: Engine) -> dict[str, str]:
         "server stack": f"uvicorn {uvicorn.__version__}, FastAPI {fastapi.__version__}",
         "shapely": f"{shapely.__version__} (GEOS {shapely.geos_version_string})",
     }
+
+
+@contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """``env`` set in this process's environment inside the block (servers started inside
+    inherit it), the previous values back after it."""
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

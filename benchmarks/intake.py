@@ -68,6 +68,7 @@ from benchmarks.common import (
     app_argv,
     code_version,
     database_url,
+    environment,
     free_port,
     log,
     server,
@@ -153,16 +154,8 @@ def service_database(url: str, sink: Path | None = None) -> Iterator[None]:
     env = {"SHUDI_DATABASE_URL": url, **BENCH_LIMITS, **BENCH_NOTIFY}
     if sink is not None:
         env["SHUDI_NOTIFY_SINK"] = str(sink)
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with environment(env):
         yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def load_district(engine: Engine) -> None:
@@ -437,25 +430,19 @@ def in_process(engine: Engine, points: np.ndarray, types: list[str], n: int) -> 
         finally:
             request_id_var.reset(token)
 
-    old = {k: os.environ.get(k) for k in BENCH_LIMITS}
-    os.environ.update(BENCH_LIMITS)
-    get_settings.cache_clear()
-    try:
-        for i in range(20):  # warm: the area index, the rule book, the calendar
-            one(n + i)
-        commit_s[0] = 0.0
-        with StatementTimer(engine) as timer:
-            t0 = time.perf_counter()
-            for i in range(n):
-                one(i)
-            total = time.perf_counter() - t0
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with environment(BENCH_LIMITS):
         get_settings.cache_clear()
+        try:
+            for i in range(20):  # warm: the area index, the rule book, the calendar
+                one(n + i)
+            commit_s[0] = 0.0
+            with StatementTimer(engine) as timer:
+                t0 = time.perf_counter()
+                for i in range(n):
+                    one(i)
+                total = time.perf_counter() - t0
+        finally:
+            get_settings.cache_clear()
     statements = sum(c for c, _ in timer.totals.values()) / n
     timer.totals["COMMIT"] = [float(n), commit_s[0]]
     per = [

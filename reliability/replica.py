@@ -19,15 +19,22 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psutil
 from sqlalchemy import create_engine, text
 
-from benchmarks.common import Result, Section, app_argv, free_port, server, shown
+from benchmarks.common import (
+    Result,
+    Section,
+    app_argv,
+    environment,
+    free_port,
+    server,
+    shown,
+)
 from benchmarks.intake import BENCH_LIMITS, load_district, seed_cases
 from reliability import crash, load, mix
 from shudi import embedded, standby
@@ -71,20 +78,6 @@ def transactions(url: str) -> int:
             )
     finally:
         eng.dispose()
-
-
-@contextmanager
-def environment(env: dict[str, str]) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def wait_caught_up(primary_url: str, replica_url: str, timeout_s: float = 120) -> None:
