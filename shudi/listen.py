@@ -241,28 +241,20 @@ class _Announcer:
                     self.cond.wait()
                 channels, self.pending = self.pending, set()
                 self.busy = True
-            self._send(channels)
-
-    def _send(self, channels: set[str]) -> None:
-        """NOTIFY ``channels`` in one round trip; no pre-ping: a connection found lost is
-        replaced and the send tried once more, so a restart of PostgreSQL loses nothing."""
-        for attempt in (1, 2):
             try:
                 if self.engine is None:
                     self.engine = create_engine(
-                        self.url, pool_size=1, max_overflow=0, isolation_level="AUTOCOMMIT",
+                        self.url, pool_size=1, max_overflow=0, pool_pre_ping=True,
                         connect_args={"options": "-c synchronous_commit=off",
                                       "application_name": "shudi-announce"},
                     )  # fmt: skip
-                with self.engine.connect() as conn:  # one round trip: one implicit transaction
-                    conn.exec_driver_sql(  # names checked by announce()
-                        "; ".join(f"NOTIFY {channel}" for channel in sorted(channels))
-                    )
+                with self.engine.connect() as conn:
+                    for channel in sorted(channels):
+                        conn.exec_driver_sql(f"NOTIFY {channel}")  # names checked by announce()
+                    conn.commit()
                 self.sent += 1
-                return
             except Exception as exc:  # the listeners catch up at the next one, or reconnecting
-                if attempt == 2:
-                    log.warning("NOTIFY %s failed: %s", ", ".join(sorted(channels)), exc)
+                log.warning("NOTIFY %s failed: %s", ", ".join(sorted(channels)), exc)
 
 
 _announcers: weakref.WeakKeyDictionary[Any, _Announcer] = weakref.WeakKeyDictionary()
