@@ -60,6 +60,10 @@ RETRY_MS = 2000
 PARALLEL_FETCHES = 4
 #: Pause before a round that failed (database unreachable) is tried again.
 FAILED_RETRY_S = 1.0
+#: A round waits this long at most for the listener to be listening (a change committed after
+#: the round's query but before the ``LISTEN`` would otherwise never be told); past it the
+#: round runs all the same and the listener's catch-up, once it is open, serves the rest.
+LISTEN_WAIT_S = 5.0
 
 OPEN_STREAMS = Gauge(
     "shudi_live_streams",
@@ -209,9 +213,13 @@ class Hub:
 
     async def _rounds(self) -> None:
         limit = asyncio.Semaphore(PARALLEL_FETCHES)
+        lis = listener()
         while True:
             await self._wake.wait()
             await asyncio.sleep(DEBOUNCE_S)
+            if not lis.connected.is_set():  # query only once later changes will be told
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lis.connected.wait(), LISTEN_WAIT_S)
             self._wake.clear()
             groups: dict[tuple[ScopeKey, str | None], list[Stream]] = {}
             for stream in self.streams:

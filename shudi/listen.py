@@ -4,8 +4,11 @@ A :class:`Listener` holds one dedicated connection (outside the pool: it stays o
 idle, which a pooled one must not) in autocommit, ``LISTEN``\\s on the channels subscribed to
 and hands every notification to the channel's callbacks on the event loop (the socket is
 watched with ``loop.add_reader``: no thread, no polling). A lost connection is re-opened with
-a growing pause; once it is back, every callback is called with ``None`` as payload
-(notifications may have been missed meanwhile: callers catch up from their own cursor).
+a growing pause. Each time the connection is open and listening — the first time too — every
+callback is called with ``None`` as payload before :attr:`Listener.connected` is set
+(notifications sent before the ``LISTEN`` or while the connection was away were missed:
+callers catch up from their own cursor; a caller that reads its cursor only once
+``connected`` is set misses nothing).
 
 :func:`listener` gives the one listener of the running event loop (uvicorn runs one loop per
 worker process), opened on first use.
@@ -132,8 +135,9 @@ class Listener:
                 attempt = 0
                 if opened_before:
                     self.reconnects += 1
-                    self._dispatch(None)  # notifications may have been missed meanwhile
                 opened_before = True
+                # notices sent before the LISTEN (or while it was away) were missed: catch up
+                self._dispatch(None)
                 self._lost.clear()
                 fd = self.conn.fileno()
                 self.loop.add_reader(fd, self._readable)
