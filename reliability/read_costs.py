@@ -64,6 +64,7 @@ class StatementMeter:
         with dbapi_conn.cursor() as cur:
             cur.execute("SELECT pg_backend_pid()")
             self.backends.add(int(cur.fetchone()[0]))
+        dbapi_conn.rollback()  # no transaction left open for the pool's first user
 
     def backend_cpu_s(self) -> float:
         total = 0.0

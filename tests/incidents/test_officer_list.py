@@ -170,3 +170,45 @@ def test_the_work_list_of_an_officer_and_the_dispatchers_calls_to_make(
     counted = worklist.work_list(conn, principal=world["dispatcher"])["counts"]
     assert counted["visit"]["n"] >= 1 and counted["new"]["n"] >= 5
     assert ("other_unit", "visit") not in waiting(world["police_ps2"])  # the dispatchers' own
+
+
+def test_a_long_list_is_counted_up_to_its_cap(
+    conn: Connection, world: dict[str, Principal]
+) -> None:
+    """Past 1,000 matches a list says "more than 1,000" (its count stops there: issue #17);
+    at or below it, the exact count. 1,004 cases are copied from one in the known window."""
+    first = _case(conn, type_of(conn), "public_security", "PS1", 1)
+    conn.execute(
+        text("""INSERT INTO case_file (tracking_code, type_code, scope, urgency, status, channel,
+                    description, lon, lat, geom, town_code, community_code, handler_party,
+                    handler_unit_code, due_at, created_at, routing, generations)
+                SELECT 'CAP' || lpad(g::text, 9, '0'), type_code, scope, urgency, status,
+                       channel, description, lon, lat, geom, town_code, community_code,
+                       handler_party, handler_unit_code, due_at, created_at, routing, generations
+                FROM case_file, generate_series(1, 1004) g WHERE id = :id"""),
+        {"id": first},
+    )
+    dispatcher = world["dispatcher"]
+
+    def page(**filters: object) -> dict:
+        return listing.list_cases(conn, principal=dispatcher, since=SINCE, until=UNTIL, **filters)
+
+    got = page(limit=50)
+    assert (got["total"], got["total_capped"], len(got["items"])) == (1000, True, 50)
+    # five of the 1,005 closed: the open ones number 1,000 exactly, counted exactly
+    conn.execute(
+        text("""UPDATE case_file SET status = 'closed' WHERE id IN (
+                    SELECT id FROM case_file WHERE created_at >= :s AND created_at < :u
+                    ORDER BY id DESC LIMIT 5)"""),
+        {"s": SINCE, "u": UNTIL},
+    )
+    open_only = page(limit=10, status=["reported", "accepted", "dispatched", "in_progress"])
+    assert (open_only["total"], open_only["total_capped"]) == (1000, False)
+    # the list page says "1000+" and still offers the next page
+    from webmap.pages.workbench import render_case_list
+
+    html = render_case_list(
+        got, user={"username": "disp", "role": "dispatcher", "display_name": "调度员"},
+        names={}, types={}, status="open", type_code=None, page=1,
+    )  # fmt: skip
+    assert "共1000+件，显示50件" in html and "下一页" in html

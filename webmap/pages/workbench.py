@@ -208,9 +208,12 @@ def render_case_list(
     if page > 1:
         pager.append(f'<a class="btn secondary" href="{esc(page_link(page - 1))}">{w["prev"]}</a>')
     pager.append(f"<span>{esc(w['page'].replace('{p}', str(page)))}</span>")
-    if data["offset"] + len(data["items"]) < data["total"]:
+    capped = bool(data.get("total_capped"))  # counted up to incidents.listing.TOTAL_CAP
+    full = len(data["items"]) == data["limit"]
+    if (capped and full) or data["offset"] + len(data["items"]) < data["total"]:
         pager.append(f'<a class="btn secondary" href="{esc(page_link(page + 1))}">{w["next"]}</a>')
-    shown = w["shown"].replace("{n}", str(data["total"])).replace("{m}", str(len(data["items"])))
+    total = f"{data['total']}+" if capped else str(data["total"])
+    shown = w["shown"].replace("{n}", total).replace("{m}", str(len(data["items"])))
     hidden_lang = '<input type="hidden" name="lang" value="en">' if lang == "en" else ""
     body = f"""{nav_bar(user, "cases", lang)}
 <main class="workbench" id="main">

@@ -302,7 +302,8 @@
       if (seq !== listSeq) return;
       if (!r.ok) { head.textContent = S.errorText(r.data); return; }
       var rows = r.data.items || [], total = r.data.total || 0;
-      head.textContent = total ? t("in_view", { n: total }) : t("none_in_view");
+      var shown = r.data.total_capped ? total + "+" : total; // counted up to a cap
+      head.textContent = total ? t("in_view", { n: shown }) : t("none_in_view");
       var frag = document.createDocumentFragment();
       rows.forEach(function (c) { frag.appendChild(item(c)); });
       S.clear(list).appendChild(frag);
@@ -326,7 +327,8 @@
     return S.getJSON(cfg.listUrl + "?" + newQuery()).then(function (r) {
       if (seq !== newSeq || !r.ok) return;
       var rows = r.data.items || [], total = r.data.total || 0;
-      newHead.textContent = total ? t("new_n", { n: total }) : t("new_none");
+      var shown = r.data.total_capped ? total + "+" : total;
+      newHead.textContent = total ? t("new_n", { n: shown }) : t("new_none");
       var frag = document.createDocumentFragment(), seen = {};
       rows.forEach(function (c) {
         var li = item(c);
