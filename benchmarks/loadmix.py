@@ -78,14 +78,37 @@ the service itself stalling:
    inside their one thread-pool call (as the hot intake and resolve routes already do, via
    `reader_factory`/`writer_factory`) for the authenticated reads too — the token check
    shares the `Conn` dependency today.
-6. Not changed: lists still count their matches up to 10,000 (`total`; the workbench pages
-   page by it); for an officer (`handler_party = … OR EXISTS task`) or `overdue` that reads
-   10,000–70,000 rows (80–340 ms at load average 9–16, the officer's work list the slowest
-   operation of the mix, p50 445 ms in the closed loop at load average 13). A covering index
-   for the count was tried and not used by the planner (the count's `LIMIT` makes a
-   sequential scan look cheaper) and dropped. Pool size (10 + 10) and the one-worker default
-   are unchanged: on these 2 cores the mix is bound by PostgreSQL's CPU and the machine's
-   other work, and a second app worker would have no core of its own.
+6. **Lists' counts** (2026-12-08). Every list counts its matches for its `total`. With
+   `pg_stat_statements` over a whole `load` run (all steps), the counts were about 240 s of
+   PostgreSQL's 525 s — the officer's count alone 82 s (1,227 calls, 67 ms each under the
+   step's load), the full map loads 146 s (before the steps, not timed in them), the pages
+   themselves about 40 s, the audit sealer 18 s. Two causes: (a) the count went up to 10,001
+   matches; it now stops at 1,001 (`incidents.listing.TOTAL_CAP`, the pages show "1000+" and
+   keep their next page); (b) the seeded table was not marked all-visible in some runs
+   (`VACUUM` right after the 200,000-row seed left 0 of 46,914 pages marked once in four
+   seeds), so every index-only count read the heap row by row: per list, 10.5 ms on such a
+   table against 1.6 ms on a vacuumed one (120 mixed lists, quiet machine), 3.7 against
+   1.1 ms with the lower cap. A table in service is kept vacuumed by autovacuum, so the seed
+   now vacuums until at least 95 % of `case_file`'s pages are all-visible (the run's notes
+   say how many passes) — earlier runs of this part may have measured the unvacuumed table,
+   one cause of their spread (0.32–0.39× on the same code).
+7. **What is left, measured** (2026-12-08, three runs of this part within an hour, bare
+   resolve then the mix in requests/s: before the changes of 6, 682 and 230; after them, 759
+   and 256; after them with a 0.5 ms GIL switch interval, 680 and 226): the closed-loop
+   mix costs the one server process about 3.2–3.8 ms of CPU per request and PostgreSQL
+   2.6–2.9 ms, bare resolve 1.5 and 0.3 ms; the mix keeps the machine at about 1.65 of its 2
+   cores, the server at 0.8 of its one (one process, one GIL: bare resolve reaches 1.0). An
+   `accept` sends 12 statements (the case and its tasks read before and again after the
+   change, the request's id set twice, the outbox's events, the hotline order), a dispatcher's
+   case view 7; each is a thread hand-off back through the GIL under load, which is where the
+   writes' p50 (130–170 ms in the closed loop, 8–14 ms alone) goes. Tried and not kept: a
+   shorter GIL switch interval (0.5 ms: 226/s, no better); orjson for psycopg2's JSON columns
+   (0.18 ms less per 50-row list, but it turns integers beyond 64 bits into floats). Next:
+   fewer statements per write (one read of the case after the change, the actor named in
+   the token's look-up), and the Python per request of the one process.
+8. Pool size (10 + 10) and the one-worker default are unchanged: on these 2 cores a second
+   app worker has no core of its own (the mix already keeps 1.65 of 2 busy), and bare
+   resolve, limited by its one process, would gain more from it than the mix.
 """
 
 
