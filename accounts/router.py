@@ -38,9 +38,8 @@ def current_principal(
     request: Request, conn: Conn, token: Annotated[str | None, Depends(oauth2)] = None
 ) -> Principal:
     """The staff user behind the bearer token or the session cookie; 401 otherwise."""
-    principal = service.principal_for_token(conn, token=request_token(request, token))
-    service.name_actor(conn, principal=principal)
-    return principal
+    # named the actor of the request's transaction in the same statement (audit log)
+    return service.principal_for_token(conn, token=request_token(request, token), act=True)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -181,17 +181,28 @@ def issue_token(conn: Connection, *, principal: Principal) -> tuple[str, int]:
     return token, int(TOKEN_TTL.total_seconds())
 
 
-def principal_for_token(conn: Connection, *, token: str) -> Principal:
-    """The principal behind a live token; :class:`NotAuthenticated` otherwise."""
-    row = (
-        conn.execute(
-            text("""SELECT u.* FROM auth_token t JOIN app_user u ON u.id = t.user_id
-                WHERE t.token_hash = :h AND t.expires_at > now() AND u.active"""),
-            {"h": _sha(token)},
-        )
-        .mappings()
-        .first()
-    )
+_TOKEN_USER = text("""SELECT u.* FROM auth_token t JOIN app_user u ON u.id = t.user_id
+    WHERE t.token_hash = :h AND t.expires_at > now() AND u.active""")
+#: The same look-up naming the user as the transaction's actor in the same round trip (the
+#: settings :func:`name_actor` makes; set only when a live token matched, as the select list
+#: is computed for the rows returned only).
+_TOKEN_ACTOR = text("""SELECT u.*,
+        set_config('shudi.actor', u.username || ' (' || u.role || ')', true) AS _actor,
+        set_config('shudi.actor_id', u.id::text, true) AS _actor_id,
+        set_config('shudi.request_id', :r, true) AS _request_id
+    FROM auth_token t JOIN app_user u ON u.id = t.user_id
+    WHERE t.token_hash = :h AND t.expires_at > now() AND u.active""")
+
+
+def principal_for_token(conn: Connection, *, token: str, act: bool = False) -> Principal:
+    """The principal behind a live token; :class:`NotAuthenticated` otherwise. With ``act``
+    (in a writing transaction) it is also named the actor of whatever the transaction changes,
+    as :func:`name_actor` does, in the same statement."""
+    if act:
+        found = conn.execute(_TOKEN_ACTOR, {"h": _sha(token), "r": current_request_id() or ""})
+    else:
+        found = conn.execute(_TOKEN_USER, {"h": _sha(token)})
+    row = found.mappings().first()
     if row is None:
         raise NotAuthenticated("the token is unknown or has expired; log in again")
     return _principal(row)

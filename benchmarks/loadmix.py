@@ -98,14 +98,15 @@ the service itself stalling:
    mix costs the one server process about 3.2–3.8 ms of CPU per request and PostgreSQL
    2.6–2.9 ms, bare resolve 1.5 and 0.3 ms; the mix keeps the machine at about 1.65 of its 2
    cores, the server at 0.8 of its one (one process, one GIL: bare resolve reaches 1.0). An
-   `accept` sends 12 statements (the case and its tasks read before and again after the
-   change, the request's id set twice, the outbox's events, the hotline order), a dispatcher's
-   case view 7; each is a thread hand-off back through the GIL under load, which is where the
-   writes' p50 (130–170 ms in the closed loop, 8–14 ms alone) goes. Tried and not kept: a
-   shorter GIL switch interval (0.5 ms: 226/s, no better); orjson for psycopg2's JSON columns
-   (0.18 ms less per 50-row list, but it turns integers beyond 64 bits into floats). Next:
-   fewer statements per write (one read of the case after the change, the actor named in
-   the token's look-up), and the Python per request of the one process.
+   `accept` sent 12 statements (the case and its tasks read before and again after the
+   change, the user looked up and then named the audit's actor, the outbox's events, the
+   hotline order), a dispatcher's case view 7; each is a thread hand-off back through the GIL
+   under load, which is where the writes' p50 (130–170 ms in the closed loop, 8–14 ms alone)
+   goes. The token's look-up now names the actor in the same statement
+   (`principal_for_token(act=True)`): 11 and 6. Tried and not kept: a shorter GIL switch
+   interval (0.5 ms: 226/s, no better); orjson for psycopg2's JSON columns (0.18 ms less per
+   50-row list, but it turns integers beyond 64 bits into floats). Next: one read of the case
+   after a change, and the Python per request of the one process.
 8. Pool size (10 + 10) and the one-worker default are unchanged: on these 2 cores a second
    app worker has no core of its own (the mix already keeps 1.65 of 2 busy), and bare
    resolve, limited by its one process, would gain more from it than the mix.

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from accounts.exceptions import NotAuthenticated
 from accounts.models import Role
 from accounts.router import SESSION_COOKIE, CurrentPrincipal, oauth2, request_token
-from accounts.service import Principal, name_actor, principal_for_token
+from accounts.service import Principal, principal_for_token
 from gis.coords import CoordSystem
 from incidents import disclosure, feeds, intake, messages, placement, service
 from incidents.listing import CaseListQuery
@@ -240,8 +240,7 @@ async def get_case(writer: Writer, token: BearerToken, case_id: int) -> Response
 
     def work() -> tuple[bytes, int]:
         with writer() as conn:  # a transaction: opening the reporters is recorded
-            principal = principal_for_token(conn, token=token)
-            name_actor(conn, principal=principal)
+            principal = principal_for_token(conn, token=token, act=True)
             case = service.get_case(conn, case_id=case_id, principal=principal)
             return _dumps(case), int(case["version"])
 
