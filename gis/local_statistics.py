@@ -85,6 +85,10 @@ def _values(cells: gpd.GeoDataFrame, column: str, w: W) -> npt.NDArray[np.float6
         raise AnalysisInputError(f"{column!r} has missing or non-finite values")
     if len(y) < 3:
         raise AnalysisInputError("at least 3 cells are needed")
+    if not any(w.cardinalities.values()):  # esda's permutations fail on it; nothing to compare
+        raise AnalysisInputError(
+            "no cell has a neighbour: a local statistic has nothing to compare"
+        )
     return y
 
 

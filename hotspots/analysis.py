@@ -155,10 +155,18 @@ def neighbourhood(query: HotspotQuery, cells: gpd.GeoDataFrame) -> W:
             f"least {MIN_CELLS}; use method=count or a finer grid"
         )
     if kind == "h3":
-        return h3_ring(list(cells["cell"]), query.k)
-    if kind == "square":
-        return distance_band(cells, 1.5 * query.k * float(value or 250))
-    return k_nearest(cells, min(max(query.k, 4), len(cells) - 1))
+        w = h3_ring(list(cells["cell"]), query.k)
+    elif kind == "square":
+        w = distance_band(cells, 1.5 * query.k * float(value or 250))
+    else:
+        return k_nearest(cells, min(max(query.k, 4), len(cells) - 1))
+    if not any(w.cardinalities.values()):  # cases too sparse for the grid: all cells isolated
+        raise NotEnoughData(
+            f"no cell of the {query.grid} grid has a neighbour within k={query.k} here: "
+            f"{query.method.value} compares each cell with its neighbours; use a coarser grid, "
+            "a larger k or method=count"
+        )
+    return w
 
 
 def _analyse_cells(query: HotspotQuery, inputs: Inputs) -> gpd.GeoDataFrame:

@@ -165,3 +165,15 @@ def test_inputs_are_checked() -> None:
 )
 def test_docstring_examples(module: object) -> None:
     assert doctest.testmod(module).failed == 0  # type: ignore[arg-type]
+
+
+def test_cells_none_of_which_has_a_neighbour_are_refused() -> None:
+    """Four cells 5, 10 and 15 rings apart: no ring-1 neighbour anywhere, so neither Gi* nor
+    local Moran's I has anything to compare (found by the fuzz run: esda's permutations
+    failed with a broadcast error, a 500)."""
+    centre = "89309a41aabffff"
+    ids = [centre, *(h3.grid_ring(centre, r)[0] for r in (5, 10, 15))]
+    cells = gpd.GeoDataFrame({"cell": ids, "count": [1, 2, 3, 4]})
+    for statistic in (gi_star, local_moran):
+        with pytest.raises(AnalysisInputError, match="no cell has a neighbour"):
+            statistic(cells, h3_ring(ids, 1), permutations=99)

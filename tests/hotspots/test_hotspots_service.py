@@ -168,3 +168,20 @@ def test_an_analysis_in_the_process_pool_answers_the_same(conn: Connection, plan
     bad = HotspotQuery.model_validate({"method": "gi_star", "grid": "town"})
     with pytest.raises(NotEnoughData):  # a domain error crosses the process boundary
         service.hotspots(conn, query=bad, min_count=3, use_cache=False, processes=1)
+
+
+def test_a_grid_whose_cells_have_no_neighbours_is_a_clear_error() -> None:
+    """Cases so sparse for the grid that no cell touches another (eight h3:9 cells five rings
+    apart along a line): a clear 422 ``not_enough_data``, not a 500 from the statistics."""
+    import geopandas as gpd
+
+    from hotspots.analysis import neighbourhood
+
+    cell = "89309a41aabffff"
+    ids = [cell]
+    for _ in range(7):
+        ids.append(h3.grid_ring(ids[-1], 5)[0])
+    cells = gpd.GeoDataFrame({"cell": ids, "count": [1] * len(ids)})
+    query = HotspotQuery.model_validate({"method": "gi_star", "grid": "h3:9"})
+    with pytest.raises(NotEnoughData, match="no cell of the h3:9 grid has a neighbour"):
+        neighbourhood(query, cells)
